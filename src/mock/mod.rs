@@ -1,0 +1,1 @@
+//! The mock token server (placeholder: grows in the mock work).
