@@ -5,7 +5,9 @@
 //! reports. The binary in `main.rs` only parses arguments and maps the result
 //! to an exit code.
 
+pub mod diag;
 pub mod exit;
 pub mod mock;
 pub mod secret;
 pub mod wire;
+pub mod yaml;
