@@ -1,0 +1,4 @@
+//! Running scenarios against a target: plan (requires → skip), step
+//! execution, expectations → outcomes.
+
+pub mod result;
