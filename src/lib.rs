@@ -9,6 +9,8 @@ pub mod diag;
 pub mod check;
 pub mod exit;
 pub mod mock;
+pub mod scenario;
 pub mod secret;
+pub mod target;
 pub mod wire;
 pub mod yaml;

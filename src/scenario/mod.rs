@@ -1,0 +1,6 @@
+//! Scenarios: the file format (`model`, `values`), templates, and loading +
+//! validation into the checked form the runner executes (`compile`). No
+//! network and no HTTP client here.
+
+pub mod model;
+pub mod values;

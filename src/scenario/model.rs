@@ -1,0 +1,244 @@
+//! The scenario file format, as written by people: what `serde` reads from a
+//! scenario YAML file. `compile.rs` turns it into the checked form the runner
+//! executes. Nothing here knows about HTTP.
+
+use crate::check::result::Level;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::values::{Matcher, Statuses, Strings, UniqueMap};
+
+/// One conformance scenario: a titled sequence of steps with expectations.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Unique, stable id, e.g. `rotation/old-token-refused`.
+    pub id: String,
+    /// One line saying what is checked.
+    pub title: String,
+    /// How much a failure weighs: must, should, info or profile.
+    pub level: Level,
+    /// Catalogue ids (CONFORMANCE.md) this scenario checks.
+    #[serde(default)]
+    pub covers: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Why the check matters, or why a profile may legitimately differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// What the target must declare or offer; unmet → skipped with the reason.
+    #[serde(default)]
+    pub requires: Requires,
+    /// Shown when an INFO scenario's expectations hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observation: Option<String>,
+    pub steps: Vec<StepFile>,
+}
+
+/// Conditions on the target. Every field is optional; all given must hold.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Requires {
+    /// `behaviour.rotation` must be this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<crate::target::Rotation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reuse_detection: Option<crate::target::ReuseDetection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_expiry: Option<crate::target::RefreshExpiry>,
+    /// true: a grace period > 0 is declared; false: none is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_period: Option<bool>,
+    /// true: an absolute maximum refresh-token lifetime is declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_max_lifetime: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_on_refresh: Option<bool>,
+    /// The password grant issues a refresh token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_issued: Option<bool>,
+    /// Named clients that the target must define (`secondary`, `password_denied`, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<String>,
+    /// Named users that the target must define.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
+    /// The primary client authenticates with one of these methods.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_auth: Vec<crate::target::AuthMethod>,
+    /// How the password grant carries the user's credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_credentials: Option<crate::target::UserCredentials>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint: Option<bool>,
+    /// The target offers clock control (or its lifetimes fit in `max_wait_s`;
+    /// `wait` steps check that themselves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_control: Option<bool>,
+    /// Named scopes that the target must define under `scopes`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+}
+
+/// One step. Exactly one action: `grant`, `wait`, `revoke` or `introspect`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepFile {
+    /// Later steps refer to this step's response as `{{ NAME.member }}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+
+    /// A token request with this `grant_type` (password, refresh_token,
+    /// client_credentials, or any other string, sent verbatim).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<String>,
+    /// Let time pass: `5s`, `refresh_token_ttl + 1s`, `access_token_ttl`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<String>,
+    /// RFC 7009: revoke this token (a template such as `{{ login.refresh_token }}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke: Option<String>,
+    /// RFC 7662: introspect this token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspect: Option<String>,
+
+    /// Which client of the target (default `primary`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// Which user of the target, for the password grant (default `primary`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Override the client's authentication method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthOverride>,
+    /// Override how the password grant sends the user's credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_credentials: Option<crate::target::UserCredentials>,
+    /// `scope` parameter (template). Password grants default to the target's
+    /// `password_grant.scope`; other grants send none unless given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Override the user's name or password (templates; `{{ random }}` gives a fresh value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Override the client's id or secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// Extra or replaced form parameters (templates).
+    #[serde(default, skip_serializing_if = "UniqueMap::is_empty")]
+    pub params: UniqueMap<String>,
+    /// Parameters to leave out (`grant_type`, `username`, `scope`, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub omit: Vec<String>,
+    /// Parameters to send twice (RFC 6749 §3.2 says they must be refused).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub duplicate: Vec<String>,
+    /// HTTP method (default POST).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<HttpMethod>,
+    /// Where the parameters go: `form` body (default), `json` body, or `query` string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<Encoding>,
+    /// Extra headers (templates); they replace built ones of the same name.
+    #[serde(default, skip_serializing_if = "UniqueMap::is_empty")]
+    pub headers: UniqueMap<String>,
+    /// A raw body sent verbatim instead of the encoded parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// `token_type_hint` for revoke and introspect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type_hint: Option<String>,
+
+    /// Send this many identical copies of the request, released together on
+    /// pre-opened connections (2-200).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<u32>,
+
+    /// Expectations on the response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expect>,
+    /// Expectations over the set of responses of a `parallel` step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expect_set: Vec<SetExpectation>,
+}
+
+/// Client authentication for one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthOverride {
+    ClientSecretBasic,
+    ClientSecretPost,
+    ClientSecretJwt,
+    PrivateKeyJwt,
+    /// A public client: `client_id` in the body, no secret.
+    None,
+    /// No client identification at all.
+    NoCredentials,
+    /// Basic header and `client_secret` in the body together.
+    BasicAndPost,
+    /// Client credentials in the query string.
+    Query,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    Get,
+    Post,
+    Put,
+    Head,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    Form,
+    Json,
+    Query,
+}
+
+/// Expectations on one response.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// `200`, `[400, 401]`, `4xx`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Statuses>,
+    /// The OAuth `error` code (one, or a list of acceptable ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Strings>,
+    /// Matchers on members of the JSON body.
+    #[serde(default, skip_serializing_if = "UniqueMap::is_empty")]
+    pub body: UniqueMap<Matcher>,
+    /// Matchers on response headers (names are case-insensitive).
+    #[serde(default, skip_serializing_if = "UniqueMap::is_empty")]
+    pub headers: UniqueMap<Matcher>,
+    /// Matchers on the claims of the response's id_token (decoded, not verified).
+    #[serde(default, skip_serializing_if = "UniqueMap::is_empty")]
+    pub id_token: UniqueMap<Matcher>,
+}
+
+/// An expectation over the responses of a `parallel` step: how many of them
+/// match the filter.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetExpectation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Statuses>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Strings>,
+    /// `1`, `0`, `">= 1"`, `"<= 1"`, `"1..3"`, or `all`.
+    pub count: super::values::Count,
+    /// When the count is wrong, is that a MUST failure (default) or could it
+    /// only be a SHOULD? Inherits the scenario's level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distinct: Option<String>,
+}

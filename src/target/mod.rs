@@ -1,0 +1,383 @@
+//! Targets: the server under test, its credentials and what it declares.
+//!
+//! `model.rs` is the file format; this module resolves it (`${env:…}`,
+//! `${file:…}`, relative endpoints) into a [`Target`] whose secrets are
+//! [`Secret`]s. No network here: discovery happens when a run starts.
+
+mod model;
+
+pub use model::*;
+
+use crate::diag::Diagnostic;
+use crate::secret::Secret;
+use crate::yaml::Source;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use url::Url;
+
+/// A resolved target.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    /// The file it came from, or a description (`embedded mock (strict)`).
+    pub source: String,
+    pub token_endpoint: Option<Url>,
+    pub discovery: Option<Url>,
+    pub revocation_endpoint: Option<Url>,
+    pub introspection_endpoint: Option<Url>,
+    pub jwks_uri: Option<Url>,
+    pub issuer: Option<String>,
+    pub clients: BTreeMap<String, Client>,
+    pub users: BTreeMap<String, User>,
+    pub password_grant: PasswordGrant,
+    pub scopes: BTreeMap<String, String>,
+    pub behaviour: Behaviour,
+    pub tls: TlsResolved,
+    pub timing: Timing,
+    pub clock_control: Option<Url>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    pub secret: Option<Secret>,
+    pub auth: AuthMethod,
+    /// PEM private key for private_key_jwt.
+    pub key_pem: Option<Secret>,
+    pub alg: Option<String>,
+    pub kid: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub username: String,
+    pub password: Secret,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TlsResolved {
+    pub insecure: bool,
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Target {
+    /// Reads and resolves a target file.
+    pub fn load(path: &Path) -> Result<Target, Diagnostic> {
+        let source = Source::read(path)?;
+        Target::from_source(&source, &|name| std::env::var(name).ok())
+    }
+
+    /// Resolves a target from text already read; `env` looks variables up.
+    pub fn from_source(source: &Source, env: &dyn Fn(&str) -> Option<String>) -> Result<Target, Diagnostic> {
+        let file: TargetFile = crate::yaml::parse(source)?;
+        Resolver { source, env }.resolve(file)
+    }
+
+    /// Every secret this target holds, for the output redactor.
+    pub fn secrets(&self) -> Vec<Secret> {
+        let mut out = Vec::new();
+        for c in self.clients.values() {
+            out.extend(c.secret.clone());
+            out.extend(c.key_pem.clone());
+        }
+        for u in self.users.values() {
+            out.push(u.password.clone());
+        }
+        out
+    }
+
+    /// Replaces the base of every endpoint URL by `base` (the embedded mock's
+    /// real address, known only once it listens).
+    pub fn rebase(&mut self, base: &Url) {
+        for url in [
+            &mut self.token_endpoint,
+            &mut self.discovery,
+            &mut self.revocation_endpoint,
+            &mut self.introspection_endpoint,
+            &mut self.jwks_uri,
+            &mut self.clock_control,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let _ = url.set_scheme(base.scheme());
+            let _ = url.set_host(base.host_str());
+            let _ = url.set_port(base.port());
+        }
+        if let Some(issuer) = &mut self.issuer
+            && let Ok(mut u) = Url::parse(issuer)
+        {
+            let _ = u.set_scheme(base.scheme());
+            let _ = u.set_host(base.host_str());
+            let _ = u.set_port(base.port());
+            *issuer = u.as_str().trim_end_matches('/').to_string();
+        }
+    }
+
+    pub fn client(&self, name: &str) -> Option<&Client> {
+        self.clients.get(name)
+    }
+
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.users.get(name)
+    }
+}
+
+struct Resolver<'a> {
+    source: &'a Source,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Resolver<'_> {
+    fn resolve(&self, f: TargetFile) -> Result<Target, Diagnostic> {
+        let base = match &f.base_url {
+            Some(b) => Some(self.url(None, "base_url", b)?),
+            None => None,
+        };
+        let base = base.as_ref();
+        let opt_url = |key: &str, v: &Option<String>| -> Result<Option<Url>, Diagnostic> {
+            v.as_ref().map(|v| self.url(base, key, v)).transpose()
+        };
+        let token_endpoint = opt_url("token_endpoint", &f.token_endpoint)?;
+        let discovery = opt_url("discovery", &f.discovery)?;
+        if token_endpoint.is_none() && discovery.is_none() {
+            return Err(self.source.error_at_path(
+                "name",
+                "the target needs `token_endpoint` or `discovery`",
+            ));
+        }
+        if !f.clients.contains_key("primary") {
+            return Err(self.source.error_at_path("clients", "the target needs a client named `primary`"));
+        }
+        let mut clients = BTreeMap::new();
+        for (name, c) in &f.clients {
+            let path = format!("clients.{name}");
+            let secret = c
+                .secret
+                .as_ref()
+                .map(|s| self.expand(&format!("{path}.secret"), s).map(Secret::new))
+                .transpose()?;
+            let needs_secret = matches!(
+                c.auth,
+                AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost | AuthMethod::ClientSecretJwt
+            );
+            if needs_secret && secret.is_none() {
+                return Err(self.source.error_at_path(
+                    &path,
+                    format!("client `{name}` authenticates with {} and needs a `secret`", c.auth.as_str()),
+                ));
+            }
+            let key_pem = match &c.key_file {
+                Some(k) => {
+                    let k = self.expand(&format!("{path}.key_file"), k)?;
+                    let p = self.relative_path(&k);
+                    let pem = std::fs::read_to_string(&p).map_err(|e| {
+                        self.source.error_at_path(
+                            &format!("{path}.key_file"),
+                            format!("cannot read key file {}: {e}", p.display()),
+                        )
+                    })?;
+                    Some(Secret::new(pem))
+                }
+                None => None,
+            };
+            if c.auth == AuthMethod::PrivateKeyJwt && key_pem.is_none() {
+                return Err(self.source.error_at_path(
+                    &path,
+                    format!("client `{name}` authenticates with private_key_jwt and needs a `key_file`"),
+                ));
+            }
+            clients.insert(
+                name.clone(),
+                Client {
+                    id: self.expand(&format!("{path}.id"), &c.id)?,
+                    secret,
+                    auth: c.auth,
+                    key_pem,
+                    alg: c.alg.clone(),
+                    kid: c.kid.clone(),
+                },
+            );
+        }
+        let mut users = BTreeMap::new();
+        for (name, u) in &f.users {
+            let path = format!("users.{name}");
+            users.insert(
+                name.clone(),
+                User {
+                    username: self.expand(&format!("{path}.username"), &u.username)?,
+                    password: Secret::new(self.expand(&format!("{path}.password"), &u.password)?),
+                },
+            );
+        }
+        let tls = TlsResolved {
+            insecure: f.tls.insecure,
+            ca_file: f
+                .tls
+                .ca_file
+                .as_ref()
+                .map(|c| self.expand("tls.ca_file", c).map(|c| self.relative_path(&c)))
+                .transpose()?,
+        };
+        let clock_control = match &f.clock_control {
+            Some(c) => Some(self.url(base, "clock_control.url", &c.url)?),
+            None => None,
+        };
+        for (key, v) in [("timing.request_timeout_s", f.timing.request_timeout_s), ("timing.connect_timeout_s", f.timing.connect_timeout_s)] {
+            if !(v > 0.0 && v <= 3600.0) {
+                return Err(self.source.error_at_path(key, format!("`{key}` must be between 0 and 3600 seconds")));
+            }
+        }
+        Ok(Target {
+            name: f.name.clone(),
+            source: self.source.path.display().to_string(),
+            token_endpoint,
+            discovery,
+            revocation_endpoint: opt_url("revocation_endpoint", &f.revocation_endpoint)?,
+            introspection_endpoint: opt_url("introspection_endpoint", &f.introspection_endpoint)?,
+            jwks_uri: opt_url("jwks_uri", &f.jwks_uri)?,
+            issuer: f.issuer.as_ref().map(|i| self.expand("issuer", i)).transpose()?,
+            clients,
+            users,
+            password_grant: f.password_grant.clone(),
+            scopes: f.scopes.clone(),
+            behaviour: f.behaviour.clone(),
+            tls,
+            timing: f.timing.clone(),
+            clock_control,
+        })
+    }
+
+    /// Paths in a target file are relative to the file.
+    fn relative_path(&self, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.source.path.parent().unwrap_or(Path::new(".")).join(p)
+        }
+    }
+
+    fn url(&self, base: Option<&Url>, key: &str, value: &str) -> Result<Url, Diagnostic> {
+        let value = self.expand(key, value)?;
+        let parsed = match base {
+            Some(base) if !value.contains("://") => {
+                let mut b = base.clone();
+                if !b.path().ends_with('/') {
+                    let p = format!("{}/", b.path());
+                    b.set_path(&p);
+                }
+                b.join(value.trim_start_matches('/'))
+            }
+            _ => Url::parse(&value),
+        };
+        let url = parsed.map_err(|e| {
+            let hint = if base.is_none() && !value.contains("://") {
+                " (a path needs `base_url`)"
+            } else {
+                ""
+            };
+            self.source.error_at_path(key, format!("`{key}` is not a valid URL: {e}{hint}"))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(self.source.error_at_path(key, format!("`{key}` must be an http or https URL")));
+        }
+        Ok(url)
+    }
+
+    /// Expands `${env:NAME}` and `${file:PATH}` in a value.
+    fn expand(&self, key: &str, value: &str) -> Result<String, Diagnostic> {
+        let mut out = String::new();
+        let mut rest = value;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let Some(len) = rest[start..].find('}') else {
+                return Err(self.source.error_at_text(key, "${", format!("`{key}`: unclosed `${{`")));
+            };
+            let reference = &rest[start + 2..start + len];
+            let whole = &rest[start..=start + len];
+            match reference.split_once(':') {
+                Some(("env", name)) => match (self.env)(name) {
+                    Some(v) => out.push_str(&v),
+                    None => {
+                        return Err(self.source.error_at_text(
+                            key,
+                            whole,
+                            format!("`{key}`: environment variable {name} is not set"),
+                        ));
+                    }
+                },
+                Some(("file", path)) => {
+                    let p = self.relative_path(path);
+                    match std::fs::read_to_string(&p) {
+                        Ok(v) => out.push_str(v.trim_end_matches(['\n', '\r'])),
+                        Err(e) => {
+                            return Err(self.source.error_at_text(
+                                key,
+                                whole,
+                                format!("`{key}`: cannot read {}: {e}", p.display()),
+                            ));
+                        }
+                    }
+                }
+                _ => {
+                    return Err(self
+                        .source
+                        .error_at_text(key, whole, format!("`{key}`: unknown reference `{whole}`"))
+                        .with_help("write ${env:NAME} or ${file:PATH}"));
+                }
+            }
+            rest = &rest[start + len + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Target, Diagnostic> {
+        let source = Source::from_str(Path::new("t.yaml"), text).unwrap();
+        let env: Vec<(String, String)> = env.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        Target::from_source(&source, &|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    const BASIC: &str = "name: t\nbase_url: http://127.0.0.1:9/base\ntoken_endpoint: /token\nclients:\n  primary:\n    id: app\n    secret: ${env:APP_SECRET}\nusers:\n  primary: { username: alice, password: pw }\n";
+
+    #[test]
+    fn resolves_env_and_relative_endpoints() {
+        let t = load(BASIC, &[("APP_SECRET", "s3cret")]).unwrap();
+        assert_eq!(t.token_endpoint.unwrap().as_str(), "http://127.0.0.1:9/base/token");
+        assert_eq!(t.clients["primary"].secret.as_ref().unwrap().expose(), "s3cret");
+        assert_eq!(t.clients["primary"].auth, AuthMethod::ClientSecretBasic);
+    }
+
+    #[test]
+    fn a_missing_variable_names_the_key_and_line() {
+        let d = load(BASIC, &[]).unwrap_err();
+        assert_eq!(d.message, "`clients.primary.secret`: environment variable APP_SECRET is not set");
+        assert_eq!((d.line, d.column), (Some(7), Some(13)));
+    }
+
+    #[test]
+    fn structural_errors_are_reported() {
+        let d = load("name: t\nclients:\n  primary: {id: a, secret: b}\n", &[]).unwrap_err();
+        assert!(d.message.contains("needs `token_endpoint` or `discovery`"), "{}", d.message);
+        let d = load("name: t\ntoken_endpoint: /token\nclients:\n  primary: {id: a, secret: b}\n", &[]).unwrap_err();
+        assert!(d.message.contains("needs `base_url`"), "{}", d.message);
+        let d = load("name: t\ntoken_endpoint: http://x/t\nclients:\n  primary: {id: a}\n", &[]).unwrap_err();
+        assert!(d.message.contains("needs a `secret`"), "{}", d.message);
+        let d = load("name: t\ntoken_endpoint: http://x/t\nbehaviour:\n  rotaton: rotate\nclients:\n  primary: {id: a, secret: b}\n", &[]).unwrap_err();
+        assert_eq!(d.help.as_deref(), Some("did you mean `rotation`?"));
+        assert_eq!(d.line, Some(4));
+    }
+
+    #[test]
+    fn rebase_moves_every_endpoint() {
+        let mut t = load(BASIC, &[("APP_SECRET", "s")]).unwrap();
+        t.rebase(&Url::parse("http://127.0.0.1:4444").unwrap());
+        assert_eq!(t.token_endpoint.unwrap().as_str(), "http://127.0.0.1:4444/base/token");
+    }
+}

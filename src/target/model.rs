@@ -1,0 +1,275 @@
+//! The target file format: where the server is, which credentials to use, and
+//! what the server declares about itself. Values may hold `${env:NAME}` or
+//! `${file:PATH}`; `resolve.rs` expands them into a [`super::Target`].
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetFile {
+    /// A human name for reports.
+    pub name: String,
+    /// Relative endpoint paths resolve against this URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// The token endpoint (absolute, or a path under `base_url`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    /// An OpenID / RFC 8414 discovery document to read endpoints from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// The `iss` the server's id_tokens carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Named clients; `primary` is required, `secondary` enables client-binding checks.
+    pub clients: BTreeMap<String, ClientFile>,
+    /// Named users; `primary` is required for the password grant.
+    #[serde(default)]
+    pub users: BTreeMap<String, UserFile>,
+    #[serde(default)]
+    pub password_grant: PasswordGrant,
+    /// Named scopes the scope scenarios use: `narrow` (a subset of the
+    /// password grant's scope) and `extra` (a scope that exists but was not granted).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scopes: BTreeMap<String, String>,
+    #[serde(default)]
+    pub behaviour: Behaviour,
+    #[serde(default)]
+    pub tls: Tls,
+    #[serde(default)]
+    pub timing: Timing,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_control: Option<ClockControl>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientFile {
+    pub id: String,
+    /// The client secret (use `${env:NAME}` or `${file:PATH}`, never a literal in a shared file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    #[serde(default = "default_auth")]
+    pub auth: AuthMethod,
+    /// PEM private key for `private_key_jwt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<String>,
+    /// Signing algorithm for JWT client authentication (HS256 for
+    /// client_secret_jwt; RS256 or ES256 for private_key_jwt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    /// `kid` header of client assertions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+}
+
+fn default_auth() -> AuthMethod {
+    AuthMethod::ClientSecretBasic
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserFile {
+    pub username: String,
+    pub password: String,
+}
+
+/// Client authentication methods (RFC 6749 §2.3, OIDC Core §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    ClientSecretJwt,
+    PrivateKeyJwt,
+    None,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::ClientSecretJwt => "client_secret_jwt",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
+/// How the password grant carries the user's credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UserCredentials {
+    /// `username` and `password` form parameters (RFC 6749 §4.3.2).
+    #[default]
+    Form,
+    /// `Authorization: Basic base64(username:password)`, the client's
+    /// credentials in the body (EmpowerID).
+    BasicHeader,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordGrant {
+    #[serde(default)]
+    pub user_credentials: UserCredentials,
+    /// The scope the password grant asks for (and that refreshes keep).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Set false when the server does not offer the password grant.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+impl Default for PasswordGrant {
+    fn default() -> Self {
+        PasswordGrant { user_credentials: UserCredentials::Form, scope: None, enabled: true }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Rotation {
+    /// A new refresh token with every refresh.
+    Rotate,
+    /// The same refresh token comes back.
+    Static,
+    /// No refresh token in refresh responses; the original keeps working.
+    Omit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReuseDetection {
+    /// Replaying a rotated refresh token revokes its whole family.
+    Family,
+    /// Replays are refused, nothing else happens.
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshExpiry {
+    /// A successor gets a fresh lifetime.
+    Sliding,
+    /// A successor keeps the original expiry.
+    Absolute,
+}
+
+/// What the server declares about itself. PROFILE checks compare with it.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Behaviour {
+    #[serde(default = "default_rotation")]
+    pub rotation: Rotation,
+    #[serde(default)]
+    pub grace_period_s: u64,
+    #[serde(default = "default_reuse")]
+    pub reuse_detection: ReuseDetection,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_ttl_s: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_ttl_s: Option<u64>,
+    #[serde(default = "default_expiry")]
+    pub refresh_expiry: RefreshExpiry,
+    /// An absolute cap on a refresh-token family's life.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_max_lifetime_s: Option<u64>,
+    #[serde(default)]
+    pub id_token_on_refresh: bool,
+    /// The password grant returns a refresh token.
+    #[serde(default = "yes")]
+    pub refresh_token_issued: bool,
+}
+
+fn default_rotation() -> Rotation {
+    Rotation::Rotate
+}
+fn default_reuse() -> ReuseDetection {
+    ReuseDetection::None
+}
+fn default_expiry() -> RefreshExpiry {
+    RefreshExpiry::Sliding
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Behaviour {
+            rotation: default_rotation(),
+            grace_period_s: 0,
+            reuse_detection: default_reuse(),
+            access_token_ttl_s: None,
+            refresh_token_ttl_s: None,
+            refresh_expiry: default_expiry(),
+            refresh_token_max_lifetime_s: None,
+            id_token_on_refresh: false,
+            refresh_token_issued: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    /// Accept any certificate (like `-k`).
+    #[serde(default)]
+    pub insecure: bool,
+    /// A PEM file of CA certificates to trust (instead of the system's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Timing {
+    /// Whole-request timeout, connect included.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_s: f64,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_s: f64,
+    /// The longest real wait a `wait` step may take without clock control;
+    /// longer waits skip the scenario.
+    #[serde(default = "default_max_wait")]
+    pub max_wait_s: f64,
+}
+
+fn default_request_timeout() -> f64 {
+    10.0
+}
+fn default_connect_timeout() -> f64 {
+    5.0
+}
+fn default_max_wait() -> f64 {
+    30.0
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            request_timeout_s: default_request_timeout(),
+            connect_timeout_s: default_connect_timeout(),
+            max_wait_s: default_max_wait(),
+        }
+    }
+}
+
+/// A server-side clock that tokenprobe may advance (the mock's
+/// `--clock virtual`): `POST {"seconds": N}` to `url`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClockControl {
+    pub url: String,
+}
