@@ -6,6 +6,7 @@
 //! to an exit code.
 
 pub mod diag;
+pub mod catalogue;
 pub mod check;
 pub mod exit;
 pub mod mock;

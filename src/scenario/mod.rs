@@ -4,3 +4,7 @@
 
 pub mod model;
 pub mod values;
+pub mod compile;
+pub mod template;
+
+pub use compile::{Scenario, load};

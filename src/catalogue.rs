@@ -1,0 +1,98 @@
+//! The catalogue of checks (docs/CONFORMANCE.md, embedded at build time).
+//! Scenarios cite its ids in `covers`; `tokenprobe list --coverage` compares
+//! the suite with it.
+
+use std::sync::LazyLock;
+
+const TEXT: &str = include_str!("../docs/CONFORMANCE.md");
+
+/// One catalogue line: `- ID · LEVEL · source: how to test`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub id: String,
+    /// As written: `MUST`, `SHOULD`, `MUST when rotating`, `PROFILE (EmpowerID style)`…
+    pub level: String,
+    /// The rest of the line.
+    pub text: String,
+    /// The `##` heading it stands under.
+    pub section: String,
+}
+
+static ENTRIES: LazyLock<Vec<Entry>> = LazyLock::new(|| parse(TEXT));
+
+pub fn entries() -> &'static [Entry] {
+    &ENTRIES
+}
+
+pub fn get(id: &str) -> Option<&'static Entry> {
+    ENTRIES.iter().find(|e| e.id == id)
+}
+
+fn parse(text: &str) -> Vec<Entry> {
+    let mut section = String::new();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if let Some(h) = line.strip_prefix("## ") {
+            section = h.trim().to_string();
+            continue;
+        }
+        let Some(item) = line.strip_prefix("- ") else { continue };
+        let mut fields = item.splitn(3, " · ");
+        let (Some(id), Some(level)) = (fields.next(), fields.next()) else { continue };
+        let id = id.trim();
+        let is_id = id.contains('-') && id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+        if !is_id {
+            continue;
+        }
+        let (level, text) = match fields.next() {
+            Some(rest) => (level.trim().to_string(), rest.trim().to_string()),
+            // `- ID · LEVEL: text` (no source field)
+            None => match split_outside_backticks(level) {
+                Some((l, t)) => (l.trim().to_string(), t.trim().to_string()),
+                None => (level.trim().to_string(), String::new()),
+            },
+        };
+        out.push(Entry { id: id.to_string(), level, text, section: section.clone() });
+    }
+    out
+}
+
+/// Splits at the first `": "` that is not inside backticks.
+fn split_outside_backticks(s: &str) -> Option<(&str, &str)> {
+    let mut quoted = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            '`' => quoted = !quoted,
+            ':' if !quoted && s[i..].starts_with(": ") => return Some((&s[..i], &s[i + 2..])),
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_catalogue_parses() {
+        let ids: Vec<&str> = entries().iter().map(|e| e.id.as_str()).collect();
+        assert!(ids.len() >= 60, "{}", ids.len());
+        for id in ["PW-OK", "ROT-OLD", "CC-RACE", "BF-SECRET", "RF-CACHE"] {
+            assert!(ids.contains(&id), "{id} missing");
+        }
+        assert_eq!(get("PW-OK").unwrap().level, "MUST");
+        assert_eq!(get("PW-OK").unwrap().section, "Password grant (§4.3)");
+        assert_eq!(get("RU-FAMILY").unwrap().level, "SHOULD for confidential clients (PROFILE `reuse_detection: family`)");
+    }
+
+    /// The copy in docs/ must follow the shared original when it is present
+    /// (CI clones the project with `shared/` beside it).
+    #[test]
+    fn the_copy_matches_the_shared_catalogue() {
+        let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/CONFORMANCE.md");
+        if let Ok(original) = std::fs::read_to_string(&shared) {
+            assert_eq!(parse(&original), parse(TEXT), "docs/CONFORMANCE.md is stale: copy {}", shared.display());
+        }
+    }
+}

@@ -1,0 +1,619 @@
+//! Loading and checking scenario files: from [`ScenarioFile`] (what people
+//! write) to [`Scenario`] (what the runner executes). Every problem found is
+//! a [`Diagnostic`] with a location; nothing runs while any selected file is
+//! invalid.
+
+use super::model::*;
+use super::template::{Template, TemplateError};
+use super::values::{Count, JsonType, MatcherSpec, Statuses, Strings};
+use crate::check::result::Level;
+use crate::diag::{Diagnostic, Diagnostics, did_you_mean};
+use crate::target::UserCredentials;
+use crate::yaml::Source;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Template roots that are not step names.
+pub const BUILTIN_ROOTS: [&str; 7] = ["random", "behaviour", "scopes", "clients", "users", "target", "password_grant"];
+
+/// A checked scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub id: String,
+    pub title: String,
+    pub level: Level,
+    pub covers: Vec<String>,
+    pub tags: Vec<String>,
+    pub description: Option<String>,
+    pub observation: Option<String>,
+    pub requires: Requires,
+    pub steps: Vec<Step>,
+    pub file: PathBuf,
+    pub line: usize,
+    /// Clients, users and scopes of the target that the steps use.
+    pub needs: Needs,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Needs {
+    pub clients: BTreeSet<String>,
+    pub users: BTreeSet<String>,
+    pub scopes: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub name: String,
+    pub action: Action,
+    pub expect: Option<ExpectC>,
+    pub expect_set: Vec<SetExpectationC>,
+    /// 1 for an ordinary request.
+    pub parallel: u32,
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    Grant(Box<GrantRequest>),
+    Wait(WaitExpr),
+    Revoke(TokenOp),
+    Introspect(TokenOp),
+}
+
+#[derive(Debug, Clone)]
+pub struct GrantRequest {
+    pub grant_type: String,
+    pub client: String,
+    pub user: String,
+    pub auth: Option<AuthOverride>,
+    pub user_credentials: Option<UserCredentials>,
+    pub scope: Option<Template>,
+    pub refresh_token: Option<Template>,
+    pub username: Option<Template>,
+    pub password: Option<Template>,
+    pub client_id: Option<Template>,
+    pub client_secret: Option<Template>,
+    pub params: Vec<(String, Template)>,
+    pub omit: Vec<String>,
+    pub duplicate: Vec<String>,
+    pub method: HttpMethod,
+    pub encoding: Encoding,
+    pub headers: Vec<(String, Template)>,
+    pub body: Option<Template>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenOp {
+    pub token: Template,
+    pub client: String,
+    pub auth: Option<AuthOverride>,
+    pub token_type_hint: Option<String>,
+}
+
+/// A duration, possibly relative to what the target declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitExpr {
+    pub terms: Vec<(i8, WaitTerm)>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitTerm {
+    Fixed(Duration),
+    AccessTokenTtl,
+    RefreshTokenTtl,
+    GracePeriod,
+    RefreshTokenMaxLifetime,
+}
+
+impl WaitTerm {
+    pub const NAMES: [&'static str; 4] = ["access_token_ttl", "refresh_token_ttl", "grace_period", "refresh_token_max_lifetime"];
+}
+
+/// A value in a matcher: literal JSON, or a template for strings.
+#[derive(Debug, Clone)]
+pub enum TValue {
+    Json(serde_json::Value),
+    Template(Template),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MatcherC {
+    pub present: Option<bool>,
+    pub equals: Option<TValue>,
+    pub not_equals: Option<TValue>,
+    pub equals_ignore_case: Option<Template>,
+    pub one_of: Option<Vec<TValue>>,
+    pub regex: Option<regex::Regex>,
+    pub contains: Option<Template>,
+    pub same_words: Option<Template>,
+    pub json_type: Option<JsonType>,
+    pub min: Option<TValue>,
+    pub max: Option<TValue>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ExpectC {
+    pub status: Option<Statuses>,
+    pub error: Option<Strings>,
+    pub body: Vec<(String, MatcherC)>,
+    pub headers: Vec<(String, MatcherC)>,
+    pub id_token: Vec<(String, MatcherC)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SetExpectationC {
+    pub status: Option<Statuses>,
+    pub error: Option<Strings>,
+    pub count: Count,
+    pub distinct: Option<String>,
+}
+
+/// Collects the scenario files under `paths` (files or folders, recursively,
+/// `*.yaml` / `*.yml`, sorted). A folder named `load` holds load profiles and
+/// is skipped.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostics> {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut files, &mut errors);
+        } else if p.is_file() {
+            files.push(p.clone());
+        } else {
+            errors.push(Diagnostic::file(p, "no such file or folder"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Diagnostics(errors));
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<Diagnostic>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push(Diagnostic::file(dir, format!("cannot read folder: {e}")));
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            if path.file_name().is_some_and(|n| n == "load") {
+                continue;
+            }
+            walk(&path, files, errors);
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            files.push(path);
+        }
+    }
+}
+
+/// Loads and checks every scenario under `paths`; all problems are reported
+/// together.
+pub fn load(paths: &[PathBuf]) -> Result<Vec<Scenario>, Diagnostics> {
+    let files = discover(paths)?;
+    let mut scenarios: Vec<Scenario> = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        match Source::read(&file).and_then(|s| load_source(&s).map_err(|mut d| d.remove(0)).or_else(|d| Err(d))) {
+            Ok(s) => scenarios.push(s),
+            Err(d) => errors.push(d),
+        }
+    }
+    let mut seen: std::collections::HashMap<String, (PathBuf, usize)> = Default::default();
+    for s in &scenarios {
+        if let Some((file, line)) = seen.get(&s.id) {
+            errors.push(
+                Diagnostic::file(&s.file, format!("duplicate scenario id `{}`", s.id))
+                    .with_help(format!("also used at {}:{line}", file.display())),
+            );
+            if let Some(last) = errors.last_mut() {
+                last.line = Some(s.line);
+            }
+        } else {
+            seen.insert(s.id.clone(), (s.file.clone(), s.line));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Diagnostics(errors));
+    }
+    scenarios.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(scenarios)
+}
+
+/// Parses and checks one scenario file. Returns every problem found in it
+/// (the first is the most important).
+pub fn load_source(source: &Source) -> Result<Scenario, Vec<Diagnostic>> {
+    let file: ScenarioFile = crate::yaml::parse(source).map_err(|d| vec![d])?;
+    Compiler { source, errors: Vec::new(), names: Vec::new(), needs: Needs::default() }.compile(file)
+}
+
+struct Compiler<'a> {
+    source: &'a Source,
+    errors: Vec<Diagnostic>,
+    /// Names of the steps seen so far.
+    names: Vec<String>,
+    needs: Needs,
+}
+
+impl Compiler<'_> {
+    fn compile(mut self, f: ScenarioFile) -> Result<Scenario, Vec<Diagnostic>> {
+        let valid_id = !f.id.is_empty()
+            && f.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_/.".contains(c));
+        if !valid_id {
+            self.err_path("id", format!("scenario id `{}` must be lowercase letters, digits, `-`, `_`, `/` or `.`", f.id));
+        }
+        for (i, id) in f.covers.iter().enumerate() {
+            if crate::catalogue::get(id).is_none() {
+                let ids = crate::catalogue::entries().iter().map(|e| e.id.as_str());
+                let mut d = self.source.error_at_path(&format!("covers[{i}]"), format!("`{id}` is not a catalogue id (docs/CONFORMANCE.md)"));
+                if d.line.is_none() {
+                    d = self.source.error_at_text("covers", id, d.message.clone());
+                }
+                if let Some(close) = did_you_mean(id, ids) {
+                    d = d.with_help(format!("did you mean `{close}`?"));
+                }
+                self.errors.push(d);
+            }
+        }
+        if f.steps.is_empty() {
+            self.err_path("steps", "a scenario needs at least one step".to_string());
+        }
+        for c in &f.requires.clients {
+            self.needs.clients.insert(c.clone());
+        }
+        for u in &f.requires.users {
+            self.needs.users.insert(u.clone());
+        }
+        for s in &f.requires.scopes {
+            self.needs.scopes.insert(s.clone());
+        }
+        let mut steps = Vec::new();
+        for (i, step) in f.steps.iter().enumerate() {
+            if let Some(s) = self.step(i, step) {
+                steps.push(s);
+            }
+        }
+        if !self.errors.is_empty() {
+            return Err(self.errors);
+        }
+        let line = crate::yaml::locate_path(&self.source.text, "id").map_or(1, |(l, _)| l);
+        Ok(Scenario {
+            id: f.id,
+            title: f.title,
+            level: f.level,
+            covers: f.covers,
+            tags: f.tags,
+            description: f.description,
+            observation: f.observation,
+            requires: f.requires,
+            steps,
+            file: self.source.path.clone(),
+            line,
+            needs: self.needs,
+        })
+    }
+
+    fn err_path(&mut self, path: &str, message: String) {
+        self.errors.push(self.source.error_at_path(path, message));
+    }
+
+    fn template(&mut self, path: &str, text: &str) -> Option<Template> {
+        match Template::parse(text) {
+            Ok(t) => {
+                for r in t.references() {
+                    let root = r.path[0].as_str();
+                    if BUILTIN_ROOTS.contains(&root) {
+                        match root {
+                            "scopes" if r.path.len() == 2 => {
+                                self.needs.scopes.insert(r.path[1].clone());
+                            }
+                            "clients" if r.path.len() >= 2 => {
+                                self.needs.clients.insert(r.path[1].clone());
+                            }
+                            "users" if r.path.len() >= 2 => {
+                                self.needs.users.insert(r.path[1].clone());
+                            }
+                            _ => {}
+                        }
+                        continue;
+                    }
+                    if !self.names.iter().any(|n| n == root) {
+                        let mut known: Vec<&str> = self.names.iter().map(String::as_str).collect();
+                        known.extend(BUILTIN_ROOTS);
+                        let mut d = self.source.error_at_text(
+                            path,
+                            &r.text,
+                            format!("`{{{{ {} }}}}` refers to `{root}`, which is not an earlier step", r.text),
+                        );
+                        d.help = Some(match did_you_mean(root, known.iter().copied()) {
+                            Some(c) => format!("did you mean `{c}`?"),
+                            None => format!("earlier steps: {}", if self.names.is_empty() { "none".into() } else { self.names.join(", ") }),
+                        });
+                        self.errors.push(d);
+                    }
+                }
+                Some(t)
+            }
+            Err(TemplateError { message, snippet, help }) => {
+                let mut d = self.source.error_at_text(path, &snippet, format!("template: {message}"));
+                d.help = help;
+                self.errors.push(d);
+                None
+            }
+        }
+    }
+
+    fn opt_template(&mut self, path: String, v: &Option<String>) -> Option<Template> {
+        v.as_ref().and_then(|t| self.template(&path, t))
+    }
+
+    fn step(&mut self, i: usize, s: &StepFile) -> Option<Step> {
+        let path = format!("steps[{i}]");
+        let name = s.name.clone().unwrap_or_else(|| format!("step{}", i + 1));
+        if let Some(n) = &s.name {
+            let ok = n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                && n.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+            if !ok {
+                self.err_path(&format!("{path}.name"), format!("step name `{n}` must start with a letter and hold only letters, digits, `_` or `-`"));
+            } else if BUILTIN_ROOTS.contains(&n.as_str()) {
+                self.err_path(&format!("{path}.name"), format!("`{n}` is reserved; choose another step name"));
+            } else if self.names.contains(n) {
+                self.err_path(&format!("{path}.name"), format!("a step named `{n}` already exists"));
+            }
+        }
+        let actions = [s.grant.is_some(), s.wait.is_some(), s.revoke.is_some(), s.introspect.is_some()];
+        let count = actions.iter().filter(|a| **a).count();
+        if count != 1 {
+            let what = if count == 0 { "has no action" } else { "has more than one action" };
+            self.err_path(&path, format!("step {} {what}: give exactly one of `grant`, `wait`, `revoke`, `introspect`", i + 1));
+            return None;
+        }
+        let parallel = s.parallel.unwrap_or(1);
+        if s.parallel.is_some() && (s.grant.is_none() || !(2..=200).contains(&parallel)) {
+            self.err_path(&format!("{path}.parallel"), "`parallel` goes with `grant` and must be between 2 and 200".into());
+        }
+        if !s.expect_set.is_empty() && s.parallel.is_none() {
+            self.err_path(&format!("{path}.expect_set"), "`expect_set` needs `parallel`".into());
+        }
+        let action = if let Some(grant) = &s.grant {
+            Action::Grant(Box::new(self.grant(&path, grant, s)))
+        } else if let Some(wait) = &s.wait {
+            if s.expect.is_some() {
+                self.err_path(&format!("{path}.expect"), "a `wait` step has no response to expect anything of".into());
+            }
+            match parse_wait(wait) {
+                Ok(w) => Action::Wait(w),
+                Err(m) => {
+                    self.err_path(&format!("{path}.wait"), m);
+                    return None;
+                }
+            }
+        } else {
+            let (key, token) = match (&s.revoke, &s.introspect) {
+                (Some(t), _) => ("revoke", t),
+                (_, Some(t)) => ("introspect", t),
+                _ => unreachable!("one action is present"),
+            };
+            let token = self.template(&format!("{path}.{key}"), token)?;
+            let client = s.client.clone().unwrap_or_else(|| "primary".into());
+            self.needs.clients.insert(client.clone());
+            let op = TokenOp { token, client, auth: s.auth, token_type_hint: s.token_type_hint.clone() };
+            if key == "revoke" { Action::Revoke(op) } else { Action::Introspect(op) }
+        };
+        let expect = s.expect.as_ref().map(|e| self.expect(&format!("{path}.expect"), e));
+        let expect_set = s
+            .expect_set
+            .iter()
+            .map(|e| SetExpectationC { status: e.status.clone(), error: e.error.clone(), count: e.count, distinct: e.distinct.clone() })
+            .collect();
+        if s.name.is_some() {
+            self.names.push(name.clone());
+        }
+        Some(Step { name, action, expect, expect_set, parallel })
+    }
+
+    fn grant(&mut self, path: &str, grant: &str, s: &StepFile) -> GrantRequest {
+        let client = s.client.clone().unwrap_or_else(|| "primary".into());
+        let user = s.user.clone().unwrap_or_else(|| "primary".into());
+        self.needs.clients.insert(client.clone());
+        if grant == crate::wire::grant::PASSWORD {
+            self.needs.users.insert(user.clone());
+        }
+        let mut params = Vec::new();
+        for (k, v) in s.params.iter() {
+            if let Some(t) = self.template(&format!("{path}.params.{k}"), v) {
+                params.push((k.clone(), t));
+            }
+        }
+        let mut headers = Vec::new();
+        for (k, v) in s.headers.iter() {
+            if let Some(t) = self.template(&format!("{path}.headers.{k}"), v) {
+                headers.push((k.clone(), t));
+            }
+        }
+        GrantRequest {
+            grant_type: grant.to_string(),
+            client,
+            user,
+            auth: s.auth,
+            user_credentials: s.user_credentials,
+            scope: self.opt_template(format!("{path}.scope"), &s.scope),
+            refresh_token: self.opt_template(format!("{path}.refresh_token"), &s.refresh_token),
+            username: self.opt_template(format!("{path}.username"), &s.username),
+            password: self.opt_template(format!("{path}.password"), &s.password),
+            client_id: self.opt_template(format!("{path}.client_id"), &s.client_id),
+            client_secret: self.opt_template(format!("{path}.client_secret"), &s.client_secret),
+            params,
+            omit: s.omit.clone(),
+            duplicate: s.duplicate.clone(),
+            method: s.method.unwrap_or(HttpMethod::Post),
+            encoding: s.encoding.unwrap_or(Encoding::Form),
+            headers,
+            body: self.opt_template(format!("{path}.body"), &s.body),
+        }
+    }
+
+    fn expect(&mut self, path: &str, e: &Expect) -> ExpectC {
+        let mut out = ExpectC { status: e.status.clone(), error: e.error.clone(), ..Default::default() };
+        for (k, m) in e.body.iter() {
+            let c = self.matcher(&format!("{path}.body.{k}"), &m.0);
+            out.body.push((k.clone(), c));
+        }
+        for (k, m) in e.headers.iter() {
+            let c = self.matcher(&format!("{path}.headers.{k}"), &m.0);
+            out.headers.push((k.to_ascii_lowercase(), c));
+        }
+        for (k, m) in e.id_token.iter() {
+            let c = self.matcher(&format!("{path}.id_token.{k}"), &m.0);
+            out.id_token.push((k.clone(), c));
+        }
+        out
+    }
+
+    fn tvalue(&mut self, path: &str, v: &serde_json::Value) -> Option<TValue> {
+        match v {
+            serde_json::Value::String(s) => self.template(path, s).map(TValue::Template),
+            other => Some(TValue::Json(other.clone())),
+        }
+    }
+
+    fn matcher(&mut self, path: &str, m: &MatcherSpec) -> MatcherC {
+        let regex = m.regex.as_ref().and_then(|r| match regex::Regex::new(r) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.err_path(&format!("{path}.regex"), format!("invalid regular expression: {e}"));
+                None
+            }
+        });
+        MatcherC {
+            present: m.present,
+            equals: m.equals.as_ref().and_then(|v| self.tvalue(path, v)),
+            not_equals: m.not_equals.as_ref().and_then(|v| self.tvalue(path, v)),
+            equals_ignore_case: m.equals_ignore_case.as_ref().and_then(|v| self.template(path, v)),
+            one_of: m.one_of.as_ref().map(|vs| vs.iter().filter_map(|v| self.tvalue(path, v)).collect()),
+            regex,
+            contains: m.contains.as_ref().and_then(|v| self.template(path, v)),
+            same_words: m.same_words.as_ref().and_then(|v| self.template(path, v)),
+            json_type: m.json_type,
+            min: m.min.as_ref().and_then(|v| self.tvalue(path, v)),
+            max: m.max.as_ref().and_then(|v| self.tvalue(path, v)),
+        }
+    }
+}
+
+/// `5s`, `1m 30s`, `refresh_token_ttl + 1s`, `access_token_ttl - 5s`.
+pub fn parse_wait(text: &str) -> Result<WaitExpr, String> {
+    let mut terms = Vec::new();
+    let mut sign = 1i8;
+    let normalized = text.replace('+', " + ").replace(" - ", " - ");
+    let mut pending = String::new();
+    let flush = |pending: &mut String, sign: i8, terms: &mut Vec<(i8, WaitTerm)>| -> Result<(), String> {
+        let t = pending.trim();
+        if t.is_empty() {
+            return Ok(());
+        }
+        let term = match t {
+            "access_token_ttl" => WaitTerm::AccessTokenTtl,
+            "refresh_token_ttl" => WaitTerm::RefreshTokenTtl,
+            "grace_period" => WaitTerm::GracePeriod,
+            "refresh_token_max_lifetime" => WaitTerm::RefreshTokenMaxLifetime,
+            _ => WaitTerm::Fixed(humantime::parse_duration(t).map_err(|e| {
+                let hint = did_you_mean(t, WaitTerm::NAMES).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+                format!("`{t}` is not a duration ({e}) nor one of {}{hint}", WaitTerm::NAMES.join(", "))
+            })?),
+        };
+        terms.push((sign, term));
+        pending.clear();
+        Ok(())
+    };
+    for word in normalized.split_whitespace() {
+        match word {
+            "+" | "-" => {
+                flush(&mut pending, sign, &mut terms)?;
+                sign = if word == "+" { 1 } else { -1 };
+            }
+            w => {
+                if !pending.is_empty() {
+                    pending.push(' ');
+                }
+                pending.push_str(w);
+            }
+        }
+    }
+    flush(&mut pending, sign, &mut terms)?;
+    if terms.is_empty() {
+        return Err("empty wait: write e.g. `5s` or `refresh_token_ttl + 1s`".into());
+    }
+    Ok(WaitExpr { terms, text: text.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(text: &str) -> Result<Scenario, Vec<Diagnostic>> {
+        let src = Source::from_str(Path::new("s.yaml"), text).unwrap();
+        load_source(&src)
+    }
+
+    const HEAD: &str = "id: t/x\ntitle: T\nlevel: must\ncovers: [ROT-OLD]\n";
+
+    #[test]
+    fn a_valid_scenario_compiles() {
+        let s = compile(&format!(
+            "{HEAD}steps:\n  - name: login\n    grant: password\n  - grant: refresh_token\n    client: secondary\n    refresh_token: \"{{{{ login.refresh_token }}}}\"\n    expect: {{status: 400, error: invalid_grant}}\n  - wait: refresh_token_ttl + 1s\n"
+        ))
+        .unwrap();
+        assert_eq!(s.steps.len(), 3);
+        assert_eq!(s.line, 1);
+        assert!(s.needs.clients.contains("secondary"));
+        assert!(s.needs.users.contains("primary"));
+        assert!(matches!(s.steps[2].action, Action::Wait(_)));
+    }
+
+    #[test]
+    fn references_to_unknown_steps_are_located() {
+        let errs = compile(&format!(
+            "{HEAD}steps:\n  - name: login\n    grant: password\n  - grant: refresh_token\n    refresh_token: \"{{{{ lgin.refresh_token }}}}\"\n"
+        ))
+        .unwrap_err();
+        assert_eq!(errs[0].line, Some(9));
+        assert!(errs[0].message.contains("`lgin`, which is not an earlier step"), "{}", errs[0].message);
+        assert_eq!(errs[0].help.as_deref(), Some("did you mean `login`?"));
+    }
+
+    #[test]
+    fn step_shape_errors() {
+        let errs = compile(&format!("{HEAD}steps:\n  - name: a\n    grant: password\n    wait: 1s\n")).unwrap_err();
+        assert!(errs[0].message.contains("more than one action"));
+        assert_eq!(errs[0].line, Some(6));
+        let errs = compile(&format!("{HEAD}steps:\n  - grant: password\n    parallel: 1\n")).unwrap_err();
+        assert!(errs[0].message.contains("between 2 and 200"));
+        let errs = compile(&format!("{HEAD}steps:\n  - wait: 5 parsecs\n")).unwrap_err();
+        assert!(errs[0].message.contains("not a duration"), "{}", errs[0].message);
+    }
+
+    #[test]
+    fn unknown_catalogue_ids_are_refused() {
+        let errs = compile("id: t/x\ntitle: T\nlevel: must\ncovers: [ROT-OLDD]\nsteps:\n  - grant: password\n").unwrap_err();
+        assert!(errs[0].message.contains("`ROT-OLDD` is not a catalogue id"));
+        assert_eq!(errs[0].help.as_deref(), Some("did you mean `ROT-OLD`?"));
+        assert_eq!(errs[0].line, Some(4));
+    }
+
+    #[test]
+    fn wait_expressions() {
+        let w = parse_wait("refresh_token_ttl + 1s").unwrap();
+        assert_eq!(w.terms, vec![(1, WaitTerm::RefreshTokenTtl), (1, WaitTerm::Fixed(Duration::from_secs(1)))]);
+        let w = parse_wait("1m 30s").unwrap();
+        assert_eq!(w.terms, vec![(1, WaitTerm::Fixed(Duration::from_secs(90)))]);
+        assert!(parse_wait("refresh_ttl").unwrap_err().contains("did you mean `refresh_token_ttl`"));
+    }
+}
