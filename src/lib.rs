@@ -10,6 +10,8 @@ pub mod catalogue;
 pub mod check;
 pub mod exit;
 pub mod mock;
+pub mod oauth;
+pub mod redact;
 pub mod scenario;
 pub mod secret;
 pub mod target;
