@@ -1,4 +1,9 @@
 //! Running scenarios against a target: plan (requires → skip), step
-//! execution, expectations → outcomes.
+//! execution, expectations → outcomes, and the run as a whole.
 
+pub mod context;
+pub mod exec;
+pub mod expect;
+pub mod plan;
+pub mod request;
 pub mod result;

@@ -1,0 +1,143 @@
+//! What a scenario knows while it runs: the target, and the responses of its
+//! named steps. Renders templates against them.
+
+use crate::oauth::auth::decode_claims;
+use crate::oauth::http::HttpResponse;
+use crate::scenario::template::{Part, Reference, Template};
+use crate::target::Target;
+
+/// A response kept for later steps.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub json: Option<serde_json::Value>,
+}
+
+impl Captured {
+    pub fn from_response(r: &HttpResponse) -> Captured {
+        Captured { status: r.status, headers: r.headers.clone(), json: r.json() }
+    }
+
+    pub fn member(&self, name: &str) -> Option<&serde_json::Value> {
+        self.json.as_ref()?.get(name)
+    }
+
+    pub fn claims(&self) -> Option<serde_json::Value> {
+        decode_claims(self.member("id_token")?.as_str()?)
+    }
+}
+
+/// A rendered template: its text, and whether any part of it is secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub text: String,
+    pub secret: bool,
+}
+
+pub struct Context<'a> {
+    pub target: &'a Target,
+    pub captures: Vec<(String, Captured)>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(target: &'a Target) -> Context<'a> {
+        Context { target, captures: Vec::new() }
+    }
+
+    pub fn capture(&mut self, name: &str, c: Captured) {
+        self.captures.retain(|(n, _)| n != name);
+        self.captures.push((name.to_string(), c));
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Captured> {
+        self.captures.iter().find(|(n, _)| n == name).map(|(_, c)| c)
+    }
+
+    pub fn render(&self, t: &Template) -> Result<Rendered, String> {
+        let mut text = String::new();
+        let mut secret = false;
+        for part in &t.parts {
+            match part {
+                Part::Lit(s) => text.push_str(s),
+                Part::Ref(r) => {
+                    let (mut v, s) = self.resolve(r)?;
+                    for f in &r.filters {
+                        v = f.apply(&v);
+                    }
+                    secret |= s;
+                    text.push_str(&v);
+                }
+            }
+        }
+        Ok(Rendered { text, secret })
+    }
+
+    /// The value of a reference, and whether it is secret.
+    fn resolve(&self, r: &Reference) -> Result<(String, bool), String> {
+        let p: Vec<&str> = r.path.iter().map(String::as_str).collect();
+        let t = self.target;
+        let missing = || format!("`{{{{ {} }}}}` has no value", r.text);
+        match p.as_slice() {
+            ["random"] => Ok((crate::oauth::random_token(24), false)),
+            ["scopes", name] => t.scopes.get(*name).map(|s| (s.clone(), false)).ok_or_else(|| format!("the target declares no scope `{name}` under `scopes`")),
+            ["password_grant", "scope"] => Ok((t.password_grant.scope.clone().unwrap_or_default(), false)),
+            ["clients", name, field] => {
+                let c = t.client(name).ok_or_else(|| format!("the target has no client `{name}`"))?;
+                match *field {
+                    "id" => Ok((c.id.clone(), false)),
+                    "secret" => c.secret.as_ref().map(|s| (s.expose().to_string(), true)).ok_or_else(missing),
+                    _ => Err(format!("clients.{name} has `id` and `secret`, not `{field}`")),
+                }
+            }
+            ["users", name, field] => {
+                let u = t.user(name).ok_or_else(|| format!("the target has no user `{name}`"))?;
+                match *field {
+                    "username" => Ok((u.username.clone(), false)),
+                    "password" => Ok((u.password.expose().to_string(), true)),
+                    _ => Err(format!("users.{name} has `username` and `password`, not `{field}`")),
+                }
+            }
+            ["behaviour", field] => {
+                let b = serde_json::to_value(&t.behaviour).map_err(|e| e.to_string())?;
+                match b.get(*field) {
+                    Some(serde_json::Value::String(s)) => Ok((s.clone(), false)),
+                    Some(serde_json::Value::Null) | None => Err(format!("the target declares no `behaviour.{field}`")),
+                    Some(v) => Ok((v.to_string(), false)),
+                }
+            }
+            ["target", "token_endpoint"] => t.token_endpoint.as_ref().map(|u| (u.to_string(), false)).ok_or_else(missing),
+            ["target", "issuer"] => t.issuer.clone().map(|i| (i, false)).ok_or_else(missing),
+            [step, rest @ ..] => {
+                let c = self.get(step).ok_or_else(|| format!("step `{step}` has not run"))?;
+                match rest {
+                    ["status"] => Ok((c.status.to_string(), false)),
+                    ["header", name] => c
+                        .headers
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                        .map(|(_, v)| (v.clone(), false))
+                        .ok_or_else(|| format!("step `{step}`'s response has no `{name}` header")),
+                    ["claims", claim] => {
+                        let claims = c.claims().ok_or_else(|| format!("step `{step}`'s response has no decodable id_token"))?;
+                        claims.get(*claim).map(|v| (scalar_text(v), false)).ok_or_else(|| format!("step `{step}`'s id_token has no `{claim}` claim"))
+                    }
+                    [member] => {
+                        let v = c.member(member).ok_or_else(|| format!("step `{step}`'s response (HTTP {}) has no `{member}`", c.status))?;
+                        Ok((scalar_text(v), crate::secret::secret_kind(member).is_some()))
+                    }
+                    _ => Err(format!("cannot resolve `{}`", r.text)),
+                }
+            }
+            [] => Err(missing()),
+        }
+    }
+}
+
+/// A JSON value as text: strings without quotes, the rest as JSON.
+pub fn scalar_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,274 @@
+//! The judge: expectations against a response. Returns the first mismatch
+//! as (subject, expected, actual); values that are secrets are shown as
+//! fingerprints.
+
+use super::context::{Context, scalar_text};
+use crate::oauth::auth::decode_claims;
+use crate::oauth::http::HttpResponse;
+use crate::scenario::compile::{ExpectC, MatcherC, SetExpectationC, TValue};
+use crate::scenario::values::JsonType;
+use crate::secret::{fingerprint, secret_kind};
+use serde_json::Value;
+
+/// A failed expectation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    pub subject: String,
+    pub expected: String,
+    pub actual: String,
+}
+
+impl Mismatch {
+    fn new(subject: impl Into<String>, expected: impl Into<String>, actual: impl Into<String>) -> Mismatch {
+        Mismatch { subject: subject.into(), expected: expected.into(), actual: actual.into() }
+    }
+}
+
+/// The `error` member of an error response, if any.
+pub fn error_code(r: &HttpResponse) -> Option<String> {
+    r.json()?.get("error")?.as_str().map(str::to_string)
+}
+
+pub fn check(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Result<(), Mismatch> {
+    let json = r.json();
+    if let Some(s) = &e.status
+        && !s.matches(r.status)
+    {
+        let detail = match error_code(r) {
+            Some(code) => format!("{} ({code})", r.status),
+            None => r.status.to_string(),
+        };
+        return Err(Mismatch::new("status", s.to_string(), detail));
+    }
+    if let Some(codes) = &e.error {
+        let actual = error_code(r);
+        if !actual.as_ref().is_some_and(|a| codes.0.contains(a)) {
+            let shown = match (&actual, &json) {
+                (Some(a), _) => format!("`{a}`"),
+                (None, Some(_)) => "a JSON body without `error`".into(),
+                (None, None) if r.truncated => "a body too large to read".into(),
+                (None, None) => "a body that is not JSON".into(),
+            };
+            return Err(Mismatch::new("error", codes.to_string(), shown));
+        }
+    }
+    for (name, m) in &e.headers {
+        let v = r.header(name).map(Value::String);
+        matcher(m, v.as_ref(), &format!("headers.{name}"), None, ctx, true)?;
+    }
+    if !e.body.is_empty() {
+        let Some(body) = &json else {
+            let what = if r.truncated { "a body too large to read" } else { "a body that is not JSON" };
+            return Err(Mismatch::new("body", "a JSON object", what));
+        };
+        for (name, m) in &e.body {
+            matcher(m, body.get(name), &format!("body.{name}"), secret_kind(name), ctx, false)?;
+        }
+    }
+    if !e.id_token.is_empty() {
+        let claims = json.as_ref().and_then(|j| j.get("id_token")).and_then(Value::as_str).and_then(decode_claims);
+        let Some(claims) = claims else {
+            return Err(Mismatch::new("id_token", "a decodable id_token", "none"));
+        };
+        for (name, m) in &e.id_token {
+            matcher(m, claims.get(name), &format!("id_token.{name}"), None, ctx, false)?;
+        }
+    }
+    Ok(())
+}
+
+fn show(v: &Value, kind: Option<&str>) -> String {
+    match (kind, v) {
+        (Some(kind), Value::String(s)) => fingerprint(kind, s),
+        (_, Value::String(s)) => format!("{:?}", s.chars().take(200).collect::<String>()),
+        _ => {
+            let t = v.to_string();
+            if t.len() > 200 { format!("{}…", &t[..200]) } else { t }
+        }
+    }
+}
+
+fn render_tvalue(t: &TValue, ctx: &Context, subject: &str) -> Result<(Value, bool), Mismatch> {
+    match t {
+        TValue::Json(v) => Ok((v.clone(), false)),
+        TValue::Template(t) => ctx
+            .render(t)
+            .map(|r| (Value::String(r.text), r.secret))
+            .map_err(|e| Mismatch::new(subject, format!("a value for `{t}`"), e)),
+    }
+}
+
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::String(s), other) | (other, Value::String(s)) if !other.is_string() => *s == scalar_text(other),
+        _ => a == b,
+    }
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn matcher(m: &MatcherC, v: Option<&Value>, subject: &str, kind: Option<&str>, ctx: &Context, header: bool) -> Result<(), Mismatch> {
+    let fail = |expected: String, actual: String| Err(Mismatch::new(subject, expected, actual));
+    let shown = |v: &Value| show(v, kind);
+    let shown_expected = |v: &Value, secret: bool| if secret { show(v, Some(kind.unwrap_or("tk"))) } else { show(v, kind) };
+    match (m.present, v) {
+        (Some(false), Some(v)) => return fail("absent".into(), format!("present ({})", shown(v))),
+        (Some(false), None) => return Ok(()),
+        (_, None) => {
+            let only_negative = m.not_equals.is_some() && m.equals.is_none() && m.present.is_none();
+            if only_negative {
+                return Ok(());
+            }
+            return fail("present".into(), "absent".into());
+        }
+        _ => {}
+    }
+    let Some(v) = v else { return Ok(()) };
+    if let Some(t) = &m.json_type {
+        let actual = JsonType::of(v);
+        let ok = actual == *t || (*t == JsonType::Number && actual == JsonType::Integer);
+        if !ok {
+            return fail(format!("type {}", t.as_str()), format!("{} {}", actual.as_str(), shown(v)));
+        }
+    }
+    if let Some(e) = &m.equals {
+        let (want, secret) = render_tvalue(e, ctx, subject)?;
+        if !same(&want, v) {
+            return fail(shown_expected(&want, secret), shown(v));
+        }
+    }
+    if let Some(e) = &m.not_equals {
+        let (want, secret) = render_tvalue(e, ctx, subject)?;
+        if same(&want, v) {
+            return fail(format!("a value other than {}", shown_expected(&want, secret)), shown(v));
+        }
+    }
+    let text = scalar_text(v);
+    if let Some(t) = &m.equals_ignore_case {
+        let want = ctx.render(t).map_err(|e| Mismatch::new(subject, t.to_string(), e))?.text;
+        if !text.eq_ignore_ascii_case(&want) {
+            return fail(format!("{want:?} (any case)"), shown(v));
+        }
+    }
+    if let Some(options) = &m.one_of {
+        let mut wants = Vec::new();
+        for o in options {
+            wants.push(render_tvalue(o, ctx, subject)?.0);
+        }
+        if !wants.iter().any(|w| same(w, v)) {
+            let list: Vec<String> = wants.iter().map(|w| show(w, None)).collect();
+            return fail(format!("one of [{}]", list.join(", ")), shown(v));
+        }
+    }
+    if let Some(re) = &m.regex
+        && !re.is_match(&text)
+    {
+        return fail(format!("a match for /{}/", re.as_str()), shown(v));
+    }
+    if let Some(t) = &m.contains {
+        let want = ctx.render(t).map_err(|e| Mismatch::new(subject, t.to_string(), e))?.text;
+        let ok = if header { text.to_ascii_lowercase().contains(&want.to_ascii_lowercase()) } else { text.contains(&want) };
+        if !ok {
+            return fail(format!("a value containing {want:?}"), shown(v));
+        }
+    }
+    if let Some(t) = &m.same_words {
+        let want = ctx.render(t).map_err(|e| Mismatch::new(subject, t.to_string(), e))?.text;
+        let mut a: Vec<&str> = text.split_whitespace().collect();
+        let mut b: Vec<&str> = want.split_whitespace().collect();
+        a.sort_unstable();
+        a.dedup();
+        b.sort_unstable();
+        b.dedup();
+        if a != b {
+            return fail(format!("the words {want:?}"), shown(v));
+        }
+    }
+    for (bound, is_min) in [(&m.min, true), (&m.max, false)] {
+        if let Some(b) = bound {
+            let (limit, _) = render_tvalue(b, ctx, subject)?;
+            let limit = number(&limit).ok_or_else(|| Mismatch::new(subject, "a numeric bound", show(&limit, None)))?;
+            let Some(n) = number(v) else {
+                return fail("a number".into(), shown(v));
+            };
+            if (is_min && n < limit) || (!is_min && n > limit) {
+                let word = if is_min { "at least" } else { "at most" };
+                return fail(format!("{word} {limit}"), shown(v));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks set expectations over the responses of a parallel step (`None`
+/// for a request that failed in transport).
+pub fn check_set(sets: &[SetExpectationC], responses: &[Option<HttpResponse>]) -> Result<(), Mismatch> {
+    let total = responses.len() as u32;
+    for s in sets {
+        let matching: Vec<&HttpResponse> = responses
+            .iter()
+            .flatten()
+            .filter(|r| s.status.as_ref().is_none_or(|st| st.matches(r.status)))
+            .filter(|r| s.error.as_ref().is_none_or(|e| error_code(r).is_some_and(|c| e.0.contains(&c))))
+            .collect();
+        let n = matching.len() as u32;
+        let mut what = Vec::new();
+        if let Some(st) = &s.status {
+            what.push(format!("status {st}"));
+        }
+        if let Some(e) = &s.error {
+            what.push(format!("error {e}"));
+        }
+        let what = if what.is_empty() { "any response".to_string() } else { what.join(" and ") };
+        if !s.count.holds(n, total) {
+            return Err(Mismatch::new(
+                format!("responses with {what}"),
+                format!("{} of {total}", s.count),
+                format!("{n} of {total} ({})", tally(responses)),
+            ));
+        }
+        if let Some(member) = &s.distinct {
+            let values: Vec<String> = matching
+                .iter()
+                .filter_map(|r| r.json()?.get(member).map(scalar_text))
+                .collect();
+            let mut unique = values.clone();
+            unique.sort();
+            unique.dedup();
+            if unique.len() != values.len() {
+                return Err(Mismatch::new(
+                    format!("`{member}` over responses with {what}"),
+                    "all different",
+                    format!("{} distinct among {}", unique.len(), values.len()),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `3×200, 17×400 invalid_grant, 1×timeout`
+pub fn tally(responses: &[Option<HttpResponse>]) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for r in responses {
+        let key = match r {
+            Some(r) => match error_code(r) {
+                Some(c) => format!("{} {c}", r.status),
+                None => r.status.to_string(),
+            },
+            None => "transport error".into(),
+        };
+        match counts.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((key, 1)),
+        }
+    }
+    counts.iter().map(|(k, n)| format!("{n}×{k}")).collect::<Vec<_>>().join(", ")
+}

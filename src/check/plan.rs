@@ -1,0 +1,132 @@
+//! Which scenarios run: selection by path, tag and text, and the `requires`
+//! of each scenario against what the target declares (unmet → skipped, with
+//! the reason).
+
+use crate::scenario::Scenario;
+use crate::target::Target;
+
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Keep scenarios with any of these tags (all when empty).
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    /// Keep scenarios whose id, title or covered ids contain this text.
+    pub filter: Option<String>,
+}
+
+/// Tags that are skipped unless asked for by `--tag`.
+pub const OPT_IN_TAGS: [&str; 1] = ["intrusive"];
+
+pub fn select(scenarios: Vec<Scenario>, sel: &Selection) -> Vec<Scenario> {
+    scenarios
+        .into_iter()
+        .filter(|s| sel.tags.is_empty() || s.tags.iter().any(|t| sel.tags.contains(t)))
+        .filter(|s| !s.tags.iter().any(|t| sel.skip_tags.contains(t)))
+        .filter(|s| {
+            OPT_IN_TAGS.iter().all(|opt| !s.tags.iter().any(|t| t == opt) || sel.tags.iter().any(|t| t == opt))
+        })
+        .filter(|s| match &sel.filter {
+            None => true,
+            Some(f) => {
+                let f = f.to_ascii_lowercase();
+                s.id.to_ascii_lowercase().contains(&f)
+                    || s.title.to_ascii_lowercase().contains(&f)
+                    || s.covers.iter().any(|c| c.to_ascii_lowercase().contains(&f))
+            }
+        })
+        .collect()
+}
+
+/// Why the scenario cannot run against this target, if it cannot.
+pub fn unmet(s: &Scenario, t: &Target) -> Option<String> {
+    let r = &s.requires;
+    let b = &t.behaviour;
+    let declared = |what: &str, want: String, have: String| {
+        Some(format!("needs {what}: {want}; the target declares {have}"))
+    };
+    if let Some(want) = r.rotation
+        && want != b.rotation
+    {
+        return declared("rotation", format!("{want:?}").to_lowercase(), format!("{:?}", b.rotation).to_lowercase());
+    }
+    if let Some(want) = r.reuse_detection
+        && want != b.reuse_detection
+    {
+        return declared("reuse_detection", format!("{want:?}").to_lowercase(), format!("{:?}", b.reuse_detection).to_lowercase());
+    }
+    if let Some(want) = r.refresh_expiry
+        && want != b.refresh_expiry
+    {
+        return declared("refresh_expiry", format!("{want:?}").to_lowercase(), format!("{:?}", b.refresh_expiry).to_lowercase());
+    }
+    if let Some(want) = r.grace_period
+        && want != (b.grace_period_s > 0)
+    {
+        let want = if want { "a grace period" } else { "no grace period" };
+        return declared("grace period", want.into(), format!("grace_period_s: {}", b.grace_period_s));
+    }
+    if let Some(want) = r.refresh_token_max_lifetime
+        && want != b.refresh_token_max_lifetime_s.is_some()
+    {
+        return Some(format!(
+            "needs {} absolute refresh-token lifetime (behaviour.refresh_token_max_lifetime_s)",
+            if want { "an" } else { "no" }
+        ));
+    }
+    if let Some(want) = r.id_token_on_refresh
+        && want != b.id_token_on_refresh
+    {
+        return declared("id_token_on_refresh", want.to_string(), b.id_token_on_refresh.to_string());
+    }
+    if let Some(want) = r.refresh_token_issued
+        && want != b.refresh_token_issued
+    {
+        return declared("refresh_token_issued", want.to_string(), b.refresh_token_issued.to_string());
+    }
+    if !r.client_auth.is_empty() {
+        let have = t.client("primary").map(|c| c.auth);
+        if !have.is_some_and(|h| r.client_auth.contains(&h)) {
+            let want: Vec<&str> = r.client_auth.iter().map(|m| m.as_str()).collect();
+            return Some(format!(
+                "needs the primary client to authenticate with {}",
+                want.join(" or ")
+            ));
+        }
+    }
+    if let Some(want) = r.user_credentials
+        && want != t.password_grant.user_credentials
+    {
+        return declared("password_grant.user_credentials", format!("{want:?}"), format!("{:?}", t.password_grant.user_credentials));
+    }
+    if r.revocation_endpoint == Some(true) && t.revocation_endpoint.is_none() {
+        return Some("needs a revocation_endpoint".into());
+    }
+    if r.introspection_endpoint == Some(true) && t.introspection_endpoint.is_none() {
+        return Some("needs an introspection_endpoint".into());
+    }
+    if r.clock_control == Some(true) && t.clock_control.is_none() {
+        return Some("needs clock_control".into());
+    }
+    let uses_password = s.steps.iter().any(|st| {
+        matches!(&st.action, crate::scenario::compile::Action::Grant(g) if g.grant_type == crate::wire::grant::PASSWORD)
+    });
+    if uses_password && !t.password_grant.enabled {
+        return Some("uses the password grant, which the target does not offer (password_grant.enabled: false)".into());
+    }
+    for c in &s.needs.clients {
+        if t.client(c).is_none() {
+            return Some(format!("needs a client named `{c}` in the target"));
+        }
+    }
+    for u in &s.needs.users {
+        if t.user(u).is_none() {
+            return Some(format!("needs a user named `{u}` in the target"));
+        }
+    }
+    for sc in &s.needs.scopes {
+        if !t.scopes.contains_key(sc) {
+            return Some(format!("needs a scope named `{sc}` under `scopes` in the target"));
+        }
+    }
+    None
+}
