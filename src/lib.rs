@@ -7,11 +7,13 @@
 
 pub mod diag;
 pub mod catalogue;
+pub mod cli;
 pub mod check;
 pub mod exit;
 pub mod mock;
 pub mod oauth;
 pub mod redact;
+pub mod report;
 pub mod scenario;
 pub mod secret;
 pub mod target;

@@ -1,1 +1,6 @@
-fn main() {}
+use clap::Parser;
+
+fn main() {
+    let cli = tokenprobe::cli::Cli::parse();
+    std::process::exit(tokenprobe::cli::main_with(cli));
+}

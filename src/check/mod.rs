@@ -7,3 +7,4 @@ pub mod expect;
 pub mod plan;
 pub mod request;
 pub mod result;
+pub mod run;

@@ -1,0 +1,97 @@
+//! A whole conformance run: discovery, a reachability check, scenarios in
+//! parallel (`-j`), results sorted by id.
+
+use super::exec::Runner;
+use super::result::{ErrorClass, RunResult, ScenarioResult, TargetSummary};
+use crate::oauth::http::{self, HttpOptions, TransportError};
+use crate::redact::Redactor;
+use crate::scenario::Scenario;
+use crate::target::Target;
+use futures::StreamExt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub jobs: usize,
+    pub strict: bool,
+    pub insecure: bool,
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+/// Fills endpoints from the discovery document, then checks that the token
+/// endpoint answers at all. A transport failure here means exit code 3.
+pub async fn prepare(target: &mut Target, client: &reqwest::Client, opts: &HttpOptions) -> Result<(), TransportError> {
+    if let Some(url) = target.discovery.clone() {
+        let r = http::send(client.get(url.clone()), opts.request_timeout).await?;
+        let doc: crate::wire::Discovery = r
+            .json()
+            .and_then(|j| serde_json::from_value(j).ok())
+            .ok_or_else(|| TransportError::new(ErrorClass::Protocol, format!("{url}: not a discovery document (HTTP {})", r.status)))?;
+        let parse = |s: &str| url::Url::parse(s).ok();
+        if target.token_endpoint.is_none() {
+            target.token_endpoint = parse(&doc.token_endpoint);
+        }
+        if target.revocation_endpoint.is_none() {
+            target.revocation_endpoint = doc.revocation_endpoint.as_deref().and_then(parse);
+        }
+        if target.introspection_endpoint.is_none() {
+            target.introspection_endpoint = doc.introspection_endpoint.as_deref().and_then(parse);
+        }
+        if target.jwks_uri.is_none() {
+            target.jwks_uri = doc.jwks_uri.as_deref().and_then(parse);
+        }
+        if target.issuer.is_none() {
+            target.issuer = doc.issuer;
+        }
+    }
+    let endpoint = target
+        .token_endpoint
+        .clone()
+        .ok_or_else(|| TransportError::new(ErrorClass::Protocol, "no token endpoint (neither declared nor discovered)"))?;
+    http::send(client.head(endpoint), opts.request_timeout).await.map(|_| ())
+}
+
+pub fn http_options(target: &Target, opts: &RunOptions) -> HttpOptions {
+    HttpOptions {
+        request_timeout: Duration::from_secs_f64(target.timing.request_timeout_s),
+        connect_timeout: Duration::from_secs_f64(target.timing.connect_timeout_s),
+        insecure: opts.insecure || target.tls.insecure,
+        ca_file: opts.ca_file.clone().or_else(|| target.tls.ca_file.clone()),
+    }
+}
+
+/// Runs the scenarios; `on_result` sees each result as it completes (for
+/// progress), the returned run holds them sorted by id.
+pub async fn run(
+    target: Target,
+    client: reqwest::Client,
+    http: HttpOptions,
+    redactor: Arc<Redactor>,
+    scenarios: Vec<Scenario>,
+    opts: &RunOptions,
+    on_result: impl Fn(&ScenarioResult),
+) -> RunResult {
+    let started = Instant::now();
+    let started_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let summary = TargetSummary {
+        name: target.name.clone(),
+        token_endpoint: target.token_endpoint.as_ref().map(|u| u.to_string()).unwrap_or_default(),
+        source: target.source.clone(),
+    };
+    let runner = Arc::new(Runner { target: Arc::new(target), client, http, redactor });
+    let mut results: Vec<ScenarioResult> = futures::stream::iter(scenarios)
+        .map(|s| {
+            let runner = runner.clone();
+            async move { tokio::spawn(async move { runner.run(&s).await }).await }
+        })
+        .buffer_unordered(opts.jobs.max(1))
+        .filter_map(|r| async move { r.ok() })
+        .inspect(|r| on_result(r))
+        .collect()
+        .await;
+    results.sort_by(|a, b| a.id.cmp(&b.id));
+    RunResult { target: summary, scenarios: results, duration: started.elapsed(), started_at, strict: opts.strict }
+}
