@@ -36,11 +36,18 @@ fn parse(text: &str) -> Vec<Entry> {
             section = h.trim().to_string();
             continue;
         }
-        let Some(item) = line.strip_prefix("- ") else { continue };
+        let Some(item) = line.strip_prefix("- ") else {
+            continue;
+        };
         let mut fields = item.splitn(3, " · ");
-        let (Some(id), Some(level)) = (fields.next(), fields.next()) else { continue };
+        let (Some(id), Some(level)) = (fields.next(), fields.next()) else {
+            continue;
+        };
         let id = id.trim();
-        let is_id = id.contains('-') && id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+        let is_id = id.contains('-')
+            && id
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
         if !is_id {
             continue;
         }
@@ -52,7 +59,12 @@ fn parse(text: &str) -> Vec<Entry> {
                 None => (level.trim().to_string(), String::new()),
             },
         };
-        out.push(Entry { id: id.to_string(), level, text, section: section.clone() });
+        out.push(Entry {
+            id: id.to_string(),
+            level,
+            text,
+            section: section.clone(),
+        });
     }
     out
 }
@@ -83,16 +95,25 @@ mod tests {
         }
         assert_eq!(get("PW-OK").unwrap().level, "MUST");
         assert_eq!(get("PW-OK").unwrap().section, "Password grant (§4.3)");
-        assert_eq!(get("RU-FAMILY").unwrap().level, "SHOULD for confidential clients (PROFILE `reuse_detection: family`)");
+        assert_eq!(
+            get("RU-FAMILY").unwrap().level,
+            "SHOULD for confidential clients (PROFILE `reuse_detection: family`)"
+        );
     }
 
     /// The copy in docs/ must follow the shared original when it is present
     /// (CI clones the project with `shared/` beside it).
     #[test]
     fn the_copy_matches_the_shared_catalogue() {
-        let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/CONFORMANCE.md");
+        let shared =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/CONFORMANCE.md");
         if let Ok(original) = std::fs::read_to_string(&shared) {
-            assert_eq!(parse(&original), parse(TEXT), "docs/CONFORMANCE.md is stale: copy {}", shared.display());
+            assert_eq!(
+                parse(&original),
+                parse(TEXT),
+                "docs/CONFORMANCE.md is stale: copy {}",
+                shared.display()
+            );
         }
     }
 }

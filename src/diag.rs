@@ -94,7 +94,10 @@ impl std::error::Error for Diagnostic {}
 
 /// The closest of `candidates` to `word`, if it is close enough to be a
 /// plausible typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))
@@ -140,7 +143,10 @@ mod tests {
 
     #[test]
     fn suggests_only_close_names() {
-        assert_eq!(did_you_mean("grnt", ["grant", "wait", "name"]), Some("grant"));
+        assert_eq!(
+            did_you_mean("grnt", ["grant", "wait", "name"]),
+            Some("grant")
+        );
         assert_eq!(did_you_mean("zzzz", ["grant", "wait"]), None);
     }
 }

@@ -20,11 +20,23 @@ pub const INTERNAL: i32 = 70;
 
 /// The documented table, for `--help` and the README test.
 pub const TABLE: &[(i32, &str)] = &[
-    (OK, "every selected check passed (warnings allowed unless --strict)"),
-    (CHECK_FAILED, "a MUST or PROFILE check failed or errored, or a SHOULD failed with --strict"),
-    (INVALID_INPUT, "invalid scenario, target or profile file, or bad flags"),
+    (
+        OK,
+        "every selected check passed (warnings allowed unless --strict)",
+    ),
+    (
+        CHECK_FAILED,
+        "a MUST or PROFILE check failed or errored, or a SHOULD failed with --strict",
+    ),
+    (
+        INVALID_INPUT,
+        "invalid scenario, target or profile file, or bad flags",
+    ),
     (TARGET_UNREACHABLE, "the target could not be reached"),
     (NOTHING_SELECTED, "the selection matched no scenario"),
     (THRESHOLD_BREACHED, "a load threshold was breached"),
-    (INTERNAL, "internal error or I/O failure (e.g. a report could not be written)"),
+    (
+        INTERNAL,
+        "internal error or I/O failure (e.g. a report could not be written)",
+    ),
 ];

@@ -94,7 +94,9 @@ fn redact_members(v: &mut serde_json::Value) {
         serde_json::Value::Object(map) => {
             for (k, item) in map.iter_mut() {
                 match (secret_kind(k), item.as_str()) {
-                    (Some(kind), Some(s)) => *item = serde_json::Value::String(fingerprint(kind, s)),
+                    (Some(kind), Some(s)) => {
+                        *item = serde_json::Value::String(fingerprint(kind, s))
+                    }
                     _ => redact_members(item),
                 }
             }
@@ -126,7 +128,10 @@ mod tests {
         let body = serde_json::json!({"access_token": "abc", "refresh_token": "rt-value-123", "scope": "read"});
         r.add_json(&body);
         let out = r.redact_json(&body);
-        assert!(!out.contains("rt-value-123") && !out.contains("\"abc\""), "{out}");
+        assert!(
+            !out.contains("rt-value-123") && !out.contains("\"abc\""),
+            "{out}"
+        );
         assert!(out.contains("\"read\""));
         assert!(r.redact("replayed rt-value-123").contains("rt#"));
     }

@@ -50,10 +50,7 @@ impl fmt::Display for Secret {
 /// digits keep reports readable; they identify, they do not authenticate.
 pub fn fingerprint(kind: &str, value: &str) -> String {
     let digest = Sha256::digest(value.as_bytes());
-    format!(
-        "{kind}#{:02x}{:02x}{:02x}",
-        digest[0], digest[1], digest[2]
-    )
+    format!("{kind}#{:02x}{:02x}{:02x}", digest[0], digest[1], digest[2])
 }
 
 /// The fingerprint prefix for a token-response member or form parameter that

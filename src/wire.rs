@@ -15,7 +15,8 @@ pub mod grant {
 }
 
 /// `client_assertion_type` for JWT client authentication (RFC 7523 §2.2).
-pub const CLIENT_ASSERTION_TYPE_JWT: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub const CLIENT_ASSERTION_TYPE_JWT: &str =
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The error codes a token endpoint may answer with (RFC 6749 §5.2), plus
 /// `unsupported_token_type` from RFC 7009 §2.2.1.

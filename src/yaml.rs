@@ -60,9 +60,18 @@ impl Source {
         }
         if let Some(index) = text.find('\0') {
             let (line, column) = line_col(&text, index);
-            return Err(Diagnostic::at(path, &text, line, column, "file contains NUL bytes (binary data?)"));
+            return Err(Diagnostic::at(
+                path,
+                &text,
+                line,
+                column,
+                "file contains NUL bytes (binary data?)",
+            ));
         }
-        Ok(Source { path: path.to_path_buf(), text })
+        Ok(Source {
+            path: path.to_path_buf(),
+            text,
+        })
     }
 
     pub fn from_str(path: &Path, text: &str) -> Result<Source, Diagnostic> {
@@ -80,9 +89,19 @@ impl Source {
 
     /// A diagnostic at the first occurrence of `needle` at or after the line
     /// that `path` leads to.
-    pub fn error_at_text(&self, path: &str, needle: &str, message: impl Into<String>) -> Diagnostic {
+    pub fn error_at_text(
+        &self,
+        path: &str,
+        needle: &str,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         let from = locate_path(&self.text, path).map_or(0, |(l, _)| l - 1);
-        let offset: usize = self.text.split_inclusive('\n').take(from).map(str::len).sum();
+        let offset: usize = self
+            .text
+            .split_inclusive('\n')
+            .take(from)
+            .map(str::len)
+            .sum();
         match self.text[offset..].find(needle) {
             Some(i) => {
                 let (line, column) = line_col(&self.text, offset + i);
@@ -148,7 +167,11 @@ fn to_diagnostic(source: &Source, error: &serde_yaml::Error) -> Diagnostic {
     if message.contains("tab character") {
         help = Some("YAML indentation must use spaces, not tabs".into());
     }
-    let message = if path.is_empty() { message } else { format!("{path}: {message}") };
+    let message = if path.is_empty() {
+        message
+    } else {
+        format!("{path}: {message}")
+    };
     let mut d = match location {
         Some((line, column)) => Diagnostic::at(&source.path, &source.text, line, column, message),
         None => Diagnostic::file(&source.path, message),
@@ -164,7 +187,9 @@ fn split_path(s: &str) -> (&str, &str) {
         let head = &s[..i];
         let is_path = !head.is_empty()
             && !head.contains(' ')
-            && head.chars().all(|c| c.is_alphanumeric() || "_-.[]".contains(c));
+            && head
+                .chars()
+                .all(|c| c.is_alphanumeric() || "_-.[]".contains(c));
         if is_path {
             return (head, &s[i + 2..]);
         }
@@ -180,7 +205,9 @@ fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
 
 /// The names listed after "expected" in a serde message.
 fn expected_names(message: &str) -> Vec<String> {
-    let Some(i) = message.find("expected") else { return Vec::new() };
+    let Some(i) = message.find("expected") else {
+        return Vec::new();
+    };
     message[i..]
         .split('`')
         .skip(1)
@@ -190,7 +217,11 @@ fn expected_names(message: &str) -> Vec<String> {
 }
 
 fn join_path(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 /// 1-based line and column of a byte offset.
@@ -244,7 +275,8 @@ pub fn locate_path(text: &str, path: &str) -> Option<(usize, usize)> {
                 end = block_end(&lines, line, column);
             }
             Segment::Index(index) => {
-                let (line, column) = find_item(&lines[..end], cursor, min_indent.saturating_sub(1), index)?;
+                let (line, column) =
+                    find_item(&lines[..end], cursor, min_indent.saturating_sub(1), index)?;
                 found = (line + 1, column + 1);
                 cursor = line;
                 min_indent = column + 1;
@@ -301,7 +333,12 @@ fn find_key(lines: &[&str], from: usize, min_indent: usize, key: &str) -> Option
     None
 }
 
-fn find_item(lines: &[&str], from: usize, min_indent: usize, index: usize) -> Option<(usize, usize)> {
+fn find_item(
+    lines: &[&str],
+    from: usize,
+    min_indent: usize,
+    index: usize,
+) -> Option<(usize, usize)> {
     let mut seen = 0usize;
     let mut item_indent = None;
     for (i, line) in lines.iter().enumerate().skip(from + 1) {
@@ -433,9 +470,17 @@ mod tests {
     fn wrong_type_and_tabs_and_emptiness_are_reported() {
         let d = err("id: x\nsteps:\n  - expect:\n      status: many\n");
         assert_eq!(d.line, Some(4));
-        assert!(d.message.starts_with("steps[0].expect.status: invalid type"), "{}", d.message);
+        assert!(
+            d.message
+                .starts_with("steps[0].expect.status: invalid type"),
+            "{}",
+            d.message
+        );
         let d = err("id: x\n\tsteps: []\n");
-        assert_eq!(d.help.as_deref(), Some("YAML indentation must use spaces, not tabs"));
+        assert_eq!(
+            d.help.as_deref(),
+            Some("YAML indentation must use spaces, not tabs")
+        );
         let e = Source::from_str(Path::new("t.yaml"), "  \n").unwrap_err();
         assert_eq!(e.message, "file is empty");
         let e = Source::from_bytes(Path::new("t.yaml"), b"id: \xff\xfe".to_vec()).unwrap_err();

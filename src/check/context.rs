@@ -16,7 +16,11 @@ pub struct Captured {
 
 impl Captured {
     pub fn from_response(r: &HttpResponse) -> Captured {
-        Captured { status: r.status, headers: r.headers.clone(), json: r.json() }
+        Captured {
+            status: r.status,
+            headers: r.headers.clone(),
+            json: r.json(),
+        }
     }
 
     pub fn member(&self, name: &str) -> Option<&serde_json::Value> {
@@ -42,7 +46,10 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     pub fn new(target: &'a Target) -> Context<'a> {
-        Context { target, captures: Vec::new() }
+        Context {
+            target,
+            captures: Vec::new(),
+        }
     }
 
     pub fn capture(&mut self, name: &str, c: Captured) {
@@ -51,7 +58,10 @@ impl<'a> Context<'a> {
     }
 
     pub fn get(&self, name: &str) -> Option<&Captured> {
-        self.captures.iter().find(|(n, _)| n == name).map(|(_, c)| c)
+        self.captures
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c)
     }
 
     pub fn render(&self, t: &Template) -> Result<Rendered, String> {
@@ -80,36 +90,62 @@ impl<'a> Context<'a> {
         let missing = || format!("`{{{{ {} }}}}` has no value", r.text);
         match p.as_slice() {
             ["random"] => Ok((crate::oauth::random_token(24), false)),
-            ["scopes", name] => t.scopes.get(*name).map(|s| (s.clone(), false)).ok_or_else(|| format!("the target declares no scope `{name}` under `scopes`")),
-            ["password_grant", "scope"] => Ok((t.password_grant.scope.clone().unwrap_or_default(), false)),
+            ["scopes", name] => t
+                .scopes
+                .get(*name)
+                .map(|s| (s.clone(), false))
+                .ok_or_else(|| format!("the target declares no scope `{name}` under `scopes`")),
+            ["password_grant", "scope"] => {
+                Ok((t.password_grant.scope.clone().unwrap_or_default(), false))
+            }
             ["clients", name, field] => {
-                let c = t.client(name).ok_or_else(|| format!("the target has no client `{name}`"))?;
+                let c = t
+                    .client(name)
+                    .ok_or_else(|| format!("the target has no client `{name}`"))?;
                 match *field {
                     "id" => Ok((c.id.clone(), false)),
-                    "secret" => c.secret.as_ref().map(|s| (s.expose().to_string(), true)).ok_or_else(missing),
-                    _ => Err(format!("clients.{name} has `id` and `secret`, not `{field}`")),
+                    "secret" => c
+                        .secret
+                        .as_ref()
+                        .map(|s| (s.expose().to_string(), true))
+                        .ok_or_else(missing),
+                    _ => Err(format!(
+                        "clients.{name} has `id` and `secret`, not `{field}`"
+                    )),
                 }
             }
             ["users", name, field] => {
-                let u = t.user(name).ok_or_else(|| format!("the target has no user `{name}`"))?;
+                let u = t
+                    .user(name)
+                    .ok_or_else(|| format!("the target has no user `{name}`"))?;
                 match *field {
                     "username" => Ok((u.username.clone(), false)),
                     "password" => Ok((u.password.expose().to_string(), true)),
-                    _ => Err(format!("users.{name} has `username` and `password`, not `{field}`")),
+                    _ => Err(format!(
+                        "users.{name} has `username` and `password`, not `{field}`"
+                    )),
                 }
             }
             ["behaviour", field] => {
                 let b = serde_json::to_value(&t.behaviour).map_err(|e| e.to_string())?;
                 match b.get(*field) {
                     Some(serde_json::Value::String(s)) => Ok((s.clone(), false)),
-                    Some(serde_json::Value::Null) | None => Err(format!("the target declares no `behaviour.{field}`")),
+                    Some(serde_json::Value::Null) | None => {
+                        Err(format!("the target declares no `behaviour.{field}`"))
+                    }
                     Some(v) => Ok((v.to_string(), false)),
                 }
             }
-            ["target", "token_endpoint"] => t.token_endpoint.as_ref().map(|u| (u.to_string(), false)).ok_or_else(missing),
+            ["target", "token_endpoint"] => t
+                .token_endpoint
+                .as_ref()
+                .map(|u| (u.to_string(), false))
+                .ok_or_else(missing),
             ["target", "issuer"] => t.issuer.clone().map(|i| (i, false)).ok_or_else(missing),
             [step, rest @ ..] => {
-                let c = self.get(step).ok_or_else(|| format!("step `{step}` has not run"))?;
+                let c = self
+                    .get(step)
+                    .ok_or_else(|| format!("step `{step}` has not run"))?;
                 match rest {
                     ["status"] => Ok((c.status.to_string(), false)),
                     ["header", name] => c
@@ -119,11 +155,23 @@ impl<'a> Context<'a> {
                         .map(|(_, v)| (v.clone(), false))
                         .ok_or_else(|| format!("step `{step}`'s response has no `{name}` header")),
                     ["claims", claim] => {
-                        let claims = c.claims().ok_or_else(|| format!("step `{step}`'s response has no decodable id_token"))?;
-                        claims.get(*claim).map(|v| (scalar_text(v), false)).ok_or_else(|| format!("step `{step}`'s id_token has no `{claim}` claim"))
+                        let claims = c.claims().ok_or_else(|| {
+                            format!("step `{step}`'s response has no decodable id_token")
+                        })?;
+                        claims
+                            .get(*claim)
+                            .map(|v| (scalar_text(v), false))
+                            .ok_or_else(|| {
+                                format!("step `{step}`'s id_token has no `{claim}` claim")
+                            })
                     }
                     [member] => {
-                        let v = c.member(member).ok_or_else(|| format!("step `{step}`'s response (HTTP {}) has no `{member}`", c.status))?;
+                        let v = c.member(member).ok_or_else(|| {
+                            format!(
+                                "step `{step}`'s response (HTTP {}) has no `{member}`",
+                                c.status
+                            )
+                        })?;
                         Ok((scalar_text(v), crate::secret::secret_kind(member).is_some()))
                     }
                     _ => Err(format!("cannot resolve `{}`", r.text)),

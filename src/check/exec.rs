@@ -23,9 +23,13 @@ pub struct Runner {
 
 /// How a scenario ended early.
 enum Stop {
-    Finding(Finding),
+    Finding(Box<Finding>),
     Skip(String),
-    Error { step: String, class: ErrorClass, detail: String },
+    Error {
+        step: String,
+        class: ErrorClass,
+        detail: String,
+    },
 }
 
 impl Runner {
@@ -62,13 +66,25 @@ impl Runner {
 
     fn verdict(&self, s: &Scenario, stop: Option<Stop>) -> Outcome {
         match stop {
-            None => Outcome::Passed { note: s.observation.clone().filter(|_| s.level == Level::Info) },
+            None => Outcome::Passed {
+                note: s.observation.clone().filter(|_| s.level == Level::Info),
+            },
             Some(Stop::Skip(why)) => Outcome::Skipped { why },
-            Some(Stop::Error { step, class, detail }) => Outcome::Errored { step: Some(step), class, detail },
+            Some(Stop::Error {
+                step,
+                class,
+                detail,
+            }) => Outcome::Errored {
+                step: Some(step),
+                class,
+                detail,
+            },
             Some(Stop::Finding(f)) => match s.level {
-                Level::Must | Level::Profile => Outcome::Failed(f),
-                Level::Should => Outcome::Warned(f),
-                Level::Info => Outcome::Passed { note: Some(format!("not observed: {}", f.summary())) },
+                Level::Must | Level::Profile => Outcome::Failed(*f),
+                Level::Should => Outcome::Warned(*f),
+                Level::Info => Outcome::Passed {
+                    note: Some(format!("not observed: {}", f.summary())),
+                },
             },
         }
     }
@@ -78,26 +94,55 @@ impl Runner {
         match o {
             Outcome::Failed(f) => Outcome::Failed(self.redact_finding(f)),
             Outcome::Warned(f) => Outcome::Warned(self.redact_finding(f)),
-            Outcome::Errored { step, class, detail } => Outcome::Errored { step, class, detail: r.redact(&detail) },
-            Outcome::Passed { note } => Outcome::Passed { note: note.map(|n| r.redact(&n)) },
-            Outcome::Skipped { why } => Outcome::Skipped { why: r.redact(&why) },
+            Outcome::Errored {
+                step,
+                class,
+                detail,
+            } => Outcome::Errored {
+                step,
+                class,
+                detail: r.redact(&detail),
+            },
+            Outcome::Passed { note } => Outcome::Passed {
+                note: note.map(|n| r.redact(&n)),
+            },
+            Outcome::Skipped { why } => Outcome::Skipped {
+                why: r.redact(&why),
+            },
         }
     }
 
     fn redact_finding(&self, f: Finding) -> Finding {
         let r = &self.redactor;
-        Finding { expected: r.redact(&f.expected), actual: r.redact(&f.actual), ..f }
+        Finding {
+            expected: r.redact(&f.expected),
+            actual: r.redact(&f.actual),
+            ..f
+        }
     }
 
-    async fn step(&self, step: &Step, ctx: &mut Context<'_>, records: &mut Vec<StepRecord>) -> Result<(), Stop> {
-        let error = |class: ErrorClass, detail: String| Stop::Error { step: step.name.clone(), class, detail };
+    async fn step(
+        &self,
+        step: &Step,
+        ctx: &mut Context<'_>,
+        records: &mut Vec<StepRecord>,
+    ) -> Result<(), Stop> {
+        let error = |class: ErrorClass, detail: String| Stop::Error {
+            step: step.name.clone(),
+            class,
+            detail,
+        };
         let wire = match &step.action {
             Action::Wait(w) => {
                 let summary = self.wait(w).await.map_err(|e| match e {
                     WaitError::TooLong(why) => Stop::Skip(why),
                     WaitError::Clock(detail) => error(ErrorClass::Clock, detail),
                 })?;
-                records.push(StepRecord { name: step.name.clone(), summary, exchange: None });
+                records.push(StepRecord {
+                    name: step.name.clone(),
+                    summary,
+                    exchange: None,
+                });
                 return Ok(());
             }
             Action::Grant(g) => request::grant_request(g, ctx, &self.redactor),
@@ -107,7 +152,11 @@ impl Runner {
             },
             Action::Introspect(op) => match &self.target.introspection_endpoint {
                 Some(url) => request::token_op_request(op, url, ctx, &self.redactor),
-                None => return Err(Stop::Skip("the target has no introspection_endpoint".into())),
+                None => {
+                    return Err(Stop::Skip(
+                        "the target has no introspection_endpoint".into(),
+                    ));
+                }
             },
         }
         .map_err(|e| error(ErrorClass::MissingCapture, e))?;
@@ -134,13 +183,22 @@ impl Runner {
             return Err(self.finding(step, m, &wire, Some(&response)));
         }
         if response.truncated {
-            return Err(error(ErrorClass::BodyTooLarge, format!("the response body exceeds {} bytes", http::MAX_BODY_BYTES)));
+            return Err(error(
+                ErrorClass::BodyTooLarge,
+                format!("the response body exceeds {} bytes", http::MAX_BODY_BYTES),
+            ));
         }
         ctx.capture(&step.name, Captured::from_response(&response));
         Ok(())
     }
 
-    fn record(&self, step: &Step, wire: &WireRequest, response: Option<&HttpResponse>, summary: String) -> StepRecord {
+    fn record(
+        &self,
+        step: &Step,
+        wire: &WireRequest,
+        response: Option<&HttpResponse>,
+        summary: String,
+    ) -> StepRecord {
         StepRecord {
             name: step.name.clone(),
             summary: self.redactor.redact(&summary),
@@ -153,10 +211,16 @@ impl Runner {
             request: wire.record(&self.redactor),
             response: response.map(|r| ResponseRecord {
                 status: r.status,
-                headers: r.headers.iter().map(|(k, v)| (k.clone(), self.redactor.redact(v))).collect(),
+                headers: r
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), self.redactor.redact(v)))
+                    .collect(),
                 body: match r.json() {
                     Some(j) => self.redactor.redact_json(&j),
-                    None => self.redactor.redact(&r.body_text().chars().take(2048).collect::<String>()),
+                    None => self
+                        .redactor
+                        .redact(&r.body_text().chars().take(2048).collect::<String>()),
                 },
                 truncated: r.truncated || r.body.len() > 2048 && r.json().is_none(),
                 elapsed_ms: r.elapsed.as_millis() as u64,
@@ -164,20 +228,36 @@ impl Runner {
         }
     }
 
-    fn finding(&self, step: &Step, m: Mismatch, wire: &WireRequest, response: Option<&HttpResponse>) -> Stop {
-        Stop::Finding(Finding {
+    fn finding(
+        &self,
+        step: &Step,
+        m: Mismatch,
+        wire: &WireRequest,
+        response: Option<&HttpResponse>,
+    ) -> Stop {
+        Stop::Finding(Box::new(Finding {
             step: step.name.clone(),
             subject: m.subject,
             expected: m.expected,
             actual: m.actual,
             exchange: Some(self.exchange(wire, response)),
-        })
+        }))
     }
 
     /// N copies of one request on pre-opened connections, released together.
-    async fn parallel(&self, step: &Step, wire: &WireRequest, ctx: &mut Context<'_>, records: &mut Vec<StepRecord>) -> Result<(), Stop> {
+    async fn parallel(
+        &self,
+        step: &Step,
+        wire: &WireRequest,
+        ctx: &mut Context<'_>,
+        records: &mut Vec<StepRecord>,
+    ) -> Result<(), Stop> {
         let n = step.parallel as usize;
-        let client = http::build_client(&self.http, n).map_err(|e| Stop::Error { step: step.name.clone(), class: e.class, detail: e.detail })?;
+        let client = http::build_client(&self.http, n).map_err(|e| Stop::Error {
+            step: step.name.clone(),
+            class: e.class,
+            detail: e.detail,
+        })?;
         // Open the connections first (any answer will do), so that the real
         // requests leave together instead of queueing behind handshakes.
         let warm = (0..n).map(|_| {
@@ -196,15 +276,26 @@ impl Runner {
                 http::send(req, timeout).await
             }
         });
-        let results: Vec<Result<HttpResponse, TransportError>> = futures::future::join_all(sends).await;
+        let results: Vec<Result<HttpResponse, TransportError>> =
+            futures::future::join_all(sends).await;
         let responses: Vec<Option<HttpResponse>> = results.into_iter().map(Result::ok).collect();
         for r in responses.iter().flatten() {
             if let Some(j) = r.json() {
                 self.redactor.add_json(&j);
             }
         }
-        let summary = format!("{} × {} {} → {}", n, format!("{:?}", wire.method).to_uppercase(), wire.url.path(), expect::tally(&responses));
-        let first_ok = responses.iter().flatten().find(|r| (200..300).contains(&r.status)).or(responses.iter().flatten().next());
+        let summary = format!(
+            "{} × {} {} → {}",
+            n,
+            format!("{:?}", wire.method).to_uppercase(),
+            wire.url.path(),
+            expect::tally(&responses)
+        );
+        let first_ok = responses
+            .iter()
+            .flatten()
+            .find(|r| (200..300).contains(&r.status))
+            .or(responses.iter().flatten().next());
         records.push(self.record(step, wire, first_ok, summary));
         if let Err(m) = expect::check_set(&step.expect_set, &responses) {
             return Err(self.finding(step, m, wire, None));
@@ -225,13 +316,23 @@ impl Runner {
     async fn wait(&self, w: &WaitExpr) -> Result<String, WaitError> {
         let d = self.wait_duration(w).map_err(WaitError::TooLong)?;
         if let Some(url) = &self.target.clock_control {
-            let body = crate::wire::ClockAdvance { seconds: d.as_secs_f64().ceil() as u64 };
+            let body = crate::wire::ClockAdvance {
+                seconds: d.as_secs_f64().ceil() as u64,
+            };
             let req = self.client.post(url.clone()).json(&body);
-            let r = http::send(req, self.http.request_timeout).await.map_err(|e| WaitError::Clock(e.to_string()))?;
+            let r = http::send(req, self.http.request_timeout)
+                .await
+                .map_err(|e| WaitError::Clock(e.to_string()))?;
             if !(200..300).contains(&r.status) {
-                return Err(WaitError::Clock(format!("clock control answered HTTP {}", r.status)));
+                return Err(WaitError::Clock(format!(
+                    "clock control answered HTTP {}",
+                    r.status
+                )));
             }
-            return Ok(format!("wait {} ({}s on the target's clock)", w.text, body.seconds));
+            return Ok(format!(
+                "wait {} ({}s on the target's clock)",
+                w.text, body.seconds
+            ));
         }
         let max = Duration::from_secs_f64(self.target.timing.max_wait_s);
         if d > max {
@@ -243,7 +344,11 @@ impl Runner {
             )));
         }
         tokio::time::sleep(d).await;
-        Ok(format!("wait {} ({:.1}s of real time)", w.text, d.as_secs_f64()))
+        Ok(format!(
+            "wait {} ({:.1}s of real time)",
+            w.text,
+            d.as_secs_f64()
+        ))
     }
 
     fn wait_duration(&self, w: &WaitExpr) -> Result<Duration, String> {
@@ -252,10 +357,17 @@ impl Runner {
         for (sign, term) in &w.terms {
             let ms: u128 = match term {
                 WaitTerm::Fixed(d) => d.as_millis(),
-                WaitTerm::AccessTokenTtl => secs(b.access_token_ttl_s, "behaviour.access_token_ttl_s")?,
-                WaitTerm::RefreshTokenTtl => secs(b.refresh_token_ttl_s, "behaviour.refresh_token_ttl_s")?,
+                WaitTerm::AccessTokenTtl => {
+                    secs(b.access_token_ttl_s, "behaviour.access_token_ttl_s")?
+                }
+                WaitTerm::RefreshTokenTtl => {
+                    secs(b.refresh_token_ttl_s, "behaviour.refresh_token_ttl_s")?
+                }
                 WaitTerm::GracePeriod => u128::from(b.grace_period_s) * 1000,
-                WaitTerm::RefreshTokenMaxLifetime => secs(b.refresh_token_max_lifetime_s, "behaviour.refresh_token_max_lifetime_s")?,
+                WaitTerm::RefreshTokenMaxLifetime => secs(
+                    b.refresh_token_max_lifetime_s,
+                    "behaviour.refresh_token_max_lifetime_s",
+                )?,
             };
             total += i128::from(*sign) * ms as i128;
         }
@@ -269,7 +381,8 @@ enum WaitError {
 }
 
 fn secs(v: Option<u64>, name: &str) -> Result<u128, String> {
-    v.map(|s| u128::from(s) * 1000).ok_or_else(|| format!("needs the target to declare {name}"))
+    v.map(|s| u128::from(s) * 1000)
+        .ok_or_else(|| format!("needs the target to declare {name}"))
 }
 
 /// `POST /token (refresh_token) → 400 invalid_grant`
@@ -277,10 +390,16 @@ fn describe(wire: &WireRequest, r: &HttpResponse) -> String {
     let grant = wire
         .body
         .as_ref()
-        .and_then(|(_, b)| form_urlencoded::parse(b).find(|(k, _)| k == "grant_type").map(|(_, v)| v.into_owned()))
+        .and_then(|(_, b)| {
+            form_urlencoded::parse(b)
+                .find(|(k, _)| k == "grant_type")
+                .map(|(_, v)| v.into_owned())
+        })
         .map(|g| format!(" ({g})"))
         .unwrap_or_default();
-    let code = expect::error_code(r).map(|c| format!(" {c}")).unwrap_or_default();
+    let code = expect::error_code(r)
+        .map(|c| format!(" {c}"))
+        .unwrap_or_default();
     format!(
         "{} {}{grant} → {}{code} in {}ms",
         format!("{:?}", wire.method).to_uppercase(),

@@ -19,8 +19,16 @@ pub struct Mismatch {
 }
 
 impl Mismatch {
-    fn new(subject: impl Into<String>, expected: impl Into<String>, actual: impl Into<String>) -> Mismatch {
-        Mismatch { subject: subject.into(), expected: expected.into(), actual: actual.into() }
+    fn new(
+        subject: impl Into<String>,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Mismatch {
+        Mismatch {
+            subject: subject.into(),
+            expected: expected.into(),
+            actual: actual.into(),
+        }
     }
 }
 
@@ -58,20 +66,42 @@ pub fn check(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Result<(), Mismatc
     }
     if !e.body.is_empty() {
         let Some(body) = &json else {
-            let what = if r.truncated { "a body too large to read" } else { "a body that is not JSON" };
+            let what = if r.truncated {
+                "a body too large to read"
+            } else {
+                "a body that is not JSON"
+            };
             return Err(Mismatch::new("body", "a JSON object", what));
         };
         for (name, m) in &e.body {
-            matcher(m, body.get(name), &format!("body.{name}"), secret_kind(name), ctx, false)?;
+            matcher(
+                m,
+                body.get(name),
+                &format!("body.{name}"),
+                secret_kind(name),
+                ctx,
+                false,
+            )?;
         }
     }
     if !e.id_token.is_empty() {
-        let claims = json.as_ref().and_then(|j| j.get("id_token")).and_then(Value::as_str).and_then(decode_claims);
+        let claims = json
+            .as_ref()
+            .and_then(|j| j.get("id_token"))
+            .and_then(Value::as_str)
+            .and_then(decode_claims);
         let Some(claims) = claims else {
             return Err(Mismatch::new("id_token", "a decodable id_token", "none"));
         };
         for (name, m) in &e.id_token {
-            matcher(m, claims.get(name), &format!("id_token.{name}"), None, ctx, false)?;
+            matcher(
+                m,
+                claims.get(name),
+                &format!("id_token.{name}"),
+                None,
+                ctx,
+                false,
+            )?;
         }
     }
     Ok(())
@@ -83,7 +113,11 @@ fn show(v: &Value, kind: Option<&str>) -> String {
         (_, Value::String(s)) => format!("{:?}", s.chars().take(200).collect::<String>()),
         _ => {
             let t = v.to_string();
-            if t.len() > 200 { format!("{}…", &t[..200]) } else { t }
+            if t.len() > 200 {
+                format!("{}…", &t[..200])
+            } else {
+                t
+            }
         }
     }
 }
@@ -101,7 +135,9 @@ fn render_tvalue(t: &TValue, ctx: &Context, subject: &str) -> Result<(Value, boo
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::String(s), other) | (other, Value::String(s)) if !other.is_string() => *s == scalar_text(other),
+        (Value::String(s), other) | (other, Value::String(s)) if !other.is_string() => {
+            *s == scalar_text(other)
+        }
         _ => a == b,
     }
 }
@@ -114,10 +150,23 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
-fn matcher(m: &MatcherC, v: Option<&Value>, subject: &str, kind: Option<&str>, ctx: &Context, header: bool) -> Result<(), Mismatch> {
+fn matcher(
+    m: &MatcherC,
+    v: Option<&Value>,
+    subject: &str,
+    kind: Option<&str>,
+    ctx: &Context,
+    header: bool,
+) -> Result<(), Mismatch> {
     let fail = |expected: String, actual: String| Err(Mismatch::new(subject, expected, actual));
     let shown = |v: &Value| show(v, kind);
-    let shown_expected = |v: &Value, secret: bool| if secret { show(v, Some(kind.unwrap_or("tk"))) } else { show(v, kind) };
+    let shown_expected = |v: &Value, secret: bool| {
+        if secret {
+            show(v, Some(kind.unwrap_or("tk")))
+        } else {
+            show(v, kind)
+        }
+    };
     match (m.present, v) {
         (Some(false), Some(v)) => return fail("absent".into(), format!("present ({})", shown(v))),
         (Some(false), None) => return Ok(()),
@@ -135,7 +184,10 @@ fn matcher(m: &MatcherC, v: Option<&Value>, subject: &str, kind: Option<&str>, c
         let actual = JsonType::of(v);
         let ok = actual == *t || (*t == JsonType::Number && actual == JsonType::Integer);
         if !ok {
-            return fail(format!("type {}", t.as_str()), format!("{} {}", actual.as_str(), shown(v)));
+            return fail(
+                format!("type {}", t.as_str()),
+                format!("{} {}", actual.as_str(), shown(v)),
+            );
         }
     }
     if let Some(e) = &m.equals {
@@ -147,12 +199,18 @@ fn matcher(m: &MatcherC, v: Option<&Value>, subject: &str, kind: Option<&str>, c
     if let Some(e) = &m.not_equals {
         let (want, secret) = render_tvalue(e, ctx, subject)?;
         if same(&want, v) {
-            return fail(format!("a value other than {}", shown_expected(&want, secret)), shown(v));
+            return fail(
+                format!("a value other than {}", shown_expected(&want, secret)),
+                shown(v),
+            );
         }
     }
     let text = scalar_text(v);
     if let Some(t) = &m.equals_ignore_case {
-        let want = ctx.render(t).map_err(|e| Mismatch::new(subject, t.to_string(), e))?.text;
+        let want = ctx
+            .render(t)
+            .map_err(|e| Mismatch::new(subject, t.to_string(), e))?
+            .text;
         if !text.eq_ignore_ascii_case(&want) {
             return fail(format!("{want:?} (any case)"), shown(v));
         }
@@ -173,14 +231,25 @@ fn matcher(m: &MatcherC, v: Option<&Value>, subject: &str, kind: Option<&str>, c
         return fail(format!("a match for /{}/", re.as_str()), shown(v));
     }
     if let Some(t) = &m.contains {
-        let want = ctx.render(t).map_err(|e| Mismatch::new(subject, t.to_string(), e))?.text;
-        let ok = if header { text.to_ascii_lowercase().contains(&want.to_ascii_lowercase()) } else { text.contains(&want) };
+        let want = ctx
+            .render(t)
+            .map_err(|e| Mismatch::new(subject, t.to_string(), e))?
+            .text;
+        let ok = if header {
+            text.to_ascii_lowercase()
+                .contains(&want.to_ascii_lowercase())
+        } else {
+            text.contains(&want)
+        };
         if !ok {
             return fail(format!("a value containing {want:?}"), shown(v));
         }
     }
     if let Some(t) = &m.same_words {
-        let want = ctx.render(t).map_err(|e| Mismatch::new(subject, t.to_string(), e))?.text;
+        let want = ctx
+            .render(t)
+            .map_err(|e| Mismatch::new(subject, t.to_string(), e))?
+            .text;
         let mut a: Vec<&str> = text.split_whitespace().collect();
         let mut b: Vec<&str> = want.split_whitespace().collect();
         a.sort_unstable();
@@ -194,7 +263,8 @@ fn matcher(m: &MatcherC, v: Option<&Value>, subject: &str, kind: Option<&str>, c
     for (bound, is_min) in [(&m.min, true), (&m.max, false)] {
         if let Some(b) = bound {
             let (limit, _) = render_tvalue(b, ctx, subject)?;
-            let limit = number(&limit).ok_or_else(|| Mismatch::new(subject, "a numeric bound", show(&limit, None)))?;
+            let limit = number(&limit)
+                .ok_or_else(|| Mismatch::new(subject, "a numeric bound", show(&limit, None)))?;
             let Some(n) = number(v) else {
                 return fail("a number".into(), shown(v));
             };
@@ -209,14 +279,21 @@ fn matcher(m: &MatcherC, v: Option<&Value>, subject: &str, kind: Option<&str>, c
 
 /// Checks set expectations over the responses of a parallel step (`None`
 /// for a request that failed in transport).
-pub fn check_set(sets: &[SetExpectationC], responses: &[Option<HttpResponse>]) -> Result<(), Mismatch> {
+pub fn check_set(
+    sets: &[SetExpectationC],
+    responses: &[Option<HttpResponse>],
+) -> Result<(), Mismatch> {
     let total = responses.len() as u32;
     for s in sets {
         let matching: Vec<&HttpResponse> = responses
             .iter()
             .flatten()
             .filter(|r| s.status.as_ref().is_none_or(|st| st.matches(r.status)))
-            .filter(|r| s.error.as_ref().is_none_or(|e| error_code(r).is_some_and(|c| e.0.contains(&c))))
+            .filter(|r| {
+                s.error
+                    .as_ref()
+                    .is_none_or(|e| error_code(r).is_some_and(|c| e.0.contains(&c)))
+            })
             .collect();
         let n = matching.len() as u32;
         let mut what = Vec::new();
@@ -226,7 +303,11 @@ pub fn check_set(sets: &[SetExpectationC], responses: &[Option<HttpResponse>]) -
         if let Some(e) = &s.error {
             what.push(format!("error {e}"));
         }
-        let what = if what.is_empty() { "any response".to_string() } else { what.join(" and ") };
+        let what = if what.is_empty() {
+            "any response".to_string()
+        } else {
+            what.join(" and ")
+        };
         if !s.count.holds(n, total) {
             return Err(Mismatch::new(
                 format!("responses with {what}"),
@@ -270,5 +351,9 @@ pub fn tally(responses: &[Option<HttpResponse>]) -> String {
             None => counts.push((key, 1)),
         }
     }
-    counts.iter().map(|(k, n)| format!("{n}×{k}")).collect::<Vec<_>>().join(", ")
+    counts
+        .iter()
+        .map(|(k, n)| format!("{n}×{k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -23,7 +23,9 @@ pub fn select(scenarios: Vec<Scenario>, sel: &Selection) -> Vec<Scenario> {
         .filter(|s| sel.tags.is_empty() || s.tags.iter().any(|t| sel.tags.contains(t)))
         .filter(|s| !s.tags.iter().any(|t| sel.skip_tags.contains(t)))
         .filter(|s| {
-            OPT_IN_TAGS.iter().all(|opt| !s.tags.iter().any(|t| t == opt) || sel.tags.iter().any(|t| t == opt))
+            OPT_IN_TAGS
+                .iter()
+                .all(|opt| !s.tags.iter().any(|t| t == opt) || sel.tags.iter().any(|t| t == opt))
         })
         .filter(|s| match &sel.filter {
             None => true,
@@ -47,23 +49,43 @@ pub fn unmet(s: &Scenario, t: &Target) -> Option<String> {
     if let Some(want) = r.rotation
         && want != b.rotation
     {
-        return declared("rotation", format!("{want:?}").to_lowercase(), format!("{:?}", b.rotation).to_lowercase());
+        return declared(
+            "rotation",
+            format!("{want:?}").to_lowercase(),
+            format!("{:?}", b.rotation).to_lowercase(),
+        );
     }
     if let Some(want) = r.reuse_detection
         && want != b.reuse_detection
     {
-        return declared("reuse_detection", format!("{want:?}").to_lowercase(), format!("{:?}", b.reuse_detection).to_lowercase());
+        return declared(
+            "reuse_detection",
+            format!("{want:?}").to_lowercase(),
+            format!("{:?}", b.reuse_detection).to_lowercase(),
+        );
     }
     if let Some(want) = r.refresh_expiry
         && want != b.refresh_expiry
     {
-        return declared("refresh_expiry", format!("{want:?}").to_lowercase(), format!("{:?}", b.refresh_expiry).to_lowercase());
+        return declared(
+            "refresh_expiry",
+            format!("{want:?}").to_lowercase(),
+            format!("{:?}", b.refresh_expiry).to_lowercase(),
+        );
     }
     if let Some(want) = r.grace_period
         && want != (b.grace_period_s > 0)
     {
-        let want = if want { "a grace period" } else { "no grace period" };
-        return declared("grace period", want.into(), format!("grace_period_s: {}", b.grace_period_s));
+        let want = if want {
+            "a grace period"
+        } else {
+            "no grace period"
+        };
+        return declared(
+            "grace period",
+            want.into(),
+            format!("grace_period_s: {}", b.grace_period_s),
+        );
     }
     if let Some(want) = r.refresh_token_max_lifetime
         && want != b.refresh_token_max_lifetime_s.is_some()
@@ -76,12 +98,20 @@ pub fn unmet(s: &Scenario, t: &Target) -> Option<String> {
     if let Some(want) = r.id_token_on_refresh
         && want != b.id_token_on_refresh
     {
-        return declared("id_token_on_refresh", want.to_string(), b.id_token_on_refresh.to_string());
+        return declared(
+            "id_token_on_refresh",
+            want.to_string(),
+            b.id_token_on_refresh.to_string(),
+        );
     }
     if let Some(want) = r.refresh_token_issued
         && want != b.refresh_token_issued
     {
-        return declared("refresh_token_issued", want.to_string(), b.refresh_token_issued.to_string());
+        return declared(
+            "refresh_token_issued",
+            want.to_string(),
+            b.refresh_token_issued.to_string(),
+        );
     }
     if !r.client_auth.is_empty() {
         let have = t.client("primary").map(|c| c.auth);
@@ -96,7 +126,11 @@ pub fn unmet(s: &Scenario, t: &Target) -> Option<String> {
     if let Some(want) = r.user_credentials
         && want != t.password_grant.user_credentials
     {
-        return declared("password_grant.user_credentials", format!("{want:?}"), format!("{:?}", t.password_grant.user_credentials));
+        return declared(
+            "password_grant.user_credentials",
+            format!("{want:?}"),
+            format!("{:?}", t.password_grant.user_credentials),
+        );
     }
     if r.revocation_endpoint == Some(true) && t.revocation_endpoint.is_none() {
         return Some("needs a revocation_endpoint".into());
@@ -125,7 +159,9 @@ pub fn unmet(s: &Scenario, t: &Target) -> Option<String> {
     }
     for sc in &s.needs.scopes {
         if !t.scopes.contains_key(sc) {
-            return Some(format!("needs a scope named `{sc}` under `scopes` in the target"));
+            return Some(format!(
+                "needs a scope named `{sc}` under `scopes` in the target"
+            ));
         }
     }
     None

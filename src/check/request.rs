@@ -47,7 +47,9 @@ impl WireRequest {
             .map(|(k, v)| {
                 let v = if k.eq_ignore_ascii_case("authorization") {
                     match v.split_once(' ') {
-                        Some((scheme, cred)) => format!("{scheme} {}", crate::secret::fingerprint("cred", cred)),
+                        Some((scheme, cred)) => {
+                            format!("{scheme} {}", crate::secret::fingerprint("cred", cred))
+                        }
                         None => crate::secret::fingerprint("cred", v),
                     }
                 } else {
@@ -95,7 +97,11 @@ fn redact_form(text: &str) -> String {
 
 type Params = Vec<(String, String)>;
 
-fn render(ctx: &Context, t: &crate::scenario::template::Template, redactor: &Redactor) -> Result<Rendered, String> {
+fn render(
+    ctx: &Context,
+    t: &crate::scenario::template::Template,
+    redactor: &Redactor,
+) -> Result<Rendered, String> {
     let r = ctx.render(t)?;
     if r.secret {
         redactor.add("tk", &r.text);
@@ -118,13 +124,19 @@ fn authenticate(
 ) -> Result<(), String> {
     let secret_text = secret.map(|s| s.expose().to_string()).unwrap_or_default();
     match method {
-        AuthOverride::ClientSecretBasic => headers.push(("Authorization".into(), auth::client_basic(client_id, &secret_text))),
+        AuthOverride::ClientSecretBasic => headers.push((
+            "Authorization".into(),
+            auth::client_basic(client_id, &secret_text),
+        )),
         AuthOverride::ClientSecretPost => {
             params.push(("client_id".into(), client_id.into()));
             params.push(("client_secret".into(), secret_text));
         }
         AuthOverride::BasicAndPost => {
-            headers.push(("Authorization".into(), auth::client_basic(client_id, &secret_text)));
+            headers.push((
+                "Authorization".into(),
+                auth::client_basic(client_id, &secret_text),
+            ));
             params.push(("client_id".into(), client_id.into()));
             params.push(("client_secret".into(), secret_text));
         }
@@ -136,12 +148,26 @@ fn authenticate(
         AuthOverride::NoCredentials => {}
         AuthOverride::ClientSecretJwt | AuthOverride::PrivateKeyJwt => {
             let alg = client.alg.clone().unwrap_or_else(|| {
-                if method == AuthOverride::ClientSecretJwt { "HS256".into() } else { "RS256".into() }
+                if method == AuthOverride::ClientSecretJwt {
+                    "HS256".into()
+                } else {
+                    "RS256".into()
+                }
             });
-            let assertion = auth::client_assertion(client_id, audience, &alg, secret, client.key_pem.as_ref(), client.kid.as_deref())?;
+            let assertion = auth::client_assertion(
+                client_id,
+                audience,
+                &alg,
+                secret,
+                client.key_pem.as_ref(),
+                client.kid.as_deref(),
+            )?;
             redactor.add("ca", assertion.expose());
             params.push(("client_id".into(), client_id.into()));
-            params.push(("client_assertion_type".into(), wire::CLIENT_ASSERTION_TYPE_JWT.into()));
+            params.push((
+                "client_assertion_type".into(),
+                wire::CLIENT_ASSERTION_TYPE_JWT.into(),
+            ));
             params.push(("client_assertion".into(), assertion.expose().to_string()));
         }
     }
@@ -159,10 +185,19 @@ fn default_auth(m: AuthMethod) -> AuthOverride {
 }
 
 /// Builds a token request from a `grant` step.
-pub fn grant_request(g: &GrantRequest, ctx: &Context, redactor: &Redactor) -> Result<WireRequest, String> {
+pub fn grant_request(
+    g: &GrantRequest,
+    ctx: &Context,
+    redactor: &Redactor,
+) -> Result<WireRequest, String> {
     let target: &Target = ctx.target;
-    let endpoint = target.token_endpoint.clone().ok_or("the target has no token endpoint")?;
-    let client = target.client(&g.client).ok_or_else(|| format!("the target has no client `{}`", g.client))?;
+    let endpoint = target
+        .token_endpoint
+        .clone()
+        .ok_or("the target has no token endpoint")?;
+    let client = target
+        .client(&g.client)
+        .ok_or_else(|| format!("the target has no client `{}`", g.client))?;
     let mut params: Params = vec![("grant_type".into(), g.grant_type.clone())];
     let mut headers: Params = Vec::new();
     let mut query: Params = Vec::new();
@@ -182,7 +217,9 @@ pub fn grant_request(g: &GrantRequest, ctx: &Context, redactor: &Redactor) -> Re
     let mut auth_method = g.auth.unwrap_or(default_auth(client.auth));
 
     if g.grant_type == wire::grant::PASSWORD {
-        let user = target.user(&g.user).ok_or_else(|| format!("the target has no user `{}`", g.user))?;
+        let user = target
+            .user(&g.user)
+            .ok_or_else(|| format!("the target has no user `{}`", g.user))?;
         let username = match &g.username {
             Some(t) => render(ctx, t, redactor)?.text,
             None => user.username.clone(),
@@ -195,14 +232,20 @@ pub fn grant_request(g: &GrantRequest, ctx: &Context, redactor: &Redactor) -> Re
             }
             None => user.password.expose().to_string(),
         };
-        match g.user_credentials.unwrap_or(target.password_grant.user_credentials) {
+        match g
+            .user_credentials
+            .unwrap_or(target.password_grant.user_credentials)
+        {
             UserCredentials::Form => {
                 params.push(("username".into(), username));
                 params.push(("password".into(), password));
             }
             UserCredentials::BasicHeader => {
                 redactor.add_basic(&username, &password);
-                headers.push(("Authorization".into(), auth::basic_raw(&username, &password)));
+                headers.push((
+                    "Authorization".into(),
+                    auth::basic_raw(&username, &password),
+                ));
                 // The Basic header is taken by the user: the client goes in the body.
                 if matches!(auth_method, AuthOverride::ClientSecretBasic) {
                     auth_method = AuthOverride::ClientSecretPost;
@@ -224,7 +267,17 @@ pub fn grant_request(g: &GrantRequest, ctx: &Context, redactor: &Redactor) -> Re
             params.push(("scope".into(), render(ctx, t, redactor)?.text));
         }
     }
-    authenticate(auth_method, client, &client_id, secret.as_ref(), endpoint.as_str(), &mut params, &mut headers, &mut query, redactor)?;
+    authenticate(
+        auth_method,
+        client,
+        &client_id,
+        secret.as_ref(),
+        endpoint.as_str(),
+        &mut params,
+        &mut headers,
+        &mut query,
+        redactor,
+    )?;
     if let Some(s) = &secret {
         redactor.add_basic(&client_id, s.expose());
         let enc_id: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
@@ -251,8 +304,20 @@ pub fn grant_request(g: &GrantRequest, ctx: &Context, redactor: &Redactor) -> Re
         headers.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
         headers.push((k.clone(), v));
     }
-    let body_override = g.body.as_ref().map(|t| render(ctx, t, redactor)).transpose()?;
-    finish(endpoint, g.method, g.encoding, params, headers, query, body_override.map(|r| r.text))
+    let body_override = g
+        .body
+        .as_ref()
+        .map(|t| render(ctx, t, redactor))
+        .transpose()?;
+    finish(
+        endpoint,
+        g.method,
+        g.encoding,
+        params,
+        headers,
+        query,
+        body_override.map(|r| r.text),
+    )
 }
 
 fn finish(
@@ -269,11 +334,14 @@ fn finish(
     if in_query {
         query.extend(params);
     } else if let Some(raw) = raw_body {
-        let ctype = take_content_type(&mut headers).unwrap_or_else(|| "application/x-www-form-urlencoded".into());
+        let ctype = take_content_type(&mut headers)
+            .unwrap_or_else(|| "application/x-www-form-urlencoded".into());
         body = Some((ctype, raw.into_bytes()));
     } else if encoding == Encoding::Json {
-        let map: serde_json::Map<String, serde_json::Value> =
-            params.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
+        let map: serde_json::Map<String, serde_json::Value> = params
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect();
         let ctype = take_content_type(&mut headers).unwrap_or_else(|| "application/json".into());
         body = Some((ctype, serde_json::to_vec(&map).unwrap_or_default()));
     } else {
@@ -281,7 +349,8 @@ fn finish(
         for (k, v) in &params {
             s.append_pair(k, v);
         }
-        let ctype = take_content_type(&mut headers).unwrap_or_else(|| "application/x-www-form-urlencoded".into());
+        let ctype = take_content_type(&mut headers)
+            .unwrap_or_else(|| "application/x-www-form-urlencoded".into());
         body = Some((ctype, s.finish().into_bytes()));
     }
     if !query.is_empty() {
@@ -291,17 +360,32 @@ fn finish(
         }
     }
     headers.push(("Accept".into(), "application/json".into()));
-    Ok(WireRequest { method, url, headers, body })
+    Ok(WireRequest {
+        method,
+        url,
+        headers,
+        body,
+    })
 }
 
 fn take_content_type(headers: &mut Params) -> Option<String> {
-    let i = headers.iter().position(|(k, _)| k.eq_ignore_ascii_case("content-type"))?;
+    let i = headers
+        .iter()
+        .position(|(k, _)| k.eq_ignore_ascii_case("content-type"))?;
     Some(headers.remove(i).1)
 }
 
 /// Builds an RFC 7009 revocation or RFC 7662 introspection request.
-pub fn token_op_request(op: &TokenOp, endpoint: &Url, ctx: &Context, redactor: &Redactor) -> Result<WireRequest, String> {
-    let client = ctx.target.client(&op.client).ok_or_else(|| format!("the target has no client `{}`", op.client))?;
+pub fn token_op_request(
+    op: &TokenOp,
+    endpoint: &Url,
+    ctx: &Context,
+    redactor: &Redactor,
+) -> Result<WireRequest, String> {
+    let client = ctx
+        .target
+        .client(&op.client)
+        .ok_or_else(|| format!("the target has no client `{}`", op.client))?;
     let token = render(ctx, &op.token, redactor)?;
     redactor.add("tk", &token.text);
     let mut params: Params = vec![("token".into(), token.text)];
@@ -311,6 +395,24 @@ pub fn token_op_request(op: &TokenOp, endpoint: &Url, ctx: &Context, redactor: &
     let mut headers = Vec::new();
     let mut query = Vec::new();
     let method = op.auth.unwrap_or(default_auth(client.auth));
-    authenticate(method, client, &client.id, client.secret.as_ref(), endpoint.as_str(), &mut params, &mut headers, &mut query, redactor)?;
-    finish(endpoint.clone(), HttpMethod::Post, Encoding::Form, params, headers, query, None)
+    authenticate(
+        method,
+        client,
+        &client.id,
+        client.secret.as_ref(),
+        endpoint.as_str(),
+        &mut params,
+        &mut headers,
+        &mut query,
+        redactor,
+    )?;
+    finish(
+        endpoint.clone(),
+        HttpMethod::Post,
+        Encoding::Form,
+        params,
+        headers,
+        query,
+        None,
+    )
 }

@@ -8,7 +8,19 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// How much a failed check weighs (CONFORMANCE.md, "Levels").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// A failure fails the run.
@@ -74,7 +86,11 @@ impl Outcome {
             Outcome::Passed { note } => note.clone().unwrap_or_default(),
             Outcome::Failed(f) | Outcome::Warned(f) => f.summary(),
             Outcome::Skipped { why } => why.clone(),
-            Outcome::Errored { step, class, detail } => match step {
+            Outcome::Errored {
+                step,
+                class,
+                detail,
+            } => match step {
                 Some(step) => format!("step `{step}`: {class}: {detail}"),
                 None => format!("{class}: {detail}"),
             },
@@ -82,7 +98,9 @@ impl Outcome {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum OutcomeKind {
     Passed,

@@ -21,13 +21,22 @@ pub struct RunOptions {
 
 /// Fills endpoints from the discovery document, then checks that the token
 /// endpoint answers at all. A transport failure here means exit code 3.
-pub async fn prepare(target: &mut Target, client: &reqwest::Client, opts: &HttpOptions) -> Result<(), TransportError> {
+pub async fn prepare(
+    target: &mut Target,
+    client: &reqwest::Client,
+    opts: &HttpOptions,
+) -> Result<(), TransportError> {
     if let Some(url) = target.discovery.clone() {
         let r = http::send(client.get(url.clone()), opts.request_timeout).await?;
         let doc: crate::wire::Discovery = r
             .json()
             .and_then(|j| serde_json::from_value(j).ok())
-            .ok_or_else(|| TransportError::new(ErrorClass::Protocol, format!("{url}: not a discovery document (HTTP {})", r.status)))?;
+            .ok_or_else(|| {
+                TransportError::new(
+                    ErrorClass::Protocol,
+                    format!("{url}: not a discovery document (HTTP {})", r.status),
+                )
+            })?;
         let parse = |s: &str| url::Url::parse(s).ok();
         if target.token_endpoint.is_none() {
             target.token_endpoint = parse(&doc.token_endpoint);
@@ -45,11 +54,15 @@ pub async fn prepare(target: &mut Target, client: &reqwest::Client, opts: &HttpO
             target.issuer = doc.issuer;
         }
     }
-    let endpoint = target
-        .token_endpoint
-        .clone()
-        .ok_or_else(|| TransportError::new(ErrorClass::Protocol, "no token endpoint (neither declared nor discovered)"))?;
-    http::send(client.head(endpoint), opts.request_timeout).await.map(|_| ())
+    let endpoint = target.token_endpoint.clone().ok_or_else(|| {
+        TransportError::new(
+            ErrorClass::Protocol,
+            "no token endpoint (neither declared nor discovered)",
+        )
+    })?;
+    http::send(client.head(endpoint), opts.request_timeout)
+        .await
+        .map(|_| ())
 }
 
 pub fn http_options(target: &Target, opts: &RunOptions) -> HttpOptions {
@@ -78,10 +91,19 @@ pub async fn run(
         .unwrap_or_default();
     let summary = TargetSummary {
         name: target.name.clone(),
-        token_endpoint: target.token_endpoint.as_ref().map(|u| u.to_string()).unwrap_or_default(),
+        token_endpoint: target
+            .token_endpoint
+            .as_ref()
+            .map(|u| u.to_string())
+            .unwrap_or_default(),
         source: target.source.clone(),
     };
-    let runner = Arc::new(Runner { target: Arc::new(target), client, http, redactor });
+    let runner = Arc::new(Runner {
+        target: Arc::new(target),
+        client,
+        http,
+        redactor,
+    });
     let mut results: Vec<ScenarioResult> = futures::stream::iter(scenarios)
         .map(|s| {
             let runner = runner.clone();
@@ -93,5 +115,11 @@ pub async fn run(
         .collect()
         .await;
     results.sort_by(|a, b| a.id.cmp(&b.id));
-    RunResult { target: summary, scenarios: results, duration: started.elapsed(), started_at, strict: opts.strict }
+    RunResult {
+        target: summary,
+        scenarios: results,
+        duration: started.elapsed(),
+        started_at,
+        strict: opts.strict,
+    }
 }

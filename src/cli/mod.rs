@@ -1,9 +1,9 @@
 //! The command line: clap definitions, turned once into the library's
 //! options, and the commands that wire the stages together.
 
+use crate::check::plan::{self, Selection};
 use crate::check::result::{OutcomeKind, ScenarioResult};
 use crate::check::run::{self, RunOptions};
-use crate::check::plan::{self, Selection};
 use crate::exit;
 use crate::mock::{MockConfig, MockServer};
 use crate::redact::Redactor;
@@ -14,7 +14,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser, Debug)]
-#[command(name = "tokenprobe", version, about = "Conformance checks and load tests for OAuth 2.0 token endpoints")]
+#[command(
+    name = "tokenprobe",
+    version,
+    about = "Conformance checks and load tests for OAuth 2.0 token endpoints"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -100,12 +104,20 @@ pub fn main_with(cli: Cli) -> i32 {
                 "scenario" => schemars::schema_for!(crate::scenario::model::ScenarioFile),
                 _ => schemars::schema_for!(crate::target::TargetFile),
             };
-            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
             exit::OK
         }
         Command::Completions { shell } => {
             use clap::CommandFactory;
-            clap_complete::generate(shell, &mut Cli::command(), "tokenprobe", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "tokenprobe",
+                &mut std::io::stdout(),
+            );
             exit::OK
         }
         Command::Mock { listen, clock } => mock(listen, clock == "virtual"),
@@ -113,7 +125,10 @@ pub fn main_with(cli: Cli) -> i32 {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("cannot start the async runtime")
 }
 
 fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<crate::scenario::Scenario>, i32> {
@@ -128,14 +143,20 @@ fn check(args: CheckArgs) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let selection = Selection { tags: args.tag.clone(), skip_tags: args.skip_tag.clone(), filter: args.filter.clone() };
+    let selection = Selection {
+        tags: args.tag.clone(),
+        skip_tags: args.skip_tag.clone(),
+        filter: args.filter.clone(),
+    };
     let scenarios = plan::select(scenarios, &selection);
     if scenarios.is_empty() {
         eprintln!("error: no scenario selected");
         return exit::NOTHING_SELECTED;
     }
     let opts = RunOptions {
-        jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         strict: args.strict,
         insecure: args.insecure,
         ca_file: args.cacert.clone(),
@@ -171,21 +192,46 @@ fn check(args: CheckArgs) -> i32 {
             }
         };
         if let Err(e) = run::prepare(&mut target, &client, &http).await {
-            eprintln!("error: target unreachable: {}", redactor.redact(&e.to_string()));
+            eprintln!(
+                "error: target unreachable: {}",
+                redactor.redact(&e.to_string())
+            );
             return exit::TARGET_UNREACHABLE;
         }
-        println!("tokenprobe check: {} scenarios against {} ({})", scenarios.len(), target.name, target.token_endpoint.as_ref().map(|u| u.as_str()).unwrap_or(""));
+        println!(
+            "tokenprobe check: {} scenarios against {} ({})",
+            scenarios.len(),
+            target.name,
+            target
+                .token_endpoint
+                .as_ref()
+                .map(|u| u.as_str())
+                .unwrap_or("")
+        );
         let verbose = args.verbose;
-        let result = run::run(target, client, http, redactor, scenarios, &opts, |r| print_line(r, verbose)).await;
+        let result = run::run(target, client, http, redactor, scenarios, &opts, |r| {
+            print_line(r, verbose)
+        })
+        .await;
         if let Some(m) = mock {
             m.shutdown().await;
         }
         let c = result.counts();
         println!(
             "\n{} scenarios: {} passed, {} failed, {} warned, {} skipped, {} errored in {:.2}s",
-            c.total(), c.passed, c.failed, c.warned, c.skipped, c.errored, result.duration.as_secs_f64()
+            c.total(),
+            c.passed,
+            c.failed,
+            c.warned,
+            c.skipped,
+            c.errored,
+            result.duration.as_secs_f64()
         );
-        let outputs = if args.report.is_empty() { report::default_outputs(&PathBuf::from("reports/latest")) } else { args.report.clone() };
+        let outputs = if args.report.is_empty() {
+            report::default_outputs(&PathBuf::from("reports/latest"))
+        } else {
+            args.report.clone()
+        };
         match report::write_all(&result, &outputs) {
             Ok(paths) => {
                 for p in paths {
@@ -210,15 +256,32 @@ fn print_line(r: &ScenarioResult, verbose: u8) {
         OutcomeKind::Errored => "ERROR",
     };
     let msg = r.outcome.message();
-    let msg = if msg.is_empty() { String::new() } else { format!("\n        {msg}") };
-    println!("{word} {} [{}] ({}ms){msg}", r.id, r.level.as_str(), r.duration.as_millis());
+    let msg = if msg.is_empty() {
+        String::new()
+    } else {
+        format!("\n        {msg}")
+    };
+    println!(
+        "{word} {} [{}] ({}ms){msg}",
+        r.id,
+        r.level.as_str(),
+        r.duration.as_millis()
+    );
     if verbose >= 1 {
         for s in &r.steps {
             println!("        · {}: {}", s.name, s.summary);
             if verbose >= 2
                 && let Some(e) = &s.exchange
             {
-                println!("{}", serde_json::to_string_pretty(e).unwrap_or_default().lines().map(|l| format!("          {l}")).collect::<Vec<_>>().join("\n"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(e)
+                        .unwrap_or_default()
+                        .lines()
+                        .map(|l| format!("          {l}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
             }
         }
     }
@@ -227,10 +290,18 @@ fn print_line(r: &ScenarioResult, verbose: u8) {
 /// Starts the strict mock on a free loopback port with a virtual clock, and
 /// its target (mock-strict.yaml) rebased on the real address.
 pub async fn embedded_mock() -> Result<(Target, Option<MockServer>), String> {
-    let cfg = MockConfig { virtual_clock: true, ..MockConfig::strict() };
-    let server = MockServer::start(cfg, "127.0.0.1:0".parse().expect("loopback address")).await.map_err(|e| e.to_string())?;
-    let source = crate::yaml::Source::from_str(std::path::Path::new("fixtures/targets/mock-strict.yaml"), crate::mock::STRICT_TARGET)
-        .map_err(|d| d.to_string())?;
+    let cfg = MockConfig {
+        virtual_clock: true,
+        ..MockConfig::strict()
+    };
+    let server = MockServer::start(cfg, "127.0.0.1:0".parse().expect("loopback address"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let source = crate::yaml::Source::from_str(
+        std::path::Path::new("fixtures/targets/mock-strict.yaml"),
+        crate::mock::STRICT_TARGET,
+    )
+    .map_err(|d| d.to_string())?;
     let mut target = Target::from_source(&source, &|_| None).map_err(|d| d.to_string())?;
     target.source = "embedded mock (strict)".into();
     let base = url::Url::parse(&server.base_url()).map_err(|e| e.to_string())?;
@@ -248,10 +319,21 @@ fn list(paths: &[PathBuf], format: &str) -> i32 {
             .iter()
             .map(|s| serde_json::json!({"id": s.id, "title": s.title, "level": s.level.as_str(), "tags": s.tags, "covers": s.covers, "file": s.file, "line": s.line}))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&items).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&items).unwrap_or_default()
+        );
     } else {
         for s in &scenarios {
-            println!("{:<40} {:<8} {:<24} {:<20} {}:{}", s.id, s.level.as_str(), s.covers.join(","), s.tags.join(","), s.file.display(), s.line);
+            println!(
+                "{:<40} {:<8} {:<24} {:<20} {}:{}",
+                s.id,
+                s.level.as_str(),
+                s.covers.join(","),
+                s.tags.join(","),
+                s.file.display(),
+                s.line
+            );
         }
     }
     exit::OK
@@ -284,7 +366,10 @@ fn mock(listen: std::net::SocketAddr, virtual_clock: bool) -> i32 {
         if !listen.ip().is_loopback() {
             eprintln!("warning: the mock listens on {listen}, reachable from other machines");
         }
-        let cfg = MockConfig { virtual_clock, ..MockConfig::strict() };
+        let cfg = MockConfig {
+            virtual_clock,
+            ..MockConfig::strict()
+        };
         let server = match MockServer::start(cfg, listen).await {
             Ok(s) => s,
             Err(e) => {

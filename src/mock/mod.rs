@@ -68,13 +68,34 @@ impl MockConfig {
             refresh_expiry: RefreshExpiry::Sliding,
             refresh_token_max_lifetime_s: Some(30 * 86_400),
             virtual_clock: false,
-            users: vec![Account::new("alice", "alice-pass-1"), Account::new("bob", "bob-pass-2")],
+            users: vec![
+                Account::new("alice", "alice-pass-1"),
+                Account::new("bob", "bob-pass-2"),
+            ],
             clients: vec![
-                ClientAccount::new("app", "app-secret", grants(&["password", "refresh_token", "client_credentials"])),
-                ClientAccount::new("other-app", "other-app-secret", grants(&["password", "refresh_token", "client_credentials"])),
+                ClientAccount::new(
+                    "app",
+                    "app-secret",
+                    grants(&["password", "refresh_token", "client_credentials"]),
+                ),
+                ClientAccount::new(
+                    "other-app",
+                    "other-app-secret",
+                    grants(&["password", "refresh_token", "client_credentials"]),
+                ),
                 ClientAccount::new("cc-only", "cc-only-secret", grants(&["client_credentials"])),
             ],
-            scopes: ["openid", "profile", "email", "offline_access", "read", "write"].iter().map(|s| s.to_string()).collect(),
+            scopes: [
+                "openid",
+                "profile",
+                "email",
+                "offline_access",
+                "read",
+                "write",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
             default_scope: "read".into(),
         }
     }

@@ -1,6 +1,10 @@
 //! The mock's HTTP side: request parsing (form, Basic), client
 //! authentication, grant dispatch and RFC 6749 §5 responses.
 
+// Handlers return the finished error response as `Err`: it is the natural
+// type here and only built on the (cold) error path.
+#![allow(clippy::result_large_err)]
+
 use super::MockConfig;
 use super::store::{Issued, Store};
 use crate::wire::{self, ErrorCode, ErrorResponse, TokenResponse};
@@ -72,7 +76,11 @@ impl MockServer {
                 })
                 .await;
         });
-        Ok(MockServer { addr, shutdown: Some(tx), task })
+        Ok(MockServer {
+            addr,
+            shutdown: Some(tx),
+            task,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -99,18 +107,32 @@ impl MockServer {
 fn json_response(status: StatusCode, body: String) -> Response {
     let mut r = (status, body).into_response();
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     r
 }
 
 fn error(code: ErrorCode, description: &str) -> Response {
-    let status = if code == ErrorCode::InvalidClient { StatusCode::UNAUTHORIZED } else { StatusCode::BAD_REQUEST };
-    let body = ErrorResponse { error: code.as_str().into(), error_description: Some(description.into()), error_uri: None };
+    let status = if code == ErrorCode::InvalidClient {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let body = ErrorResponse {
+        error: code.as_str().into(),
+        error_description: Some(description.into()),
+        error_uri: None,
+    };
     let mut r = json_response(status, serde_json::to_string(&body).unwrap_or_default());
     if code == ErrorCode::InvalidClient {
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"tokenprobe-mock\""));
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"tokenprobe-mock\""),
+        );
     }
     r
 }
@@ -126,9 +148,14 @@ impl Form {
     fn parse(bytes: &[u8]) -> Result<Form, Response> {
         // form_urlencoded is lenient; refuse what is not even text.
         if std::str::from_utf8(bytes).is_err() {
-            return Err(error(ErrorCode::InvalidRequest, "body is not UTF-8 form data"));
+            return Err(error(
+                ErrorCode::InvalidRequest,
+                "body is not UTF-8 form data",
+            ));
         }
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(bytes).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(bytes)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
         for (i, (k, _)) in pairs.iter().enumerate() {
             if pairs[..i].iter().any(|(p, _)| p == k) {
                 return Err(error(ErrorCode::InvalidRequest, "a parameter is repeated"));
@@ -138,7 +165,11 @@ impl Form {
     }
 
     fn get(&self, k: &str) -> Option<&str> {
-        self.0.iter().find(|(p, _)| p == k).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+        self.0
+            .iter()
+            .find(|(p, _)| p == k)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
     }
 }
 
@@ -147,20 +178,38 @@ impl Form {
 async fn read_form(req: Request) -> Result<(HeaderMap, Form), Response> {
     let (parts, body) = req.into_parts();
     if parts.method != Method::POST {
-        let mut r = error(ErrorCode::InvalidRequest, "the token endpoint accepts POST only");
+        let mut r = error(
+            ErrorCode::InvalidRequest,
+            "the token endpoint accepts POST only",
+        );
         *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-        r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return Err(r);
     }
     if let Some(q) = parts.uri.query() {
-        let has_secret = form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "client_secret" || k == "password" || k == "refresh_token");
+        let has_secret = form_urlencoded::parse(q.as_bytes())
+            .any(|(k, _)| k == "client_secret" || k == "password" || k == "refresh_token");
         if has_secret {
-            return Err(error(ErrorCode::InvalidRequest, "credentials must not be sent in the query string"));
+            return Err(error(
+                ErrorCode::InvalidRequest,
+                "credentials must not be sent in the query string",
+            ));
         }
     }
-    let ctype = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !ctype.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
-        return Err(error(ErrorCode::InvalidRequest, "the body must be application/x-www-form-urlencoded"));
+    let ctype = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ctype
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded")
+    {
+        return Err(error(
+            ErrorCode::InvalidRequest,
+            "the body must be application/x-www-form-urlencoded",
+        ));
     }
     let bytes: Bytes = axum::body::to_bytes(Body::new(body), MAX_BODY)
         .await
@@ -179,11 +228,18 @@ fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), ()>
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).map_err(|_| ());
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .map_err(|_| ());
     Some(decoded.and_then(|d| {
         let s = String::from_utf8(d).map_err(|_| ())?;
         let (id, secret) = s.split_once(':').ok_or(())?;
-        let dec = |x: &str| -> String { form_urlencoded::parse(format!("v={x}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default() };
+        let dec = |x: &str| -> String {
+            form_urlencoded::parse(format!("v={x}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
         Ok((dec(id), dec(secret)))
     }))
 }
@@ -192,21 +248,37 @@ fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), ()>
 fn authenticate(shared: &Shared, headers: &HeaderMap, form: &Form) -> Result<String, Response> {
     let basic = basic_credentials(headers);
     if basic.is_some() && form.get("client_secret").is_some() {
-        return Err(error(ErrorCode::InvalidRequest, "use one client authentication method, not two"));
+        return Err(error(
+            ErrorCode::InvalidRequest,
+            "use one client authentication method, not two",
+        ));
     }
     let (id, secret) = match basic {
         Some(Ok(c)) => c,
-        Some(Err(())) => return Err(error(ErrorCode::InvalidClient, "malformed Basic credentials")),
+        Some(Err(())) => {
+            return Err(error(
+                ErrorCode::InvalidClient,
+                "malformed Basic credentials",
+            ));
+        }
         None => match (form.get("client_id"), form.get("client_secret")) {
             (Some(id), Some(secret)) => (id.to_string(), secret.to_string()),
-            _ => return Err(error(ErrorCode::InvalidClient, "client authentication required")),
+            _ => {
+                return Err(error(
+                    ErrorCode::InvalidClient,
+                    "client authentication required",
+                ));
+            }
         },
     };
     let known = shared.cfg.clients.iter().find(|c| c.id == id);
     // Compare against a dummy when the client is unknown, so timing says nothing.
     let expected = known.map_or("\u{0}unknown-client", |c| c.secret.as_str());
     if known.is_none() || !ct_eq(expected, &secret) {
-        return Err(error(ErrorCode::InvalidClient, "client authentication failed"));
+        return Err(error(
+            ErrorCode::InvalidClient,
+            "client authentication failed",
+        ));
     }
     Ok(id)
 }
@@ -227,7 +299,10 @@ fn issued(i: Issued) -> Response {
         id_token: None,
         extra: Default::default(),
     };
-    json_response(StatusCode::OK, serde_json::to_string(&body).unwrap_or_default())
+    json_response(
+        StatusCode::OK,
+        serde_json::to_string(&body).unwrap_or_default(),
+    )
 }
 
 async fn token(State(shared): State<Arc<Shared>>, req: Request) -> Response {
@@ -242,20 +317,38 @@ async fn token(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let allowed = |g: &str| shared.cfg.clients.iter().any(|c| c.id == client_id && c.grants.iter().any(|x| x == g));
+    let allowed = |g: &str| {
+        shared
+            .cfg
+            .clients
+            .iter()
+            .any(|c| c.id == client_id && c.grants.iter().any(|x| x == g))
+    };
     let cfg = &shared.cfg;
     let now = shared.now();
     match grant.as_str() {
         wire::grant::PASSWORD => {
             if !allowed(&grant) {
-                return error(ErrorCode::UnauthorizedClient, "this client may not use the password grant");
+                return error(
+                    ErrorCode::UnauthorizedClient,
+                    "this client may not use the password grant",
+                );
             }
             let (Some(user), Some(password)) = (form.get("username"), form.get("password")) else {
-                return error(ErrorCode::InvalidRequest, "username and password are required");
+                return error(
+                    ErrorCode::InvalidRequest,
+                    "username and password are required",
+                );
             };
-            let ok = cfg.users.iter().any(|u| u.username == user && ct_eq(&u.password, password));
+            let ok = cfg
+                .users
+                .iter()
+                .any(|u| u.username == user && ct_eq(&u.password, password));
             if !ok {
-                return error(ErrorCode::InvalidGrant, "invalid resource owner credentials");
+                return error(
+                    ErrorCode::InvalidGrant,
+                    "invalid resource owner credentials",
+                );
             }
             let scope = match form.get("scope") {
                 Some(s) => scope_words(s),
@@ -281,7 +374,10 @@ async fn token(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         }
         wire::grant::REFRESH_TOKEN => {
             if !allowed(&grant) {
-                return error(ErrorCode::UnauthorizedClient, "this client may not use the refresh_token grant");
+                return error(
+                    ErrorCode::UnauthorizedClient,
+                    "this client may not use the refresh_token grant",
+                );
             }
             let Some(rt) = form.get("refresh_token") else {
                 return error(ErrorCode::InvalidRequest, "refresh_token is missing");
@@ -309,7 +405,11 @@ async fn revoke(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let Some(token) = form.get("token") else {
         return error(ErrorCode::InvalidRequest, "token is missing");
     };
-    shared.store.lock().unwrap_or_else(|e| e.into_inner()).revoke(token, &client);
+    shared
+        .store
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .revoke(token, &client);
     json_response(StatusCode::OK, "{}".into())
 }
 
@@ -326,8 +426,15 @@ async fn introspect(State(shared): State<Arc<Shared>>, req: Request) -> Response
         return error(ErrorCode::InvalidRequest, "token is missing");
     };
     let now = shared.now();
-    let answer = shared.store.lock().unwrap_or_else(|e| e.into_inner()).introspect(token, &client, now);
-    json_response(StatusCode::OK, serde_json::to_string(&answer).unwrap_or_default())
+    let answer = shared
+        .store
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .introspect(token, &client, now);
+    json_response(
+        StatusCode::OK,
+        serde_json::to_string(&answer).unwrap_or_default(),
+    )
 }
 
 async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
@@ -338,11 +445,21 @@ async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
         revocation_endpoint: Some(format!("{base}/revoke")),
         introspection_endpoint: Some(format!("{base}/introspect")),
         jwks_uri: None,
-        grant_types_supported: vec!["password".into(), "refresh_token".into(), "client_credentials".into()],
-        token_endpoint_auth_methods_supported: vec!["client_secret_basic".into(), "client_secret_post".into()],
+        grant_types_supported: vec![
+            "password".into(),
+            "refresh_token".into(),
+            "client_credentials".into(),
+        ],
+        token_endpoint_auth_methods_supported: vec![
+            "client_secret_basic".into(),
+            "client_secret_post".into(),
+        ],
         scopes_supported: shared.cfg.scopes.clone(),
     };
-    json_response(StatusCode::OK, serde_json::to_string(&doc).unwrap_or_default())
+    json_response(
+        StatusCode::OK,
+        serde_json::to_string(&doc).unwrap_or_default(),
+    )
 }
 
 async fn clock(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
@@ -350,5 +467,8 @@ async fn clock(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         return error(ErrorCode::InvalidRequest, "expected {\"seconds\": N}");
     };
     shared.clock_offset.fetch_add(adv.seconds, Ordering::SeqCst);
-    json_response(StatusCode::OK, serde_json::to_string(&wire::ClockState { now: shared.now() }).unwrap_or_default())
+    json_response(
+        StatusCode::OK,
+        serde_json::to_string(&wire::ClockState { now: shared.now() }).unwrap_or_default(),
+    )
 }

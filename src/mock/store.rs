@@ -15,7 +15,10 @@ pub struct Account {
 
 impl Account {
     pub fn new(u: &str, p: &str) -> Account {
-        Account { username: u.into(), password: p.into() }
+        Account {
+            username: u.into(),
+            password: p.into(),
+        }
     }
 }
 
@@ -29,7 +32,11 @@ pub struct ClientAccount {
 
 impl ClientAccount {
     pub fn new(id: &str, secret: &str, grants: Vec<String>) -> ClientAccount {
-        ClientAccount { id: id.into(), secret: secret.into(), grants }
+        ClientAccount {
+            id: id.into(),
+            secret: secret.into(),
+            grants,
+        }
     }
 }
 
@@ -37,7 +44,9 @@ impl ClientAccount {
 enum RtState {
     Active,
     /// Rotated at this time; `index` of the token in its family.
-    Rotated { at: u64 },
+    Rotated {
+        at: u64,
+    },
     Revoked,
 }
 
@@ -98,12 +107,28 @@ pub fn new_token() -> String {
 
 impl Store {
     /// Issues tokens for a password or client_credentials grant.
-    pub fn issue(&mut self, cfg: &MockConfig, client: &str, user: Option<&str>, scope: Vec<String>, with_refresh: bool, now: u64) -> Issued {
+    pub fn issue(
+        &mut self,
+        cfg: &MockConfig,
+        client: &str,
+        user: Option<&str>,
+        scope: Vec<String>,
+        with_refresh: bool,
+        now: u64,
+    ) -> Issued {
         self.maintain(now);
         let family = with_refresh.then(|| {
             self.next_family += 1;
             let id = self.next_family;
-            self.families.insert(id, Family { revoked: false, created_at: now, latest: 0, access_tokens: Vec::new() });
+            self.families.insert(
+                id,
+                Family {
+                    revoked: false,
+                    created_at: now,
+                    latest: 0,
+                    access_tokens: Vec::new(),
+                },
+            );
             id
         });
         let refresh_token = family.map(|f| {
@@ -123,10 +148,23 @@ impl Store {
             rt
         });
         let access_token = self.new_access(cfg, family, client, user, &scope, now);
-        Issued { access_token, refresh_token, scope, expires_in: cfg.access_token_ttl_s }
+        Issued {
+            access_token,
+            refresh_token,
+            scope,
+            expires_in: cfg.access_token_ttl_s,
+        }
     }
 
-    fn new_access(&mut self, cfg: &MockConfig, family: Option<u64>, client: &str, user: Option<&str>, scope: &[String], now: u64) -> String {
+    fn new_access(
+        &mut self,
+        cfg: &MockConfig,
+        family: Option<u64>,
+        client: &str,
+        user: Option<&str>,
+        scope: &[String],
+        now: u64,
+    ) -> String {
         let at = new_token();
         self.access.insert(
             at.clone(),
@@ -147,13 +185,23 @@ impl Store {
 
     /// The refresh grant: validation, rotation and reuse detection in one
     /// atomic step.
-    pub fn refresh(&mut self, cfg: &MockConfig, token: &str, client: &str, requested: Option<Vec<String>>, now: u64) -> Result<Issued, Refusal> {
+    pub fn refresh(
+        &mut self,
+        cfg: &MockConfig,
+        token: &str,
+        client: &str,
+        requested: Option<Vec<String>>,
+        now: u64,
+    ) -> Result<Issued, Refusal> {
         self.maintain(now);
         let Some(rec) = self.refresh.get(token).cloned() else {
             return Err((ErrorCode::InvalidGrant, "unknown refresh token"));
         };
         if rec.client != client {
-            return Err((ErrorCode::InvalidGrant, "refresh token was issued to another client"));
+            return Err((
+                ErrorCode::InvalidGrant,
+                "refresh token was issued to another client",
+            ));
         }
         let family = self.families.get(&rec.family).cloned();
         let Some(family) = family else {
@@ -168,22 +216,33 @@ impl Store {
         if let Some(max) = cfg.refresh_token_max_lifetime_s
             && now >= family.created_at + max
         {
-            return Err((ErrorCode::InvalidGrant, "refresh token family has reached its maximum lifetime"));
+            return Err((
+                ErrorCode::InvalidGrant,
+                "refresh token family has reached its maximum lifetime",
+            ));
         }
         if let RtState::Rotated { at } = rec.state {
-            let in_grace = cfg.grace_period_s > 0 && now <= at + cfg.grace_period_s && family.latest == rec.index + 1;
+            let in_grace = cfg.grace_period_s > 0
+                && now <= at + cfg.grace_period_s
+                && family.latest == rec.index + 1;
             if !in_grace {
                 if cfg.reuse_detection == ReuseDetection::Family {
                     self.revoke_family(rec.family);
                 }
-                return Err((ErrorCode::InvalidGrant, "refresh token has already been used"));
+                return Err((
+                    ErrorCode::InvalidGrant,
+                    "refresh token has already been used",
+                ));
             }
         }
         let scope = match requested {
             None => rec.scope.clone(),
             Some(req) => {
                 if req.iter().any(|s| !rec.scope.contains(s)) {
-                    return Err((ErrorCode::InvalidScope, "requested scope exceeds the original grant"));
+                    return Err((
+                        ErrorCode::InvalidScope,
+                        "requested scope exceeds the original grant",
+                    ));
                 }
                 req
             }
@@ -198,7 +257,12 @@ impl Store {
                 let index = family.latest + 1;
                 self.refresh.insert(
                     new.clone(),
-                    RefreshRecord { index, expires_at, state: RtState::Active, ..rec.clone() },
+                    RefreshRecord {
+                        index,
+                        expires_at,
+                        state: RtState::Active,
+                        ..rec.clone()
+                    },
                 );
                 if let Some(old) = self.refresh.get_mut(token)
                     && old.state == RtState::Active
@@ -213,8 +277,20 @@ impl Store {
             Rotation::Static => Some(token.to_string()),
             Rotation::Omit => None,
         };
-        let access_token = self.new_access(cfg, Some(rec.family), client, rec.user.as_deref(), &scope, now);
-        Ok(Issued { access_token, refresh_token, scope, expires_in: cfg.access_token_ttl_s })
+        let access_token = self.new_access(
+            cfg,
+            Some(rec.family),
+            client,
+            rec.user.as_deref(),
+            &scope,
+            now,
+        );
+        Ok(Issued {
+            access_token,
+            refresh_token,
+            scope,
+            expires_in: cfg.access_token_ttl_s,
+        })
     }
 
     fn revoke_family(&mut self, family: u64) {
@@ -242,12 +318,18 @@ impl Store {
     }
 
     /// RFC 7662: the token's state as the owning client may see it.
-    pub fn introspect(&self, token: &str, client: &str, now: u64) -> crate::wire::IntrospectionResponse {
+    pub fn introspect(
+        &self,
+        token: &str,
+        client: &str,
+        now: u64,
+    ) -> crate::wire::IntrospectionResponse {
         use crate::wire::IntrospectionResponse;
         if let Some(a) = self.access.get(token)
             && a.client == client
             && now < a.expires_at
-            && a.family.is_none_or(|f| self.families.get(&f).is_some_and(|f| !f.revoked))
+            && a.family
+                .is_none_or(|f| self.families.get(&f).is_some_and(|f| !f.revoked))
         {
             return IntrospectionResponse {
                 active: true,
@@ -283,12 +365,13 @@ impl Store {
     /// Drops expired state now and then, so memory stays bounded.
     fn maintain(&mut self, now: u64) {
         self.ops += 1;
-        if self.ops % 4096 != 0 {
+        if !self.ops.is_multiple_of(4096) {
             return;
         }
         self.access.retain(|_, a| a.expires_at > now);
         self.refresh.retain(|_, r| r.expires_at > now);
-        let live: std::collections::HashSet<u64> = self.refresh.values().map(|r| r.family).collect();
+        let live: std::collections::HashSet<u64> =
+            self.refresh.values().map(|r| r.family).collect();
         self.families.retain(|id, _| live.contains(id));
     }
 }
@@ -305,13 +388,22 @@ mod tests {
     fn rotation_refuses_the_old_token_and_reuse_revokes_the_family() {
         let cfg = MockConfig::strict();
         let mut s = Store::default();
-        let r0 = s.issue(&cfg, "app", Some("alice"), scope("read"), true, 100).refresh_token.unwrap();
+        let r0 = s
+            .issue(&cfg, "app", Some("alice"), scope("read"), true, 100)
+            .refresh_token
+            .unwrap();
         let i1 = s.refresh(&cfg, &r0, "app", None, 101).unwrap();
         let r1 = i1.refresh_token.unwrap();
         assert_ne!(r0, r1);
-        assert_eq!(s.refresh(&cfg, &r0, "app", None, 102).unwrap_err().0, ErrorCode::InvalidGrant);
+        assert_eq!(
+            s.refresh(&cfg, &r0, "app", None, 102).unwrap_err().0,
+            ErrorCode::InvalidGrant
+        );
         // The replay revoked the family: the successor is dead too, and so is its access token.
-        assert_eq!(s.refresh(&cfg, &r1, "app", None, 103).unwrap_err().0, ErrorCode::InvalidGrant);
+        assert_eq!(
+            s.refresh(&cfg, &r1, "app", None, 103).unwrap_err().0,
+            ErrorCode::InvalidGrant
+        );
         assert!(!s.introspect(&i1.access_token, "app", 103).active);
     }
 
@@ -319,14 +411,36 @@ mod tests {
     fn binding_scope_and_expiry() {
         let cfg = MockConfig::strict();
         let mut s = Store::default();
-        let r0 = s.issue(&cfg, "app", Some("alice"), scope("read write"), true, 0).refresh_token.unwrap();
-        assert_eq!(s.refresh(&cfg, &r0, "other-app", None, 1).unwrap_err().0, ErrorCode::InvalidGrant);
-        assert_eq!(s.refresh(&cfg, &r0, "app", Some(scope("read admin")), 1).unwrap_err().0, ErrorCode::InvalidScope);
+        let r0 = s
+            .issue(&cfg, "app", Some("alice"), scope("read write"), true, 0)
+            .refresh_token
+            .unwrap();
+        assert_eq!(
+            s.refresh(&cfg, &r0, "other-app", None, 1).unwrap_err().0,
+            ErrorCode::InvalidGrant
+        );
+        assert_eq!(
+            s.refresh(&cfg, &r0, "app", Some(scope("read admin")), 1)
+                .unwrap_err()
+                .0,
+            ErrorCode::InvalidScope
+        );
         let narrowed = s.refresh(&cfg, &r0, "app", Some(scope("read")), 1).unwrap();
         assert_eq!(narrowed.scope, scope("read"));
         let r1 = narrowed.refresh_token.unwrap();
-        assert_eq!(s.refresh(&cfg, &r1, "app", Some(scope("read write")), 2).unwrap().scope, scope("read write"));
-        let r = s.issue(&cfg, "app", None, scope("read"), true, 0).refresh_token.unwrap();
-        assert!(s.refresh(&cfg, &r, "app", None, cfg.refresh_token_ttl_s).is_err());
+        assert_eq!(
+            s.refresh(&cfg, &r1, "app", Some(scope("read write")), 2)
+                .unwrap()
+                .scope,
+            scope("read write")
+        );
+        let r = s
+            .issue(&cfg, "app", None, scope("read"), true, 0)
+            .refresh_token
+            .unwrap();
+        assert!(
+            s.refresh(&cfg, &r, "app", None, cfg.refresh_token_ttl_s)
+                .is_err()
+        );
     }
 }

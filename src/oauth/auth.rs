@@ -17,7 +17,10 @@ pub fn client_basic(id: &str, secret: &str) -> String {
 /// credentials for the password grant).
 pub fn basic_raw(user: &str, password: &str) -> String {
     let raw = format!("{user}:{password}");
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw.as_bytes()))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())
+    )
 }
 
 #[derive(Serialize)]
@@ -41,7 +44,9 @@ pub fn client_assertion(
     kid: Option<&str>,
 ) -> Result<Secret, String> {
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
-    let algorithm: Algorithm = alg.parse().map_err(|_| format!("unsupported JWT algorithm `{alg}`"))?;
+    let algorithm: Algorithm = alg
+        .parse()
+        .map_err(|_| format!("unsupported JWT algorithm `{alg}`"))?;
     let key = match algorithm {
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
             let secret = secret.ok_or("client_secret_jwt needs the client's secret")?;
@@ -49,11 +54,13 @@ pub fn client_assertion(
         }
         Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256 => {
             let pem = key_pem.ok_or("private_key_jwt needs a key_file")?;
-            EncodingKey::from_rsa_pem(pem.expose().as_bytes()).map_err(|e| format!("bad RSA key: {e}"))?
+            EncodingKey::from_rsa_pem(pem.expose().as_bytes())
+                .map_err(|e| format!("bad RSA key: {e}"))?
         }
         Algorithm::ES256 | Algorithm::ES384 => {
             let pem = key_pem.ok_or("private_key_jwt needs a key_file")?;
-            EncodingKey::from_ec_pem(pem.expose().as_bytes()).map_err(|e| format!("bad EC key: {e}"))?
+            EncodingKey::from_ec_pem(pem.expose().as_bytes())
+                .map_err(|e| format!("bad EC key: {e}"))?
         }
         other => return Err(format!("unsupported JWT algorithm {other:?}")),
     };
@@ -100,13 +107,15 @@ mod tests {
     #[test]
     fn hs256_assertions_carry_the_rfc7523_claims() {
         let s = Secret::new("a-very-long-shared-secret-for-hs256");
-        let jwt = client_assertion("app", "https://as/token", "HS256", Some(&s), None, None).unwrap();
+        let jwt =
+            client_assertion("app", "https://as/token", "HS256", Some(&s), None, None).unwrap();
         let claims = decode_claims(jwt.expose()).unwrap();
         assert_eq!(claims["iss"], "app");
         assert_eq!(claims["sub"], "app");
         assert_eq!(claims["aud"], "https://as/token");
         assert!(claims["exp"].as_u64() > claims["iat"].as_u64());
-        let other = client_assertion("app", "https://as/token", "HS256", Some(&s), None, None).unwrap();
+        let other =
+            client_assertion("app", "https://as/token", "HS256", Some(&s), None, None).unwrap();
         assert_ne!(decode_claims(other.expose()).unwrap()["jti"], claims["jti"]);
     }
 }

@@ -38,7 +38,10 @@ pub struct TransportError {
 
 impl TransportError {
     pub fn new(class: ErrorClass, detail: impl Into<String>) -> TransportError {
-        TransportError { class, detail: detail.into() }
+        TransportError {
+            class,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -94,20 +97,32 @@ pub fn build_client(options: &HttpOptions, pool: usize) -> Result<reqwest::Clien
     }
     if let Some(ca) = &options.ca_file {
         let pem = std::fs::read(ca).map_err(|e| {
-            TransportError::new(ErrorClass::Tls, format!("cannot read CA file {}: {e}", ca.display()))
+            TransportError::new(
+                ErrorClass::Tls,
+                format!("cannot read CA file {}: {e}", ca.display()),
+            )
         })?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            TransportError::new(ErrorClass::Tls, format!("CA file {} holds no PEM certificate: {e}", ca.display()))
+            TransportError::new(
+                ErrorClass::Tls,
+                format!("CA file {} holds no PEM certificate: {e}", ca.display()),
+            )
         })?;
         builder = builder.tls_certs_only(certs);
     }
-    builder
-        .build()
-        .map_err(|e| TransportError::new(ErrorClass::Internal, format!("cannot build HTTP client: {}", chain(&e))))
+    builder.build().map_err(|e| {
+        TransportError::new(
+            ErrorClass::Internal,
+            format!("cannot build HTTP client: {}", chain(&e)),
+        )
+    })
 }
 
 /// Sends a request and reads at most [`MAX_BODY_BYTES`] of the answer.
-pub async fn send(request: reqwest::RequestBuilder, timeout: Duration) -> Result<HttpResponse, TransportError> {
+pub async fn send(
+    request: reqwest::RequestBuilder,
+    timeout: Duration,
+) -> Result<HttpResponse, TransportError> {
     let started = Instant::now();
     // reqwest's own timeout covers the whole exchange; this one is a second
     // fence in case a body stream outlives it.
@@ -117,7 +132,12 @@ pub async fn send(request: reqwest::RequestBuilder, timeout: Duration) -> Result
         let headers = response
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let mut body = Vec::new();
         let mut truncated = false;
@@ -130,11 +150,20 @@ pub async fn send(request: reqwest::RequestBuilder, timeout: Duration) -> Result
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(HttpResponse { status, headers, body, truncated, elapsed: started.elapsed() })
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+            truncated,
+            elapsed: started.elapsed(),
+        })
     };
     match tokio::time::timeout(timeout + Duration::from_millis(500), work).await {
         Ok(r) => r,
-        Err(_) => Err(TransportError::new(ErrorClass::Timeout, format!("no complete answer within {timeout:?}"))),
+        Err(_) => Err(TransportError::new(
+            ErrorClass::Timeout,
+            format!("no complete answer within {timeout:?}"),
+        )),
     }
 }
 
@@ -144,11 +173,20 @@ pub fn classify(e: &reqwest::Error) -> TransportError {
     let lower = detail.to_ascii_lowercase();
     let class = if e.is_timeout() || lower.contains("timed out") {
         ErrorClass::Timeout
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") || lower.contains("invalidcert") {
+    } else if lower.contains("certificate")
+        || lower.contains("tls")
+        || lower.contains("handshake")
+        || lower.contains("invalidcert")
+    {
         ErrorClass::Tls
     } else if lower.contains("dns error") || lower.contains("failed to lookup") {
         ErrorClass::Dns
-    } else if lower.contains("connection reset") || lower.contains("broken pipe") || lower.contains("connection closed") || lower.contains("incomplete message") || lower.contains("unexpected eof") {
+    } else if lower.contains("connection reset")
+        || lower.contains("broken pipe")
+        || lower.contains("connection closed")
+        || lower.contains("incomplete message")
+        || lower.contains("unexpected eof")
+    {
         ErrorClass::ConnectionReset
     } else if e.is_connect() {
         ErrorClass::Connect

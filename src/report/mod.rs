@@ -21,25 +21,43 @@ impl std::str::FromStr for ReportOutput {
     type Err = String;
     /// `junit=PATH`, `json=PATH`, `markdown=PATH`.
     fn from_str(s: &str) -> Result<ReportOutput, String> {
-        let (f, p) = s.split_once('=').ok_or_else(|| format!("`{s}`: write FORMAT=PATH (formats: junit, json, markdown)"))?;
+        let (f, p) = s
+            .split_once('=')
+            .ok_or_else(|| format!("`{s}`: write FORMAT=PATH (formats: junit, json, markdown)"))?;
         let format = match f {
             "junit" => ReportFormat::Junit,
             "json" => ReportFormat::Json,
             "markdown" | "md" => ReportFormat::Markdown,
-            other => return Err(format!("unknown report format `{other}` (formats: junit, json, markdown)")),
+            other => {
+                return Err(format!(
+                    "unknown report format `{other}` (formats: junit, json, markdown)"
+                ));
+            }
         };
         if p.is_empty() {
             return Err(format!("`{s}`: the path is empty"));
         }
-        Ok(ReportOutput { format, path: PathBuf::from(p) })
+        Ok(ReportOutput {
+            format,
+            path: PathBuf::from(p),
+        })
     }
 }
 
 pub fn default_outputs(dir: &Path) -> Vec<ReportOutput> {
     vec![
-        ReportOutput { format: ReportFormat::Junit, path: dir.join("junit.xml") },
-        ReportOutput { format: ReportFormat::Json, path: dir.join("report.json") },
-        ReportOutput { format: ReportFormat::Markdown, path: dir.join("summary.md") },
+        ReportOutput {
+            format: ReportFormat::Junit,
+            path: dir.join("junit.xml"),
+        },
+        ReportOutput {
+            format: ReportFormat::Json,
+            path: dir.join("report.json"),
+        },
+        ReportOutput {
+            format: ReportFormat::Markdown,
+            path: dir.join("summary.md"),
+        },
     ]
 }
 
@@ -63,10 +81,23 @@ pub fn render(run: &RunResult, format: ReportFormat) -> String {
 pub fn write_all(run: &RunResult, outputs: &[ReportOutput]) -> Result<Vec<PathBuf>, ReportError> {
     let mut written = Vec::new();
     for o in outputs {
-        let err = |source| ReportError { path: o.path.clone(), source };
-        let dir = o.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let err = |source| ReportError {
+            path: o.path.clone(),
+            source,
+        };
+        let dir = o
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(err)?;
-        let tmp = dir.join(format!(".{}.tmp", o.path.file_name().and_then(|n| n.to_str()).unwrap_or("report")));
+        let tmp = dir.join(format!(
+            ".{}.tmp",
+            o.path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("report")
+        ));
         std::fs::write(&tmp, render(run, o.format)).map_err(err)?;
         std::fs::rename(&tmp, &o.path).map_err(err)?;
         written.push(o.path.clone());
@@ -160,24 +191,60 @@ fn md_cell(s: &str) -> String {
 /// A Markdown summary for CI job pages.
 pub fn markdown(run: &RunResult) -> String {
     let c = run.counts();
-    let verdict = if run.exit_code() == 0 { "✅ passed" } else { "❌ failed" };
+    let verdict = if run.exit_code() == 0 {
+        "✅ passed"
+    } else {
+        "❌ failed"
+    };
     let mut out = format!(
         "# tokenprobe: {}\n\n**{verdict}** — {} passed, {} failed, {} warned, {} skipped, {} errored ({} scenarios, {:.1}s)\n\nTarget: `{}` ({})\n\n",
-        md_cell(&run.target.name), c.passed, c.failed, c.warned, c.skipped, c.errored, c.total(), run.duration.as_secs_f64(),
-        md_cell(&run.target.token_endpoint), md_cell(&run.target.source)
+        md_cell(&run.target.name),
+        c.passed,
+        c.failed,
+        c.warned,
+        c.skipped,
+        c.errored,
+        c.total(),
+        run.duration.as_secs_f64(),
+        md_cell(&run.target.token_endpoint),
+        md_cell(&run.target.source)
     );
-    let others: Vec<&ScenarioResult> = run.scenarios.iter().filter(|s| !matches!(s.outcome, Outcome::Passed { .. })).collect();
+    let others: Vec<&ScenarioResult> = run
+        .scenarios
+        .iter()
+        .filter(|s| !matches!(s.outcome, Outcome::Passed { .. }))
+        .collect();
     if !others.is_empty() {
         out.push_str("| scenario | level | outcome | message |\n|---|---|---|---|\n");
         for s in &others {
-            out.push_str(&format!("| `{}` | {} | {} | {} |\n", s.id, s.level.as_str(), s.outcome.kind().as_str(), md_cell(&s.outcome.message())));
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} |\n",
+                s.id,
+                s.level.as_str(),
+                s.outcome.kind().as_str(),
+                md_cell(&s.outcome.message())
+            ));
         }
         out.push('\n');
     }
-    for s in run.scenarios.iter().filter(|s| matches!(s.outcome, Outcome::Failed(_) | Outcome::Warned(_))) {
-        out.push_str(&format!("<details><summary><code>{}</code>: {}</summary>\n\n```json\n{}\n```\n\n</details>\n\n", s.id, md_cell(&s.title), exchange_text(s)));
+    for s in run
+        .scenarios
+        .iter()
+        .filter(|s| matches!(s.outcome, Outcome::Failed(_) | Outcome::Warned(_)))
+    {
+        out.push_str(&format!(
+            "<details><summary><code>{}</code>: {}</summary>\n\n```json\n{}\n```\n\n</details>\n\n",
+            s.id,
+            md_cell(&s.title),
+            exchange_text(s)
+        ));
     }
-    let passed: Vec<String> = run.scenarios.iter().filter(|s| matches!(s.outcome, Outcome::Passed { .. })).map(|s| format!("`{}`", s.id)).collect();
+    let passed: Vec<String> = run
+        .scenarios
+        .iter()
+        .filter(|s| matches!(s.outcome, Outcome::Passed { .. }))
+        .map(|s| format!("`{}`", s.id))
+        .collect();
     if !passed.is_empty() {
         out.push_str(&format!("Passed: {}\n", passed.join(", ")));
     }

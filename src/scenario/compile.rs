@@ -15,7 +15,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Template roots that are not step names.
-pub const BUILTIN_ROOTS: [&str; 7] = ["random", "behaviour", "scopes", "clients", "users", "target", "password_grant"];
+pub const BUILTIN_ROOTS: [&str; 7] = [
+    "random",
+    "behaviour",
+    "scopes",
+    "clients",
+    "users",
+    "target",
+    "password_grant",
+];
 
 /// A checked scenario.
 #[derive(Debug, Clone)]
@@ -107,7 +115,12 @@ pub enum WaitTerm {
 }
 
 impl WaitTerm {
-    pub const NAMES: [&'static str; 4] = ["access_token_ttl", "refresh_token_ttl", "grace_period", "refresh_token_max_lifetime"];
+    pub const NAMES: [&'static str; 4] = [
+        "access_token_ttl",
+        "refresh_token_ttl",
+        "grace_period",
+        "refresh_token_max_lifetime",
+    ];
 }
 
 /// A value in a matcher: literal JSON, or a template for strings.
@@ -182,7 +195,9 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<Diagnostic>) {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             if path.file_name().is_some_and(|n| n == "load") {
                 continue;
@@ -201,7 +216,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Scenario>, Diagnostics> {
     let mut scenarios: Vec<Scenario> = Vec::new();
     let mut errors = Vec::new();
     for file in files {
-        match Source::read(&file).and_then(|s| load_source(&s).map_err(|mut d| d.remove(0)).or_else(|d| Err(d))) {
+        match Source::read(&file).and_then(|s| load_source(&s).map_err(|mut d| d.remove(0))) {
             Ok(s) => scenarios.push(s),
             Err(d) => errors.push(d),
         }
@@ -231,7 +246,13 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Scenario>, Diagnostics> {
 /// (the first is the most important).
 pub fn load_source(source: &Source) -> Result<Scenario, Vec<Diagnostic>> {
     let file: ScenarioFile = crate::yaml::parse(source).map_err(|d| vec![d])?;
-    Compiler { source, errors: Vec::new(), names: Vec::new(), needs: Needs::default() }.compile(file)
+    Compiler {
+        source,
+        errors: Vec::new(),
+        names: Vec::new(),
+        needs: Needs::default(),
+    }
+    .compile(file)
 }
 
 struct Compiler<'a> {
@@ -245,14 +266,25 @@ struct Compiler<'a> {
 impl Compiler<'_> {
     fn compile(mut self, f: ScenarioFile) -> Result<Scenario, Vec<Diagnostic>> {
         let valid_id = !f.id.is_empty()
-            && f.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_/.".contains(c));
+            && f.id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_/.".contains(c));
         if !valid_id {
-            self.err_path("id", format!("scenario id `{}` must be lowercase letters, digits, `-`, `_`, `/` or `.`", f.id));
+            self.err_path(
+                "id",
+                format!(
+                    "scenario id `{}` must be lowercase letters, digits, `-`, `_`, `/` or `.`",
+                    f.id
+                ),
+            );
         }
         for (i, id) in f.covers.iter().enumerate() {
             if crate::catalogue::get(id).is_none() {
                 let ids = crate::catalogue::entries().iter().map(|e| e.id.as_str());
-                let mut d = self.source.error_at_path(&format!("covers[{i}]"), format!("`{id}` is not a catalogue id (docs/CONFORMANCE.md)"));
+                let mut d = self.source.error_at_path(
+                    &format!("covers[{i}]"),
+                    format!("`{id}` is not a catalogue id (docs/CONFORMANCE.md)"),
+                );
                 if d.line.is_none() {
                     d = self.source.error_at_text("covers", id, d.message.clone());
                 }
@@ -330,19 +362,35 @@ impl Compiler<'_> {
                         let mut d = self.source.error_at_text(
                             path,
                             &r.text,
-                            format!("`{{{{ {} }}}}` refers to `{root}`, which is not an earlier step", r.text),
+                            format!(
+                                "`{{{{ {} }}}}` refers to `{root}`, which is not an earlier step",
+                                r.text
+                            ),
                         );
                         d.help = Some(match did_you_mean(root, known.iter().copied()) {
                             Some(c) => format!("did you mean `{c}`?"),
-                            None => format!("earlier steps: {}", if self.names.is_empty() { "none".into() } else { self.names.join(", ") }),
+                            None => format!(
+                                "earlier steps: {}",
+                                if self.names.is_empty() {
+                                    "none".into()
+                                } else {
+                                    self.names.join(", ")
+                                }
+                            ),
                         });
                         self.errors.push(d);
                     }
                 }
                 Some(t)
             }
-            Err(TemplateError { message, snippet, help }) => {
-                let mut d = self.source.error_at_text(path, &snippet, format!("template: {message}"));
+            Err(TemplateError {
+                message,
+                snippet,
+                help,
+            }) => {
+                let mut d =
+                    self.source
+                        .error_at_text(path, &snippet, format!("template: {message}"));
                 d.help = help;
                 self.errors.push(d);
                 None
@@ -358,35 +406,67 @@ impl Compiler<'_> {
         let path = format!("steps[{i}]");
         let name = s.name.clone().unwrap_or_else(|| format!("step{}", i + 1));
         if let Some(n) = &s.name {
-            let ok = n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            let ok = n
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
                 && n.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
             if !ok {
                 self.err_path(&format!("{path}.name"), format!("step name `{n}` must start with a letter and hold only letters, digits, `_` or `-`"));
             } else if BUILTIN_ROOTS.contains(&n.as_str()) {
-                self.err_path(&format!("{path}.name"), format!("`{n}` is reserved; choose another step name"));
+                self.err_path(
+                    &format!("{path}.name"),
+                    format!("`{n}` is reserved; choose another step name"),
+                );
             } else if self.names.contains(n) {
-                self.err_path(&format!("{path}.name"), format!("a step named `{n}` already exists"));
+                self.err_path(
+                    &format!("{path}.name"),
+                    format!("a step named `{n}` already exists"),
+                );
             }
         }
-        let actions = [s.grant.is_some(), s.wait.is_some(), s.revoke.is_some(), s.introspect.is_some()];
+        let actions = [
+            s.grant.is_some(),
+            s.wait.is_some(),
+            s.revoke.is_some(),
+            s.introspect.is_some(),
+        ];
         let count = actions.iter().filter(|a| **a).count();
         if count != 1 {
-            let what = if count == 0 { "has no action" } else { "has more than one action" };
-            self.err_path(&path, format!("step {} {what}: give exactly one of `grant`, `wait`, `revoke`, `introspect`", i + 1));
+            let what = if count == 0 {
+                "has no action"
+            } else {
+                "has more than one action"
+            };
+            self.err_path(
+                &path,
+                format!(
+                    "step {} {what}: give exactly one of `grant`, `wait`, `revoke`, `introspect`",
+                    i + 1
+                ),
+            );
             return None;
         }
         let parallel = s.parallel.unwrap_or(1);
         if s.parallel.is_some() && (s.grant.is_none() || !(2..=200).contains(&parallel)) {
-            self.err_path(&format!("{path}.parallel"), "`parallel` goes with `grant` and must be between 2 and 200".into());
+            self.err_path(
+                &format!("{path}.parallel"),
+                "`parallel` goes with `grant` and must be between 2 and 200".into(),
+            );
         }
         if !s.expect_set.is_empty() && s.parallel.is_none() {
-            self.err_path(&format!("{path}.expect_set"), "`expect_set` needs `parallel`".into());
+            self.err_path(
+                &format!("{path}.expect_set"),
+                "`expect_set` needs `parallel`".into(),
+            );
         }
         let action = if let Some(grant) = &s.grant {
             Action::Grant(Box::new(self.grant(&path, grant, s)))
         } else if let Some(wait) = &s.wait {
             if s.expect.is_some() {
-                self.err_path(&format!("{path}.expect"), "a `wait` step has no response to expect anything of".into());
+                self.err_path(
+                    &format!("{path}.expect"),
+                    "a `wait` step has no response to expect anything of".into(),
+                );
             }
             match parse_wait(wait) {
                 Ok(w) => Action::Wait(w),
@@ -404,19 +484,42 @@ impl Compiler<'_> {
             let token = self.template(&format!("{path}.{key}"), token)?;
             let client = s.client.clone().unwrap_or_else(|| "primary".into());
             self.needs.clients.insert(client.clone());
-            let op = TokenOp { token, client, auth: s.auth, token_type_hint: s.token_type_hint.clone() };
-            if key == "revoke" { Action::Revoke(op) } else { Action::Introspect(op) }
+            let op = TokenOp {
+                token,
+                client,
+                auth: s.auth,
+                token_type_hint: s.token_type_hint.clone(),
+            };
+            if key == "revoke" {
+                Action::Revoke(op)
+            } else {
+                Action::Introspect(op)
+            }
         };
-        let expect = s.expect.as_ref().map(|e| self.expect(&format!("{path}.expect"), e));
+        let expect = s
+            .expect
+            .as_ref()
+            .map(|e| self.expect(&format!("{path}.expect"), e));
         let expect_set = s
             .expect_set
             .iter()
-            .map(|e| SetExpectationC { status: e.status.clone(), error: e.error.clone(), count: e.count, distinct: e.distinct.clone() })
+            .map(|e| SetExpectationC {
+                status: e.status.clone(),
+                error: e.error.clone(),
+                count: e.count,
+                distinct: e.distinct.clone(),
+            })
             .collect();
         if s.name.is_some() {
             self.names.push(name.clone());
         }
-        Some(Step { name, action, expect, expect_set, parallel })
+        Some(Step {
+            name,
+            action,
+            expect,
+            expect_set,
+            parallel,
+        })
     }
 
     fn grant(&mut self, path: &str, grant: &str, s: &StepFile) -> GrantRequest {
@@ -461,7 +564,11 @@ impl Compiler<'_> {
     }
 
     fn expect(&mut self, path: &str, e: &Expect) -> ExpectC {
-        let mut out = ExpectC { status: e.status.clone(), error: e.error.clone(), ..Default::default() };
+        let mut out = ExpectC {
+            status: e.status.clone(),
+            error: e.error.clone(),
+            ..Default::default()
+        };
         for (k, m) in e.body.iter() {
             let c = self.matcher(&format!("{path}.body.{k}"), &m.0);
             out.body.push((k.clone(), c));
@@ -488,7 +595,10 @@ impl Compiler<'_> {
         let regex = m.regex.as_ref().and_then(|r| match regex::Regex::new(r) {
             Ok(r) => Some(r),
             Err(e) => {
-                self.err_path(&format!("{path}.regex"), format!("invalid regular expression: {e}"));
+                self.err_path(
+                    &format!("{path}.regex"),
+                    format!("invalid regular expression: {e}"),
+                );
                 None
             }
         });
@@ -496,8 +606,14 @@ impl Compiler<'_> {
             present: m.present,
             equals: m.equals.as_ref().and_then(|v| self.tvalue(path, v)),
             not_equals: m.not_equals.as_ref().and_then(|v| self.tvalue(path, v)),
-            equals_ignore_case: m.equals_ignore_case.as_ref().and_then(|v| self.template(path, v)),
-            one_of: m.one_of.as_ref().map(|vs| vs.iter().filter_map(|v| self.tvalue(path, v)).collect()),
+            equals_ignore_case: m
+                .equals_ignore_case
+                .as_ref()
+                .and_then(|v| self.template(path, v)),
+            one_of: m
+                .one_of
+                .as_ref()
+                .map(|vs| vs.iter().filter_map(|v| self.tvalue(path, v)).collect()),
             regex,
             contains: m.contains.as_ref().and_then(|v| self.template(path, v)),
             same_words: m.same_words.as_ref().and_then(|v| self.template(path, v)),
@@ -512,27 +628,33 @@ impl Compiler<'_> {
 pub fn parse_wait(text: &str) -> Result<WaitExpr, String> {
     let mut terms = Vec::new();
     let mut sign = 1i8;
-    let normalized = text.replace('+', " + ").replace(" - ", " - ");
+    let normalized = text.replace('+', " + ");
     let mut pending = String::new();
-    let flush = |pending: &mut String, sign: i8, terms: &mut Vec<(i8, WaitTerm)>| -> Result<(), String> {
-        let t = pending.trim();
-        if t.is_empty() {
-            return Ok(());
-        }
-        let term = match t {
-            "access_token_ttl" => WaitTerm::AccessTokenTtl,
-            "refresh_token_ttl" => WaitTerm::RefreshTokenTtl,
-            "grace_period" => WaitTerm::GracePeriod,
-            "refresh_token_max_lifetime" => WaitTerm::RefreshTokenMaxLifetime,
-            _ => WaitTerm::Fixed(humantime::parse_duration(t).map_err(|e| {
-                let hint = did_you_mean(t, WaitTerm::NAMES).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
-                format!("`{t}` is not a duration ({e}) nor one of {}{hint}", WaitTerm::NAMES.join(", "))
-            })?),
+    let flush =
+        |pending: &mut String, sign: i8, terms: &mut Vec<(i8, WaitTerm)>| -> Result<(), String> {
+            let t = pending.trim();
+            if t.is_empty() {
+                return Ok(());
+            }
+            let term = match t {
+                "access_token_ttl" => WaitTerm::AccessTokenTtl,
+                "refresh_token_ttl" => WaitTerm::RefreshTokenTtl,
+                "grace_period" => WaitTerm::GracePeriod,
+                "refresh_token_max_lifetime" => WaitTerm::RefreshTokenMaxLifetime,
+                _ => WaitTerm::Fixed(humantime::parse_duration(t).map_err(|e| {
+                    let hint = did_you_mean(t, WaitTerm::NAMES)
+                        .map(|c| format!(" (did you mean `{c}`?)"))
+                        .unwrap_or_default();
+                    format!(
+                        "`{t}` is not a duration ({e}) nor one of {}{hint}",
+                        WaitTerm::NAMES.join(", ")
+                    )
+                })?),
+            };
+            terms.push((sign, term));
+            pending.clear();
+            Ok(())
         };
-        terms.push((sign, term));
-        pending.clear();
-        Ok(())
-    };
     for word in normalized.split_whitespace() {
         match word {
             "+" | "-" => {
@@ -551,7 +673,10 @@ pub fn parse_wait(text: &str) -> Result<WaitExpr, String> {
     if terms.is_empty() {
         return Err("empty wait: write e.g. `5s` or `refresh_token_ttl + 1s`".into());
     }
-    Ok(WaitExpr { terms, text: text.to_string() })
+    Ok(WaitExpr {
+        terms,
+        text: text.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -585,24 +710,43 @@ mod tests {
         ))
         .unwrap_err();
         assert_eq!(errs[0].line, Some(9));
-        assert!(errs[0].message.contains("`lgin`, which is not an earlier step"), "{}", errs[0].message);
+        assert!(
+            errs[0]
+                .message
+                .contains("`lgin`, which is not an earlier step"),
+            "{}",
+            errs[0].message
+        );
         assert_eq!(errs[0].help.as_deref(), Some("did you mean `login`?"));
     }
 
     #[test]
     fn step_shape_errors() {
-        let errs = compile(&format!("{HEAD}steps:\n  - name: a\n    grant: password\n    wait: 1s\n")).unwrap_err();
+        let errs = compile(&format!(
+            "{HEAD}steps:\n  - name: a\n    grant: password\n    wait: 1s\n"
+        ))
+        .unwrap_err();
         assert!(errs[0].message.contains("more than one action"));
         assert_eq!(errs[0].line, Some(6));
-        let errs = compile(&format!("{HEAD}steps:\n  - grant: password\n    parallel: 1\n")).unwrap_err();
+        let errs = compile(&format!(
+            "{HEAD}steps:\n  - grant: password\n    parallel: 1\n"
+        ))
+        .unwrap_err();
         assert!(errs[0].message.contains("between 2 and 200"));
         let errs = compile(&format!("{HEAD}steps:\n  - wait: 5 parsecs\n")).unwrap_err();
-        assert!(errs[0].message.contains("not a duration"), "{}", errs[0].message);
+        assert!(
+            errs[0].message.contains("not a duration"),
+            "{}",
+            errs[0].message
+        );
     }
 
     #[test]
     fn unknown_catalogue_ids_are_refused() {
-        let errs = compile("id: t/x\ntitle: T\nlevel: must\ncovers: [ROT-OLDD]\nsteps:\n  - grant: password\n").unwrap_err();
+        let errs = compile(
+            "id: t/x\ntitle: T\nlevel: must\ncovers: [ROT-OLDD]\nsteps:\n  - grant: password\n",
+        )
+        .unwrap_err();
         assert!(errs[0].message.contains("`ROT-OLDD` is not a catalogue id"));
         assert_eq!(errs[0].help.as_deref(), Some("did you mean `ROT-OLD`?"));
         assert_eq!(errs[0].line, Some(4));
@@ -611,9 +755,19 @@ mod tests {
     #[test]
     fn wait_expressions() {
         let w = parse_wait("refresh_token_ttl + 1s").unwrap();
-        assert_eq!(w.terms, vec![(1, WaitTerm::RefreshTokenTtl), (1, WaitTerm::Fixed(Duration::from_secs(1)))]);
+        assert_eq!(
+            w.terms,
+            vec![
+                (1, WaitTerm::RefreshTokenTtl),
+                (1, WaitTerm::Fixed(Duration::from_secs(1)))
+            ]
+        );
         let w = parse_wait("1m 30s").unwrap();
         assert_eq!(w.terms, vec![(1, WaitTerm::Fixed(Duration::from_secs(90)))]);
-        assert!(parse_wait("refresh_ttl").unwrap_err().contains("did you mean `refresh_token_ttl`"));
+        assert!(
+            parse_wait("refresh_ttl")
+                .unwrap_err()
+                .contains("did you mean `refresh_token_ttl`")
+        );
     }
 }

@@ -2,9 +2,9 @@
 //! validation into the checked form the runner executes (`compile`). No
 //! network and no HTTP client here.
 
-pub mod model;
-pub mod values;
 pub mod compile;
+pub mod model;
 pub mod template;
+pub mod values;
 
 pub use compile::{Scenario, load};

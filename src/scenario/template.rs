@@ -44,7 +44,8 @@ pub enum Filter {
 }
 
 impl Filter {
-    pub const NAMES: [&'static str; 6] = ["truncate", "flip", "upper", "lower", "base64", "urlencode"];
+    pub const NAMES: [&'static str; 6] =
+        ["truncate", "flip", "upper", "lower", "base64", "urlencode"];
 
     fn parse(s: &str) -> Option<Filter> {
         Some(match s {
@@ -94,7 +95,10 @@ pub struct TemplateError {
 
 impl Template {
     pub fn literal(s: &str) -> Template {
-        Template { parts: vec![Part::Lit(s.to_string())], text: s.to_string() }
+        Template {
+            parts: vec![Part::Lit(s.to_string())],
+            text: s.to_string(),
+        }
     }
 
     pub fn parse(text: &str) -> Result<Template, TemplateError> {
@@ -112,13 +116,19 @@ impl Template {
                 });
             };
             let inner = rest[start + 2..start + len].trim();
-            parts.push(Part::Ref(parse_reference(inner, &rest[start..start + len + 2])?));
+            parts.push(Part::Ref(parse_reference(
+                inner,
+                &rest[start..start + len + 2],
+            )?));
             rest = &rest[start + len + 2..];
         }
         if !rest.is_empty() {
             parts.push(Part::Lit(rest.to_string()));
         }
-        Ok(Template { parts, text: text.to_string() })
+        Ok(Template {
+            parts,
+            text: text.to_string(),
+        })
     }
 
     pub fn references(&self) -> impl Iterator<Item = &Reference> {
@@ -140,9 +150,16 @@ fn parse_reference(inner: &str, whole: &str) -> Result<Reference, TemplateError>
         });
     }
     let path: Vec<String> = path_text.split('.').map(str::to_string).collect();
-    if path.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')) {
+    if path.iter().any(|p| {
+        p.is_empty()
+            || !p
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    }) {
         return Err(TemplateError {
-            message: format!("`{path_text}` is not a reference (write name.member, e.g. login.refresh_token)"),
+            message: format!(
+                "`{path_text}` is not a reference (write name.member, e.g. login.refresh_token)"
+            ),
             snippet: whole.to_string(),
             help: None,
         });
@@ -162,7 +179,11 @@ fn parse_reference(inner: &str, whole: &str) -> Result<Reference, TemplateError>
             }
         }
     }
-    Ok(Reference { path, filters, text: inner.to_string() })
+    Ok(Reference {
+        path,
+        filters,
+        text: inner.to_string(),
+    })
 }
 
 impl fmt::Display for Template {
@@ -186,7 +207,12 @@ mod tests {
 
     #[test]
     fn reports_bad_templates() {
-        assert!(Template::parse("{{ login.x").unwrap_err().message.contains("unclosed"));
+        assert!(
+            Template::parse("{{ login.x")
+                .unwrap_err()
+                .message
+                .contains("unclosed")
+        );
         let e = Template::parse("{{ login.x | flp }}").unwrap_err();
         assert_eq!(e.help.as_deref(), Some("did you mean `flip`?"));
         assert!(Template::parse("{{ }}").is_err());

@@ -140,31 +140,31 @@ fn one<E: de::Error>(s: &str) -> Result<StatusPattern, E> {
 
 struct StatusesVisitor;
 
-        impl<'de> Visitor<'de> for StatusesVisitor {
-            type Value = Statuses;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(WHAT)
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Statuses, E> {
-                Ok(Statuses(vec![one(&v.to_string())?]))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Statuses, E> {
-                Ok(Statuses(vec![one(&v.to_string())?]))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Statuses, E> {
-                Ok(Statuses(vec![one(v)?]))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Statuses, A::Error> {
-                let mut out = Vec::new();
-                while let Some(v) = seq.next_element::<scalar::Scalar>()? {
-                    out.push(one(&v.0)?);
-                }
-                if out.is_empty() {
-                    return Err(de::Error::custom("the list of statuses is empty"));
-                }
-                Ok(Statuses(out))
-            }
+impl<'de> Visitor<'de> for StatusesVisitor {
+    type Value = Statuses;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(WHAT)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Statuses, E> {
+        Ok(Statuses(vec![one(&v.to_string())?]))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Statuses, E> {
+        Ok(Statuses(vec![one(&v.to_string())?]))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Statuses, E> {
+        Ok(Statuses(vec![one(v)?]))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Statuses, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element::<scalar::Scalar>()? {
+            out.push(one(&v.0)?);
         }
+        if out.is_empty() {
+            return Err(de::Error::custom("the list of statuses is empty"));
+        }
+        Ok(Statuses(out))
+    }
+}
 
 impl JsonSchema for Statuses {
     fn schema_name() -> Cow<'static, str> {
@@ -361,9 +361,18 @@ impl<'de> Deserialize<'de> for Matcher {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Matcher, E> {
                 let spec = match v {
-                    "present" => MatcherSpec { present: Some(true), ..Default::default() },
-                    "absent" => MatcherSpec { present: Some(false), ..Default::default() },
-                    "null" => MatcherSpec { equals: Some(serde_json::Value::Null), ..Default::default() },
+                    "present" => MatcherSpec {
+                        present: Some(true),
+                        ..Default::default()
+                    },
+                    "absent" => MatcherSpec {
+                        present: Some(false),
+                        ..Default::default()
+                    },
+                    "null" => MatcherSpec {
+                        equals: Some(serde_json::Value::Null),
+                        ..Default::default()
+                    },
                     other => {
                         return Err(E::custom(format_args!(
                             "unknown matcher `{other}`: write `present`, `absent`, `null`, or a mapping such as `{{equals: \"{other}\"}}`"
@@ -506,7 +515,11 @@ mod tests {
         assert!(s.matches(404) && !s.matches(500));
         let s: Statuses = yaml("[400, 401]").unwrap();
         assert!(s.matches(401) && !s.matches(403));
-        assert!(yaml::<Statuses>("700").unwrap_err().contains("not an HTTP status"));
+        assert!(
+            yaml::<Statuses>("700")
+                .unwrap_err()
+                .contains("not an HTTP status")
+        );
         assert!(yaml::<Statuses>("[]").unwrap_err().contains("empty"));
     }
 

@@ -68,7 +68,10 @@ impl Target {
     }
 
     /// Resolves a target from text already read; `env` looks variables up.
-    pub fn from_source(source: &Source, env: &dyn Fn(&str) -> Option<String>) -> Result<Target, Diagnostic> {
+    pub fn from_source(
+        source: &Source,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Target, Diagnostic> {
         let file: TargetFile = crate::yaml::parse(source)?;
         Resolver { source, env }.resolve(file)
     }
@@ -141,13 +144,14 @@ impl Resolver<'_> {
         let token_endpoint = opt_url("token_endpoint", &f.token_endpoint)?;
         let discovery = opt_url("discovery", &f.discovery)?;
         if token_endpoint.is_none() && discovery.is_none() {
-            return Err(self.source.error_at_path(
-                "name",
-                "the target needs `token_endpoint` or `discovery`",
-            ));
+            return Err(self
+                .source
+                .error_at_path("name", "the target needs `token_endpoint` or `discovery`"));
         }
         if !f.clients.contains_key("primary") {
-            return Err(self.source.error_at_path("clients", "the target needs a client named `primary`"));
+            return Err(self
+                .source
+                .error_at_path("clients", "the target needs a client named `primary`"));
         }
         let mut clients = BTreeMap::new();
         for (name, c) in &f.clients {
@@ -159,12 +163,17 @@ impl Resolver<'_> {
                 .transpose()?;
             let needs_secret = matches!(
                 c.auth,
-                AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost | AuthMethod::ClientSecretJwt
+                AuthMethod::ClientSecretBasic
+                    | AuthMethod::ClientSecretPost
+                    | AuthMethod::ClientSecretJwt
             );
             if needs_secret && secret.is_none() {
                 return Err(self.source.error_at_path(
                     &path,
-                    format!("client `{name}` authenticates with {} and needs a `secret`", c.auth.as_str()),
+                    format!(
+                        "client `{name}` authenticates with {} and needs a `secret`",
+                        c.auth.as_str()
+                    ),
                 ));
             }
             let key_pem = match &c.key_file {
@@ -184,7 +193,9 @@ impl Resolver<'_> {
             if c.auth == AuthMethod::PrivateKeyJwt && key_pem.is_none() {
                 return Err(self.source.error_at_path(
                     &path,
-                    format!("client `{name}` authenticates with private_key_jwt and needs a `key_file`"),
+                    format!(
+                        "client `{name}` authenticates with private_key_jwt and needs a `key_file`"
+                    ),
                 ));
             }
             clients.insert(
@@ -216,16 +227,24 @@ impl Resolver<'_> {
                 .tls
                 .ca_file
                 .as_ref()
-                .map(|c| self.expand("tls.ca_file", c).map(|c| self.relative_path(&c)))
+                .map(|c| {
+                    self.expand("tls.ca_file", c)
+                        .map(|c| self.relative_path(&c))
+                })
                 .transpose()?,
         };
         let clock_control = match &f.clock_control {
             Some(c) => Some(self.url(base, "clock_control.url", &c.url)?),
             None => None,
         };
-        for (key, v) in [("timing.request_timeout_s", f.timing.request_timeout_s), ("timing.connect_timeout_s", f.timing.connect_timeout_s)] {
+        for (key, v) in [
+            ("timing.request_timeout_s", f.timing.request_timeout_s),
+            ("timing.connect_timeout_s", f.timing.connect_timeout_s),
+        ] {
             if !(v > 0.0 && v <= 3600.0) {
-                return Err(self.source.error_at_path(key, format!("`{key}` must be between 0 and 3600 seconds")));
+                return Err(self
+                    .source
+                    .error_at_path(key, format!("`{key}` must be between 0 and 3600 seconds")));
             }
         }
         Ok(Target {
@@ -236,7 +255,11 @@ impl Resolver<'_> {
             revocation_endpoint: opt_url("revocation_endpoint", &f.revocation_endpoint)?,
             introspection_endpoint: opt_url("introspection_endpoint", &f.introspection_endpoint)?,
             jwks_uri: opt_url("jwks_uri", &f.jwks_uri)?,
-            issuer: f.issuer.as_ref().map(|i| self.expand("issuer", i)).transpose()?,
+            issuer: f
+                .issuer
+                .as_ref()
+                .map(|i| self.expand("issuer", i))
+                .transpose()?,
             clients,
             users,
             password_grant: f.password_grant.clone(),
@@ -277,10 +300,13 @@ impl Resolver<'_> {
             } else {
                 ""
             };
-            self.source.error_at_path(key, format!("`{key}` is not a valid URL: {e}{hint}"))
+            self.source
+                .error_at_path(key, format!("`{key}` is not a valid URL: {e}{hint}"))
         })?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(self.source.error_at_path(key, format!("`{key}` must be an http or https URL")));
+            return Err(self
+                .source
+                .error_at_path(key, format!("`{key}` must be an http or https URL")));
         }
         Ok(url)
     }
@@ -292,7 +318,11 @@ impl Resolver<'_> {
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
             let Some(len) = rest[start..].find('}') else {
-                return Err(self.source.error_at_text(key, "${", format!("`{key}`: unclosed `${{`")));
+                return Err(self.source.error_at_text(
+                    key,
+                    "${",
+                    format!("`{key}`: unclosed `${{`"),
+                ));
             };
             let reference = &rest[start + 2..start + len];
             let whole = &rest[start..=start + len];
@@ -340,8 +370,13 @@ mod tests {
 
     fn load(text: &str, env: &[(&str, &str)]) -> Result<Target, Diagnostic> {
         let source = Source::from_str(Path::new("t.yaml"), text).unwrap();
-        let env: Vec<(String, String)> = env.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
-        Target::from_source(&source, &|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        Target::from_source(&source, &|name| {
+            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
     }
 
     const BASIC: &str = "name: t\nbase_url: http://127.0.0.1:9/base\ntoken_endpoint: /token\nclients:\n  primary:\n    id: app\n    secret: ${env:APP_SECRET}\nusers:\n  primary: { username: alice, password: pw }\n";
@@ -349,25 +384,46 @@ mod tests {
     #[test]
     fn resolves_env_and_relative_endpoints() {
         let t = load(BASIC, &[("APP_SECRET", "s3cret")]).unwrap();
-        assert_eq!(t.token_endpoint.unwrap().as_str(), "http://127.0.0.1:9/base/token");
-        assert_eq!(t.clients["primary"].secret.as_ref().unwrap().expose(), "s3cret");
+        assert_eq!(
+            t.token_endpoint.unwrap().as_str(),
+            "http://127.0.0.1:9/base/token"
+        );
+        assert_eq!(
+            t.clients["primary"].secret.as_ref().unwrap().expose(),
+            "s3cret"
+        );
         assert_eq!(t.clients["primary"].auth, AuthMethod::ClientSecretBasic);
     }
 
     #[test]
     fn a_missing_variable_names_the_key_and_line() {
         let d = load(BASIC, &[]).unwrap_err();
-        assert_eq!(d.message, "`clients.primary.secret`: environment variable APP_SECRET is not set");
+        assert_eq!(
+            d.message,
+            "`clients.primary.secret`: environment variable APP_SECRET is not set"
+        );
         assert_eq!((d.line, d.column), (Some(7), Some(13)));
     }
 
     #[test]
     fn structural_errors_are_reported() {
         let d = load("name: t\nclients:\n  primary: {id: a, secret: b}\n", &[]).unwrap_err();
-        assert!(d.message.contains("needs `token_endpoint` or `discovery`"), "{}", d.message);
-        let d = load("name: t\ntoken_endpoint: /token\nclients:\n  primary: {id: a, secret: b}\n", &[]).unwrap_err();
+        assert!(
+            d.message.contains("needs `token_endpoint` or `discovery`"),
+            "{}",
+            d.message
+        );
+        let d = load(
+            "name: t\ntoken_endpoint: /token\nclients:\n  primary: {id: a, secret: b}\n",
+            &[],
+        )
+        .unwrap_err();
         assert!(d.message.contains("needs `base_url`"), "{}", d.message);
-        let d = load("name: t\ntoken_endpoint: http://x/t\nclients:\n  primary: {id: a}\n", &[]).unwrap_err();
+        let d = load(
+            "name: t\ntoken_endpoint: http://x/t\nclients:\n  primary: {id: a}\n",
+            &[],
+        )
+        .unwrap_err();
         assert!(d.message.contains("needs a `secret`"), "{}", d.message);
         let d = load("name: t\ntoken_endpoint: http://x/t\nbehaviour:\n  rotaton: rotate\nclients:\n  primary: {id: a, secret: b}\n", &[]).unwrap_err();
         assert_eq!(d.help.as_deref(), Some("did you mean `rotation`?"));
@@ -378,6 +434,9 @@ mod tests {
     fn rebase_moves_every_endpoint() {
         let mut t = load(BASIC, &[("APP_SECRET", "s")]).unwrap();
         t.rebase(&Url::parse("http://127.0.0.1:4444").unwrap());
-        assert_eq!(t.token_endpoint.unwrap().as_str(), "http://127.0.0.1:4444/base/token");
+        assert_eq!(
+            t.token_endpoint.unwrap().as_str(),
+            "http://127.0.0.1:4444/base/token"
+        );
     }
 }

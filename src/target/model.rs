@@ -132,7 +132,11 @@ pub struct PasswordGrant {
 
 impl Default for PasswordGrant {
     fn default() -> Self {
-        PasswordGrant { user_credentials: UserCredentials::Form, scope: None, enabled: true }
+        PasswordGrant {
+            user_credentials: UserCredentials::Form,
+            scope: None,
+            enabled: true,
+        }
     }
 }
 

@@ -1,0 +1,121 @@
+//! The whole scenario folder against the embedded strict mock: zero
+//! failures, and not one secret or issued token in any output or report.
+
+use std::process::Command;
+
+fn tokenprobe(args: &[&str], dir: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env("TOKENPROBE_TEST_DIR", dir)
+        .output()
+        .expect("run tokenprobe")
+}
+
+#[test]
+fn the_suite_passes_against_the_strict_mock() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let junit = dir.path().join("junit.xml");
+    let out = tokenprobe(
+        &[
+            "check",
+            "--report",
+            &format!("json={}", json.display()),
+            "--report",
+            &format!("junit={}", junit.display()),
+        ],
+        dir.path(),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["summary"]["failed"], 0, "{stdout}");
+    assert_eq!(report["summary"]["errored"], 0, "{stdout}");
+    assert!(report["summary"]["passed"].as_u64().unwrap() >= 25);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("<testcase name=\"rotation/old-refused\""),
+        "{xml}"
+    );
+}
+
+#[test]
+fn no_secret_reaches_output_or_reports_at_vv() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["check".to_string(), "-vv".to_string()];
+    for (f, name) in [("json", "r.json"), ("junit", "r.xml"), ("markdown", "r.md")] {
+        args.push("--report".into());
+        args.push(format!("{f}={}", dir.path().join(name).display()));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = tokenprobe(&args, dir.path());
+    let mut all = String::from_utf8_lossy(&out.stdout).into_owned();
+    all.push_str(&String::from_utf8_lossy(&out.stderr));
+    for name in ["r.json", "r.xml", "r.md"] {
+        all.push_str(&std::fs::read_to_string(dir.path().join(name)).unwrap());
+    }
+    // -vv prints every exchange: the steps are really there.
+    assert!(all.contains("grant_type=password"), "no exchanges printed");
+    for secret in [
+        "alice-pass-1",
+        "bob-pass-2",
+        "app-secret",
+        "other-app-secret",
+        "YXBwOmFwcC1zZWNyZXQ=",
+    ] {
+        assert!(!all.contains(secret), "secret {secret} leaked");
+    }
+    // Issued tokens: 43-character base64url strings (32 random bytes). Any
+    // such run in the output would be a token.
+    let re = regex::Regex::new(r"[A-Za-z0-9_-]{43}").unwrap();
+    assert!(
+        re.find(&all).is_none(),
+        "a token-shaped value leaked: {:?}",
+        re.find(&all).map(|m| m.as_str())
+    );
+    assert!(all.contains("rt#"), "fingerprints expected in -vv output");
+}
+
+#[test]
+fn invalid_scenarios_exit_2_with_a_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "id: x\ntitle: t\nlevel: must\nsteps:\n  - grnt: password\n",
+    )
+    .unwrap();
+    let out = tokenprobe(&["check", bad.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.yaml:5:5"), "{err}");
+    assert!(err.contains("did you mean `grant`?"), "{err}");
+}
+
+#[test]
+fn an_unreachable_target_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port that nothing listens on: bind, read the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let target = dir.path().join("t.yaml");
+    std::fs::write(&target, format!("name: closed\ntoken_endpoint: http://127.0.0.1:{port}/token\nclients:\n  primary: {{id: a, secret: b}}\ntiming: {{request_timeout_s: 2, connect_timeout_s: 1}}\n")).unwrap();
+    let out = tokenprobe(&["check", "--target", target.to_str().unwrap()], dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
