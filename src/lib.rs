@@ -9,6 +9,7 @@ pub mod diag;
 pub mod check;
 pub mod exit;
 pub mod mock;
+pub mod report;
 pub mod secret;
 pub mod wire;
 pub mod yaml;
