@@ -10,15 +10,21 @@
 //!   (checked in as `schemas/report.schema.json`);
 //! - [`junit`]: JUnit XML for CI test views, failures and errors kept apart;
 //! - [`markdown`]: a job summary for CI pages (`$GITHUB_STEP_SUMMARY`);
+//!
+//! [`write_all`] is the one function here that touches the disk: it writes
+//! the file reports, each through a temporary file and a rename.
 
 pub mod json;
 pub mod junit;
 pub mod markdown;
 
 mod exchange;
+mod write;
 
 #[cfg(test)]
 mod fixture;
+
+pub use write::{ReportError, write_all};
 
 use crate::check::result::RunResult;
 use std::fmt;
