@@ -10,6 +10,7 @@
 //!   (checked in as `schemas/report.schema.json`);
 //! - [`junit`]: JUnit XML for CI test views, failures and errors kept apart;
 //! - [`markdown`]: a job summary for CI pages (`$GITHUB_STEP_SUMMARY`);
+//! - [`terminal`]: the lines `tokenprobe check` prints while it runs.
 //!
 //! [`write_all`] is the one function here that touches the disk: it writes
 //! the file reports, each through a temporary file and a rename.
@@ -17,6 +18,7 @@
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod terminal;
 
 mod exchange;
 mod write;
