@@ -2,7 +2,7 @@
 //! options, and the commands that wire the stages together.
 
 use crate::check::plan::{self, Selection};
-use crate::check::result::{OutcomeKind, ScenarioResult};
+use crate::check::result::ScenarioResult;
 use crate::check::run::{self, RunOptions};
 use crate::exit;
 use crate::mock::{MockConfig, MockServer};
@@ -216,16 +216,9 @@ fn check(args: CheckArgs) -> i32 {
         if let Some(m) = mock {
             m.shutdown().await;
         }
-        let c = result.counts();
         println!(
-            "\n{} scenarios: {} passed, {} failed, {} warned, {} skipped, {} errored in {:.2}s",
-            c.total(),
-            c.passed,
-            c.failed,
-            c.warned,
-            c.skipped,
-            c.errored,
-            result.duration.as_secs_f64()
+            "\n{}",
+            report::terminal::summary(&result, &report::terminal::Style::for_stdout())
         );
         let outputs = if args.report.is_empty() {
             report::default_outputs(&PathBuf::from("reports/latest"))
@@ -248,42 +241,11 @@ fn check(args: CheckArgs) -> i32 {
 }
 
 fn print_line(r: &ScenarioResult, verbose: u8) {
-    let word = match r.outcome.kind() {
-        OutcomeKind::Passed => "PASS ",
-        OutcomeKind::Failed => "FAIL ",
-        OutcomeKind::Warned => "WARN ",
-        OutcomeKind::Skipped => "SKIP ",
-        OutcomeKind::Errored => "ERROR",
-    };
-    let msg = r.outcome.message();
-    let msg = if msg.is_empty() {
-        String::new()
-    } else {
-        format!("\n        {msg}")
-    };
-    println!(
-        "{word} {} [{}] ({}ms){msg}",
-        r.id,
-        r.level.as_str(),
-        r.duration.as_millis()
-    );
-    if verbose >= 1 {
-        for s in &r.steps {
-            println!("        · {}: {}", s.name, s.summary);
-            if verbose >= 2
-                && let Some(e) = &s.exchange
-            {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(e)
-                        .unwrap_or_default()
-                        .lines()
-                        .map(|l| format!("          {l}"))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                );
-            }
-        }
+    let style = report::terminal::Style::for_stdout();
+    println!("{}", report::terminal::scenario_line(r, &style));
+    let details = report::terminal::details(r, verbose, &style);
+    if !details.is_empty() {
+        println!("{details}");
     }
 }
 

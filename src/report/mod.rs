@@ -1,252 +1,322 @@
-//! Reports of a conformance run: pure functions of [`RunResult`] (already
-//! redacted), and one writer that puts them on disk atomically.
+//! Reports of a conformance run.
+//!
+//! Every renderer here is a pure function of one [`RunResult`]: it formats,
+//! it never re-runs, fetches or reads anything. The run result is redacted
+//! before it gets here (tokens only as fingerprints such as `rt#3f9a1c`), and
+//! the renderers add nothing but the tool's own name and version, so a report
+//! cannot carry a secret the result does not.
+//!
+//! - [`json`]: the versioned machine-readable report, with its JSON Schema
+//!   (checked in as `schemas/report.schema.json`);
+//! - [`junit`]: JUnit XML for CI test views, failures and errors kept apart;
+//! - [`markdown`]: a job summary for CI pages (`$GITHUB_STEP_SUMMARY`);
+//! - [`terminal`]: the lines `tokenprobe check` prints while it runs.
+//!
+//! [`write_all`] is the one function here that touches the disk: it writes
+//! the file reports, each through a temporary file and a rename.
 
-use crate::check::result::{Outcome, RunResult, ScenarioResult};
+pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod terminal;
+
+mod exchange;
+mod write;
+
+#[cfg(test)]
+mod fixture;
+
+pub use write::{ReportError, write_all};
+
+use crate::check::result::RunResult;
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A report written to a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReportFormat {
     Junit,
     Json,
     Markdown,
 }
 
+impl ReportFormat {
+    /// Every format, in the order the CLI documents them.
+    pub const ALL: [ReportFormat; 3] = [
+        ReportFormat::Junit,
+        ReportFormat::Json,
+        ReportFormat::Markdown,
+    ];
+
+    /// The name used on the command line (`--report junit=PATH`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportFormat::Junit => "junit",
+            ReportFormat::Json => "json",
+            ReportFormat::Markdown => "markdown",
+        }
+    }
+
+    /// Renders `run` in this format.
+    pub fn render(self, run: &RunResult) -> String {
+        match self {
+            ReportFormat::Junit => junit::render(run),
+            ReportFormat::Json => json::render(run),
+            ReportFormat::Markdown => markdown::render(run),
+        }
+    }
+}
+
+impl fmt::Display for ReportFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Renders `run` in `format` (the same as [`ReportFormat::render`]).
+pub fn render(run: &RunResult, format: ReportFormat) -> String {
+    format.render(run)
+}
+
+/// A bad `--report` argument; the message lists the formats.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseReportError {
+    #[error("unknown report format `{0}` (formats: {formats})", formats = format_list())]
+    UnknownFormat(String),
+    #[error("`{0}`: write FORMAT=PATH, e.g. junit=reports/junit.xml (formats: {formats})", formats = format_list())]
+    MissingPath(String),
+}
+
+fn format_list() -> String {
+    ReportFormat::ALL.map(ReportFormat::as_str).join(", ")
+}
+
+impl FromStr for ReportFormat {
+    type Err = ParseReportError;
+
+    /// `junit`, `json`, `markdown` (or `md`), in any case.
+    fn from_str(s: &str) -> Result<ReportFormat, ParseReportError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "junit" => Ok(ReportFormat::Junit),
+            "json" => Ok(ReportFormat::Json),
+            "markdown" | "md" => Ok(ReportFormat::Markdown),
+            _ => Err(ParseReportError::UnknownFormat(s.to_owned())),
+        }
+    }
+}
+
+/// Where one report goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportOutput {
     pub format: ReportFormat,
     pub path: PathBuf,
 }
 
-impl std::str::FromStr for ReportOutput {
-    type Err = String;
-    /// `junit=PATH`, `json=PATH`, `markdown=PATH`.
-    fn from_str(s: &str) -> Result<ReportOutput, String> {
-        let (f, p) = s
+impl FromStr for ReportOutput {
+    type Err = ParseReportError;
+
+    /// The CLI syntax `FORMAT=PATH`, e.g. `junit=reports/junit.xml`. The path
+    /// is everything after the first `=`, so it may itself contain `=`.
+    fn from_str(s: &str) -> Result<ReportOutput, ParseReportError> {
+        let (format, path) = s
             .split_once('=')
-            .ok_or_else(|| format!("`{s}`: write FORMAT=PATH (formats: junit, json, markdown)"))?;
-        let format = match f {
-            "junit" => ReportFormat::Junit,
-            "json" => ReportFormat::Json,
-            "markdown" | "md" => ReportFormat::Markdown,
-            other => {
-                return Err(format!(
-                    "unknown report format `{other}` (formats: junit, json, markdown)"
-                ));
-            }
-        };
-        if p.is_empty() {
-            return Err(format!("`{s}`: the path is empty"));
+            .ok_or_else(|| ParseReportError::MissingPath(s.to_owned()))?;
+        let format = format.parse()?;
+        if path.is_empty() {
+            return Err(ParseReportError::MissingPath(s.to_owned()));
         }
         Ok(ReportOutput {
             format,
-            path: PathBuf::from(p),
+            path: PathBuf::from(path),
         })
     }
 }
 
+/// The reports written when the command line names none: `dir/junit.xml`,
+/// `dir/report.json` and `dir/summary.md`.
 pub fn default_outputs(dir: &Path) -> Vec<ReportOutput> {
-    vec![
-        ReportOutput {
-            format: ReportFormat::Junit,
-            path: dir.join("junit.xml"),
-        },
-        ReportOutput {
-            format: ReportFormat::Json,
-            path: dir.join("report.json"),
-        },
-        ReportOutput {
-            format: ReportFormat::Markdown,
-            path: dir.join("summary.md"),
-        },
+    [
+        (ReportFormat::Junit, "junit.xml"),
+        (ReportFormat::Json, "report.json"),
+        (ReportFormat::Markdown, "summary.md"),
     ]
+    .into_iter()
+    .map(|(format, name)| ReportOutput {
+        format,
+        path: dir.join(name),
+    })
+    .collect()
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("cannot write report {path}: {source}")]
-pub struct ReportError {
-    pub path: PathBuf,
-    pub source: std::io::Error,
+/// `rotation/old-refused` → `rotation`; an id without a folder → `None`.
+pub(crate) fn folder_of(id: &str) -> Option<&str> {
+    id.split_once('/').map(|(folder, _)| folder)
 }
 
-pub fn render(run: &RunResult, format: ReportFormat) -> String {
-    match format {
-        ReportFormat::Junit => junit(run),
-        ReportFormat::Json => json(run),
-        ReportFormat::Markdown => markdown(run),
+/// `s` on one line: each line break becomes ` ⏎ `, so that a folded value
+/// still shows where its lines were.
+pub(crate) fn single_line(s: &str) -> String {
+    s.trim().replace("\r\n", "\n").replace(['\n', '\r'], " ⏎ ")
+}
+
+/// `label: value` lines, values aligned, their further lines too.
+pub(crate) fn labelled(rows: &[(&str, &str)]) -> String {
+    let width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0) + 2;
+    let mut lines = Vec::new();
+    for (label, value) in rows {
+        let mut value_lines = value.lines();
+        let head = format!("{label}:");
+        let first = format!("{head:<width$}{}", value_lines.next().unwrap_or(""));
+        lines.push(first.trim_end().to_owned());
+        lines.extend(value_lines.map(|l| format!("{:width$}{l}", "")));
     }
+    lines.join("\n")
 }
 
-/// Writes each report through a temporary file in the same folder and a
-/// rename, so that a reader never sees half a report.
-pub fn write_all(run: &RunResult, outputs: &[ReportOutput]) -> Result<Vec<PathBuf>, ReportError> {
-    let mut written = Vec::new();
-    for o in outputs {
-        let err = |source| ReportError {
-            path: o.path.clone(),
-            source,
-        };
-        let dir = o
-            .path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(err)?;
-        let tmp = dir.join(format!(
-            ".{}.tmp",
-            o.path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("report")
-        ));
-        std::fs::write(&tmp, render(run, o.format)).map_err(err)?;
-        std::fs::rename(&tmp, &o.path).map_err(err)?;
-        written.push(o.path.clone());
-    }
-    Ok(written)
+/// The verdict of a run in words, shared by the terminal and Markdown.
+pub(crate) struct Verdict {
+    pub passed: bool,
+    pub exit_code: i32,
+    /// Why the run passed or failed, e.g. `2 failed, 1 errored`.
+    pub why: String,
 }
 
-/// The JSON report, version 1: the run result with a summary.
-pub fn json(run: &RunResult) -> String {
+pub(crate) fn verdict(run: &RunResult) -> Verdict {
     let c = run.counts();
-    let scenarios: Vec<serde_json::Value> = run
-        .scenarios
-        .iter()
-        .map(|s| {
-            let mut v = serde_json::to_value(s).unwrap_or_default();
-            v["message"] = serde_json::Value::String(s.outcome.message());
-            v
-        })
-        .collect();
-    let doc = serde_json::json!({
-        "schema_version": 1,
-        "tool": {"name": "tokenprobe", "version": env!("CARGO_PKG_VERSION")},
-        "target": run.target,
-        "started_at": run.started_at,
-        "duration_ms": run.duration.as_millis() as u64,
-        "strict": run.strict,
-        "summary": {
-            "passed": c.passed, "failed": c.failed, "warned": c.warned,
-            "skipped": c.skipped, "errored": c.errored, "total": c.total(),
-            "exit_code": run.exit_code(),
-        },
-        "scenarios": scenarios,
-    });
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
-}
-
-fn exchange_text(s: &ScenarioResult) -> String {
-    match &s.outcome {
-        Outcome::Failed(f) | Outcome::Warned(f) => f
-            .exchange
-            .as_ref()
-            .map(|e| serde_json::to_string_pretty(e).unwrap_or_default())
-            .unwrap_or_default(),
-        _ => String::new(),
-    }
-}
-
-/// JUnit XML: one testcase per scenario; failures and errors kept apart.
-pub fn junit(run: &RunResult) -> String {
-    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-    let mut report = Report::new("tokenprobe");
-    let mut suite = TestSuite::new("conformance");
-    for s in &run.scenarios {
-        let status = match &s.outcome {
-            Outcome::Passed { .. } | Outcome::Warned(_) => TestCaseStatus::success(),
-            Outcome::Failed(_) => {
-                let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                st.set_message(s.outcome.message());
-                st.set_type(s.level.as_str());
-                st.set_description(exchange_text(s));
-                st
-            }
-            Outcome::Errored { class, .. } => {
-                let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
-                st.set_message(s.outcome.message());
-                st.set_type(class.as_str());
-                st
-            }
-            Outcome::Skipped { why } => {
-                let mut st = TestCaseStatus::skipped();
-                st.set_message(why.as_str());
-                st
-            }
-        };
-        let mut case = TestCase::new(s.id.as_str(), status);
-        case.set_classname(format!("tokenprobe.{}", s.level.as_str()));
-        case.set_time(s.duration);
-        if let Outcome::Warned(_) = &s.outcome {
-            case.set_system_out(format!("WARNING (SHOULD): {}", s.outcome.message()));
+    let exit_code = run.exit_code();
+    let passed = exit_code == crate::exit::OK;
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let why = if passed {
+        match (c.warned, c.passed) {
+            (0, 0) => "no check ran to completion".to_owned(),
+            (0, _) => "every check that ran passed".to_owned(),
+            (w, _) => format!(
+                "passed with {}; --strict would fail",
+                plural(w, "SHOULD warning", "SHOULD warnings")
+            ),
         }
-        suite.add_test_case(case);
-    }
-    report.add_test_suite(suite);
-    report.to_string().unwrap_or_default()
-}
-
-fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
-}
-
-/// A Markdown summary for CI job pages.
-pub fn markdown(run: &RunResult) -> String {
-    let c = run.counts();
-    let verdict = if run.exit_code() == 0 {
-        "✅ passed"
     } else {
-        "❌ failed"
-    };
-    let mut out = format!(
-        "# tokenprobe: {}\n\n**{verdict}** — {} passed, {} failed, {} warned, {} skipped, {} errored ({} scenarios, {:.1}s)\n\nTarget: `{}` ({})\n\n",
-        md_cell(&run.target.name),
-        c.passed,
-        c.failed,
-        c.warned,
-        c.skipped,
-        c.errored,
-        c.total(),
-        run.duration.as_secs_f64(),
-        md_cell(&run.target.token_endpoint),
-        md_cell(&run.target.source)
-    );
-    let others: Vec<&ScenarioResult> = run
-        .scenarios
-        .iter()
-        .filter(|s| !matches!(s.outcome, Outcome::Passed { .. }))
-        .collect();
-    if !others.is_empty() {
-        out.push_str("| scenario | level | outcome | message |\n|---|---|---|---|\n");
-        for s in &others {
-            out.push_str(&format!(
-                "| `{}` | {} | {} | {} |\n",
-                s.id,
-                s.level.as_str(),
-                s.outcome.kind().as_str(),
-                md_cell(&s.outcome.message())
+        let mut reasons = Vec::new();
+        if c.failed > 0 {
+            reasons.push(format!("{} failed", plural(c.failed, "check", "checks")));
+        }
+        if c.errored > 0 {
+            reasons.push(format!("{} errored", plural(c.errored, "check", "checks")));
+        }
+        if run.strict && c.warned > 0 {
+            reasons.push(format!(
+                "{} under --strict",
+                plural(c.warned, "SHOULD warning", "SHOULD warnings")
             ));
         }
-        out.push('\n');
+        reasons.join(", ")
+    };
+    Verdict {
+        passed,
+        exit_code,
+        why,
     }
-    for s in run
-        .scenarios
-        .iter()
-        .filter(|s| matches!(s.outcome, Outcome::Failed(_) | Outcome::Warned(_)))
-    {
-        out.push_str(&format!(
-            "<details><summary><code>{}</code>: {}</summary>\n\n```json\n{}\n```\n\n</details>\n\n",
-            s.id,
-            md_cell(&s.title),
-            exchange_text(s)
-        ));
+}
+
+/// `0ms`, `123ms`, `11.73s`, `2m03s`: short, and exact enough for people.
+pub(crate) fn human_duration(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1_000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        format!("{:.2}s", d.as_secs_f64())
+    } else {
+        let s = d.as_secs();
+        format!("{}m{:02}s", s / 60, s % 60)
     }
-    let passed: Vec<String> = run
-        .scenarios
-        .iter()
-        .filter(|s| matches!(s.outcome, Outcome::Passed { .. }))
-        .map(|s| format!("`{}`", s.id))
-        .collect();
-    if !passed.is_empty() {
-        out.push_str(&format!("Passed: {}\n", passed.join(", ")));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_format_equals_path() {
+        let o: ReportOutput = "junit=out/a=b.xml".parse().unwrap();
+        assert_eq!(o.format, ReportFormat::Junit);
+        assert_eq!(o.path, PathBuf::from("out/a=b.xml"));
+        let o: ReportOutput = "MD=summary.md".parse().unwrap();
+        assert_eq!(o.format, ReportFormat::Markdown);
+        for f in ReportFormat::ALL {
+            assert_eq!(f.as_str().parse::<ReportFormat>().unwrap(), f);
+        }
     }
-    out
+
+    #[test]
+    fn bad_report_arguments_list_the_formats() {
+        let e = "html=r.html".parse::<ReportOutput>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown report format `html` (formats: junit, json, markdown)"
+        );
+        let e = "junit".parse::<ReportOutput>().unwrap_err();
+        assert!(e.to_string().contains("write FORMAT=PATH"), "{e}");
+        assert!(e.to_string().contains("junit, json, markdown"), "{e}");
+        let e = "json=".parse::<ReportOutput>().unwrap_err();
+        assert_eq!(e, ParseReportError::MissingPath("json=".into()));
+    }
+
+    #[test]
+    fn durations_read_short() {
+        use std::time::Duration;
+        let cases = [
+            (0, "0ms"),
+            (999, "999ms"),
+            (11_734, "11.73s"),
+            (123_456, "2m03s"),
+        ];
+        for (ms, want) in cases {
+            assert_eq!(human_duration(Duration::from_millis(ms)), want);
+        }
+    }
+
+    #[test]
+    fn labelled_values_align_with_their_further_lines() {
+        assert_eq!(
+            labelled(&[("expected", "400"), ("actual", "a\nb"), ("why", "")]),
+            "expected: 400\nactual:   a\n          b\nwhy:"
+        );
+    }
+
+    #[test]
+    fn the_verdict_says_why() {
+        let run = fixture::run();
+        let v = verdict(&run);
+        assert!(!v.passed);
+        assert_eq!(v.exit_code, 1);
+        assert_eq!(v.why, "2 checks failed, 2 checks errored");
+        let mut run = fixture::passing_run();
+        let v = verdict(&run);
+        assert!(v.passed);
+        assert_eq!(v.why, "passed with 1 SHOULD warning; --strict would fail");
+        run.strict = true;
+        let v = verdict(&run);
+        assert!(!v.passed);
+        assert_eq!(v.why, "1 SHOULD warning under --strict");
+    }
+
+    #[test]
+    fn default_outputs_name_the_three_files() {
+        let outs = default_outputs(Path::new("reports/latest"));
+        let pairs: Vec<(ReportFormat, &Path)> =
+            outs.iter().map(|o| (o.format, o.path.as_path())).collect();
+        assert_eq!(
+            pairs,
+            [
+                (ReportFormat::Junit, Path::new("reports/latest/junit.xml")),
+                (ReportFormat::Json, Path::new("reports/latest/report.json")),
+                (
+                    ReportFormat::Markdown,
+                    Path::new("reports/latest/summary.md")
+                ),
+            ]
+        );
+    }
 }

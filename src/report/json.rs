@@ -1,0 +1,396 @@
+//! The JSON report: a versioned document for machines.
+//!
+//! The document is its own set of types ([`Report`] and below), built from
+//! the run result rather than serialized from it, so the file format changes
+//! only when this module says so. Its JSON Schema is generated from these
+//! types ([`schema`]) and checked in as `schemas/report.schema.json`; a test
+//! fails when the copy is stale (`UPDATE_SCHEMAS=1 cargo test --lib report`
+//! rewrites it).
+//!
+//! Compatibility: within `schema_version` 1, fields may be added (readers
+//! should ignore unknown ones) but none is removed, renamed or retyped.
+
+use crate::check::result::{self, RunResult, ScenarioResult};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The version of the document's shape; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The report of one `tokenprobe check` run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(title = "tokenprobe conformance report")]
+pub struct Report {
+    /// The version of this document's shape; 1 for this schema.
+    #[schemars(extend("const" = 1))]
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub target: Target,
+    /// When the run started, RFC 3339.
+    #[schemars(extend("format" = "date-time"))]
+    pub started_at: String,
+    /// Wall-clock duration of the whole run, in milliseconds.
+    pub duration_ms: u64,
+    /// Whether SHOULD warnings fail the run (`--strict`).
+    pub strict: bool,
+    pub summary: Summary,
+    /// One entry per scenario, sorted by id.
+    pub scenarios: Vec<Scenario>,
+}
+
+/// The program that wrote the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Tool {
+    /// Always `tokenprobe`.
+    pub name: String,
+    pub version: String,
+}
+
+/// The token endpoint that was checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Target {
+    pub name: String,
+    pub token_endpoint: String,
+    /// `embedded mock (strict)` or the path of the target file.
+    pub source: String,
+}
+
+/// How many scenarios ended each way, and the exit code of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    pub passed: u64,
+    pub failed: u64,
+    pub warned: u64,
+    pub skipped: u64,
+    pub errored: u64,
+    pub total: u64,
+    /// 0 when the run passed, 1 when a check failed or errored (see the
+    /// README's exit-code table).
+    pub exit_code: i32,
+}
+
+/// How much a failed check weighs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// A failure fails the run.
+    Must,
+    /// A failure is a warning; fails the run only with `--strict`.
+    Should,
+    /// An observation; never fails.
+    Info,
+    /// Compared with what the target declares; a mismatch fails the run.
+    Profile,
+}
+
+/// The verdict on one scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Passed,
+    /// A MUST or PROFILE expectation did not hold (see `finding`).
+    Failed,
+    /// A SHOULD expectation did not hold (see `finding`).
+    Warned,
+    /// Not run (see `skip_reason`).
+    Skipped,
+    /// Could not be completed: transport, TLS, timeout… (see `error`).
+    Errored,
+}
+
+/// One scenario's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Scenario {
+    /// The scenario id, e.g. `rotation/old-refused`.
+    pub id: String,
+    pub title: String,
+    pub level: Level,
+    /// Catalogue ids this scenario covers, e.g. `ROT-OLD`.
+    pub covers: Vec<String>,
+    pub tags: Vec<String>,
+    /// The scenario file and the line where the scenario starts.
+    pub file: String,
+    pub line: u64,
+    pub outcome: Outcome,
+    /// One line saying why (empty for a plain pass; the observation for an
+    /// INFO scenario).
+    pub message: String,
+    pub duration_ms: u64,
+    /// Present when `outcome` is `failed` or `warned`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<Finding>,
+    /// Present when `outcome` is `skipped`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    /// Present when `outcome` is `errored`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ScenarioError>,
+    /// What each step did, in order.
+    pub steps: Vec<Step>,
+}
+
+/// An expectation that did not hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Finding {
+    /// The step whose expectation failed.
+    pub step: String,
+    /// What was checked, e.g. `status`, `body.refresh_token`.
+    pub subject: String,
+    pub expected: String,
+    pub actual: String,
+    /// The exchange that broke it; absent for expectations over many requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<Exchange>,
+}
+
+/// Why a scenario could not be completed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ScenarioError {
+    pub class: ErrorClass,
+    /// The step that was running, when the error belongs to one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    pub detail: String,
+}
+
+/// The kind of error that stopped a scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorClass {
+    Connect,
+    Dns,
+    Timeout,
+    Tls,
+    ConnectionReset,
+    BodyTooLarge,
+    Protocol,
+    /// A later step needed a member that a response lacked.
+    MissingCapture,
+    /// The target's clock-control endpoint failed.
+    Clock,
+    Internal,
+}
+
+/// One step of a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Step {
+    pub name: String,
+    /// E.g. `POST /token (refresh_token) → 200 in 41ms`.
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<Exchange>,
+}
+
+/// One request and its response, redacted: secrets and tokens appear only
+/// as fingerprints such as `rt#3f9a1c`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Exchange {
+    pub request: Request,
+    /// Absent when no response came (timeout, reset…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<Response>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Request {
+    pub method: String,
+    pub url: String,
+    /// In the order sent.
+    pub headers: Vec<Header>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Response {
+    pub status: u16,
+    /// In the order received.
+    pub headers: Vec<Header>,
+    pub body: String,
+    /// The body was longer than what tokenprobe keeps.
+    pub truncated: bool,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Header {
+    pub name: String,
+    pub value: String,
+}
+
+/// The JSON report of `run`, pretty-printed, with a final newline.
+pub fn render(run: &RunResult) -> String {
+    let doc = Report::from_run(run);
+    let mut out =
+        serde_json::to_string_pretty(&doc).expect("the report has only string keys and no maps");
+    out.push('\n');
+    out
+}
+
+/// The JSON Schema of the report, pretty-printed, with a final newline.
+pub fn schema() -> String {
+    let schema = schemars::schema_for!(Report);
+    let mut out =
+        serde_json::to_string_pretty(&schema).expect("a schema is plain JSON and serializes");
+    out.push('\n');
+    out
+}
+
+impl Report {
+    /// The document for `run`, scenarios sorted by id.
+    pub fn from_run(run: &RunResult) -> Report {
+        let c = run.counts();
+        let mut scenarios: Vec<Scenario> = run.scenarios.iter().map(Scenario::from).collect();
+        scenarios.sort_by(|a, b| a.id.cmp(&b.id));
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: "tokenprobe".to_owned(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            },
+            target: Target {
+                name: run.target.name.clone(),
+                token_endpoint: run.target.token_endpoint.clone(),
+                source: run.target.source.clone(),
+            },
+            started_at: run.started_at.clone(),
+            duration_ms: millis(run.duration),
+            strict: run.strict,
+            summary: Summary {
+                passed: c.passed as u64,
+                failed: c.failed as u64,
+                warned: c.warned as u64,
+                skipped: c.skipped as u64,
+                errored: c.errored as u64,
+                total: c.total() as u64,
+                exit_code: run.exit_code(),
+            },
+            scenarios,
+        }
+    }
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl From<&ScenarioResult> for Scenario {
+    fn from(s: &ScenarioResult) -> Scenario {
+        let (outcome, finding, skip_reason, error) = match &s.outcome {
+            result::Outcome::Passed { .. } => (Outcome::Passed, None, None, None),
+            result::Outcome::Failed(f) => (Outcome::Failed, Some(f.into()), None, None),
+            result::Outcome::Warned(f) => (Outcome::Warned, Some(f.into()), None, None),
+            result::Outcome::Skipped { why } => (Outcome::Skipped, None, Some(why.clone()), None),
+            result::Outcome::Errored {
+                step,
+                class,
+                detail,
+            } => {
+                let error = ScenarioError {
+                    class: (*class).into(),
+                    step: step.clone(),
+                    detail: detail.clone(),
+                };
+                (Outcome::Errored, None, None, Some(error))
+            }
+        };
+        Scenario {
+            id: s.id.clone(),
+            title: s.title.clone(),
+            level: s.level.into(),
+            covers: s.covers.clone(),
+            tags: s.tags.clone(),
+            file: s.file.to_string_lossy().into_owned(),
+            line: s.line as u64,
+            outcome,
+            message: s.outcome.message(),
+            duration_ms: millis(s.duration),
+            finding,
+            skip_reason,
+            error,
+            steps: s
+                .steps
+                .iter()
+                .map(|step| Step {
+                    name: step.name.clone(),
+                    summary: step.summary.clone(),
+                    exchange: step.exchange.as_ref().map(Exchange::from),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<result::Level> for Level {
+    fn from(l: result::Level) -> Level {
+        match l {
+            result::Level::Must => Level::Must,
+            result::Level::Should => Level::Should,
+            result::Level::Info => Level::Info,
+            result::Level::Profile => Level::Profile,
+        }
+    }
+}
+
+impl From<result::ErrorClass> for ErrorClass {
+    fn from(c: result::ErrorClass) -> ErrorClass {
+        use result::ErrorClass as C;
+        match c {
+            C::Connect => ErrorClass::Connect,
+            C::Dns => ErrorClass::Dns,
+            C::Timeout => ErrorClass::Timeout,
+            C::Tls => ErrorClass::Tls,
+            C::ConnectionReset => ErrorClass::ConnectionReset,
+            C::BodyTooLarge => ErrorClass::BodyTooLarge,
+            C::Protocol => ErrorClass::Protocol,
+            C::MissingCapture => ErrorClass::MissingCapture,
+            C::Clock => ErrorClass::Clock,
+            C::Internal => ErrorClass::Internal,
+        }
+    }
+}
+
+impl From<&result::Finding> for Finding {
+    fn from(f: &result::Finding) -> Finding {
+        Finding {
+            step: f.step.clone(),
+            subject: f.subject.clone(),
+            expected: f.expected.clone(),
+            actual: f.actual.clone(),
+            exchange: f.exchange.as_ref().map(Exchange::from),
+        }
+    }
+}
+
+fn headers(pairs: &[(String, String)]) -> Vec<Header> {
+    pairs
+        .iter()
+        .map(|(name, value)| Header {
+            name: name.clone(),
+            value: value.clone(),
+        })
+        .collect()
+}
+
+impl From<&result::Exchange> for Exchange {
+    fn from(e: &result::Exchange) -> Exchange {
+        Exchange {
+            request: Request {
+                method: e.request.method.clone(),
+                url: e.request.url.clone(),
+                headers: headers(&e.request.headers),
+                body: e.request.body.clone(),
+            },
+            response: e.response.as_ref().map(|r| Response {
+                status: r.status,
+                headers: headers(&r.headers),
+                body: r.body.clone(),
+                truncated: r.truncated,
+                elapsed_ms: r.elapsed_ms,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,384 @@
+//! What `tokenprobe check` prints: one line per scenario as it finishes, its
+//! details on request, and a summary at the end.
+//!
+//! The layout follows nextest's: a right-aligned status word of fixed width,
+//! the duration in brackets, the id; reasons and details indented under the
+//! id. The summary repeats every scenario that failed, errored or warned, so
+//! at 200 scenarios the ones that matter are on the last screen.
+//!
+//! Functions return text without a trailing newline (empty when there is
+//! nothing to say); the caller prints it. Colors come from [`Style`].
+
+use super::{exchange, human_duration, single_line, verdict};
+use crate::check::result::{Level, Outcome, OutcomeKind, RunResult, ScenarioResult};
+use anstyle::{AnsiColor, Effects};
+
+/// Where detail lines start: under the scenario id.
+const INDENT: &str = "                ";
+/// A reason on the scenario line is cut here; `details` has it whole.
+const REASON_MAX: usize = 160;
+
+/// Whether to color the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    color: bool,
+}
+
+impl Style {
+    pub fn plain() -> Style {
+        Style { color: false }
+    }
+
+    pub fn colored() -> Style {
+        Style { color: true }
+    }
+
+    /// Colored when stdout is a terminal that takes colors, honouring
+    /// `NO_COLOR` and `CLICOLOR_FORCE` (anstream's rules).
+    pub fn for_stdout() -> Style {
+        let choice = anstream::AutoStream::choice(&std::io::stdout());
+        Style {
+            color: choice != anstream::ColorChoice::Never,
+        }
+    }
+
+    pub fn is_colored(self) -> bool {
+        self.color
+    }
+
+    fn paint(self, style: anstyle::Style, text: &str) -> String {
+        if self.color && !text.is_empty() {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn dim(self, text: &str) -> String {
+        self.paint(anstyle::Style::new().effects(Effects::DIMMED), text)
+    }
+
+    fn bold(self, text: &str) -> String {
+        self.paint(anstyle::Style::new().bold(), text)
+    }
+
+    fn fg(self, color: AnsiColor, text: &str) -> String {
+        self.paint(color.on_default(), text)
+    }
+}
+
+/// The status word, padded to five columns before coloring.
+fn status(kind: OutcomeKind, style: Style) -> String {
+    let (word, color) = match kind {
+        OutcomeKind::Passed => ("PASS", AnsiColor::Green),
+        OutcomeKind::Failed => ("FAIL", AnsiColor::Red),
+        OutcomeKind::Warned => ("WARN", AnsiColor::Yellow),
+        OutcomeKind::Skipped => ("SKIP", AnsiColor::Cyan),
+        OutcomeKind::Errored => ("ERROR", AnsiColor::Magenta),
+    };
+    style.paint(color.on_default().bold(), &format!("{word:>5}"))
+}
+
+/// ` (should)` for every level but MUST, which is the norm.
+fn level_tag(level: Level, style: Style) -> String {
+    if level == Level::Must {
+        String::new()
+    } else {
+        format!(" {}", style.dim(&format!("({})", level.as_str())))
+    }
+}
+
+/// One line per scenario, and for anything but a plain pass a second line
+/// with the reason (an INFO scenario's observation, dimmed):
+///
+/// ```text
+///  FAIL [  123ms] rotation/old-refused
+///                 step `reuse-old`: status: expected 400, got 200
+/// ```
+pub fn scenario_line(s: &ScenarioResult, style: &Style) -> String {
+    let style = *style;
+    let kind = s.outcome.kind();
+    let id = if kind == OutcomeKind::Passed {
+        s.id.clone()
+    } else {
+        style.bold(&s.id)
+    };
+    let mut line = format!(
+        "{} {} {id}{}",
+        status(kind, style),
+        style.dim(&format!("[{:>7}]", human_duration(s.duration))),
+        level_tag(s.level, style)
+    );
+    let reason = one_line(&s.outcome.message(), REASON_MAX);
+    if !reason.is_empty() {
+        let reason = match kind {
+            OutcomeKind::Passed => style.dim(&format!("note: {reason}")),
+            OutcomeKind::Skipped => style.dim(&reason),
+            _ => reason,
+        };
+        line.push('\n');
+        line.push_str(INDENT);
+        line.push_str(&reason);
+    }
+    line
+}
+
+/// Newlines folded to `⏎`, cut at `max` characters with `…`.
+fn one_line(s: &str, max: usize) -> String {
+    let s = single_line(s);
+    if s.chars().count() <= max {
+        s
+    } else {
+        let mut cut: String = s.chars().take(max - 1).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+/// The detail under a scenario line, for what the one-line reason cannot
+/// hold. At `verbosity` 0: a finding's expected and actual values (an
+/// error's detail) only when the reason line had to fold or cut them; at ≥ 1
+/// always, then the steps; at ≥ 2 every redacted exchange too. Empty when
+/// there is nothing more to say.
+pub fn details(s: &ScenarioResult, verbosity: u8, style: &Style) -> String {
+    let style = *style;
+    let message = s.outcome.message();
+    let reason_fits = !message.contains(['\n', '\r']) && message.chars().count() <= REASON_MAX;
+    let show_values = verbosity >= 1 || !reason_fits;
+    let mut lines: Vec<String> = Vec::new();
+    let mut finding_exchange = None;
+    match &s.outcome {
+        Outcome::Failed(f) | Outcome::Warned(f) => {
+            if show_values {
+                push_value(
+                    &mut lines,
+                    &style.fg(AnsiColor::Green, "expected:"),
+                    &f.expected,
+                );
+                push_value(
+                    &mut lines,
+                    &style.fg(AnsiColor::Red, "actual:  "),
+                    &f.actual,
+                );
+            }
+            finding_exchange = f.exchange.as_ref();
+        }
+        Outcome::Errored { detail, .. } if show_values => {
+            push_value(
+                &mut lines,
+                &style.fg(AnsiColor::Magenta, "detail:  "),
+                detail,
+            );
+        }
+        _ => {}
+    }
+    if verbosity >= 1 && !s.steps.is_empty() {
+        lines.push(style.dim("steps:"));
+        for step in &s.steps {
+            lines.push(format!("  {}: {}", style.bold(&step.name), step.summary));
+            if verbosity >= 2
+                && let Some(e) = &step.exchange
+            {
+                lines.extend(exchange::render(e).lines().map(|l| format!("    {l}")));
+            }
+        }
+    }
+    if verbosity >= 2
+        && let Some(e) = finding_exchange
+        && !s.steps.iter().any(|st| st.exchange.as_ref() == Some(e))
+    {
+        lines.push(style.dim("exchange:"));
+        lines.extend(exchange::render(e).lines().map(|l| format!("    {l}")));
+    }
+    lines
+        .iter()
+        .map(|l| format!("{INDENT}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `expected: 400`, with any further lines of the value aligned under it.
+fn push_value(lines: &mut Vec<String>, label: &str, value: &str) {
+    let mut value_lines = value.lines();
+    let first = value_lines.next().unwrap_or("");
+    lines.push(format!("{label} {first}"));
+    lines.extend(value_lines.map(|l| format!("          {l}")));
+}
+
+/// The end of a run: counts and duration, each scenario that failed, errored
+/// or warned again (worst first), and the verdict with its exit code.
+pub fn summary(run: &RunResult, style: &Style) -> String {
+    let style = *style;
+    let c = run.counts();
+    let count = |n: usize, what: &str, color: AnsiColor| {
+        let text = format!("{n} {what}");
+        if n == 0 {
+            text
+        } else {
+            style.paint(color.on_default().bold(), &text)
+        }
+    };
+    let mut lines = vec![
+        style.dim(&"─".repeat(60)),
+        format!(
+            "{} {} {} scenarios against {}: {}, {}, {}, {}, {}",
+            style.bold("TOTAL"),
+            style.dim(&format!("[{:>7}]", human_duration(run.duration))),
+            c.total(),
+            style.bold(&run.target.name),
+            count(c.passed, "passed", AnsiColor::Green),
+            count(c.failed, "failed", AnsiColor::Red),
+            count(c.warned, "warned", AnsiColor::Yellow),
+            count(c.skipped, "skipped", AnsiColor::Cyan),
+            count(c.errored, "errored", AnsiColor::Magenta),
+        ),
+    ];
+    let mut notable: Vec<&ScenarioResult> = run
+        .scenarios
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.outcome.kind(),
+                OutcomeKind::Failed | OutcomeKind::Errored | OutcomeKind::Warned
+            )
+        })
+        .collect();
+    notable.sort_by(|a, b| {
+        let rank = |k| match k {
+            OutcomeKind::Failed => 0,
+            OutcomeKind::Errored => 1,
+            _ => 2,
+        };
+        (rank(a.outcome.kind()), &a.id).cmp(&(rank(b.outcome.kind()), &b.id))
+    });
+    for s in notable {
+        lines.push(format!(
+            "{} {}{}",
+            status(s.outcome.kind(), style),
+            s.id,
+            level_tag(s.level, style)
+        ));
+    }
+    let v = verdict(run);
+    let head = if v.passed {
+        style.paint(AnsiColor::Green.on_default().bold(), "PASSED")
+    } else {
+        style.paint(AnsiColor::Red.on_default().bold(), "FAILED")
+    };
+    lines.push(format!("{head} (exit code {}): {}", v.exit_code, v.why));
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture;
+    use super::*;
+
+    fn all_lines(run: &RunResult, verbosity: u8, style: Style) -> String {
+        let mut scenarios: Vec<&ScenarioResult> = run.scenarios.iter().collect();
+        scenarios.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut out = String::new();
+        for s in scenarios {
+            out.push_str(&scenario_line(s, &style));
+            out.push('\n');
+            let d = details(s, verbosity, &style);
+            if !d.is_empty() {
+                out.push_str(&d);
+                out.push('\n');
+            }
+        }
+        out.push_str(&summary(run, &style));
+        out.push('\n');
+        out
+    }
+
+    #[test]
+    fn snapshot_plain() {
+        insta::assert_snapshot!(all_lines(&fixture::run(), 0, Style::plain()));
+    }
+
+    #[test]
+    fn snapshot_plain_vv() {
+        insta::assert_snapshot!(all_lines(&fixture::run(), 2, Style::plain()));
+    }
+
+    #[test]
+    fn snapshot_colored() {
+        // Escape codes made visible, so that the snapshot shows which word
+        // gets which color.
+        let text = all_lines(&fixture::passing_run(), 0, Style::colored()).replace('\x1b', "␛");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn plain_has_no_escape_codes_and_colored_has_them() {
+        let run = fixture::run();
+        assert!(!all_lines(&run, 2, Style::plain()).contains('\x1b'));
+        assert!(all_lines(&run, 2, Style::colored()).contains('\x1b'));
+    }
+
+    #[test]
+    fn status_words_have_one_width() {
+        for s in &fixture::run().scenarios {
+            let line = scenario_line(s, &Style::plain());
+            assert_eq!(line.find('[').unwrap(), 6, "{line}");
+            assert_eq!(
+                line.lines().next().unwrap().find(&s.id).unwrap(),
+                INDENT.len()
+            );
+        }
+    }
+
+    #[test]
+    fn verbosity_adds_steps_then_exchanges() {
+        let run = fixture::run();
+        let s = run
+            .scenarios
+            .iter()
+            .find(|s| s.id == "rotation/old-refused")
+            .unwrap();
+        let v0 = details(s, 0, &Style::plain());
+        let v1 = details(s, 1, &Style::plain());
+        let v2 = details(s, 2, &Style::plain());
+        // The reason line says it all: nothing more at verbosity 0.
+        assert_eq!(v0, "");
+        assert!(
+            v1.contains("expected: 400\n") && v1.contains("actual:   200\n"),
+            "{v1}"
+        );
+        assert!(
+            v1.contains("  rotate: POST /token (refresh_token) → 200 in 40ms"),
+            "{v1}"
+        );
+        assert!(!v1.contains("> POST"));
+        // The finding's exchange is the last step's: shown once.
+        assert_eq!(v2.matches("> POST").count(), 1, "{v2}");
+    }
+
+    #[test]
+    fn values_the_reason_line_folds_are_shown_whole_at_verbosity_0() {
+        let run = fixture::run();
+        let s = run
+            .scenarios
+            .iter()
+            .find(|s| s.id == "errors/description")
+            .unwrap();
+        let v0 = details(s, 0, &Style::plain());
+        let want = format!("{INDENT}actual:   \"bad | token\n{INDENT}          see <docs>\"");
+        assert!(v0.ends_with(&want), "{v0}");
+    }
+
+    #[test]
+    fn a_long_reason_is_cut_on_the_line_but_whole_in_details() {
+        let mut s = fixture::run().scenarios[0].clone();
+        let long = "y".repeat(500);
+        if let Outcome::Failed(f) = &mut s.outcome {
+            f.actual = long.clone();
+        }
+        let line = scenario_line(&s, &Style::plain());
+        let reason = line.lines().nth(1).unwrap().trim_start();
+        assert_eq!(reason.chars().count(), REASON_MAX);
+        assert!(reason.ends_with('…'));
+        assert!(details(&s, 0, &Style::plain()).contains(&long));
+    }
+}
