@@ -1,1 +1,47 @@
-//! The mock token server (placeholder: grows in the mock work).
+//! The mock token server: a real, stateful OAuth 2.0 token endpoint that the
+//! conformance runner uses as its embedded default target and that the
+//! self-tests and load runs aim at.
+//!
+//! It shares only [`crate::wire`] types with the client side. Layout, from
+//! the outside in:
+//! - [`server`]: binding, routing, HTTP/1.1 (+TLS), purge sweeps, shutdown;
+//! - `token`, `endpoints`: the handlers; `request`: form POSTs and client
+//!   authentication; `reply`: RFC 6749 §5 responses and [`OAuthError`];
+//! - `store`: tokens, families, rotation, reuse detection, expiry;
+//! - `app`: the resolved configuration; [`config`]: [`MockConfig`] and the
+//!   vendor [`Profile`]s; [`fault`]: planted defects;
+//! - `clock`, `form`, `keys`, `limit`: the small parts.
+//!
+//! Default accounts (every profile): users `alice`/`alice-pass-1` and
+//! `bob`/`bob-pass-2`; clients `app`/`app-secret` and
+//! `other-app`/`other-app-secret` (password, refresh_token,
+//! client_credentials) and `cc-only`/`cc-only-secret` (client_credentials
+//! only). IDCS adds `jwt-app` (`private_key_jwt`, key in `fixtures/keys`).
+
+mod app;
+mod clock;
+pub mod config;
+mod endpoints;
+pub mod fault;
+mod form;
+mod keys;
+mod limit;
+mod reply;
+mod request;
+pub mod server;
+mod store;
+mod token;
+
+pub use app::{CLOCK_PATH, Paths};
+pub use config::{
+    Account, AuthMethod, ClientAccount, FailureLimit, MockConfig, Profile, RefreshExpiry,
+    ReuseDetection, Rotation, ScopeTtl, UserCredentials,
+};
+pub use fault::Fault;
+pub use keys::KEY_ID;
+pub use reply::OAuthError;
+pub use server::MockServer;
+
+/// The private key of the IDCS profile's `jwt-app` client, for tests and
+/// scenarios that sign `private_key_jwt` assertions (a fixed test key).
+pub const CLIENT_JWT_PRIVATE_KEY: &str = include_str!("../../fixtures/keys/client-jwt-key.pem");

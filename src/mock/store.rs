@@ -1,0 +1,658 @@
+//! The token store: issued access and refresh tokens, refresh-token families,
+//! rotation, grace period, reuse detection, expiry, revocation, purge.
+//!
+//! Tokens are never stored: each map is keyed by the SHA-256 digest of the
+//! token, so a lookup compares digests, not secrets, and a dump of the store
+//! reveals no token. The maps are split into [`SHARDS`] independently locked
+//! shards (no global lock on the hot path). A refresh-token family (all the
+//! tokens descending from one password grant) has its own lock, and the
+//! check-then-act of a refresh happens under it, so of concurrent refreshes of
+//! one token exactly one wins. Lock order: a family, then a shard; never a
+//! shard, then a family (purge reads a family's `revoked` flag without its
+//! lock).
+//!
+//! HTTP, client authentication and scope syntax live elsewhere; this module
+//! sees client ids, usernames and scope strings that were already checked.
+
+use super::config::{MockConfig, RefreshExpiry, ReuseDetection, Rotation, ScopeTtl};
+use super::fault::{Fault, FaultSet};
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Number of independently locked shards per map.
+pub const SHARDS: usize = 64;
+
+/// How often the `race` fault yields to the runtime between its check and its
+/// write: enough for every racer whose request has arrived to pass the check.
+const RACE_YIELDS: usize = 4;
+
+/// The store's view of the configuration.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub rotation: Rotation,
+    pub grace_ms: u64,
+    pub reuse_detection: ReuseDetection,
+    pub access_ttl_s: u64,
+    pub scope_ttls: Vec<ScopeTtl>,
+    pub refresh_ttl_ms: u64,
+    pub refresh_expiry: RefreshExpiry,
+    pub max_lifetime_ms: Option<u64>,
+    pub refresh_requires_scope: Option<String>,
+    pub faults: FaultSet,
+}
+
+impl Policy {
+    pub fn from_config(c: &MockConfig) -> Policy {
+        let faults = FaultSet::new(&c.faults);
+        Policy {
+            // `same_refresh_token`: rotation is declared, static is what happens.
+            rotation: match c.rotation {
+                Rotation::Rotate if faults.has(Fault::SameRefreshToken) => Rotation::Static,
+                r => r,
+            },
+            grace_ms: c.grace_period_s.saturating_mul(1000),
+            reuse_detection: c.reuse_detection,
+            access_ttl_s: c.access_token_ttl_s,
+            scope_ttls: c.scope_access_ttl.clone(),
+            refresh_ttl_ms: c.refresh_token_ttl_s.saturating_mul(1000),
+            refresh_expiry: c.refresh_expiry,
+            max_lifetime_ms: c
+                .refresh_token_max_lifetime_s
+                .map(|s| s.saturating_mul(1000)),
+            refresh_requires_scope: c.refresh_token_requires_scope.clone(),
+            faults,
+        }
+    }
+
+    /// The access-token lifetime of `scope`: the first matching per-scope
+    /// lifetime, else the default. A refreshed token gets it in full.
+    pub fn access_ttl_s(&self, scope: &str) -> u64 {
+        self.scope_ttls
+            .iter()
+            .find(|t| scope_has(scope, &t.scope))
+            .map_or(self.access_ttl_s, |t| t.ttl_s)
+    }
+}
+
+/// Whether the space-separated `scope` holds `item`.
+pub fn scope_has(scope: &str, item: &str) -> bool {
+    scope.split(' ').any(|s| s == item)
+}
+
+/// Whether every item of `requested` is in `granted`.
+pub fn scope_within(requested: &str, granted: &str) -> bool {
+    requested
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .all(|s| scope_has(granted, s))
+}
+
+/// The SHA-256 digest of a token: the key of every map.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Key([u8; 32]);
+
+impl Key {
+    fn of(token: &str) -> Key {
+        Key(Sha256::digest(token.as_bytes()).into())
+    }
+
+    fn shard(&self) -> usize {
+        self.0[8] as usize % SHARDS
+    }
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        // The digest is already uniform: eight of its bytes are the hash.
+        h.write_u64(u64::from_le_bytes([
+            self.0[0], self.0[1], self.0[2], self.0[3], self.0[4], self.0[5], self.0[6], self.0[7],
+        ]));
+    }
+}
+
+/// Passes [`Key`]'s pre-computed hash through.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Map<V> = HashMap<Key, V, BuildHasherDefault<KeyHasher>>;
+
+struct Shards<V>(Box<[Mutex<Map<V>>]>);
+
+impl<V> Shards<V> {
+    fn new() -> Shards<V> {
+        Shards((0..SHARDS).map(|_| Mutex::new(Map::default())).collect())
+    }
+
+    fn lock(&self, key: &Key) -> MutexGuard<'_, Map<V>> {
+        lock(&self.0[key.shard()])
+    }
+
+    /// Inserts under a fresh token and returns the token (a digest collision
+    /// of 256 random bits would only make it draw again).
+    fn insert_new(&self, value: V) -> String {
+        let mut value = Some(value);
+        loop {
+            let token = new_token();
+            let key = Key::of(&token);
+            let mut shard = self.lock(&key);
+            if let std::collections::hash_map::Entry::Vacant(e) = shard.entry(key) {
+                e.insert(value.take().expect("inserted once"));
+                return token;
+            }
+        }
+    }
+
+    fn retain(&self, mut keep: impl FnMut(&V) -> bool) -> usize {
+        let mut removed = 0;
+        for shard in self.0.iter() {
+            let mut m = lock(shard);
+            let before = m.len();
+            m.retain(|_, v| keep(v));
+            removed += before - m.len();
+        }
+        removed
+    }
+
+    fn len(&self) -> usize {
+        self.0.iter().map(|s| lock(s).len()).sum()
+    }
+}
+
+/// A poisoned lock only means another request panicked; the maps stay valid.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// 32 bytes from the thread's CSPRNG, base64url without padding: 256 bits in
+/// 43 printable characters.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Every token descending from one grant.
+#[derive(Debug)]
+pub struct Family {
+    pub client_id: Arc<str>,
+    pub user: Option<Arc<str>>,
+    /// The originally granted scope; a narrowed refresh does not change it.
+    pub scope: Arc<str>,
+    /// When the user authenticated (password grant), Unix seconds.
+    pub auth_time_s: u64,
+    cap_ms: Option<u64>,
+    revoked: AtomicBool,
+    state: Mutex<FamilyState>,
+}
+
+#[derive(Debug)]
+struct FamilyState {
+    /// The generation of the refresh token that is current; each rotation
+    /// adds one.
+    current_gen: u32,
+    rotated_at_ms: u64,
+    /// The current refresh token itself, kept only with a grace period (a
+    /// replay inside it gets this token back).
+    current: Option<String>,
+}
+
+impl Family {
+    pub fn is_revoked(&self) -> bool {
+        self.revoked.load(Ordering::Acquire)
+    }
+
+    fn revoke(&self) {
+        let _state = lock(&self.state);
+        self.revoked.store(true, Ordering::Release);
+    }
+
+    fn expired(&self, now_ms: u64) -> bool {
+        self.cap_ms.is_some_and(|cap| now_ms >= cap)
+    }
+}
+
+struct RefreshRecord {
+    family: Arc<Family>,
+    generation: u32,
+    expires_ms: u64,
+}
+
+struct AccessRecord {
+    family: Option<Arc<Family>>,
+    client_id: Arc<str>,
+    user: Option<Arc<str>>,
+    scope: Arc<str>,
+    issued_s: u64,
+    expires_ms: u64,
+}
+
+/// What a grant or a refresh hands out.
+#[derive(Debug)]
+pub struct Issued {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub refresh_token: Option<String>,
+    pub scope: Arc<str>,
+    pub client_id: Arc<str>,
+    /// The resource owner (password grant and its refreshes).
+    pub user: Option<Arc<str>>,
+    /// When the user authenticated, Unix seconds (unchanged by refreshes).
+    pub auth_time_s: u64,
+    /// The refresh-token generation now current (0 for the grant itself).
+    pub generation: u32,
+}
+
+/// Whom an access token is issued to.
+struct Owner {
+    client_id: Arc<str>,
+    user: Option<Arc<str>>,
+    family: Option<Arc<Family>>,
+    auth_time_s: u64,
+}
+
+/// Why a refresh was refused. All are `invalid_grant` except `InvalidScope`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RefreshError {
+    #[error("unknown refresh token")]
+    Unknown,
+    #[error("the refresh token was issued to another client")]
+    WrongClient,
+    #[error("the refresh token has expired")]
+    Expired,
+    #[error("the refresh token has been revoked")]
+    Revoked,
+    #[error("the refresh token was already used")]
+    Reused,
+    #[error("the requested scope exceeds the original grant")]
+    InvalidScope,
+}
+
+/// What introspection says about a live token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenInfo {
+    pub refresh: bool,
+    pub client_id: Arc<str>,
+    pub user: Option<Arc<str>>,
+    pub scope: Arc<str>,
+    pub issued_s: Option<u64>,
+    pub expires_s: u64,
+}
+
+/// The outcome of the check-then-act under a family's lock.
+enum Step {
+    /// Static or omitted rotation: the presented token stays.
+    Keep,
+    /// A new refresh token.
+    Rotated { token: String, generation: u32 },
+    /// A replay within the grace period: the current successor comes back.
+    Grace { token: String, generation: u32 },
+}
+
+pub struct Store {
+    policy: Policy,
+    refresh: Shards<RefreshRecord>,
+    access: Shards<AccessRecord>,
+}
+
+impl Store {
+    pub fn new(policy: Policy) -> Store {
+        Store {
+            policy,
+            refresh: Shards::new(),
+            access: Shards::new(),
+        }
+    }
+
+    #[cfg(test)]
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// A new grant (password or client_credentials). A family and a refresh
+    /// token are made when `offer_refresh` (and, with
+    /// `refresh_requires_scope`, when the scope holds it).
+    pub fn grant(
+        &self,
+        client_id: Arc<str>,
+        user: Option<Arc<str>>,
+        scope: Arc<str>,
+        offer_refresh: bool,
+        now_ms: u64,
+    ) -> Issued {
+        let p = &self.policy;
+        let with_refresh = offer_refresh
+            && p.refresh_requires_scope
+                .as_deref()
+                .is_none_or(|s| scope_has(&scope, s));
+        let (family, refresh_token) = if with_refresh {
+            let family = Arc::new(Family {
+                client_id: client_id.clone(),
+                user: user.clone(),
+                scope: scope.clone(),
+                auth_time_s: now_ms / 1000,
+                cap_ms: p.max_lifetime_ms.map(|m| now_ms.saturating_add(m)),
+                revoked: AtomicBool::new(false),
+                state: Mutex::new(FamilyState {
+                    current_gen: 0,
+                    rotated_at_ms: now_ms,
+                    current: None,
+                }),
+            });
+            let expires_ms = self.capped(&family, now_ms.saturating_add(p.refresh_ttl_ms));
+            let token = self.refresh.insert_new(RefreshRecord {
+                family: family.clone(),
+                generation: 0,
+                expires_ms,
+            });
+            if p.grace_ms > 0 {
+                lock(&family.state).current = Some(token.clone());
+            }
+            (Some(family), Some(token))
+        } else {
+            (None, None)
+        };
+        let owner = Owner {
+            client_id,
+            user,
+            family,
+            auth_time_s: now_ms / 1000,
+        };
+        self.issue_access(owner, scope, refresh_token, 0, now_ms)
+    }
+
+    fn issue_access(
+        &self,
+        owner: Owner,
+        scope: Arc<str>,
+        refresh_token: Option<String>,
+        generation: u32,
+        now_ms: u64,
+    ) -> Issued {
+        let expires_in = self.policy.access_ttl_s(&scope);
+        let access_token = self.access.insert_new(AccessRecord {
+            family: owner.family,
+            client_id: owner.client_id.clone(),
+            user: owner.user.clone(),
+            scope: scope.clone(),
+            issued_s: now_ms / 1000,
+            expires_ms: now_ms.saturating_add(expires_in.saturating_mul(1000)),
+        });
+        Issued {
+            access_token,
+            expires_in,
+            refresh_token,
+            scope,
+            client_id: owner.client_id,
+            user: owner.user,
+            auth_time_s: owner.auth_time_s,
+            generation,
+        }
+    }
+
+    fn capped(&self, family: &Family, expires_ms: u64) -> u64 {
+        family.cap_ms.map_or(expires_ms, |cap| expires_ms.min(cap))
+    }
+
+    /// The refresh-token grant (RFC 6749 §6) for `client_id`, optionally
+    /// narrowing the scope to `requested`.
+    pub async fn refresh(
+        &self,
+        token: &str,
+        client_id: &str,
+        requested: Option<&str>,
+        now_ms: u64,
+    ) -> Result<Issued, RefreshError> {
+        let faults = self.policy.faults;
+        let key = Key::of(token);
+        let (family, generation, expires_ms) = {
+            let shard = self.refresh.lock(&key);
+            let r = shard.get(&key).ok_or(RefreshError::Unknown)?;
+            (r.family.clone(), r.generation, r.expires_ms)
+        };
+        if *family.client_id != *client_id && !faults.has(Fault::CrossClient) {
+            return Err(RefreshError::WrongClient);
+        }
+        if family.is_revoked() {
+            return Err(RefreshError::Revoked);
+        }
+        if (now_ms >= expires_ms || family.expired(now_ms))
+            && !faults.has(Fault::ExpiredRefreshAccepted)
+        {
+            return Err(RefreshError::Expired);
+        }
+        let scope = match requested {
+            None => family.scope.clone(),
+            Some(s) if scope_within(s, &family.scope) || faults.has(Fault::ScopeWiden) => {
+                Arc::from(s)
+            }
+            Some(_) => return Err(RefreshError::InvalidScope),
+        };
+        let step = if faults.has(Fault::Race) && self.policy.rotation == Rotation::Rotate {
+            self.step_racy(&family, generation, expires_ms, now_ms)
+                .await?
+        } else {
+            self.step(&family, generation, expires_ms, now_ms)?
+        };
+        let (refresh_token, generation) = match step {
+            Step::Keep => match self.policy.rotation {
+                Rotation::Omit => (None, generation),
+                _ => (Some(token.to_string()), generation),
+            },
+            Step::Rotated { token, generation } | Step::Grace { token, generation } => {
+                (Some(token), generation)
+            }
+        };
+        let owner = Owner {
+            client_id: family.client_id.clone(),
+            user: family.user.clone(),
+            auth_time_s: family.auth_time_s,
+            family: Some(family),
+        };
+        Ok(self.issue_access(owner, scope, refresh_token, generation, now_ms))
+    }
+
+    /// The atomic check-then-act of a refresh.
+    fn step(
+        &self,
+        family: &Arc<Family>,
+        generation: u32,
+        expires_ms: u64,
+        now_ms: u64,
+    ) -> Result<Step, RefreshError> {
+        let p = &self.policy;
+        let mut st = lock(&family.state);
+        if family.is_revoked() {
+            return Err(RefreshError::Revoked);
+        }
+        if p.rotation != Rotation::Rotate {
+            return Ok(Step::Keep);
+        }
+        if generation == st.current_gen || p.faults.has(Fault::RotationKeepsOld) {
+            return Ok(self.rotate(family, &mut st, expires_ms, now_ms));
+        }
+        let in_grace = p.grace_ms > 0
+            && generation + 1 == st.current_gen
+            && now_ms < st.rotated_at_ms.saturating_add(p.grace_ms);
+        match (in_grace, st.current.clone()) {
+            (true, Some(token)) => Ok(Step::Grace {
+                token,
+                generation: st.current_gen,
+            }),
+            _ => {
+                if p.reuse_detection == ReuseDetection::Family
+                    && !p.faults.has(Fault::NoFamilyRevoke)
+                {
+                    family.revoked.store(true, Ordering::Release);
+                }
+                Err(RefreshError::Reused)
+            }
+        }
+    }
+
+    /// The `race` fault: the same check, but its result is acted on after
+    /// the lock was released and the task yielded, so concurrent refreshes of
+    /// one token all pass the check before any of them writes.
+    async fn step_racy(
+        &self,
+        family: &Arc<Family>,
+        generation: u32,
+        expires_ms: u64,
+        now_ms: u64,
+    ) -> Result<Step, RefreshError> {
+        let current = lock(&family.state).current_gen;
+        if generation != current || family.is_revoked() {
+            return self.step(family, generation, expires_ms, now_ms);
+        }
+        for _ in 0..RACE_YIELDS {
+            tokio::task::yield_now().await;
+        }
+        let mut st = lock(&family.state);
+        Ok(self.rotate(family, &mut st, expires_ms, now_ms))
+    }
+
+    /// Issues the successor refresh token; the caller holds the family lock.
+    fn rotate(
+        &self,
+        family: &Arc<Family>,
+        st: &mut FamilyState,
+        prev_expires_ms: u64,
+        now_ms: u64,
+    ) -> Step {
+        let p = &self.policy;
+        let expires_ms = self.capped(
+            family,
+            match p.refresh_expiry {
+                RefreshExpiry::Sliding => now_ms.saturating_add(p.refresh_ttl_ms),
+                RefreshExpiry::Absolute => prev_expires_ms,
+            },
+        );
+        let generation = st.current_gen + 1;
+        let token = self.refresh.insert_new(RefreshRecord {
+            family: family.clone(),
+            generation,
+            expires_ms,
+        });
+        st.current_gen = generation;
+        st.rotated_at_ms = now_ms;
+        if p.grace_ms > 0 {
+            st.current = Some(token.clone());
+        }
+        Step::Rotated { token, generation }
+    }
+
+    /// RFC 7009: revokes `token` when it was issued to `client_id`. An access
+    /// token is revoked alone; a refresh token takes its whole family (and the
+    /// family's access tokens) with it. Returns whether anything was revoked.
+    pub fn revoke(&self, token: &str, client_id: &str) -> bool {
+        let key = Key::of(token);
+        {
+            let mut shard = self.access.lock(&key);
+            if let Some(r) = shard.get(&key) {
+                let mine = *r.client_id == *client_id;
+                if mine {
+                    shard.remove(&key);
+                }
+                return mine;
+            }
+        }
+        let family = self.refresh.lock(&key).get(&key).map(|r| r.family.clone());
+        match family {
+            Some(f) if *f.client_id == *client_id => {
+                f.revoke();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// RFC 7662: what is known about `token` when it is live (an access token
+    /// unexpired and not revoked; a refresh token that a refresh would
+    /// accept), else `None`.
+    pub fn introspect(&self, token: &str, now_ms: u64) -> Option<TokenInfo> {
+        self.access_info(token, now_ms)
+            .or_else(|| self.refresh_info(token, now_ms))
+    }
+
+    /// Like [`Store::introspect`], for access tokens only (bearer endpoints).
+    pub fn access_info(&self, token: &str, now_ms: u64) -> Option<TokenInfo> {
+        let key = Key::of(token);
+        let shard = self.access.lock(&key);
+        let r = shard.get(&key)?;
+        let revoked = r.family.as_ref().is_some_and(|f| f.is_revoked());
+        (!revoked && now_ms < r.expires_ms).then(|| TokenInfo {
+            refresh: false,
+            client_id: r.client_id.clone(),
+            user: r.user.clone(),
+            scope: r.scope.clone(),
+            issued_s: Some(r.issued_s),
+            expires_s: r.expires_ms / 1000,
+        })
+    }
+
+    fn refresh_info(&self, token: &str, now_ms: u64) -> Option<TokenInfo> {
+        let key = Key::of(token);
+        let (family, generation, expires_ms) = {
+            let shard = self.refresh.lock(&key);
+            let r = shard.get(&key)?;
+            (r.family.clone(), r.generation, r.expires_ms)
+        };
+        let faults = self.policy.faults;
+        let expired = (now_ms >= expires_ms || family.expired(now_ms))
+            && !faults.has(Fault::ExpiredRefreshAccepted);
+        let current = self.policy.rotation != Rotation::Rotate
+            || faults.has(Fault::RotationKeepsOld)
+            || lock(&family.state).current_gen == generation;
+        (!family.is_revoked() && !expired && current).then(|| TokenInfo {
+            refresh: true,
+            client_id: family.client_id.clone(),
+            user: family.user.clone(),
+            scope: family.scope.clone(),
+            issued_s: None,
+            expires_s: expires_ms / 1000,
+        })
+    }
+
+    /// Drops expired and revoked state; returns how many tokens were dropped.
+    /// Rotated refresh tokens stay until they expire, so that their reuse is
+    /// still detected. With `expired_refresh_accepted`, expired refresh tokens
+    /// stay too (that is the defect).
+    pub fn purge(&self, now_ms: u64) -> usize {
+        let keep_expired = self.policy.faults.has(Fault::ExpiredRefreshAccepted);
+        let refresh = self.refresh.retain(|r| {
+            !r.family.is_revoked()
+                && (keep_expired || (now_ms < r.expires_ms && !r.family.expired(now_ms)))
+        });
+        let access = self.access.retain(|r| {
+            now_ms < r.expires_ms && !r.family.as_ref().is_some_and(|f| f.is_revoked())
+        });
+        refresh + access
+    }
+
+    /// (access tokens, refresh tokens) held.
+    pub fn len(&self) -> (usize, usize) {
+        (self.access.len(), self.refresh.len())
+    }
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;
