@@ -27,9 +27,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// Number of independently locked shards per map.
 pub const SHARDS: usize = 64;
 
-/// How often the `race` fault yields to the runtime between its check and its
-/// write: enough for every racer whose request has arrived to pass the check.
-const RACE_YIELDS: usize = 4;
+/// The `race` fault's window between its check and its write: a simulated
+/// round trip to a token database, as in a server that reads the token row,
+/// then writes the rotation in a second statement. Requests arriving within
+/// it all pass the check.
+const RACE_WINDOW: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// The store's view of the configuration.
 #[derive(Debug, Clone)]
@@ -509,8 +511,9 @@ impl Store {
     }
 
     /// The `race` fault: the same check, but its result is acted on after
-    /// the lock was released and the task yielded, so concurrent refreshes of
-    /// one token all pass the check before any of them writes.
+    /// the lock was released and the task waited out [`RACE_WINDOW`], so
+    /// concurrent refreshes of one token all pass the check before any of them
+    /// writes.
     async fn step_racy(
         &self,
         family: &Arc<Family>,
@@ -522,9 +525,7 @@ impl Store {
         if generation != current || family.is_revoked() {
             return self.step(family, generation, expires_ms, now_ms);
         }
-        for _ in 0..RACE_YIELDS {
-            tokio::task::yield_now().await;
-        }
+        tokio::time::sleep(RACE_WINDOW).await;
         let mut st = lock(&family.state);
         Ok(self.rotate(family, &mut st, expires_ms, now_ms))
     }
