@@ -10,6 +10,7 @@
 //! - `store`: tokens, families, rotation, reuse detection, expiry;
 //! - `app`: the resolved configuration; [`config`]: [`MockConfig`] and the
 //!   vendor [`Profile`]s; [`fault`]: planted defects;
+//! - `shards`: the digest-keyed, sharded maps under the store;
 //! - `clock`, `form`, `keys`, `limit`: the small parts.
 //!
 //! Default accounts (every profile): users `alice`/`alice-pass-1` and
@@ -29,6 +30,7 @@ mod limit;
 mod reply;
 mod request;
 pub mod server;
+mod shards;
 mod store;
 mod token;
 

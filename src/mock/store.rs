@@ -3,8 +3,8 @@
 //!
 //! Tokens are never stored: each map is keyed by the SHA-256 digest of the
 //! token, so a lookup compares digests, not secrets, and a dump of the store
-//! reveals no token. The maps are split into [`SHARDS`] independently locked
-//! shards (no global lock on the hot path). A refresh-token family (all the
+//! reveals no token. The maps are split into independently locked
+//! shards (`shards`: no global lock on the hot path). A refresh-token family (all the
 //! tokens descending from one password grant) has its own lock, and the
 //! check-then-act of a refresh happens under it, so of concurrent refreshes of
 //! one token exactly one wins. Lock order: a family, then a shard; never a
@@ -16,16 +16,9 @@
 
 use super::config::{MockConfig, RefreshExpiry, ReuseDetection, Rotation, ScopeTtl};
 use super::fault::{Fault, FaultSet};
-use base64::Engine;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use super::shards::{Key, Shards, lock};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-
-/// Number of independently locked shards per map.
-pub const SHARDS: usize = 64;
+use std::sync::{Arc, Mutex};
 
 /// The `race` fault's window between its check and its write: a simulated
 /// round trip to a token database, as in a server that reads the token row,
@@ -92,104 +85,6 @@ pub fn scope_within(requested: &str, granted: &str) -> bool {
         .split(' ')
         .filter(|s| !s.is_empty())
         .all(|s| scope_has(granted, s))
-}
-
-/// The SHA-256 digest of a token: the key of every map.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Key([u8; 32]);
-
-impl Key {
-    fn of(token: &str) -> Key {
-        Key(Sha256::digest(token.as_bytes()).into())
-    }
-
-    fn shard(&self) -> usize {
-        self.0[8] as usize % SHARDS
-    }
-}
-
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        // The digest is already uniform: eight of its bytes are the hash.
-        h.write_u64(u64::from_le_bytes([
-            self.0[0], self.0[1], self.0[2], self.0[3], self.0[4], self.0[5], self.0[6], self.0[7],
-        ]));
-    }
-}
-
-/// Passes [`Key`]'s pre-computed hash through.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type Map<V> = HashMap<Key, V, BuildHasherDefault<KeyHasher>>;
-
-struct Shards<V>(Box<[Mutex<Map<V>>]>);
-
-impl<V> Shards<V> {
-    fn new() -> Shards<V> {
-        Shards((0..SHARDS).map(|_| Mutex::new(Map::default())).collect())
-    }
-
-    fn lock(&self, key: &Key) -> MutexGuard<'_, Map<V>> {
-        lock(&self.0[key.shard()])
-    }
-
-    /// Inserts under a fresh token and returns the token (a digest collision
-    /// of 256 random bits would only make it draw again).
-    fn insert_new(&self, value: V) -> String {
-        let mut value = Some(value);
-        loop {
-            let token = new_token();
-            let key = Key::of(&token);
-            let mut shard = self.lock(&key);
-            if let std::collections::hash_map::Entry::Vacant(e) = shard.entry(key) {
-                e.insert(value.take().expect("inserted once"));
-                return token;
-            }
-        }
-    }
-
-    fn retain(&self, mut keep: impl FnMut(&V) -> bool) -> usize {
-        let mut removed = 0;
-        for shard in self.0.iter() {
-            let mut m = lock(shard);
-            let before = m.len();
-            m.retain(|_, v| keep(v));
-            removed += before - m.len();
-        }
-        removed
-    }
-
-    fn len(&self) -> usize {
-        self.0.iter().map(|s| lock(s).len()).sum()
-    }
-}
-
-/// A poisoned lock only means another request panicked; the maps stay valid.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// 32 bytes from the thread's CSPRNG, base64url without padding: 256 bits in
-/// 43 printable characters.
-pub fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Every token descending from one grant.

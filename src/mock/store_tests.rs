@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::mock::config::MockConfig;
+use crate::mock::shards::new_token;
 
 const T0: u64 = 1_700_000_000_000;
 const S: u64 = 1000;
