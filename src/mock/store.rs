@@ -1,446 +1,554 @@
-//! The mock's state: accounts, issued tokens and refresh-token families.
-//! All decisions that must be atomic (rotation, reuse detection) happen
-//! inside one `&mut Store` call, under the server's lock.
+//! The token store: issued access and refresh tokens, refresh-token families,
+//! rotation, grace period, reuse detection, expiry, revocation, purge.
+//!
+//! Tokens are never stored: each map is keyed by the SHA-256 digest of the
+//! token, so a lookup compares digests, not secrets, and a dump of the store
+//! reveals no token. The maps are split into independently locked
+//! shards (`shards`: no global lock on the hot path). A refresh-token family (all the
+//! tokens descending from one password grant) has its own lock, and the
+//! check-then-act of a refresh happens under it, so of concurrent refreshes of
+//! one token exactly one wins. Lock order: a family, then a shard; never a
+//! shard, then a family (purge reads a family's `revoked` flag without its
+//! lock).
+//!
+//! HTTP, client authentication and scope syntax live elsewhere; this module
+//! sees client ids, usernames and scope strings that were already checked.
 
-use super::MockConfig;
-use crate::target::{RefreshExpiry, ReuseDetection, Rotation};
-use crate::wire::ErrorCode;
-use std::collections::HashMap;
+use super::config::{MockConfig, RefreshExpiry, ReuseDetection, Rotation, ScopeTtl};
+use super::fault::{Fault, FaultSet};
+use super::shards::{Key, Shards, lock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
+/// The `race` fault's window between its check and its write: a simulated
+/// round trip to a token database, as in a server that reads the token row,
+/// then writes the rotation in a second statement. Requests arriving within
+/// it all pass the check.
+const RACE_WINDOW: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// The store's view of the configuration.
 #[derive(Debug, Clone)]
-pub struct Account {
-    pub username: String,
-    pub password: String,
+pub struct Policy {
+    pub rotation: Rotation,
+    pub grace_ms: u64,
+    pub reuse_detection: ReuseDetection,
+    pub access_ttl_s: u64,
+    pub scope_ttls: Vec<ScopeTtl>,
+    pub refresh_ttl_ms: u64,
+    pub refresh_expiry: RefreshExpiry,
+    pub max_lifetime_ms: Option<u64>,
+    pub refresh_requires_scope: Option<String>,
+    pub faults: FaultSet,
 }
 
-impl Account {
-    pub fn new(u: &str, p: &str) -> Account {
-        Account {
-            username: u.into(),
-            password: p.into(),
+impl Policy {
+    pub fn from_config(c: &MockConfig) -> Policy {
+        let faults = FaultSet::new(&c.faults);
+        Policy {
+            // `same_refresh_token`: rotation is declared, static is what happens.
+            rotation: match c.rotation {
+                Rotation::Rotate if faults.has(Fault::SameRefreshToken) => Rotation::Static,
+                r => r,
+            },
+            grace_ms: c.grace_period_s.saturating_mul(1000),
+            reuse_detection: c.reuse_detection,
+            access_ttl_s: c.access_token_ttl_s,
+            scope_ttls: c.scope_access_ttl.clone(),
+            refresh_ttl_ms: c.refresh_token_ttl_s.saturating_mul(1000),
+            refresh_expiry: c.refresh_expiry,
+            max_lifetime_ms: c
+                .refresh_token_max_lifetime_s
+                .map(|s| s.saturating_mul(1000)),
+            refresh_requires_scope: c.refresh_token_requires_scope.clone(),
+            faults,
         }
+    }
+
+    /// The access-token lifetime of `scope`: the first matching per-scope
+    /// lifetime, else the default. A refreshed token gets it in full.
+    pub fn access_ttl_s(&self, scope: &str) -> u64 {
+        self.scope_ttls
+            .iter()
+            .find(|t| scope_has(scope, &t.scope))
+            .map_or(self.access_ttl_s, |t| t.ttl_s)
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct ClientAccount {
-    pub id: String,
-    pub secret: String,
-    /// Grant types this client may use.
-    pub grants: Vec<String>,
+/// Whether the space-separated `scope` holds `item`.
+pub fn scope_has(scope: &str, item: &str) -> bool {
+    scope.split(' ').any(|s| s == item)
 }
 
-impl ClientAccount {
-    pub fn new(id: &str, secret: &str, grants: Vec<String>) -> ClientAccount {
-        ClientAccount {
-            id: id.into(),
-            secret: secret.into(),
-            grants,
-        }
+/// Whether every item of `requested` is in `granted`.
+pub fn scope_within(requested: &str, granted: &str) -> bool {
+    requested
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .all(|s| scope_has(granted, s))
+}
+
+/// Every token descending from one grant.
+#[derive(Debug)]
+pub struct Family {
+    pub client_id: Arc<str>,
+    pub user: Option<Arc<str>>,
+    /// The originally granted scope; a narrowed refresh does not change it.
+    pub scope: Arc<str>,
+    /// When the user authenticated (password grant), Unix seconds.
+    pub auth_time_s: u64,
+    cap_ms: Option<u64>,
+    revoked: AtomicBool,
+    state: Mutex<FamilyState>,
+}
+
+#[derive(Debug)]
+struct FamilyState {
+    /// The generation of the refresh token that is current; each rotation
+    /// adds one.
+    current_gen: u32,
+    rotated_at_ms: u64,
+    /// The current refresh token itself, kept only with a grace period (a
+    /// replay inside it gets this token back).
+    current: Option<String>,
+}
+
+impl Family {
+    pub fn is_revoked(&self) -> bool {
+        self.revoked.load(Ordering::Acquire)
+    }
+
+    fn revoke(&self) {
+        let _state = lock(&self.state);
+        self.revoked.store(true, Ordering::Release);
+    }
+
+    fn expired(&self, now_ms: u64) -> bool {
+        self.cap_ms.is_some_and(|cap| now_ms >= cap)
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum RtState {
-    Active,
-    /// Rotated at this time; `index` of the token in its family.
-    Rotated {
-        at: u64,
-    },
-    Revoked,
-}
-
-#[derive(Debug, Clone)]
 struct RefreshRecord {
-    family: u64,
-    index: u64,
-    client: String,
-    user: Option<String>,
-    scope: Vec<String>,
-    expires_at: u64,
-    state: RtState,
+    family: Arc<Family>,
+    generation: u32,
+    expires_ms: u64,
 }
 
-#[derive(Debug, Clone)]
-struct Family {
-    revoked: bool,
-    created_at: u64,
-    /// Index of the newest refresh token.
-    latest: u64,
-    access_tokens: Vec<String>,
+struct AccessRecord {
+    family: Option<Arc<Family>>,
+    client_id: Arc<str>,
+    user: Option<Arc<str>>,
+    scope: Arc<str>,
+    issued_s: u64,
+    expires_ms: u64,
 }
 
-#[derive(Debug, Clone)]
-pub struct AccessRecord {
-    pub family: Option<u64>,
-    pub client: String,
-    pub user: Option<String>,
-    pub scope: Vec<String>,
-    pub expires_at: u64,
-    pub issued_at: u64,
-}
-
-/// Tokens issued by a successful grant.
-#[derive(Debug, Clone)]
+/// What a grant or a refresh hands out.
+#[derive(Debug)]
 pub struct Issued {
     pub access_token: String,
-    pub refresh_token: Option<String>,
-    pub scope: Vec<String>,
     pub expires_in: u64,
+    pub refresh_token: Option<String>,
+    pub scope: Arc<str>,
+    pub client_id: Arc<str>,
+    /// The resource owner (password grant and its refreshes).
+    pub user: Option<Arc<str>>,
+    /// When the user authenticated, Unix seconds (unchanged by refreshes).
+    pub auth_time_s: u64,
+    /// The refresh-token generation now current (0 for the grant itself).
+    pub generation: u32,
 }
 
-pub type Refusal = (ErrorCode, &'static str);
+/// Whom an access token is issued to.
+struct Owner {
+    client_id: Arc<str>,
+    user: Option<Arc<str>>,
+    family: Option<Arc<Family>>,
+    auth_time_s: u64,
+}
 
-#[derive(Default)]
+/// Why a refresh was refused. All are `invalid_grant` except `InvalidScope`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RefreshError {
+    #[error("unknown refresh token")]
+    Unknown,
+    #[error("the refresh token was issued to another client")]
+    WrongClient,
+    #[error("the refresh token has expired")]
+    Expired,
+    #[error("the refresh token has been revoked")]
+    Revoked,
+    #[error("the refresh token was already used")]
+    Reused,
+    #[error("the requested scope exceeds the original grant")]
+    InvalidScope,
+}
+
+/// What introspection says about a live token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenInfo {
+    pub refresh: bool,
+    pub client_id: Arc<str>,
+    pub user: Option<Arc<str>>,
+    pub scope: Arc<str>,
+    pub issued_s: Option<u64>,
+    pub expires_s: u64,
+}
+
+/// The outcome of the check-then-act under a family's lock.
+enum Step {
+    /// Static or omitted rotation: the presented token stays.
+    Keep,
+    /// A new refresh token.
+    Rotated { token: String, generation: u32 },
+    /// A replay within the grace period: the current successor comes back.
+    Grace { token: String, generation: u32 },
+}
+
 pub struct Store {
-    refresh: HashMap<String, RefreshRecord>,
-    access: HashMap<String, AccessRecord>,
-    families: HashMap<u64, Family>,
-    next_family: u64,
-    ops: u64,
-}
-
-/// A fresh token: 32 bytes from the OS-seeded CSPRNG, base64url (256 bits).
-pub fn new_token() -> String {
-    crate::oauth::random_token(32)
+    policy: Policy,
+    refresh: Shards<RefreshRecord>,
+    access: Shards<AccessRecord>,
 }
 
 impl Store {
-    /// Issues tokens for a password or client_credentials grant.
-    pub fn issue(
-        &mut self,
-        cfg: &MockConfig,
-        client: &str,
-        user: Option<&str>,
-        scope: Vec<String>,
-        with_refresh: bool,
-        now: u64,
+    pub fn new(policy: Policy) -> Store {
+        Store {
+            policy,
+            refresh: Shards::new(),
+            access: Shards::new(),
+        }
+    }
+
+    #[cfg(test)]
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// A new grant (password or client_credentials). A family and a refresh
+    /// token are made when `offer_refresh` (and, with
+    /// `refresh_requires_scope`, when the scope holds it).
+    pub fn grant(
+        &self,
+        client_id: Arc<str>,
+        user: Option<Arc<str>>,
+        scope: Arc<str>,
+        offer_refresh: bool,
+        now_ms: u64,
     ) -> Issued {
-        self.maintain(now);
-        let family = with_refresh.then(|| {
-            self.next_family += 1;
-            let id = self.next_family;
-            self.families.insert(
-                id,
-                Family {
-                    revoked: false,
-                    created_at: now,
-                    latest: 0,
-                    access_tokens: Vec::new(),
-                },
-            );
-            id
+        let p = &self.policy;
+        let with_refresh = offer_refresh
+            && p.refresh_requires_scope
+                .as_deref()
+                .is_none_or(|s| scope_has(&scope, s));
+        let (family, refresh_token) = if with_refresh {
+            let family = Arc::new(Family {
+                client_id: client_id.clone(),
+                user: user.clone(),
+                scope: scope.clone(),
+                auth_time_s: now_ms / 1000,
+                cap_ms: p.max_lifetime_ms.map(|m| now_ms.saturating_add(m)),
+                revoked: AtomicBool::new(false),
+                state: Mutex::new(FamilyState {
+                    current_gen: 0,
+                    rotated_at_ms: now_ms,
+                    current: None,
+                }),
+            });
+            let expires_ms = self.capped(&family, now_ms.saturating_add(p.refresh_ttl_ms));
+            let token = self.refresh.insert_new(RefreshRecord {
+                family: family.clone(),
+                generation: 0,
+                expires_ms,
+            });
+            if p.grace_ms > 0 {
+                lock(&family.state).current = Some(token.clone());
+            }
+            (Some(family), Some(token))
+        } else {
+            (None, None)
+        };
+        let owner = Owner {
+            client_id,
+            user,
+            family,
+            auth_time_s: now_ms / 1000,
+        };
+        self.issue_access(owner, scope, refresh_token, 0, now_ms)
+    }
+
+    fn issue_access(
+        &self,
+        owner: Owner,
+        scope: Arc<str>,
+        refresh_token: Option<String>,
+        generation: u32,
+        now_ms: u64,
+    ) -> Issued {
+        let expires_in = self.policy.access_ttl_s(&scope);
+        let access_token = self.access.insert_new(AccessRecord {
+            family: owner.family,
+            client_id: owner.client_id.clone(),
+            user: owner.user.clone(),
+            scope: scope.clone(),
+            issued_s: now_ms / 1000,
+            expires_ms: now_ms.saturating_add(expires_in.saturating_mul(1000)),
         });
-        let refresh_token = family.map(|f| {
-            let rt = new_token();
-            self.refresh.insert(
-                rt.clone(),
-                RefreshRecord {
-                    family: f,
-                    index: 0,
-                    client: client.into(),
-                    user: user.map(str::to_string),
-                    scope: scope.clone(),
-                    expires_at: now + cfg.refresh_token_ttl_s,
-                    state: RtState::Active,
-                },
-            );
-            rt
-        });
-        let access_token = self.new_access(cfg, family, client, user, &scope, now);
         Issued {
             access_token,
+            expires_in,
             refresh_token,
             scope,
-            expires_in: cfg.access_token_ttl_s,
+            client_id: owner.client_id,
+            user: owner.user,
+            auth_time_s: owner.auth_time_s,
+            generation,
         }
     }
 
-    fn new_access(
-        &mut self,
-        cfg: &MockConfig,
-        family: Option<u64>,
-        client: &str,
-        user: Option<&str>,
-        scope: &[String],
-        now: u64,
-    ) -> String {
-        let at = new_token();
-        self.access.insert(
-            at.clone(),
-            AccessRecord {
-                family,
-                client: client.into(),
-                user: user.map(str::to_string),
-                scope: scope.to_vec(),
-                expires_at: now + cfg.access_token_ttl_s,
-                issued_at: now,
-            },
-        );
-        if let Some(f) = family.and_then(|f| self.families.get_mut(&f)) {
-            f.access_tokens.push(at.clone());
-        }
-        at
+    fn capped(&self, family: &Family, expires_ms: u64) -> u64 {
+        family.cap_ms.map_or(expires_ms, |cap| expires_ms.min(cap))
     }
 
-    /// The refresh grant: validation, rotation and reuse detection in one
-    /// atomic step.
-    pub fn refresh(
-        &mut self,
-        cfg: &MockConfig,
+    /// The refresh-token grant (RFC 6749 §6) for `client_id`, optionally
+    /// narrowing the scope to `requested`.
+    pub async fn refresh(
+        &self,
         token: &str,
-        client: &str,
-        requested: Option<Vec<String>>,
-        now: u64,
-    ) -> Result<Issued, Refusal> {
-        self.maintain(now);
-        let Some(rec) = self.refresh.get(token).cloned() else {
-            return Err((ErrorCode::InvalidGrant, "unknown refresh token"));
+        client_id: &str,
+        requested: Option<&str>,
+        now_ms: u64,
+    ) -> Result<Issued, RefreshError> {
+        let faults = self.policy.faults;
+        let key = Key::of(token);
+        let (family, generation, expires_ms) = {
+            let shard = self.refresh.lock(&key);
+            let r = shard.get(&key).ok_or(RefreshError::Unknown)?;
+            (r.family.clone(), r.generation, r.expires_ms)
         };
-        if rec.client != client {
-            return Err((
-                ErrorCode::InvalidGrant,
-                "refresh token was issued to another client",
-            ));
+        if *family.client_id != *client_id && !faults.has(Fault::CrossClient) {
+            return Err(RefreshError::WrongClient);
         }
-        let family = self.families.get(&rec.family).cloned();
-        let Some(family) = family else {
-            return Err((ErrorCode::InvalidGrant, "refresh token is no longer valid"));
-        };
-        if family.revoked || rec.state == RtState::Revoked {
-            return Err((ErrorCode::InvalidGrant, "refresh token has been revoked"));
+        if family.is_revoked() {
+            return Err(RefreshError::Revoked);
         }
-        if now >= rec.expires_at {
-            return Err((ErrorCode::InvalidGrant, "refresh token has expired"));
-        }
-        if let Some(max) = cfg.refresh_token_max_lifetime_s
-            && now >= family.created_at + max
+        if (now_ms >= expires_ms || family.expired(now_ms))
+            && !faults.has(Fault::ExpiredRefreshAccepted)
         {
-            return Err((
-                ErrorCode::InvalidGrant,
-                "refresh token family has reached its maximum lifetime",
-            ));
-        }
-        if let RtState::Rotated { at } = rec.state {
-            let in_grace = cfg.grace_period_s > 0
-                && now <= at + cfg.grace_period_s
-                && family.latest == rec.index + 1;
-            if !in_grace {
-                if cfg.reuse_detection == ReuseDetection::Family {
-                    self.revoke_family(rec.family);
-                }
-                return Err((
-                    ErrorCode::InvalidGrant,
-                    "refresh token has already been used",
-                ));
-            }
+            return Err(RefreshError::Expired);
         }
         let scope = match requested {
-            None => rec.scope.clone(),
-            Some(req) => {
-                if req.iter().any(|s| !rec.scope.contains(s)) {
-                    return Err((
-                        ErrorCode::InvalidScope,
-                        "requested scope exceeds the original grant",
-                    ));
-                }
-                req
+            None => family.scope.clone(),
+            Some(s) if scope_within(s, &family.scope) || faults.has(Fault::ScopeWiden) => {
+                Arc::from(s)
+            }
+            Some(_) => return Err(RefreshError::InvalidScope),
+        };
+        let step = if faults.has(Fault::Race) && self.policy.rotation == Rotation::Rotate {
+            self.step_racy(&family, generation, expires_ms, now_ms)
+                .await?
+        } else {
+            self.step(&family, generation, expires_ms, now_ms)?
+        };
+        let (refresh_token, generation) = match step {
+            Step::Keep => match self.policy.rotation {
+                Rotation::Omit => (None, generation),
+                _ => (Some(token.to_string()), generation),
+            },
+            Step::Rotated { token, generation } | Step::Grace { token, generation } => {
+                (Some(token), generation)
             }
         };
-        let refresh_token = match cfg.rotation {
-            Rotation::Rotate => {
-                let new = new_token();
-                let expires_at = match cfg.refresh_expiry {
-                    RefreshExpiry::Sliding => now + cfg.refresh_token_ttl_s,
-                    RefreshExpiry::Absolute => rec.expires_at,
-                };
-                let index = family.latest + 1;
-                self.refresh.insert(
-                    new.clone(),
-                    RefreshRecord {
-                        index,
-                        expires_at,
-                        state: RtState::Active,
-                        ..rec.clone()
-                    },
-                );
-                if let Some(old) = self.refresh.get_mut(token)
-                    && old.state == RtState::Active
+        let owner = Owner {
+            client_id: family.client_id.clone(),
+            user: family.user.clone(),
+            auth_time_s: family.auth_time_s,
+            family: Some(family),
+        };
+        Ok(self.issue_access(owner, scope, refresh_token, generation, now_ms))
+    }
+
+    /// The atomic check-then-act of a refresh.
+    fn step(
+        &self,
+        family: &Arc<Family>,
+        generation: u32,
+        expires_ms: u64,
+        now_ms: u64,
+    ) -> Result<Step, RefreshError> {
+        let p = &self.policy;
+        let mut st = lock(&family.state);
+        if family.is_revoked() {
+            return Err(RefreshError::Revoked);
+        }
+        if p.rotation != Rotation::Rotate {
+            return Ok(Step::Keep);
+        }
+        if generation == st.current_gen || p.faults.has(Fault::RotationKeepsOld) {
+            return Ok(self.rotate(family, &mut st, expires_ms, now_ms));
+        }
+        let in_grace = p.grace_ms > 0
+            && generation + 1 == st.current_gen
+            && now_ms < st.rotated_at_ms.saturating_add(p.grace_ms);
+        match (in_grace, st.current.clone()) {
+            (true, Some(token)) => Ok(Step::Grace {
+                token,
+                generation: st.current_gen,
+            }),
+            _ => {
+                if p.reuse_detection == ReuseDetection::Family
+                    && !p.faults.has(Fault::NoFamilyRevoke)
                 {
-                    old.state = RtState::Rotated { at: now };
+                    family.revoked.store(true, Ordering::Release);
                 }
-                if let Some(f) = self.families.get_mut(&rec.family) {
-                    f.latest = index;
-                }
-                Some(new)
+                Err(RefreshError::Reused)
             }
-            Rotation::Static => Some(token.to_string()),
-            Rotation::Omit => None,
-        };
-        let access_token = self.new_access(
-            cfg,
-            Some(rec.family),
-            client,
-            rec.user.as_deref(),
-            &scope,
-            now,
+        }
+    }
+
+    /// The `race` fault: the same check, but its result is acted on after
+    /// the lock was released and the task waited out [`RACE_WINDOW`], so
+    /// concurrent refreshes of one token all pass the check before any of them
+    /// writes.
+    async fn step_racy(
+        &self,
+        family: &Arc<Family>,
+        generation: u32,
+        expires_ms: u64,
+        now_ms: u64,
+    ) -> Result<Step, RefreshError> {
+        let current = lock(&family.state).current_gen;
+        if generation != current || family.is_revoked() {
+            return self.step(family, generation, expires_ms, now_ms);
+        }
+        tokio::time::sleep(RACE_WINDOW).await;
+        let mut st = lock(&family.state);
+        Ok(self.rotate(family, &mut st, expires_ms, now_ms))
+    }
+
+    /// Issues the successor refresh token; the caller holds the family lock.
+    fn rotate(
+        &self,
+        family: &Arc<Family>,
+        st: &mut FamilyState,
+        prev_expires_ms: u64,
+        now_ms: u64,
+    ) -> Step {
+        let p = &self.policy;
+        let expires_ms = self.capped(
+            family,
+            match p.refresh_expiry {
+                RefreshExpiry::Sliding => now_ms.saturating_add(p.refresh_ttl_ms),
+                RefreshExpiry::Absolute => prev_expires_ms,
+            },
         );
-        Ok(Issued {
-            access_token,
-            refresh_token,
-            scope,
-            expires_in: cfg.access_token_ttl_s,
+        let generation = st.current_gen + 1;
+        let token = self.refresh.insert_new(RefreshRecord {
+            family: family.clone(),
+            generation,
+            expires_ms,
+        });
+        st.current_gen = generation;
+        st.rotated_at_ms = now_ms;
+        if p.grace_ms > 0 {
+            st.current = Some(token.clone());
+        }
+        Step::Rotated { token, generation }
+    }
+
+    /// RFC 7009: revokes `token` when it was issued to `client_id`. An access
+    /// token is revoked alone; a refresh token takes its whole family (and the
+    /// family's access tokens) with it. Returns whether anything was revoked.
+    pub fn revoke(&self, token: &str, client_id: &str) -> bool {
+        let key = Key::of(token);
+        {
+            let mut shard = self.access.lock(&key);
+            if let Some(r) = shard.get(&key) {
+                let mine = *r.client_id == *client_id;
+                if mine {
+                    shard.remove(&key);
+                }
+                return mine;
+            }
+        }
+        let family = self.refresh.lock(&key).get(&key).map(|r| r.family.clone());
+        match family {
+            Some(f) if *f.client_id == *client_id => {
+                f.revoke();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// RFC 7662: what is known about `token` when it is live (an access token
+    /// unexpired and not revoked; a refresh token that a refresh would
+    /// accept), else `None`.
+    pub fn introspect(&self, token: &str, now_ms: u64) -> Option<TokenInfo> {
+        self.access_info(token, now_ms)
+            .or_else(|| self.refresh_info(token, now_ms))
+    }
+
+    /// Like [`Store::introspect`], for access tokens only (bearer endpoints).
+    pub fn access_info(&self, token: &str, now_ms: u64) -> Option<TokenInfo> {
+        let key = Key::of(token);
+        let shard = self.access.lock(&key);
+        let r = shard.get(&key)?;
+        let revoked = r.family.as_ref().is_some_and(|f| f.is_revoked());
+        (!revoked && now_ms < r.expires_ms).then(|| TokenInfo {
+            refresh: false,
+            client_id: r.client_id.clone(),
+            user: r.user.clone(),
+            scope: r.scope.clone(),
+            issued_s: Some(r.issued_s),
+            expires_s: r.expires_ms / 1000,
         })
     }
 
-    fn revoke_family(&mut self, family: u64) {
-        if let Some(f) = self.families.get_mut(&family) {
-            f.revoked = true;
-            for at in std::mem::take(&mut f.access_tokens) {
-                self.access.remove(&at);
-            }
-        }
+    fn refresh_info(&self, token: &str, now_ms: u64) -> Option<TokenInfo> {
+        let key = Key::of(token);
+        let (family, generation, expires_ms) = {
+            let shard = self.refresh.lock(&key);
+            let r = shard.get(&key)?;
+            (r.family.clone(), r.generation, r.expires_ms)
+        };
+        let faults = self.policy.faults;
+        let expired = (now_ms >= expires_ms || family.expired(now_ms))
+            && !faults.has(Fault::ExpiredRefreshAccepted);
+        let current = self.policy.rotation != Rotation::Rotate
+            || faults.has(Fault::RotationKeepsOld)
+            || lock(&family.state).current_gen == generation;
+        (!family.is_revoked() && !expired && current).then(|| TokenInfo {
+            refresh: true,
+            client_id: family.client_id.clone(),
+            user: family.user.clone(),
+            scope: family.scope.clone(),
+            issued_s: None,
+            expires_s: expires_ms / 1000,
+        })
     }
 
-    /// RFC 7009: revokes a token if `client` owns it. Unknown tokens are
-    /// ignored (the caller answers 200 either way).
-    pub fn revoke(&mut self, token: &str, client: &str) {
-        if let Some(rec) = self.refresh.get(token)
-            && rec.client == client
-        {
-            let f = rec.family;
-            self.revoke_family(f);
-            return;
-        }
-        if self.access.get(token).is_some_and(|a| a.client == client) {
-            self.access.remove(token);
-        }
+    /// Drops expired and revoked state; returns how many tokens were dropped.
+    /// Rotated refresh tokens stay until they expire, so that their reuse is
+    /// still detected. With `expired_refresh_accepted`, expired refresh tokens
+    /// stay too (that is the defect).
+    pub fn purge(&self, now_ms: u64) -> usize {
+        let keep_expired = self.policy.faults.has(Fault::ExpiredRefreshAccepted);
+        let refresh = self.refresh.retain(|r| {
+            !r.family.is_revoked()
+                && (keep_expired || (now_ms < r.expires_ms && !r.family.expired(now_ms)))
+        });
+        let access = self.access.retain(|r| {
+            now_ms < r.expires_ms && !r.family.as_ref().is_some_and(|f| f.is_revoked())
+        });
+        refresh + access
     }
 
-    /// RFC 7662: the token's state as the owning client may see it.
-    pub fn introspect(
-        &self,
-        token: &str,
-        client: &str,
-        now: u64,
-    ) -> crate::wire::IntrospectionResponse {
-        use crate::wire::IntrospectionResponse;
-        if let Some(a) = self.access.get(token)
-            && a.client == client
-            && now < a.expires_at
-            && a.family
-                .is_none_or(|f| self.families.get(&f).is_some_and(|f| !f.revoked))
-        {
-            return IntrospectionResponse {
-                active: true,
-                scope: Some(a.scope.join(" ")),
-                client_id: Some(a.client.clone()),
-                username: a.user.clone(),
-                sub: a.user.clone(),
-                token_type: Some("Bearer".into()),
-                exp: Some(a.expires_at),
-                iat: Some(a.issued_at),
-            };
-        }
-        if let Some(r) = self.refresh.get(token)
-            && r.client == client
-            && r.state == RtState::Active
-            && now < r.expires_at
-            && self.families.get(&r.family).is_some_and(|f| !f.revoked)
-        {
-            return IntrospectionResponse {
-                active: true,
-                scope: Some(r.scope.join(" ")),
-                client_id: Some(r.client.clone()),
-                username: r.user.clone(),
-                sub: r.user.clone(),
-                token_type: Some("refresh_token".into()),
-                exp: Some(r.expires_at),
-                iat: None,
-            };
-        }
-        IntrospectionResponse::default()
-    }
-
-    /// Drops expired state now and then, so memory stays bounded.
-    fn maintain(&mut self, now: u64) {
-        self.ops += 1;
-        if !self.ops.is_multiple_of(4096) {
-            return;
-        }
-        self.access.retain(|_, a| a.expires_at > now);
-        self.refresh.retain(|_, r| r.expires_at > now);
-        let live: std::collections::HashSet<u64> =
-            self.refresh.values().map(|r| r.family).collect();
-        self.families.retain(|id, _| live.contains(id));
+    /// (access tokens, refresh tokens) held.
+    pub fn len(&self) -> (usize, usize) {
+        (self.access.len(), self.refresh.len())
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scope(s: &str) -> Vec<String> {
-        s.split_whitespace().map(str::to_string).collect()
-    }
-
-    #[test]
-    fn rotation_refuses_the_old_token_and_reuse_revokes_the_family() {
-        let cfg = MockConfig::strict();
-        let mut s = Store::default();
-        let r0 = s
-            .issue(&cfg, "app", Some("alice"), scope("read"), true, 100)
-            .refresh_token
-            .unwrap();
-        let i1 = s.refresh(&cfg, &r0, "app", None, 101).unwrap();
-        let r1 = i1.refresh_token.unwrap();
-        assert_ne!(r0, r1);
-        assert_eq!(
-            s.refresh(&cfg, &r0, "app", None, 102).unwrap_err().0,
-            ErrorCode::InvalidGrant
-        );
-        // The replay revoked the family: the successor is dead too, and so is its access token.
-        assert_eq!(
-            s.refresh(&cfg, &r1, "app", None, 103).unwrap_err().0,
-            ErrorCode::InvalidGrant
-        );
-        assert!(!s.introspect(&i1.access_token, "app", 103).active);
-    }
-
-    #[test]
-    fn binding_scope_and_expiry() {
-        let cfg = MockConfig::strict();
-        let mut s = Store::default();
-        let r0 = s
-            .issue(&cfg, "app", Some("alice"), scope("read write"), true, 0)
-            .refresh_token
-            .unwrap();
-        assert_eq!(
-            s.refresh(&cfg, &r0, "other-app", None, 1).unwrap_err().0,
-            ErrorCode::InvalidGrant
-        );
-        assert_eq!(
-            s.refresh(&cfg, &r0, "app", Some(scope("read admin")), 1)
-                .unwrap_err()
-                .0,
-            ErrorCode::InvalidScope
-        );
-        let narrowed = s.refresh(&cfg, &r0, "app", Some(scope("read")), 1).unwrap();
-        assert_eq!(narrowed.scope, scope("read"));
-        let r1 = narrowed.refresh_token.unwrap();
-        assert_eq!(
-            s.refresh(&cfg, &r1, "app", Some(scope("read write")), 2)
-                .unwrap()
-                .scope,
-            scope("read write")
-        );
-        let r = s
-            .issue(&cfg, "app", None, scope("read"), true, 0)
-            .refresh_token
-            .unwrap();
-        assert!(
-            s.refresh(&cfg, &r, "app", None, cfg.refresh_token_ttl_s)
-                .is_err()
-        );
-    }
-}
+#[path = "store_tests.rs"]
+mod tests;

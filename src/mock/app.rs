@@ -1,0 +1,274 @@
+//! The running mock's shared state ([`App`]): the configuration resolved
+//! into lookup tables, the clock, the token store, keys, limiters, and the
+//! paths and URLs of the chosen profile.
+
+use super::clock::Clock;
+use super::config::{Account, AuthMethod, ClientAccount, MockConfig, Profile};
+use super::fault::FaultSet;
+use super::keys::{JtiCache, KeyError, Signer};
+use super::limit::Limiter;
+use super::reply::{OAuthError, Reply};
+use super::store::{Policy, Store};
+use crate::wire::{self, ErrorCode};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Where each endpoint of a profile lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paths {
+    pub token: &'static str,
+    pub revoke: &'static str,
+    pub introspect: &'static str,
+    pub jwks: &'static str,
+    /// Discovery documents (OpenID and RFC 8414 names).
+    pub discovery: &'static [&'static str],
+    /// EmpowerID's bearer endpoints.
+    pub tokeninfo: Option<&'static str>,
+    pub userinfo: Option<&'static str>,
+    /// Appended to the base URL to make the issuer.
+    pub issuer_suffix: &'static str,
+}
+
+/// Clock control, served only with a virtual clock.
+pub const CLOCK_PATH: &str = "/__tokenprobe/clock";
+
+impl Paths {
+    pub fn of(profile: Profile) -> Paths {
+        match profile {
+            Profile::Strict => Paths {
+                token: "/token",
+                revoke: "/revoke",
+                introspect: "/introspect",
+                jwks: "/jwks",
+                discovery: &[
+                    "/.well-known/openid-configuration",
+                    "/.well-known/oauth-authorization-server",
+                ],
+                tokeninfo: None,
+                userinfo: None,
+                issuer_suffix: "",
+            },
+            Profile::EmpowerId => Paths {
+                token: "/oauth/v2/token",
+                revoke: "/oauth/v2/revoke",
+                introspect: "/oauth/v2/introspect",
+                jwks: "/oauth/v2/jwks",
+                discovery: &["/oauth/.well-known/openid-configuration"],
+                tokeninfo: Some("/oauth/v2/tokeninfo"),
+                userinfo: Some("/oauth/v2/userinfo"),
+                issuer_suffix: "/oauth",
+            },
+            Profile::Idcs => Paths {
+                token: "/oauth2/v1/token",
+                revoke: "/oauth2/v1/revoke",
+                introspect: "/oauth2/v1/introspect",
+                jwks: "/admin/v1/SigningCert/jwk",
+                discovery: &["/.well-known/openid-configuration"],
+                tokeninfo: None,
+                userinfo: Some("/oauth2/v1/userinfo"),
+                issuer_suffix: "",
+            },
+            Profile::Wso2 => Paths {
+                token: "/oauth2/token",
+                revoke: "/oauth2/revoke",
+                introspect: "/oauth2/introspect",
+                jwks: "/oauth2/jwks",
+                discovery: &[
+                    "/oauth2/token/.well-known/openid-configuration",
+                    "/.well-known/openid-configuration",
+                ],
+                tokeninfo: None,
+                userinfo: Some("/oauth2/userinfo"),
+                issuer_suffix: "/oauth2/token",
+            },
+        }
+    }
+}
+
+/// A configuration the mock cannot run with.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("the default scope `{0}` is not among the configured scopes")]
+    DefaultScope(String),
+    #[error("client `{0}` is configured twice")]
+    DuplicateClient(String),
+    #[error("client `{0}` uses private_key_jwt without jwt_public_key_pem")]
+    MissingKey(String),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+}
+
+/// A configured client, its id shared with every token issued to it.
+pub struct Client {
+    pub id: Arc<str>,
+    pub account: ClientAccount,
+}
+
+impl Client {
+    pub fn may_use(&self, grant: &str) -> bool {
+        self.account.grants.iter().any(|g| g == grant)
+    }
+}
+
+/// A configured user.
+pub struct User {
+    pub name: Arc<str>,
+    pub account: Account,
+}
+
+/// Everything a request handler needs.
+pub struct App {
+    pub cfg: MockConfig,
+    pub faults: FaultSet,
+    pub clock: Clock,
+    pub store: Store,
+    pub signer: Signer,
+    pub jtis: JtiCache,
+    pub password_limit: Limiter,
+    pub client_limit: Limiter,
+    pub clients: HashMap<String, Client>,
+    pub users: HashMap<String, User>,
+    pub default_scope: Arc<str>,
+    pub paths: Paths,
+    pub base_url: String,
+    pub issuer: String,
+    pub token_url: String,
+    pub reply: Reply,
+    pub discovery_json: String,
+}
+
+impl App {
+    pub fn new(cfg: MockConfig, base_url: &str) -> Result<App, ConfigError> {
+        if !cfg
+            .default_scope
+            .split(' ')
+            .all(|s| cfg.scopes.iter().any(|k| k == s))
+        {
+            return Err(ConfigError::DefaultScope(cfg.default_scope.clone()));
+        }
+        let mut clients = HashMap::new();
+        for c in &cfg.clients {
+            if c.allows(AuthMethod::PrivateKeyJwt) && c.jwt_public_key_pem.is_none() {
+                return Err(ConfigError::MissingKey(c.id.clone()));
+            }
+            let client = Client {
+                id: Arc::from(c.id.as_str()),
+                account: c.clone(),
+            };
+            if clients.insert(c.id.clone(), client).is_some() {
+                return Err(ConfigError::DuplicateClient(c.id.clone()));
+            }
+        }
+        let users = cfg
+            .users
+            .iter()
+            .map(|u| {
+                let user = User {
+                    name: Arc::from(u.username.as_str()),
+                    account: u.clone(),
+                };
+                (u.username.clone(), user)
+            })
+            .collect();
+        let faults = FaultSet::new(&cfg.faults);
+        let paths = Paths::of(cfg.profile);
+        let base_url = base_url.trim_end_matches('/').to_string();
+        let mut app = App {
+            faults,
+            clock: if cfg.virtual_clock {
+                Clock::virtual_clock()
+            } else {
+                Clock::real()
+            },
+            store: Store::new(Policy::from_config(&cfg)),
+            signer: Signer::fixed()?,
+            jtis: JtiCache::default(),
+            password_limit: Limiter::new(cfg.password_failures),
+            client_limit: Limiter::new(cfg.client_failures),
+            clients,
+            users,
+            default_scope: Arc::from(cfg.default_scope.as_str()),
+            paths,
+            issuer: format!("{base_url}{}", paths.issuer_suffix),
+            token_url: format!("{base_url}{}", paths.token),
+            base_url,
+            reply: Reply::new(faults),
+            discovery_json: String::new(),
+            cfg,
+        };
+        app.discovery_json = app.discovery().to_string();
+        Ok(app)
+    }
+
+    /// The discovery document (RFC 8414 / OpenID Connect Discovery).
+    fn discovery(&self) -> serde_json::Value {
+        let url = |p: &str| format!("{}{p}", self.base_url);
+        let mut grants: Vec<String> = Vec::new();
+        let mut methods: Vec<String> = Vec::new();
+        for c in &self.cfg.clients {
+            for g in &c.grants {
+                if !grants.contains(g) {
+                    grants.push(g.clone());
+                }
+            }
+            for m in &c.auth_methods {
+                if !methods.iter().any(|x| x == m.as_str()) {
+                    methods.push(m.as_str().to_string());
+                }
+            }
+        }
+        let doc = wire::Discovery {
+            issuer: Some(self.issuer.clone()),
+            token_endpoint: self.token_url.clone(),
+            revocation_endpoint: Some(url(self.paths.revoke)),
+            introspection_endpoint: Some(url(self.paths.introspect)),
+            jwks_uri: Some(url(self.paths.jwks)),
+            grant_types_supported: grants,
+            token_endpoint_auth_methods_supported: methods,
+            scopes_supported: self.cfg.scopes.clone(),
+        };
+        let mut v = serde_json::to_value(doc).unwrap_or_default();
+        if let Some(m) = v.as_object_mut() {
+            m.insert(
+                "id_token_signing_alg_values_supported".into(),
+                serde_json::json!(["RS256"]),
+            );
+            m.insert(
+                "response_types_supported".into(),
+                serde_json::json!(["token"]),
+            );
+            m.insert(
+                "subject_types_supported".into(),
+                serde_json::json!(["public"]),
+            );
+            if let Some(p) = self.paths.userinfo {
+                m.insert("userinfo_endpoint".into(), url(p).into());
+            }
+            if let Some(p) = self.paths.tokeninfo {
+                m.insert("tokeninfo_endpoint".into(), url(p).into());
+            }
+        }
+        v
+    }
+
+    /// Validates a requested scope (space-separated, every item known) and
+    /// returns it without duplicates; `None` means the default scope.
+    pub fn scope(&self, requested: Option<&str>) -> Result<Arc<str>, OAuthError> {
+        let Some(raw) = requested else {
+            return Ok(self.default_scope.clone());
+        };
+        let mut items: Vec<&str> = Vec::with_capacity(4);
+        for item in raw.split(' ').filter(|s| !s.is_empty()) {
+            if !self.cfg.scopes.iter().any(|k| k == item) {
+                return Err(OAuthError::new(ErrorCode::InvalidScope, "unknown scope"));
+            }
+            if !items.contains(&item) {
+                items.push(item);
+            }
+        }
+        if items.is_empty() {
+            return Ok(self.default_scope.clone());
+        }
+        Ok(Arc::from(items.join(" ")))
+    }
+}

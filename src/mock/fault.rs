@@ -1,0 +1,140 @@
+//! Planted defects: each [`Fault`] makes the mock misbehave in one realistic
+//! way, so that the conformance checks can be shown to catch it.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// One planted defect. Several may be combined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    RotationKeepsOld,
+    NoFamilyRevoke,
+    SameRefreshToken,
+    CrossClient,
+    ScopeWiden,
+    ExpiredRefreshAccepted,
+    Race,
+    #[serde(rename = "errors_as_200")]
+    ErrorsAs200,
+    NoStoreMissing,
+    IdTokenSubChanges,
+}
+
+impl Fault {
+    pub const ALL: [Fault; 10] = [
+        Fault::RotationKeepsOld,
+        Fault::NoFamilyRevoke,
+        Fault::SameRefreshToken,
+        Fault::CrossClient,
+        Fault::ScopeWiden,
+        Fault::ExpiredRefreshAccepted,
+        Fault::Race,
+        Fault::ErrorsAs200,
+        Fault::NoStoreMissing,
+        Fault::IdTokenSubChanges,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fault::RotationKeepsOld => "rotation_keeps_old",
+            Fault::NoFamilyRevoke => "no_family_revoke",
+            Fault::SameRefreshToken => "same_refresh_token",
+            Fault::CrossClient => "cross_client",
+            Fault::ScopeWiden => "scope_widen",
+            Fault::ExpiredRefreshAccepted => "expired_refresh_accepted",
+            Fault::Race => "race",
+            Fault::ErrorsAs200 => "errors_as_200",
+            Fault::NoStoreMissing => "no_store_missing",
+            Fault::IdTokenSubChanges => "id_token_sub_changes",
+        }
+    }
+
+    /// One line saying what the defect is.
+    pub fn description(self) -> &'static str {
+        match self {
+            Fault::RotationKeepsOld => {
+                "a new refresh token is issued but the old one is still accepted"
+            }
+            Fault::NoFamilyRevoke => {
+                "a replayed rotated refresh token is refused but its family survives"
+            }
+            Fault::SameRefreshToken => {
+                "rotation is declared but the same refresh token comes back and stays valid"
+            }
+            Fault::CrossClient => "any client can use another client's refresh token",
+            Fault::ScopeWiden => "a refresh grants scope beyond the original grant",
+            Fault::ExpiredRefreshAccepted => "expired refresh tokens are still accepted",
+            Fault::Race => "concurrent refreshes of one token can all win (check-then-act window)",
+            Fault::ErrorsAs200 => "error responses are sent with status 200",
+            Fault::NoStoreMissing => {
+                "token responses lack Cache-Control: no-store and Pragma: no-cache"
+            }
+            Fault::IdTokenSubChanges => "the id_token issued on refresh has a different sub",
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The name matched no [`Fault`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown fault `{0}` (faults: {names})", names = Fault::ALL.map(Fault::as_str).join(", "))]
+pub struct UnknownFault(pub String);
+
+impl FromStr for Fault {
+    type Err = UnknownFault;
+    fn from_str(s: &str) -> Result<Fault, UnknownFault> {
+        Fault::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| UnknownFault(s.to_string()))
+    }
+}
+
+/// The active faults as a bit set, for cheap checks on the hot path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FaultSet(u16);
+
+impl FaultSet {
+    pub fn new(faults: &[Fault]) -> FaultSet {
+        FaultSet(faults.iter().fold(0, |bits, f| bits | 1 << (*f as u16)))
+    }
+
+    pub fn has(self, fault: Fault) -> bool {
+        self.0 & (1 << (fault as u16)) != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_serde_agrees() {
+        for f in Fault::ALL {
+            assert_eq!(f.as_str().parse::<Fault>(), Ok(f));
+            assert_eq!(serde_json::to_value(f).unwrap(), f.as_str());
+            assert!(!f.description().is_empty());
+        }
+        let err = "races".parse::<Fault>().unwrap_err().to_string();
+        assert!(err.contains("race,"), "{err}");
+    }
+
+    #[test]
+    fn the_set_holds_exactly_its_members() {
+        let set = FaultSet::new(&[Fault::Race, Fault::IdTokenSubChanges]);
+        for f in Fault::ALL {
+            assert_eq!(
+                set.has(f),
+                matches!(f, Fault::Race | Fault::IdTokenSubChanges),
+                "{f}"
+            );
+        }
+    }
+}
