@@ -41,28 +41,35 @@ fn check(
     (out.status.code().unwrap(), report)
 }
 
+/// A scripted server that answers tokenprobe's reachability probe (HEAD).
+async fn scripted_server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("HEAD"))
+        .respond_with(ResponseTemplate::new(405))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Runs the scenarios matching `filter` against `server`.
+fn check_against(server: &MockServer, filter: &str) -> (i32, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    check(&target_for(server, dir.path()), filter, dir.path())
+}
+
 fn token_body(rt: &str) -> serde_json::Value {
     serde_json::json!({"access_token": "at-0123456789", "token_type": "Bearer", "expires_in": 3600, "refresh_token": rt})
 }
 
 #[tokio::test]
 async fn a_server_that_accepts_the_old_refresh_token_fails_rot_old() {
-    let server = MockServer::start().await;
+    let server = scripted_server().await;
     // Every grant succeeds, so the replayed refresh token is accepted too.
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_json(token_body("rt-same-0123456789")))
         .mount(&server)
         .await;
-    Mock::given(method("HEAD"))
-        .respond_with(ResponseTemplate::new(405))
-        .mount(&server)
-        .await;
-    let dir = tempfile::tempdir().unwrap();
-    let (code, report) = check(
-        &target_for(&server, dir.path()),
-        "rotation/old-refused",
-        dir.path(),
-    );
+    let (code, report) = check_against(&server, "rotation/old-refused");
     assert_eq!(code, 1);
     let s = &report["scenarios"][0];
     assert_eq!(s["outcome"], "failed");
@@ -71,7 +78,7 @@ async fn a_server_that_accepts_the_old_refresh_token_fails_rot_old() {
 
 #[tokio::test]
 async fn a_server_that_answers_rightly_passes_rot_old() {
-    let server = MockServer::start().await;
+    let server = scripted_server().await;
     Mock::given(method("POST"))
         .and(body_string_contains("grant_type=password"))
         .respond_with(ResponseTemplate::new(200).set_body_json(token_body("rt-first-0123456789")))
@@ -91,23 +98,14 @@ async fn a_server_that_answers_rightly_passes_rot_old() {
         )
         .mount(&server)
         .await;
-    Mock::given(method("HEAD"))
-        .respond_with(ResponseTemplate::new(405))
-        .mount(&server)
-        .await;
-    let dir = tempfile::tempdir().unwrap();
-    let (code, report) = check(
-        &target_for(&server, dir.path()),
-        "rotation/old-refused",
-        dir.path(),
-    );
+    let (code, report) = check_against(&server, "rotation/old-refused");
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["scenarios"][0]["outcome"], "passed");
 }
 
 #[tokio::test]
 async fn a_failing_setup_step_fails_the_scenario_and_names_the_step() {
-    let server = MockServer::start().await;
+    let server = scripted_server().await;
     Mock::given(method("POST"))
         .respond_with(
             ResponseTemplate::new(400)
@@ -115,16 +113,7 @@ async fn a_failing_setup_step_fails_the_scenario_and_names_the_step() {
         )
         .mount(&server)
         .await;
-    Mock::given(method("HEAD"))
-        .respond_with(ResponseTemplate::new(405))
-        .mount(&server)
-        .await;
-    let dir = tempfile::tempdir().unwrap();
-    let (code, report) = check(
-        &target_for(&server, dir.path()),
-        "refresh/bogus-random",
-        dir.path(),
-    );
+    let (code, report) = check_against(&server, "refresh/bogus-random");
     assert_eq!(code, 1);
     assert_eq!(
         report["scenarios"][0]["message"],
