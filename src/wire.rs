@@ -14,6 +14,39 @@ pub mod grant {
     pub const CLIENT_CREDENTIALS: &str = "client_credentials";
 }
 
+/// What a refresh does with the refresh token: the server's declaration in a
+/// target file, and the mock's behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Rotation {
+    /// A new refresh token with every refresh; the previous one stops working.
+    Rotate,
+    /// The same refresh token comes back and keeps working until it expires.
+    Static,
+    /// No refresh token in refresh responses; the original keeps working.
+    Omit,
+}
+
+/// What presenting an already rotated refresh token does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReuseDetection {
+    /// The whole family (current refresh token, its access tokens) is revoked.
+    Family,
+    /// The replay is refused, nothing else happens.
+    None,
+}
+
+/// How a successor refresh token's expiry is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshExpiry {
+    /// The successor gets a fresh refresh-token lifetime.
+    Sliding,
+    /// The successor keeps its predecessor's expiry.
+    Absolute,
+}
+
 /// `client_assertion_type` for JWT client authentication (RFC 7523 §2.2).
 pub const CLIENT_ASSERTION_TYPE_JWT: &str =
     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+pub use crate::wire::{RefreshExpiry, ReuseDetection, Rotation};
+
 /// A vendor profile: paths, client authentication, response shape and
 /// lifetimes modelled on one vendor's documentation (see `shared/seeds`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -66,38 +68,6 @@ impl FromStr for Profile {
             .find(|p| p.as_str() == s)
             .ok_or_else(|| UnknownProfile(s.to_string()))
     }
-}
-
-/// What a refresh does with the refresh token.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Rotation {
-    /// A new refresh token with every refresh; the previous one stops working.
-    Rotate,
-    /// The same refresh token comes back and keeps working until it expires.
-    Static,
-    /// No refresh token in refresh responses; the original keeps working.
-    Omit,
-}
-
-/// What presenting an already rotated refresh token does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReuseDetection {
-    /// The whole family (current refresh token, its access tokens) is revoked.
-    Family,
-    /// The replay is refused, nothing else happens.
-    None,
-}
-
-/// How a successor refresh token's expiry is set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RefreshExpiry {
-    /// The successor gets a fresh `refresh_token_ttl_s`.
-    Sliding,
-    /// The successor keeps its predecessor's expiry.
-    Absolute,
 }
 
 /// Where the password grant reads the user's credentials.
@@ -204,6 +174,22 @@ pub struct ScopeTtl {
     pub ttl_s: u64,
 }
 
+/// A certificate chain and its private key, both PEM.
+#[derive(Clone, PartialEq)]
+pub struct TlsIdentity {
+    pub cert_pem: String,
+    pub key_pem: Secret,
+}
+
+impl fmt::Debug for TlsIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsIdentity")
+            .field("cert_pem", &format_args!("{} bytes", self.cert_pem.len()))
+            .field("key_pem", &self.key_pem)
+            .finish()
+    }
+}
+
 /// At most `max_failures` failures per key within `window_s`; beyond that the
 /// endpoint answers 429 until the window has passed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,8 +245,13 @@ pub struct MockConfig {
     /// advances; without it that endpoint answers 404.
     pub virtual_clock: bool,
     /// Serve HTTPS with a self-signed certificate made at start-up
-    /// (`MockServer::tls_certificate_pem`).
+    /// (`MockServer::tls_certificate_pem`), unless `tls_identity` is set.
     pub tls: bool,
+    /// Serve HTTPS with this certificate chain and key (PEM) instead of a
+    /// self-signed one. Not part of configuration files: the CLI reads the
+    /// files named by `--tls-cert` and `--tls-key`.
+    #[serde(skip)]
+    pub tls_identity: Option<TlsIdentity>,
     /// Failed password attempts per username before 429.
     pub password_failures: FailureLimit,
     /// Failed client authentications per client id before 429.
@@ -311,6 +302,7 @@ impl MockConfig {
             user_credentials: UserCredentials::Form,
             virtual_clock: false,
             tls: false,
+            tls_identity: None,
             password_failures: FailureLimit::default(),
             client_failures: FailureLimit::default(),
             purge_interval_s: 30,

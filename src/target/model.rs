@@ -6,6 +6,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use crate::wire::{RefreshExpiry, ReuseDetection, Rotation};
+
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetFile {
@@ -142,35 +144,6 @@ impl Default for PasswordGrant {
 
 fn yes() -> bool {
     true
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Rotation {
-    /// A new refresh token with every refresh.
-    Rotate,
-    /// The same refresh token comes back.
-    Static,
-    /// No refresh token in refresh responses; the original keeps working.
-    Omit,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReuseDetection {
-    /// Replaying a rotated refresh token revokes its whole family.
-    Family,
-    /// Replays are refused, nothing else happens.
-    None,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RefreshExpiry {
-    /// A successor gets a fresh lifetime.
-    Sliding,
-    /// A successor keeps the original expiry.
-    Absolute,
 }
 
 /// What the server declares about itself. PROFILE checks compare with it.
