@@ -162,7 +162,18 @@ impl Runner {
         .map_err(|e| error(ErrorClass::MissingCapture, e))?;
 
         if step.parallel > 1 {
-            return self.parallel(step, &wire, ctx, records).await;
+            // Each copy is built anew: a client assertion must carry its own
+            // `jti`, or the server rightly refuses the copies as replays.
+            let mut wires = vec![wire];
+            for _ in 1..step.parallel {
+                let next = match &step.action {
+                    Action::Grant(g) => request::grant_request(g, ctx, &self.redactor)
+                        .map_err(|e| error(ErrorClass::MissingCapture, e))?,
+                    _ => wires[0].clone(),
+                };
+                wires.push(next);
+            }
+            return self.parallel(step, &wires, ctx, records).await;
         }
         let result = http::send(wire.to_reqwest(&self.client), self.http.request_timeout).await;
         let response = match result {
@@ -248,11 +259,12 @@ impl Runner {
     async fn parallel(
         &self,
         step: &Step,
-        wire: &WireRequest,
+        wires: &[WireRequest],
         ctx: &mut Context<'_>,
         records: &mut Vec<StepRecord>,
     ) -> Result<(), Stop> {
-        let n = step.parallel as usize;
+        let n = wires.len();
+        let wire = &wires[0];
         let client = http::build_client(&self.http, n).map_err(|e| Stop::Error {
             step: step.name.clone(),
             class: e.class,
@@ -267,9 +279,9 @@ impl Runner {
         });
         futures::future::join_all(warm).await;
         let barrier = Arc::new(tokio::sync::Barrier::new(n));
-        let sends = (0..n).map(|_| {
+        let sends = wires.iter().map(|w| {
             let b = barrier.clone();
-            let req = wire.to_reqwest(&client);
+            let req = w.to_reqwest(&client);
             let timeout = self.http.request_timeout;
             async move {
                 b.wait().await;
