@@ -117,6 +117,11 @@ pub fn parse<T: DeserializeOwned>(source: &Source) -> Result<T, Diagnostic> {
     serde_yaml::from_str::<T>(&source.text).map_err(|e| to_diagnostic(source, &e))
 }
 
+/// Renders `value` as YAML (generated target files).
+pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String, String> {
+    serde_yaml::to_string(value).map_err(|e| e.to_string())
+}
+
 fn to_diagnostic(source: &Source, error: &serde_yaml::Error) -> Diagnostic {
     let full = error.to_string();
     // serde_yaml renders "PATH: MESSAGE at line L column C"; take it apart.

@@ -71,6 +71,7 @@ pub fn http_options(target: &Target, opts: &RunOptions) -> HttpOptions {
         connect_timeout: Duration::from_secs_f64(target.timing.connect_timeout_s),
         insecure: opts.insecure || target.tls.insecure,
         ca_file: opts.ca_file.clone().or_else(|| target.tls.ca_file.clone()),
+        ca_pem: target.tls.ca_pem.clone(),
     }
 }
 

@@ -37,7 +37,7 @@ mod token;
 pub use app::{CLOCK_PATH, Paths};
 pub use config::{
     Account, AuthMethod, ClientAccount, FailureLimit, MockConfig, Profile, RefreshExpiry,
-    ReuseDetection, Rotation, ScopeTtl, UserCredentials,
+    ReuseDetection, Rotation, ScopeTtl, TlsIdentity, UserCredentials,
 };
 pub use fault::Fault;
 pub use keys::KEY_ID;
@@ -47,7 +47,3 @@ pub use server::MockServer;
 /// The private key of the IDCS profile's `jwt-app` client, for tests and
 /// scenarios that sign `private_key_jwt` assertions (a fixed test key).
 pub const CLIENT_JWT_PRIVATE_KEY: &str = include_str!("../../fixtures/keys/client-jwt-key.pem");
-
-/// The target file describing the embedded strict mock (its base URL is
-/// replaced by the real one once the mock listens).
-pub const STRICT_TARGET: &str = include_str!("../../fixtures/targets/mock-strict.yaml");

@@ -34,7 +34,9 @@ impl MockServer {
     pub async fn start(config: MockConfig, listen: SocketAddr) -> std::io::Result<MockServer> {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
-        let (tls, tls_certificate_pem) = if config.tls {
+        let (tls, tls_certificate_pem) = if let Some(id) = &config.tls_identity {
+            (Some(tls_from_pem(id)?), Some(id.cert_pem.clone()))
+        } else if config.tls {
             let (acceptor, pem) = self_signed_tls()?;
             (Some(acceptor), Some(pem))
         } else {
@@ -224,13 +226,39 @@ fn self_signed_tls() -> std::io::Result<(TlsAcceptor, String)> {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
         .map_err(std::io::Error::other)?;
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let acceptor = acceptor(vec![cert.cert.der().clone()], key)?;
+    Ok((acceptor, cert.cert.pem()))
+}
+
+/// An acceptor for a certificate chain and key given as PEM.
+fn tls_from_pem(id: &super::config::TlsIdentity) -> std::io::Result<TlsAcceptor> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let invalid = |what: &str, e: &dyn std::fmt::Display| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{what}: {e}"))
+    };
+    let chain = CertificateDer::pem_slice_iter(id.cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid("TLS certificate file", &e))?;
+    if chain.is_empty() {
+        return Err(invalid("TLS certificate file", &"no PEM certificate in it"));
+    }
+    let key = PrivateKeyDer::from_pem_slice(id.key_pem.expose().as_bytes())
+        .map_err(|e| invalid("TLS key file", &e))?;
+    acceptor(chain, key)
+}
+
+fn acceptor(
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> std::io::Result<TlsAcceptor> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(std::io::Error::other)?
         .with_no_client_auth()
-        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .with_single_cert(chain, key)
         .map_err(std::io::Error::other)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok((TlsAcceptor::from(Arc::new(config)), cert.cert.pem()))
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }

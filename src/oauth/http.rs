@@ -15,6 +15,9 @@ pub struct HttpOptions {
     pub connect_timeout: Duration,
     pub insecure: bool,
     pub ca_file: Option<PathBuf>,
+    /// CA certificates given in memory (PEM), used when `ca_file` is unset:
+    /// the in-process mock's self-signed certificate.
+    pub ca_pem: Option<String>,
 }
 
 impl Default for HttpOptions {
@@ -24,6 +27,7 @@ impl Default for HttpOptions {
             connect_timeout: Duration::from_secs(5),
             insecure: false,
             ca_file: None,
+            ca_pem: None,
         }
     }
 }
@@ -95,19 +99,32 @@ pub fn build_client(options: &HttpOptions, pool: usize) -> Result<reqwest::Clien
     if options.insecure {
         builder = builder.tls_danger_accept_invalid_certs(true);
     }
-    if let Some(ca) = &options.ca_file {
-        let pem = std::fs::read(ca).map_err(|e| {
-            TransportError::new(
-                ErrorClass::Tls,
-                format!("cannot read CA file {}: {e}", ca.display()),
-            )
-        })?;
+    let ca = match (&options.ca_file, &options.ca_pem) {
+        (Some(path), _) => {
+            let pem = std::fs::read(path).map_err(|e| {
+                TransportError::new(
+                    ErrorClass::Tls,
+                    format!("cannot read CA file {}: {e}", path.display()),
+                )
+            })?;
+            Some((pem, format!("CA file {}", path.display())))
+        }
+        (None, Some(pem)) => Some((pem.clone().into_bytes(), "in-memory CA".to_string())),
+        (None, None) => None,
+    };
+    if let Some((pem, what)) = ca {
         let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
             TransportError::new(
                 ErrorClass::Tls,
-                format!("CA file {} holds no PEM certificate: {e}", ca.display()),
+                format!("{what} holds no PEM certificate: {e}"),
             )
         })?;
+        if certs.is_empty() {
+            return Err(TransportError::new(
+                ErrorClass::Tls,
+                format!("{what} holds no PEM certificate"),
+            ));
+        }
         builder = builder.tls_certs_only(certs);
     }
     builder.build().map_err(|e| {

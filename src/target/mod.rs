@@ -58,6 +58,8 @@ pub struct User {
 pub struct TlsResolved {
     pub insecure: bool,
     pub ca_file: Option<PathBuf>,
+    /// CA certificates in memory (the in-process mock's self-signed one).
+    pub ca_pem: Option<String>,
 }
 
 impl Target {
@@ -232,6 +234,7 @@ impl Resolver<'_> {
                         .map(|c| self.relative_path(&c))
                 })
                 .transpose()?,
+            ca_pem: None,
         };
         let clock_control = match &f.clock_control {
             Some(c) => Some(self.url(base, "clock_control.url", &c.url)?),
