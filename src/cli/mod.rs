@@ -5,11 +5,15 @@ use crate::check::plan::{self, Selection};
 use crate::check::result::ScenarioResult;
 use crate::check::run::{self, RunOptions};
 use crate::exit;
+use crate::mock::Profile;
 use crate::mock::{MockConfig, MockServer};
 use crate::redact::Redactor;
 use crate::report::{self, ReportOutput};
 use crate::target::Target;
 use clap::{Parser, Subcommand};
+pub use mockenv::MockKnobs;
+
+pub mod mockenv;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -50,13 +54,29 @@ pub enum Command {
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
     /// Serve the mock token server until Ctrl-C.
-    Mock {
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: std::net::SocketAddr,
-        /// Time is virtual and POST /__tokenprobe/clock advances it.
-        #[arg(long, value_parser = ["virtual", "real"], default_value = "real")]
-        clock: String,
-    },
+    Mock(MockArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MockArgs {
+    /// Address to listen on; port 0 takes a free port.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// strict | empowerid | idcs | wso2
+    #[arg(long, value_parser = parse_profile)]
+    pub profile: Option<Profile>,
+    /// `virtual`: time is virtual and POST /__tokenprobe/clock advances it.
+    #[arg(long, value_parser = ["virtual", "real"], default_value = "real")]
+    pub clock: String,
+    /// Print the planted faults, one a line, and exit.
+    #[arg(long)]
+    pub list_faults: bool,
+    #[command(flatten)]
+    pub knobs: MockKnobs,
+}
+
+fn parse_profile(s: &str) -> Result<Profile, String> {
+    s.parse::<Profile>().map_err(|e| e.to_string())
 }
 
 #[derive(clap::Args, Debug)]
@@ -67,6 +87,12 @@ pub struct CheckArgs {
     /// Target file; without it the embedded strict mock is started.
     #[arg(long)]
     pub target: Option<PathBuf>,
+    /// Check an in-process mock of this profile (strict, empowerid, idcs,
+    /// wso2) with its own target file, or with --target's declarations.
+    #[arg(long, value_parser = parse_profile, value_name = "PROFILE")]
+    pub mock: Option<Profile>,
+    #[command(flatten)]
+    pub knobs: MockKnobs,
     #[arg(long)]
     pub tag: Vec<String>,
     #[arg(long)]
@@ -120,7 +146,7 @@ pub fn main_with(cli: Cli) -> i32 {
             );
             exit::OK
         }
-        Command::Mock { listen, clock } => mock(listen, clock == "virtual"),
+        Command::Mock(args) => mock(args),
     }
 }
 
@@ -139,6 +165,10 @@ fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<crate::scenario::Scenario>, i
 }
 
 fn check(args: CheckArgs) -> i32 {
+    if args.knobs.any() && args.mock.is_none() && args.target.is_some() {
+        eprintln!("error: mock flags (--fault, --rotation, --config, --tls…) need --mock PROFILE");
+        return exit::INVALID_INPUT;
+    }
     let scenarios = match load_scenarios(&args.paths) {
         Ok(s) => s,
         Err(code) => return code,
@@ -163,20 +193,17 @@ fn check(args: CheckArgs) -> i32 {
     };
     let rt = runtime();
     rt.block_on(async {
-        let (mut target, mock) = match &args.target {
-            Some(path) => match Target::load(path) {
+        let (mut target, mock) = match (&args.target, args.mock) {
+            (Some(path), None) => match Target::load(path) {
                 Ok(t) => (t, None),
                 Err(d) => {
                     eprintln!("{d}");
                     return exit::INVALID_INPUT;
                 }
             },
-            None => match embedded_mock().await {
-                Ok(x) => x,
-                Err(e) => {
-                    eprintln!("error: cannot start the embedded mock: {e}");
-                    return exit::INTERNAL;
-                }
+            (path, profile) => match start_mock(profile, &args.knobs, path.as_deref()).await {
+                Ok(started) => (started.target, Some(started.server)),
+                Err(code) => return code,
             },
         };
         let redactor = Arc::new(Redactor::new());
@@ -199,8 +226,9 @@ fn check(args: CheckArgs) -> i32 {
             return exit::TARGET_UNREACHABLE;
         }
         println!(
-            "tokenprobe check: {} scenarios against {} ({})",
+            "tokenprobe check: {} scenario{} against {} ({})",
             scenarios.len(),
+            if scenarios.len() == 1 { "" } else { "s" },
             target.name,
             target
                 .token_endpoint
@@ -249,26 +277,30 @@ fn print_line(r: &ScenarioResult, verbose: u8) {
     }
 }
 
-/// Starts the strict mock on a free loopback port with a virtual clock, and
-/// its target (mock-strict.yaml) rebased on the real address.
+/// Starts an in-process mock of `profile` (strict when `None`) with a
+/// virtual clock on a free loopback port, and resolves its target: the
+/// profile's own, or `target_path`'s declarations rebased on the mock.
+/// Errors are printed; the exit code is returned.
+pub async fn start_mock(
+    profile: Option<Profile>,
+    knobs: &MockKnobs,
+    target_path: Option<&std::path::Path>,
+) -> Result<mockenv::Started, i32> {
+    let cfg = mockenv::resolve(profile, knobs, true).map_err(|d| {
+        eprintln!("{d}");
+        exit::INVALID_INPUT
+    })?;
+    mockenv::start(cfg, target_path).await.map_err(|e| {
+        eprintln!("error: {e}");
+        exit::INVALID_INPUT
+    })
+}
+
+/// The embedded strict mock and its target (`check` without `--target`).
 pub async fn embedded_mock() -> Result<(Target, Option<MockServer>), String> {
-    let cfg = MockConfig {
-        virtual_clock: true,
-        ..MockConfig::strict()
-    };
-    let server = MockServer::start(cfg, "127.0.0.1:0".parse().expect("loopback address"))
-        .await
-        .map_err(|e| e.to_string())?;
-    let source = crate::yaml::Source::from_str(
-        std::path::Path::new("fixtures/targets/mock-strict.yaml"),
-        crate::mock::STRICT_TARGET,
-    )
-    .map_err(|d| d.to_string())?;
-    let mut target = Target::from_source(&source, &|_| None).map_err(|d| d.to_string())?;
-    target.source = "embedded mock (strict)".into();
-    let base = url::Url::parse(&server.base_url()).map_err(|e| e.to_string())?;
-    target.rebase(&base);
-    Ok((target, Some(server)))
+    let cfg = mockenv::resolve(None, &MockKnobs::default(), true).map_err(|d| d.to_string())?;
+    let started = mockenv::start(cfg, None).await?;
+    Ok((started.target, Some(started.server)))
 }
 
 fn list(paths: &[PathBuf], format: &str) -> i32 {
@@ -322,26 +354,95 @@ fn validate(paths: &[PathBuf], targets: &[PathBuf]) -> i32 {
     code
 }
 
-fn mock(listen: std::net::SocketAddr, virtual_clock: bool) -> i32 {
+fn mock(args: MockArgs) -> i32 {
+    if args.list_faults {
+        for f in crate::mock::Fault::ALL {
+            println!("{:<26} {}", f.as_str(), f.description());
+        }
+        return exit::OK;
+    }
+    let cfg = match mockenv::resolve(args.profile, &args.knobs, args.clock == "virtual") {
+        Ok(c) => c,
+        Err(d) => {
+            eprintln!("{d}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let listen = args.listen;
     let rt = runtime();
     rt.block_on(async {
         if !listen.ip().is_loopback() {
             eprintln!("warning: the mock listens on {listen}, reachable from other machines");
         }
-        let cfg = MockConfig {
-            virtual_clock,
-            ..MockConfig::strict()
-        };
-        let server = match MockServer::start(cfg, listen).await {
+        let server = match MockServer::start(cfg.clone(), listen).await {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("error: cannot listen on {listen}: {e}");
+                eprintln!("error: cannot serve on {listen}: {e}");
                 return exit::INVALID_INPUT;
             }
         };
-        println!("{} fixtures/targets/mock-strict.yaml", server.base_url());
+        let dir = std::env::temp_dir().join(format!(
+            "tokenprobe-mock-{}-{}",
+            std::process::id(),
+            server.local_addr().port()
+        ));
+        let target_path = match write_mock_target(&dir, &server, &cfg) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: cannot write the mock's target file: {e}");
+                server.shutdown().await;
+                return exit::INTERNAL;
+            }
+        };
+        // The first line is for scripts: base URL, then the target file.
+        // Writes may fail once a script has read what it needed and closed
+        // the pipe; the server goes on serving.
+        let faults: Vec<&str> = cfg.faults.iter().map(|f| f.as_str()).collect();
+        let banner = format!(
+            "{} {}\nprofile {}, token endpoint {}, clock {}{}\nserving until Ctrl-C\n",
+            server.base_url(),
+            target_path.display(),
+            cfg.profile,
+            server.token_endpoint(),
+            if cfg.virtual_clock { "virtual" } else { "real" },
+            if faults.is_empty() {
+                String::new()
+            } else {
+                format!(", planted faults: {}", faults.join(", "))
+            }
+        );
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(banner.as_bytes());
+            let _ = out.flush();
+        }
         let _ = tokio::signal::ctrl_c().await;
         server.shutdown().await;
+        let _ = std::fs::remove_dir_all(&dir);
         exit::OK
     })
+}
+
+/// Writes the running mock's target file (and its certificate, with TLS)
+/// into `dir`.
+fn write_mock_target(
+    dir: &std::path::Path,
+    server: &MockServer,
+    cfg: &MockConfig,
+) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let ca = match server.tls_certificate_pem() {
+        Some(pem) => {
+            let p = dir.join("ca.pem");
+            std::fs::write(&p, pem).map_err(|e| format!("{}: {e}", p.display()))?;
+            Some(p)
+        }
+        None => None,
+    };
+    let file = mockenv::describe(server, cfg, ca.as_deref()).map_err(|d| d.to_string())?;
+    let text = mockenv::render(&file, cfg)?;
+    let path = dir.join("target.yaml");
+    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
 }
