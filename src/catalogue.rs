@@ -28,6 +28,56 @@ pub fn get(id: &str) -> Option<&'static Entry> {
     ENTRIES.iter().find(|e| e.id == id)
 }
 
+/// One catalogue id and the scenarios that cite it.
+#[derive(Debug, Clone)]
+pub struct Coverage {
+    pub entry: &'static Entry,
+    pub scenarios: Vec<String>,
+}
+
+/// Every catalogue entry, in catalogue order, with the ids of the scenarios
+/// whose `covers` name it.
+pub fn coverage(scenarios: &[crate::scenario::Scenario]) -> Vec<Coverage> {
+    entries()
+        .iter()
+        .map(|entry| {
+            let mut ids: Vec<String> = scenarios
+                .iter()
+                .filter(|s| s.covers.iter().any(|c| c == &entry.id))
+                .map(|s| s.id.clone())
+                .collect();
+            ids.sort();
+            Coverage {
+                entry,
+                scenarios: ids,
+            }
+        })
+        .collect()
+}
+
+/// The coverage table as Markdown (the README shows it).
+pub fn coverage_markdown(rows: &[Coverage]) -> String {
+    let mut out = String::from("| id | level | scenarios |\n| --- | --- | --- |\n");
+    for r in rows {
+        let scenarios = if r.scenarios.is_empty() {
+            "**not covered**".to_string()
+        } else {
+            r.scenarios
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} |\n",
+            r.entry.id,
+            r.entry.level.replace('|', "\\|"),
+            scenarios
+        ));
+    }
+    out
+}
+
 fn parse(text: &str) -> Vec<Entry> {
     let mut section = String::new();
     let mut out = Vec::new();

@@ -36,8 +36,12 @@ pub enum Command {
     List {
         #[arg(default_value = "scenarios")]
         paths: Vec<PathBuf>,
-        #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+        #[arg(long, value_parser = ["text", "json", "markdown"], default_value = "text")]
         format: String,
+        /// Each catalogue id with the scenarios covering it, and the ids
+        /// nobody covers.
+        #[arg(long)]
+        coverage: bool,
     },
     /// Check scenario and target files without touching the network.
     Validate {
@@ -123,7 +127,17 @@ pub struct CheckArgs {
 pub fn main_with(cli: Cli) -> i32 {
     match cli.command {
         Command::Check(args) => check(args),
-        Command::List { paths, format } => list(&paths, &format),
+        Command::List {
+            paths,
+            format,
+            coverage,
+        } => {
+            if coverage {
+                list_coverage(&paths, &format)
+            } else {
+                list(&paths, &format)
+            }
+        }
         Command::Validate { paths, target } => validate(&paths, &target),
         Command::Schema { kind } => {
             let schema = match kind.as_str() {
@@ -331,6 +345,66 @@ fn list(paths: &[PathBuf], format: &str) -> i32 {
         }
     }
     exit::OK
+}
+
+fn list_coverage(paths: &[PathBuf], format: &str) -> i32 {
+    let scenarios = match load_scenarios(paths) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let rows = crate::catalogue::coverage(&scenarios);
+    match format {
+        "json" => {
+            let items: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| serde_json::json!({"id": r.entry.id, "level": r.entry.level, "section": r.entry.section, "scenarios": r.scenarios}))
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&items).unwrap_or_default()
+            );
+        }
+        "markdown" => print!("{}", crate::catalogue::coverage_markdown(&rows)),
+        _ => {
+            let mut section = "";
+            for r in &rows {
+                if r.entry.section != section {
+                    section = &r.entry.section;
+                    println!("{section}");
+                }
+                let covered = if r.scenarios.is_empty() {
+                    "-- not covered --".to_string()
+                } else {
+                    r.scenarios.join(", ")
+                };
+                println!(
+                    "  {:<18} {:<10} {covered}",
+                    r.entry.id,
+                    short_level(&r.entry.level)
+                );
+            }
+        }
+    }
+    let uncovered: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.scenarios.is_empty())
+        .map(|r| r.entry.id.as_str())
+        .collect();
+    eprintln!(
+        "{} of {} catalogue ids covered; not covered: {}",
+        rows.len() - uncovered.len(),
+        rows.len(),
+        if uncovered.is_empty() {
+            "none".to_string()
+        } else {
+            uncovered.join(", ")
+        }
+    );
+    exit::OK
+}
+
+fn short_level(level: &str) -> &str {
+    level.split([' ', '(']).next().unwrap_or(level)
 }
 
 fn validate(paths: &[PathBuf], targets: &[PathBuf]) -> i32 {
