@@ -170,6 +170,7 @@ fn matcher(
     match (m.present, v) {
         (Some(false), Some(v)) => return fail("absent".into(), format!("present ({})", shown(v))),
         (Some(false), None) => return Ok(()),
+        (_, None) if m.optional => return Ok(()),
         (_, None) => {
             let only_negative = m.not_equals.is_some() && m.equals.is_none() && m.present.is_none();
             if only_negative {

@@ -157,6 +157,16 @@ pub fn unmet(s: &Scenario, t: &Target) -> Option<String> {
             return Some(format!("needs a user named `{u}` in the target"));
         }
     }
+    if !s.requires.declared.is_empty() {
+        let b = serde_json::to_value(&t.behaviour).unwrap_or_default();
+        for field in &s.requires.declared {
+            if b.get(field).is_none_or(serde_json::Value::is_null) {
+                return Some(format!(
+                    "needs the target to declare behaviour.{field}"
+                ));
+            }
+        }
+    }
     for sc in &s.needs.scopes {
         if !t.scopes.contains_key(sc) {
             return Some(format!(

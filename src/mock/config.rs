@@ -309,10 +309,17 @@ impl MockConfig {
             users: vec![
                 Account::new("alice", "alice-pass-1"),
                 Account::new("bob", "bob-pass-2"),
+                // A canary for the opt-in brute-force checks (may lock).
+                Account::new("carol", "carol-pass-3"),
             ],
             clients: vec![
                 ClientAccount::new("app", "app-secret", all.clone()),
-                ClientAccount::new("other-app", "other-app-secret", all),
+                ClientAccount::new("other-app", "other-app-secret", all.clone()),
+                // Reserved characters in the id and the secret: Basic
+                // authentication must form-encode them first (RFC 6749 §2.3.1).
+                ClientAccount::new("reserved+client", "p@ss:w%rd+&= !", all.clone()),
+                // A canary for the opt-in brute-force checks (may lock).
+                ClientAccount::new("canary-app", "canary-app-secret", all),
                 ClientAccount::new(
                     "cc-only",
                     "cc-only-secret",

@@ -13,10 +13,12 @@
 //! - `shards`: the digest-keyed, sharded maps under the store;
 //! - `clock`, `form`, `keys`, `limit`: the small parts.
 //!
-//! Default accounts (every profile): users `alice`/`alice-pass-1` and
-//! `bob`/`bob-pass-2`; clients `app`/`app-secret` and
-//! `other-app`/`other-app-secret` (password, refresh_token,
-//! client_credentials) and `cc-only`/`cc-only-secret` (client_credentials
+//! Default accounts (every profile): users `alice`/`alice-pass-1`,
+//! `bob`/`bob-pass-2` and the brute-force canary `carol`/`carol-pass-3`;
+//! clients `app`/`app-secret`, `other-app`/`other-app-secret`,
+//! `reserved+client`/`p@ss:w%rd+&= !` (reserved characters) and the canary
+//! `canary-app`/`canary-app-secret` (password, refresh_token,
+//! client_credentials), and `cc-only`/`cc-only-secret` (client_credentials
 //! only). IDCS adds `jwt-app` (`private_key_jwt`, key in `fixtures/keys`).
 
 mod app;

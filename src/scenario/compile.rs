@@ -133,6 +133,7 @@ pub enum TValue {
 #[derive(Debug, Clone, Default)]
 pub struct MatcherC {
     pub present: Option<bool>,
+    pub optional: bool,
     pub equals: Option<TValue>,
     pub not_equals: Option<TValue>,
     pub equals_ignore_case: Option<Template>,
@@ -305,6 +306,19 @@ impl Compiler<'_> {
         }
         for s in &f.requires.scopes {
             self.needs.scopes.insert(s.clone());
+        }
+        for (i, field) in f.requires.declared.iter().enumerate() {
+            if !crate::target::BEHAVIOUR_FIELDS.contains(&field.as_str()) {
+                let mut d = self.source.error_at_text(
+                    &format!("requires.declared[{i}]"),
+                    field,
+                    format!("`{field}` is not a behaviour field"),
+                );
+                if let Some(close) = did_you_mean(field, crate::target::BEHAVIOUR_FIELDS) {
+                    d = d.with_help(format!("did you mean `{close}`?"));
+                }
+                self.errors.push(d);
+            }
         }
         let mut steps = Vec::new();
         for (i, step) in f.steps.iter().enumerate() {
@@ -602,8 +616,15 @@ impl Compiler<'_> {
                 None
             }
         });
+        if m.optional && m.present.is_some() {
+            self.err_path(
+                &format!("{path}.optional"),
+                "`optional` and `present` contradict each other: keep one".to_string(),
+            );
+        }
         MatcherC {
             present: m.present,
+            optional: m.optional,
             equals: m.equals.as_ref().and_then(|v| self.tvalue(path, v)),
             not_equals: m.not_equals.as_ref().and_then(|v| self.tvalue(path, v)),
             equals_ignore_case: m

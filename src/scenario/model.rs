@@ -80,6 +80,10 @@ pub struct Requires {
     /// Named scopes that the target must define under `scopes`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
+    /// `behaviour` fields the target must declare (`access_token_ttl_s`, …),
+    /// for scenarios whose templates read them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub declared: Vec<String>,
 }
 
 /// One step. Exactly one action: `grant`, `wait`, `revoke` or `introspect`.

@@ -317,6 +317,10 @@ pub struct MatcherSpec {
     /// true: the value is there (a JSON null counts as there); false: it is not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub present: Option<bool>,
+    /// true: an absent value passes; when present, the other checks apply
+    /// (`scope` may be left out of a response when it equals the request's).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
     /// Equal to this value; strings are templates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub equals: Option<serde_json::Value>,

@@ -146,6 +146,19 @@ fn yes() -> bool {
     true
 }
 
+/// The names of [`Behaviour`]'s fields (scenarios' `requires.declared`).
+pub const BEHAVIOUR_FIELDS: [&str; 9] = [
+    "rotation",
+    "grace_period_s",
+    "reuse_detection",
+    "access_token_ttl_s",
+    "refresh_token_ttl_s",
+    "refresh_expiry",
+    "refresh_token_max_lifetime_s",
+    "id_token_on_refresh",
+    "refresh_token_issued",
+];
+
 /// What the server declares about itself. PROFILE checks compare with it.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -170,6 +183,25 @@ pub struct Behaviour {
     /// The password grant returns a refresh token.
     #[serde(default = "yes")]
     pub refresh_token_issued: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn behaviour_fields_are_listed() {
+        let full = super::Behaviour {
+            access_token_ttl_s: Some(1),
+            refresh_token_ttl_s: Some(1),
+            refresh_token_max_lifetime_s: Some(1),
+            ..Default::default()
+        };
+        let v = serde_json::to_value(full).unwrap();
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut listed = super::BEHAVIOUR_FIELDS.to_vec();
+        keys.sort();
+        listed.sort();
+        assert_eq!(keys, listed);
+    }
 }
 
 fn default_rotation() -> Rotation {
