@@ -161,9 +161,7 @@ pub fn unmet(s: &Scenario, t: &Target) -> Option<String> {
         let b = serde_json::to_value(&t.behaviour).unwrap_or_default();
         for field in &s.requires.declared {
             if b.get(field).is_none_or(serde_json::Value::is_null) {
-                return Some(format!(
-                    "needs the target to declare behaviour.{field}"
-                ));
+                return Some(format!("needs the target to declare behaviour.{field}"));
             }
         }
     }

@@ -395,12 +395,16 @@ pub fn token_op_request(
     let mut headers = Vec::new();
     let mut query = Vec::new();
     let method = op.auth.unwrap_or(default_auth(client.auth));
+    // A client assertion names the authorization server as its audience:
+    // the token endpoint, also when it authenticates a revocation or an
+    // introspection (RFC 7523 §3).
+    let audience = ctx.target.token_endpoint.as_ref().unwrap_or(endpoint);
     authenticate(
         method,
         client,
         &client.id,
         client.secret.as_ref(),
-        endpoint.as_str(),
+        audience.as_str(),
         &mut params,
         &mut headers,
         &mut query,

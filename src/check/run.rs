@@ -105,16 +105,31 @@ pub async fn run(
         http,
         redactor,
     });
-    let mut results: Vec<ScenarioResult> = futures::stream::iter(scenarios)
-        .map(|s| {
-            let runner = runner.clone();
-            async move { tokio::spawn(async move { runner.run(&s).await }).await }
-        })
-        .buffer_unordered(opts.jobs.max(1))
-        .filter_map(|r| async move { r.ok() })
-        .inspect(|r| on_result(r))
-        .collect()
-        .await;
+    // Moving a shared server clock forward would expire the tokens of the
+    // scenarios running beside it: with clock control, scenarios that wait
+    // run alone, one after another, once the others are done.
+    let (alone, together): (Vec<Scenario>, Vec<Scenario>) = scenarios
+        .into_iter()
+        .partition(|s| runner.target.clock_control.is_some() && s.waits());
+    let mut results: Vec<ScenarioResult> = Vec::new();
+    for (batch, jobs) in [(together, opts.jobs.max(1)), (alone, 1)] {
+        let done: Vec<ScenarioResult> = futures::stream::iter(batch)
+            .map(|s| {
+                let runner = runner.clone();
+                async move {
+                    let meta = s.clone();
+                    match tokio::spawn(async move { runner.run(&s).await }).await {
+                        Ok(r) => r,
+                        Err(e) => crashed(&meta, &e),
+                    }
+                }
+            })
+            .buffer_unordered(jobs)
+            .inspect(|r| on_result(r))
+            .collect()
+            .await;
+        results.extend(done);
+    }
     results.sort_by(|a, b| a.id.cmp(&b.id));
     RunResult {
         target: summary,
@@ -122,5 +137,25 @@ pub async fn run(
         duration: started.elapsed(),
         started_at,
         strict: opts.strict,
+    }
+}
+
+/// The result of a scenario whose task panicked: reported, not lost.
+fn crashed(s: &Scenario, e: &tokio::task::JoinError) -> ScenarioResult {
+    ScenarioResult {
+        id: s.id.clone(),
+        title: s.title.clone(),
+        level: s.level,
+        covers: s.covers.clone(),
+        tags: s.tags.clone(),
+        file: s.file.clone(),
+        line: s.line,
+        outcome: super::result::Outcome::Errored {
+            step: None,
+            class: ErrorClass::Internal,
+            detail: format!("internal error (please report it): the scenario's task failed: {e}"),
+        },
+        duration: Duration::ZERO,
+        steps: Vec::new(),
     }
 }

@@ -42,6 +42,16 @@ impl Clock {
         self.now_ms() / 1000
     }
 
+    /// Real time in seconds, whatever the offset: for what the client's
+    /// clock stamped (client assertions' `iat`/`exp`), which a virtual
+    /// server clock must not expire.
+    pub fn wall_s(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+
     /// Moves a virtual clock forward; a real clock does not move (returns
     /// `false`).
     pub fn advance(&self, seconds: u64) -> bool {

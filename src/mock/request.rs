@@ -186,7 +186,7 @@ fn check_assertion<'a>(
         assertion,
         &client.account,
         &audiences,
-        app.clock.now_s(),
+        app.clock.wall_s(),
         &app.jtis,
     )
     .map_err(|e| {

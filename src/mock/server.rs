@@ -151,7 +151,7 @@ fn purge(app: &App) -> usize {
     let (now_ms, now_s) = (app.clock.now_ms(), app.clock.now_s());
     app.password_limit.purge(now_s);
     app.client_limit.purge(now_s);
-    app.jtis.purge(now_s);
+    app.jtis.purge(app.clock.wall_s());
     app.store.purge(now_ms)
 }
 

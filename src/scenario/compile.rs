@@ -43,6 +43,15 @@ pub struct Scenario {
     pub needs: Needs,
 }
 
+impl Scenario {
+    /// True when a step lets time pass.
+    pub fn waits(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s.action, Action::Wait(_)))
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Needs {
     pub clients: BTreeSet<String>,
