@@ -175,6 +175,23 @@ impl Runner {
             }
             return self.parallel(step, &wires, ctx, records).await;
         }
+        if let Action::Grant(g) = &step.action
+            && g.assertion == Some(crate::scenario::model::AssertionDefect::Replayed)
+        {
+            // The first use of the assertion; the expectations judge the
+            // replay below.
+            let first = http::send(wire.to_reqwest(&self.client), self.http.request_timeout).await;
+            let summary = match &first {
+                Ok(r) => format!("first use: {}", describe(&wire, r)),
+                Err(e) => format!("first use: {e}"),
+            };
+            records.push(self.record(step, &wire, first.as_ref().ok(), summary));
+            if let Ok(r) = &first
+                && let Some(j) = r.json()
+            {
+                self.redactor.add_json(&j);
+            }
+        }
         let result = http::send(wire.to_reqwest(&self.client), self.http.request_timeout).await;
         let response = match result {
             Ok(r) => r,

@@ -6,7 +6,7 @@ use crate::check::result::RequestRecord;
 use crate::oauth::auth;
 use crate::redact::Redactor;
 use crate::scenario::compile::{GrantRequest, TokenOp};
-use crate::scenario::model::{AuthOverride, Encoding, HttpMethod};
+use crate::scenario::model::{AssertionDefect, AuthOverride, Encoding, HttpMethod};
 use crate::secret::{Secret, secret_kind};
 use crate::target::{AuthMethod, Client, Target, UserCredentials};
 use crate::wire;
@@ -113,6 +113,7 @@ fn render(
 #[allow(clippy::too_many_arguments)]
 fn authenticate(
     method: AuthOverride,
+    defect: Option<AssertionDefect>,
     client: &Client,
     client_id: &str,
     secret: Option<&Secret>,
@@ -123,6 +124,16 @@ fn authenticate(
     redactor: &Redactor,
 ) -> Result<(), String> {
     let secret_text = secret.map(|s| s.expose().to_string()).unwrap_or_default();
+    let jwt = matches!(
+        method,
+        AuthOverride::ClientSecretJwt | AuthOverride::PrivateKeyJwt
+    );
+    if defect.is_some() && !jwt {
+        return Err(format!(
+            "`assertion` needs JWT client authentication, but the client uses {}",
+            client.auth.as_str()
+        ));
+    }
     match method {
         AuthOverride::ClientSecretBasic => headers.push((
             "Authorization".into(),
@@ -154,6 +165,17 @@ fn authenticate(
                     "RS256".into()
                 }
             });
+            let tweak = auth::AssertionTweak {
+                wrong_issuer: defect == Some(AssertionDefect::WrongIssuer),
+                wrong_subject: defect == Some(AssertionDefect::WrongSubject),
+                wrong_audience: defect == Some(AssertionDefect::WrongAudience),
+                expired_by_s: if defect == Some(AssertionDefect::Expired) {
+                    600
+                } else {
+                    0
+                },
+                bad_signature: defect == Some(AssertionDefect::BadSignature),
+            };
             let assertion = auth::client_assertion(
                 client_id,
                 audience,
@@ -161,13 +183,16 @@ fn authenticate(
                 secret,
                 client.key_pem.as_ref(),
                 client.kid.as_deref(),
+                tweak,
             )?;
             redactor.add("ca", assertion.expose());
             params.push(("client_id".into(), client_id.into()));
-            params.push((
-                "client_assertion_type".into(),
-                wire::CLIENT_ASSERTION_TYPE_JWT.into(),
-            ));
+            let assertion_type = if defect == Some(AssertionDefect::WrongType) {
+                "urn:ietf:params:oauth:client-assertion-type:saml2-bearer"
+            } else {
+                wire::CLIENT_ASSERTION_TYPE_JWT
+            };
+            params.push(("client_assertion_type".into(), assertion_type.into()));
             params.push(("client_assertion".into(), assertion.expose().to_string()));
         }
     }
@@ -269,6 +294,7 @@ pub fn grant_request(
     }
     authenticate(
         auth_method,
+        g.assertion,
         client,
         &client_id,
         secret.as_ref(),
@@ -401,6 +427,7 @@ pub fn token_op_request(
     let audience = ctx.target.token_endpoint.as_ref().unwrap_or(endpoint);
     authenticate(
         method,
+        None,
         client,
         &client.id,
         client.secret.as_ref(),

@@ -33,8 +33,21 @@ struct AssertionClaims<'a> {
     exp: u64,
 }
 
+/// Deliberate departures from a correct assertion, for checking that a
+/// server refuses them. The default is a correct assertion.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AssertionTweak {
+    pub wrong_issuer: bool,
+    pub wrong_subject: bool,
+    pub wrong_audience: bool,
+    /// `exp` (and `iat`) moved this many seconds into the past.
+    pub expired_by_s: u64,
+    /// One character of the signature changed.
+    pub bad_signature: bool,
+}
+
 /// A fresh client assertion (RFC 7523 §3): iss = sub = client id, aud = the
-/// token endpoint, a random jti, valid for 60 s.
+/// token endpoint, a random jti, valid for 60 s; `tweak` plants defects.
 pub fn client_assertion(
     client_id: &str,
     audience: &str,
@@ -42,6 +55,7 @@ pub fn client_assertion(
     secret: Option<&Secret>,
     key_pem: Option<&Secret>,
     kid: Option<&str>,
+    tweak: AssertionTweak,
 ) -> Result<Secret, String> {
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
     let algorithm: Algorithm = alg
@@ -68,19 +82,51 @@ pub fn client_assertion(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
+    let other = format!("not-{client_id}");
+    let now = now.saturating_sub(tweak.expired_by_s);
     let claims = AssertionClaims {
-        iss: client_id,
-        sub: client_id,
-        aud: audience,
+        iss: if tweak.wrong_issuer {
+            &other
+        } else {
+            client_id
+        },
+        sub: if tweak.wrong_subject {
+            &other
+        } else {
+            client_id
+        },
+        aud: if tweak.wrong_audience {
+            "https://elsewhere.invalid/token"
+        } else {
+            audience
+        },
         jti: crate::oauth::random_token(16),
         iat: now,
         exp: now + 60,
     };
     let mut header = Header::new(algorithm);
     header.kid = kid.map(str::to_string);
-    jsonwebtoken::encode(&header, &claims, &key)
-        .map(Secret::new)
-        .map_err(|e| format!("cannot sign client assertion: {e}"))
+    let jwt = jsonwebtoken::encode(&header, &claims, &key)
+        .map_err(|e| format!("cannot sign client assertion: {e}"))?;
+    Ok(Secret::new(if tweak.bad_signature {
+        corrupt_signature(&jwt)
+    } else {
+        jwt
+    }))
+}
+
+/// Changes one character in the middle of a JWT's signature (not the last
+/// one, whose low bits may be padding that decoders ignore).
+fn corrupt_signature(jwt: &str) -> String {
+    let start = jwt.rfind('.').map_or(0, |i| i + 1);
+    let mut bytes = jwt.as_bytes().to_vec();
+    let len = bytes.len() - start;
+    if len < 2 {
+        return format!("{jwt}A");
+    }
+    let i = start + len / 2;
+    bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(bytes).unwrap_or_else(|_| jwt.to_string())
 }
 
 /// The claims of a JWT, decoded without verifying the signature (for
@@ -107,15 +153,31 @@ mod tests {
     #[test]
     fn hs256_assertions_carry_the_rfc7523_claims() {
         let s = Secret::new("a-very-long-shared-secret-for-hs256");
-        let jwt =
-            client_assertion("app", "https://as/token", "HS256", Some(&s), None, None).unwrap();
+        let jwt = client_assertion(
+            "app",
+            "https://as/token",
+            "HS256",
+            Some(&s),
+            None,
+            None,
+            Default::default(),
+        )
+        .unwrap();
         let claims = decode_claims(jwt.expose()).unwrap();
         assert_eq!(claims["iss"], "app");
         assert_eq!(claims["sub"], "app");
         assert_eq!(claims["aud"], "https://as/token");
         assert!(claims["exp"].as_u64() > claims["iat"].as_u64());
-        let other =
-            client_assertion("app", "https://as/token", "HS256", Some(&s), None, None).unwrap();
+        let other = client_assertion(
+            "app",
+            "https://as/token",
+            "HS256",
+            Some(&s),
+            None,
+            None,
+            Default::default(),
+        )
+        .unwrap();
         assert_ne!(decode_claims(other.expose()).unwrap()["jti"], claims["jti"]);
     }
 }

@@ -221,10 +221,11 @@ pub fn summary(run: &RunResult, style: &Style) -> String {
     let mut lines = vec![
         style.dim(&"─".repeat(60)),
         format!(
-            "{} {} {} scenarios against {}: {}, {}, {}, {}, {}",
+            "{} {} {} scenario{} against {}: {}, {}, {}, {}, {}",
             style.bold("TOTAL"),
             style.dim(&format!("[{:>7}]", human_duration(run.duration))),
             c.total(),
+            if c.total() == 1 { "" } else { "s" },
             style.bold(&run.target.name),
             count(c.passed, "passed", AnsiColor::Green),
             count(c.failed, "failed", AnsiColor::Red),

@@ -83,6 +83,7 @@ pub struct GrantRequest {
     pub client: String,
     pub user: String,
     pub auth: Option<AuthOverride>,
+    pub assertion: Option<AssertionDefect>,
     pub user_credentials: Option<UserCredentials>,
     pub scope: Option<Template>,
     pub refresh_token: Option<Template>,
@@ -476,6 +477,18 @@ impl Compiler<'_> {
                 "`parallel` goes with `grant` and must be between 2 and 200".into(),
             );
         }
+        if s.assertion.is_some() && s.grant.is_none() {
+            self.err_path(
+                &format!("{path}.assertion"),
+                "`assertion` goes with `grant`".into(),
+            );
+        }
+        if s.assertion == Some(AssertionDefect::Replayed) && s.parallel.is_some() {
+            self.err_path(
+                &format!("{path}.assertion"),
+                "`assertion: replayed` sends the request twice in a row; it cannot go with `parallel`".into(),
+            );
+        }
         if !s.expect_set.is_empty() && s.parallel.is_none() {
             self.err_path(
                 &format!("{path}.expect_set"),
@@ -569,6 +582,7 @@ impl Compiler<'_> {
             client,
             user,
             auth: s.auth,
+            assertion: s.assertion,
             user_credentials: s.user_credentials,
             scope: self.opt_template(format!("{path}.scope"), &s.scope),
             refresh_token: self.opt_template(format!("{path}.refresh_token"), &s.refresh_token),

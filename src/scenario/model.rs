@@ -117,6 +117,10 @@ pub struct StepFile {
     /// Override the client's authentication method.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthOverride>,
+    /// Send a defective client assertion (JWT client authentication only),
+    /// to check that the server refuses it (RFC 7523 §3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assertion: Option<AssertionDefect>,
     /// Override how the password grant sends the user's credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_credentials: Option<crate::target::UserCredentials>,
@@ -190,6 +194,27 @@ pub enum AuthOverride {
     BasicAndPost,
     /// Client credentials in the query string.
     Query,
+}
+
+/// One defect planted in a client assertion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssertionDefect {
+    /// A signature that does not verify (one character of it changed).
+    BadSignature,
+    /// `iss` is not the client.
+    WrongIssuer,
+    /// `sub` is not the client.
+    WrongSubject,
+    /// `aud` is not the authorization server.
+    WrongAudience,
+    /// `exp` ten minutes in the past.
+    Expired,
+    /// `client_assertion_type` is not the JWT bearer type.
+    WrongType,
+    /// The same assertion (same `jti`) twice: the step's request is sent
+    /// once, then again unchanged, and the expectations judge the second.
+    Replayed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
