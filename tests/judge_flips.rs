@@ -120,3 +120,69 @@ async fn a_failing_setup_step_fails_the_scenario_and_names_the_step() {
         "step `login`: status: expected 200, got 400 (invalid_request)"
     );
 }
+
+/// Answers every grant with tokens made by `make` from a request counter.
+struct Issuing<F: Fn(u64) -> String + Send + Sync>(std::sync::atomic::AtomicU64, F);
+
+impl<F: Fn(u64) -> String + Send + Sync> wiremock::Respond for Issuing<F> {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let t = (self.1)(n);
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": format!("a{t}"), "token_type": "Bearer",
+            "expires_in": 3600, "refresh_token": format!("r{t}")
+        }))
+    }
+}
+
+async fn issuing(make: impl Fn(u64) -> String + Send + Sync + 'static) -> MockServer {
+    let server = scripted_server().await;
+    Mock::given(method("POST"))
+        .respond_with(Issuing(std::sync::atomic::AtomicU64::new(0), make))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn sequential_tokens_fail_rb_entropy_with_the_estimate() {
+    let server = issuing(|n| format!("tok-2026-11-22-{:06}", 4100 + n)).await;
+    let (code, report) = check_against(&server, "refresh/token-entropy");
+    assert_eq!(code, 1);
+    let must = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "refresh/token-entropy")
+        .unwrap();
+    assert_eq!(must["outcome"], "failed");
+    let message = must["message"].as_str().unwrap();
+    assert!(
+        message.contains("at least 128 bits of entropy"),
+        "{message}"
+    );
+    assert!(message.contains("positions vary"), "{message}");
+}
+
+#[tokio::test]
+async fn a_token_issued_twice_fails_rb_entropy() {
+    // Random-looking, but every token comes twice.
+    let server = issuing(|n| format!("{:064x}", (n / 2).wrapping_mul(0x9e37_79b9_7f4a_7c15))).await;
+    let (code, report) = check_against(&server, "refresh/token-entropy");
+    assert_eq!(code, 1);
+    let message = report["scenarios"][0]["message"].as_str().unwrap();
+    assert!(message.contains("every token distinct"), "{message}");
+}
+
+#[tokio::test]
+async fn random_tokens_pass_rb_entropy() {
+    let server = issuing(|_| {
+        use rand::RngCore;
+        let mut b = [0u8; 32];
+        rand::rng().fill_bytes(&mut b);
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    })
+    .await;
+    let (code, report) = check_against(&server, "refresh/token-entropy");
+    assert_eq!(code, 0, "{report}");
+}

@@ -329,6 +329,11 @@ impl Runner {
         if let Err(m) = expect::check_set(&step.expect_set, &responses) {
             return Err(self.finding(step, m, wire, None));
         }
+        if let Some(q) = &step.tokens
+            && let Err(m) = token_quality(q, &responses)
+        {
+            return Err(self.finding(step, m, wire, None));
+        }
         if let Some(e) = &step.expect {
             for r in responses.iter().flatten() {
                 if let Err(m) = expect::check(e, r, ctx) {
@@ -402,6 +407,65 @@ impl Runner {
         }
         Ok(Duration::from_millis(total.max(0) as u64))
     }
+}
+
+/// The sampled members of the successful responses, judged by
+/// [`super::quality`].
+fn token_quality(
+    q: &crate::scenario::model::TokenQuality,
+    responses: &[Option<HttpResponse>],
+) -> Result<(), Mismatch> {
+    let members: Vec<&str> = if q.members.is_empty() {
+        vec!["access_token", "refresh_token"]
+    } else {
+        q.members.iter().map(String::as_str).collect()
+    };
+    let bodies: Vec<serde_json::Value> = responses
+        .iter()
+        .flatten()
+        .filter(|r| (200..300).contains(&r.status))
+        .filter_map(HttpResponse::json)
+        .collect();
+    for member in members {
+        let tokens: Vec<&str> = bodies
+            .iter()
+            .filter_map(|b| b.get(member).and_then(serde_json::Value::as_str))
+            .collect();
+        let subject = format!("{member} quality");
+        if tokens.len() < 2 {
+            return Err(Mismatch::new(
+                &subject,
+                "a sample of issued tokens".to_string(),
+                format!("{} {member}s in the successful responses", tokens.len()),
+            ));
+        }
+        let e = super::quality::estimate(&tokens);
+        if let Some(i) = e.duplicate {
+            return Err(Mismatch::new(
+                &subject,
+                "every token distinct".to_string(),
+                format!("sample {} of {} repeats an earlier token", i + 1, e.samples),
+            ));
+        }
+        if let Some(i) = e.non_vschar {
+            return Err(Mismatch::new(
+                &subject,
+                "printable ASCII (VSCHAR, RFC 6749 Appendix A)".to_string(),
+                format!("sample {} holds another character", i + 1),
+            ));
+        }
+        if e.bits < f64::from(q.min_bits) {
+            return Err(Mismatch::new(
+                &subject,
+                format!("at least {} bits of entropy", q.min_bits),
+                format!(
+                    "about {:.0} bits ({} of {} positions vary, {} distinct characters, {} samples)",
+                    e.bits, e.varying, e.shortest, e.alphabet, e.samples
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 enum WaitError {

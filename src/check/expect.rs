@@ -19,7 +19,7 @@ pub struct Mismatch {
 }
 
 impl Mismatch {
-    fn new(
+    pub fn new(
         subject: impl Into<String>,
         expected: impl Into<String>,
         actual: impl Into<String>,

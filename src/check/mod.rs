@@ -5,6 +5,7 @@ pub mod context;
 pub mod exec;
 pub mod expect;
 pub mod plan;
+pub mod quality;
 pub mod request;
 pub mod result;
 pub mod run;

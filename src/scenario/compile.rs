@@ -65,6 +65,8 @@ pub struct Step {
     pub action: Action,
     pub expect: Option<ExpectC>,
     pub expect_set: Vec<SetExpectationC>,
+    /// Token-quality checks over a parallel step's responses.
+    pub tokens: Option<TokenQuality>,
     /// 1 for an ordinary request.
     pub parallel: u32,
 }
@@ -489,6 +491,12 @@ impl Compiler<'_> {
                 "`assertion: replayed` sends the request twice in a row; it cannot go with `parallel`".into(),
             );
         }
+        if s.tokens.is_some() && s.parallel.is_none() {
+            self.err_path(
+                &format!("{path}.tokens"),
+                "`tokens` samples the responses of a `parallel` step (use 16 or more)".into(),
+            );
+        }
         if !s.expect_set.is_empty() && s.parallel.is_none() {
             self.err_path(
                 &format!("{path}.expect_set"),
@@ -554,6 +562,7 @@ impl Compiler<'_> {
             action,
             expect,
             expect_set,
+            tokens: s.tokens.clone(),
             parallel,
         })
     }

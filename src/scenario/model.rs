@@ -176,6 +176,21 @@ pub struct StepFile {
     /// Expectations over the set of responses of a `parallel` step.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expect_set: Vec<SetExpectation>,
+    /// Quality of the tokens issued by a `parallel` step: all distinct,
+    /// printable, and at least this much estimated entropy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenQuality>,
+}
+
+/// Checks over a sample of issued tokens (RFC 6749 §10.10).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenQuality {
+    /// Response members sampled (default: access_token and refresh_token).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+    /// Estimated entropy each token must have, in bits (128: MUST, 160: SHOULD).
+    pub min_bits: u32,
 }
 
 /// Client authentication for one step.
