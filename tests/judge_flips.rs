@@ -186,3 +186,69 @@ async fn random_tokens_pass_rb_entropy() {
     let (code, report) = check_against(&server, "refresh/token-entropy");
     assert_eq!(code, 0, "{report}");
 }
+
+/// A server whose id_tokens carry the kid of its JWKS key but are signed
+/// with another key: ID-VALID must fail on the signature.
+#[tokio::test]
+async fn an_id_token_signed_by_another_key_fails_id_valid() {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    // A real JWKS: the one the tokenprobe mock publishes.
+    let mock = tokenprobe::mock::MockServer::start(
+        tokenprobe::mock::MockConfig::strict(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let jwks: serde_json::Value = reqwest::get(mock.url("/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    mock.shutdown().await;
+
+    let server = scripted_server().await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path("/jwks"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(jwks))
+        .mount(&server)
+        .await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(tokenprobe::mock::KEY_ID.to_string());
+    let other_key =
+        EncodingKey::from_rsa_pem(tokenprobe::mock::CLIENT_JWT_PRIVATE_KEY.as_bytes()).unwrap();
+    let id_token = jsonwebtoken::encode(
+        &header,
+        &serde_json::json!({"iss": server.uri(), "sub": "alice", "aud": "app", "iat": now, "exp": now + 600}),
+        &other_key,
+    )
+    .unwrap();
+    let mut body = token_body("rt-0123456789-abcdef");
+    body["id_token"] = serde_json::json!(id_token);
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&server)
+        .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("t.yaml");
+    std::fs::write(
+        &target,
+        format!(
+            "name: scripted\ntoken_endpoint: {0}/token\njwks_uri: {0}/jwks\nclients:\n  primary: {{id: app, secret: app-secret-123}}\nusers:\n  primary: {{username: alice, password: alice-pass-1}}\nbehaviour: {{rotation: rotate, id_token_on_refresh: true}}\n",
+            server.uri()
+        ),
+    )
+    .unwrap();
+    let (code, report) = check(&target, "id-token/valid", dir.path());
+    assert_eq!(code, 1);
+    let s = &report["scenarios"][0];
+    assert_eq!(s["outcome"], "failed", "{s}");
+    let message = s["message"].as_str().unwrap();
+    assert!(message.contains("id_token signature"), "{message}");
+    assert!(message.contains("InvalidSignature"), "{message}");
+}

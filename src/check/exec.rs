@@ -19,6 +19,8 @@ pub struct Runner {
     pub client: reqwest::Client,
     pub http: HttpOptions,
     pub redactor: Arc<Redactor>,
+    /// The target's JWKS, fetched once when a scenario first needs it.
+    pub jwks: tokio::sync::OnceCell<Result<serde_json::Value, String>>,
 }
 
 /// How a scenario ended early.
@@ -210,6 +212,11 @@ impl Runner {
         {
             return Err(self.finding(step, m, &wire, Some(&response)));
         }
+        if step.expect.as_ref().is_some_and(|e| e.id_token_valid)
+            && let Err(m) = self.verify_id_token(step, &response).await
+        {
+            return Err(self.finding(step, m, &wire, Some(&response)));
+        }
         if response.truncated {
             return Err(error(
                 ErrorClass::BodyTooLarge,
@@ -345,6 +352,42 @@ impl Runner {
             ctx.capture(&step.name, Captured::from_response(r));
         }
         Ok(())
+    }
+
+    /// The response's id_token against the target's JWKS.
+    async fn verify_id_token(&self, step: &Step, response: &HttpResponse) -> Result<(), Mismatch> {
+        let subject = "id_token signature";
+        let expected = "valid against the JWKS".to_string();
+        let jwt = response
+            .json()
+            .and_then(|j| {
+                j.get("id_token")
+                    .and_then(|t| t.as_str().map(str::to_string))
+            })
+            .ok_or_else(|| Mismatch::new(subject, expected.clone(), "no id_token"))?;
+        let audience = match &step.action {
+            Action::Grant(g) => self.target.client(&g.client).map(|c| c.id.clone()),
+            _ => None,
+        }
+        .unwrap_or_default();
+        let jwks = self
+            .jwks
+            .get_or_init(|| async {
+                let url = self.target.jwks_uri.clone().ok_or(
+                    "the target declares no jwks_uri (nor a discovery document that does)",
+                )?;
+                let r = http::send(self.client.get(url.clone()), self.http.request_timeout)
+                    .await
+                    .map_err(|e| format!("cannot fetch the JWKS: {e}"))?;
+                r.json()
+                    .filter(|_| (200..300).contains(&r.status))
+                    .ok_or_else(|| format!("the JWKS at {url} answered {} without JSON", r.status))
+            })
+            .await
+            .as_ref()
+            .map_err(|e| Mismatch::new(subject, expected.clone(), e.clone()))?;
+        crate::oauth::idtoken::verify(&jwt, jwks, &audience, self.target.issuer.as_deref())
+            .map_err(|e| Mismatch::new(subject, expected, e))
     }
 
     async fn wait(&self, w: &WaitExpr) -> Result<String, WaitError> {

@@ -104,6 +104,7 @@ pub async fn run(
         client,
         http,
         redactor,
+        jwks: tokio::sync::OnceCell::new(),
     });
     // Moving a shared server clock forward would expire the tokens of the
     // scenarios running beside it: with clock control, scenarios that wait

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod http;
+pub mod idtoken;
 
 /// A random URL-safe string with `bytes` bytes of entropy.
 pub fn random_token(bytes: usize) -> String {

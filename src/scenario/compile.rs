@@ -165,6 +165,7 @@ pub struct ExpectC {
     pub body: Vec<(String, MatcherC)>,
     pub headers: Vec<(String, MatcherC)>,
     pub id_token: Vec<(String, MatcherC)>,
+    pub id_token_valid: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -613,6 +614,7 @@ impl Compiler<'_> {
         let mut out = ExpectC {
             status: e.status.clone(),
             error: e.error.clone(),
+            id_token_valid: e.id_token_valid,
             ..Default::default()
         };
         for (k, m) in e.body.iter() {

@@ -268,6 +268,10 @@ pub struct Expect {
     /// Matchers on the claims of the response's id_token (decoded, not verified).
     #[serde(default, skip_serializing_if = "UniqueMap::is_empty")]
     pub id_token: UniqueMap<Matcher>,
+    /// true: the response's id_token verifies against the target's JWKS
+    /// (signature, `aud` = the client, `iss` when declared, `exp`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub id_token_valid: bool,
 }
 
 /// An expectation over the responses of a `parallel` step: how many of them
