@@ -163,6 +163,9 @@ impl Runner {
         }
         .map_err(|e| error(ErrorClass::MissingCapture, e))?;
 
+        if let (Some((every, until)), Action::Grant(g)) = (&step.chain, &step.action) {
+            return self.chain(step, g, every, until, ctx, records).await;
+        }
         if step.parallel > 1 {
             // Each copy is built anew: a client assertion must carry its own
             // `jti`, or the server rightly refuses the copies as replays.
@@ -350,6 +353,118 @@ impl Runner {
         }
         if let Some(r) = first_ok {
             ctx.capture(&step.name, Captured::from_response(r));
+        }
+        Ok(())
+    }
+
+    /// A refresh repeated every `every` until `until` has passed, following
+    /// rotation; all but the last must succeed, `expect` judges the last.
+    async fn chain(
+        &self,
+        step: &Step,
+        g: &crate::scenario::compile::GrantRequest,
+        every: &WaitExpr,
+        until: &WaitExpr,
+        ctx: &mut Context<'_>,
+        records: &mut Vec<StepRecord>,
+    ) -> Result<(), Stop> {
+        const MAX_ROUNDS: u128 = 1000;
+        let error = |class: ErrorClass, detail: String| Stop::Error {
+            step: step.name.clone(),
+            class,
+            detail,
+        };
+        let every_d = self.wait_duration(every).map_err(Stop::Skip)?;
+        let until_d = self.wait_duration(until).map_err(Stop::Skip)?;
+        if every_d.is_zero() {
+            return Err(error(
+                ErrorClass::MissingCapture,
+                format!("chain: `every` ({}) comes to zero", every.text),
+            ));
+        }
+        let rounds = until_d.as_millis().div_ceil(every_d.as_millis()).max(1);
+        if rounds > MAX_ROUNDS {
+            return Err(Stop::Skip(format!(
+                "the chain would take {rounds} refreshes ({} every {}), more than {MAX_ROUNDS}",
+                until.text, every.text
+            )));
+        }
+        if self.target.clock_control.is_none()
+            && until_d > Duration::from_secs_f64(self.target.timing.max_wait_s)
+        {
+            return Err(Stop::Skip(format!(
+                "the chain needs {} of waiting ({}), longer than timing.max_wait_s and the target has no clock_control",
+                humantime::format_duration(until_d),
+                until.text
+            )));
+        }
+        let mut token = match &g.refresh_token {
+            Some(t) => {
+                ctx.render(t)
+                    .map_err(|e| error(ErrorClass::MissingCapture, e))?
+                    .text
+            }
+            None => String::new(),
+        };
+        let mut g = g.clone();
+        for round in 1..=rounds {
+            self.wait(every).await.map_err(|e| match e {
+                WaitError::TooLong(why) => Stop::Skip(why),
+                WaitError::Clock(detail) => error(ErrorClass::Clock, detail),
+            })?;
+            self.redactor.add("tk", &token);
+            g.refresh_token = Some(crate::scenario::template::Template::literal(&token));
+            let wire = request::grant_request(&g, ctx, &self.redactor)
+                .map_err(|e| error(ErrorClass::MissingCapture, e))?;
+            let response =
+                match http::send(wire.to_reqwest(&self.client), self.http.request_timeout).await {
+                    Ok(r) => r,
+                    Err(TransportError { class, detail }) => {
+                        records.push(self.record(step, &wire, None, format!("{class}: {detail}")));
+                        return Err(error(class, detail));
+                    }
+                };
+            if let Some(j) = response.json() {
+                self.redactor.add_json(&j);
+            }
+            let summary = format!(
+                "round {round}/{rounds} after {}: {}",
+                humantime::format_duration(every_d * round as u32),
+                describe(&wire, &response)
+            );
+            records.push(self.record(step, &wire, Some(&response), summary));
+            if round < rounds {
+                if !(200..300).contains(&response.status) {
+                    let m = Mismatch::new(
+                        format!("refresh {round} of {rounds}"),
+                        format!("200 while the chain is younger than {}", until.text),
+                        format!(
+                            "{}{}",
+                            response.status,
+                            response
+                                .json()
+                                .and_then(|j| j
+                                    .get("error")
+                                    .and_then(|e| e.as_str().map(|e| format!(" {e}"))))
+                                .unwrap_or_default()
+                        ),
+                    );
+                    return Err(self.finding(step, m, &wire, Some(&response)));
+                }
+                if let Some(next) = response.json().and_then(|j| {
+                    j.get("refresh_token")
+                        .and_then(|t| t.as_str().map(str::to_string))
+                }) {
+                    token = next;
+                }
+                continue;
+            }
+            if let Some(e) = &step.expect
+                && let Err(m) = expect::check(e, &response, ctx)
+            {
+                return Err(self.finding(step, m, &wire, Some(&response)));
+            }
+            ctx.capture(&step.name, Captured::from_response(&response));
         }
         Ok(())
     }

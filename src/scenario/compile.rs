@@ -67,6 +67,8 @@ pub struct Step {
     pub expect_set: Vec<SetExpectationC>,
     /// Token-quality checks over a parallel step's responses.
     pub tokens: Option<TokenQuality>,
+    /// A refresh repeated over time (`every`, `until`).
+    pub chain: Option<(WaitExpr, WaitExpr)>,
     /// 1 for an ordinary request.
     pub parallel: u32,
 }
@@ -492,6 +494,30 @@ impl Compiler<'_> {
                 "`assertion: replayed` sends the request twice in a row; it cannot go with `parallel`".into(),
             );
         }
+        let chain = match &s.chain {
+            Some(c) => {
+                if s.grant.as_deref() != Some(crate::wire::grant::REFRESH_TOKEN)
+                    || s.parallel.is_some()
+                {
+                    self.err_path(
+                        &format!("{path}.chain"),
+                        "`chain` goes with `grant: refresh_token` (and not with `parallel`)".into(),
+                    );
+                }
+                let mut parse = |field: &str, text: &str| match parse_wait(text) {
+                    Ok(w) => Some(w),
+                    Err(e) => {
+                        self.err_path(&format!("{path}.chain.{field}"), e);
+                        None
+                    }
+                };
+                match (parse("every", &c.every), parse("until", &c.until)) {
+                    (Some(every), Some(until)) => Some((every, until)),
+                    _ => None,
+                }
+            }
+            None => None,
+        };
         if s.tokens.is_some() && s.parallel.is_none() {
             self.err_path(
                 &format!("{path}.tokens"),
@@ -564,6 +590,7 @@ impl Compiler<'_> {
             expect,
             expect_set,
             tokens: s.tokens.clone(),
+            chain,
             parallel,
         })
     }

@@ -176,10 +176,26 @@ pub struct StepFile {
     /// Expectations over the set of responses of a `parallel` step.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expect_set: Vec<SetExpectation>,
+    /// Repeat a refresh, following rotation: wait `every`, refresh with the
+    /// latest refresh token, until `until` has passed; every refresh before
+    /// that must succeed, and `expect` judges the last one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<ChainFile>,
     /// Quality of the tokens issued by a `parallel` step: all distinct,
     /// printable, and at least this much estimated entropy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<TokenQuality>,
+}
+
+/// A chain of refreshes spread over time (`refresh_token_max_lifetime`
+/// checks).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChainFile {
+    /// Wait before each refresh: `refresh_token_ttl - 60s`.
+    pub every: String,
+    /// Stop once this much time has passed: `refresh_token_max_lifetime + 1s`.
+    pub until: String,
 }
 
 /// Checks over a sample of issued tokens (RFC 6749 §10.10).
