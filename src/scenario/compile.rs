@@ -48,7 +48,7 @@ impl Scenario {
     pub fn waits(&self) -> bool {
         self.steps
             .iter()
-            .any(|s| matches!(s.action, Action::Wait(_)))
+            .any(|s| matches!(s.action, Action::Wait(_)) || s.chain.is_some())
     }
 }
 
@@ -771,6 +771,20 @@ mod tests {
     }
 
     const HEAD: &str = "id: t/x\ntitle: T\nlevel: must\ncovers: [ROT-OLD]\n";
+
+    #[test]
+    fn scenarios_that_move_time_say_so() {
+        // They run alone when the server's clock is shared (run.rs).
+        let plain = compile(&format!("{HEAD}steps:\n  - grant: password\n")).unwrap();
+        assert!(!plain.waits());
+        let waiting = compile(&format!("{HEAD}steps:\n  - wait: 5s\n")).unwrap();
+        assert!(waiting.waits());
+        let chain = compile(&format!(
+            "{HEAD}steps:\n  - grant: refresh_token\n    refresh_token: x\n    chain: {{ every: 5s, until: 1m }}\n"
+        ))
+        .unwrap();
+        assert!(chain.waits());
+    }
 
     #[test]
     fn a_valid_scenario_compiles() {
