@@ -252,3 +252,20 @@ async fn an_id_token_signed_by_another_key_fails_id_valid() {
     assert!(message.contains("id_token signature"), "{message}");
     assert!(message.contains("InvalidSignature"), "{message}");
 }
+
+#[tokio::test]
+async fn a_grant_that_drops_a_scope_silently_fails_sc_echo() {
+    let server = scripted_server().await;
+    // 200 to everything, never a `scope` member.
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_body("rt-0123456789-abcdef")))
+        .mount(&server)
+        .await;
+    let (code, report) = check_against(&server, "scope/echo-when-different");
+    assert_eq!(code, 1);
+    let s = &report["scenarios"][0];
+    assert_eq!(s["outcome"], "failed", "{s}");
+    let message = s["message"].as_str().unwrap();
+    assert!(message.contains("one of 2 alternatives"), "{message}");
+    assert!(message.contains("body.scope"), "{message}");
+}

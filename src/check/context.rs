@@ -104,13 +104,14 @@ impl<'a> Context<'a> {
                     .ok_or_else(|| format!("the target has no client `{name}`"))?;
                 match *field {
                     "id" => Ok((c.id.clone(), false)),
+                    "auth" => Ok((c.auth.as_str().to_string(), false)),
                     "secret" => c
                         .secret
                         .as_ref()
                         .map(|s| (s.expose().to_string(), true))
                         .ok_or_else(missing),
                     _ => Err(format!(
-                        "clients.{name} has `id` and `secret`, not `{field}`"
+                        "clients.{name} has `id`, `auth` and `secret`, not `{field}`"
                     )),
                 }
             }

@@ -148,6 +148,19 @@ impl Runner {
                 return Ok(());
             }
             Action::Grant(g) => request::grant_request(g, ctx, &self.redactor),
+            Action::Get(doc) => match self.document_url(*doc) {
+                Some(url) => Ok(request::get_request(url)),
+                None => {
+                    return Err(Stop::Skip(format!(
+                        "the target declares no {} URL",
+                        match doc {
+                            crate::scenario::model::Document::Discovery =>
+                                "discovery (nor an issuer)",
+                            crate::scenario::model::Document::Jwks => "jwks_uri",
+                        }
+                    )));
+                }
+            },
             Action::Revoke(op) => match &self.target.revocation_endpoint {
                 Some(url) => request::token_op_request(op, url, ctx, &self.redactor),
                 None => return Err(Stop::Skip("the target has no revocation_endpoint".into())),
@@ -214,6 +227,40 @@ impl Runner {
             && let Err(m) = expect::check(e, &response, ctx)
         {
             return Err(self.finding(step, m, &wire, Some(&response)));
+        }
+        if !step.expect_any.is_empty() {
+            let mut misses = Vec::new();
+            for e in &step.expect_any {
+                match expect::check(e, &response, ctx) {
+                    Ok(()) => {
+                        misses.clear();
+                        break;
+                    }
+                    Err(m) => misses.push(m),
+                }
+            }
+            if !misses.is_empty() {
+                let m = Mismatch::new(
+                    "response",
+                    format!(
+                        "one of {} alternatives: {}",
+                        misses.len(),
+                        misses
+                            .iter()
+                            .enumerate()
+                            .map(|(i, m)| format!("({}) {}: {}", i + 1, m.subject, m.expected))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                    misses
+                        .iter()
+                        .enumerate()
+                        .map(|(i, m)| format!("({}) {}", i + 1, m.actual))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                );
+                return Err(self.finding(step, m, &wire, Some(&response)));
+            }
         }
         if step.expect.as_ref().is_some_and(|e| e.id_token_valid)
             && let Err(m) = self.verify_id_token(step, &response).await
@@ -467,6 +514,22 @@ impl Runner {
             ctx.capture(&step.name, Captured::from_response(&response));
         }
         Ok(())
+    }
+
+    /// Where a published document lives.
+    fn document_url(&self, doc: crate::scenario::model::Document) -> Option<url::Url> {
+        use crate::scenario::model::Document;
+        match doc {
+            Document::Jwks => self.target.jwks_uri.clone(),
+            Document::Discovery => self.target.discovery.clone().or_else(|| {
+                let issuer = self.target.issuer.as_ref()?;
+                url::Url::parse(&format!(
+                    "{}/.well-known/openid-configuration",
+                    issuer.trim_end_matches('/')
+                ))
+                .ok()
+            }),
+        }
     }
 
     /// The response's id_token against the target's JWKS.

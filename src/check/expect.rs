@@ -172,7 +172,18 @@ fn matcher(
         (Some(false), None) => return Ok(()),
         (_, None) if m.optional => return Ok(()),
         (_, None) => {
-            let only_negative = m.not_equals.is_some() && m.equals.is_none() && m.present.is_none();
+            // `{not_equals: X}` alone holds for an absent value; any
+            // positive check needs the value.
+            let positive = m.equals.is_some()
+                || m.equals_ignore_case.is_some()
+                || m.one_of.is_some()
+                || m.regex.is_some()
+                || m.contains.is_some()
+                || m.same_words.is_some()
+                || m.json_type.is_some()
+                || m.min.is_some()
+                || m.max.is_some();
+            let only_negative = m.not_equals.is_some() && !positive && m.present.is_none();
             if only_negative {
                 return Ok(());
             }
@@ -239,6 +250,9 @@ fn matcher(
         let ok = if header {
             text.to_ascii_lowercase()
                 .contains(&want.to_ascii_lowercase())
+        } else if let Value::Array(items) = v {
+            // A list contains the value as one of its elements.
+            items.iter().any(|i| scalar_text(i) == want)
         } else {
             text.contains(&want)
         };

@@ -209,6 +209,16 @@ fn default_auth(m: AuthMethod) -> AuthOverride {
     }
 }
 
+/// A plain GET of a published document.
+pub fn get_request(url: Url) -> WireRequest {
+    WireRequest {
+        method: HttpMethod::Get,
+        url,
+        headers: vec![("Accept".into(), "application/json".into())],
+        body: None,
+    }
+}
+
 /// Builds a token request from a `grant` step.
 pub fn grant_request(
     g: &GrantRequest,

@@ -253,6 +253,7 @@ pub fn target_file(
     b.refresh_expiry = cfg.refresh_expiry;
     b.refresh_token_max_lifetime_s = cfg.refresh_token_max_lifetime_s;
     b.id_token_on_refresh &= cfg.id_token;
+    b.refresh_token_requires_scope = cfg.refresh_token_requires_scope.clone();
     file.clock_control = cfg.virtual_clock.then(|| ClockControl {
         url: crate::mock::CLOCK_PATH.to_string(),
     });
@@ -423,6 +424,10 @@ mod tests {
             assert_eq!(b.refresh_expiry, cfg.refresh_expiry, "{path}");
             assert_eq!(
                 b.refresh_token_max_lifetime_s, cfg.refresh_token_max_lifetime_s,
+                "{path}"
+            );
+            assert_eq!(
+                b.refresh_token_requires_scope, cfg.refresh_token_requires_scope,
                 "{path}"
             );
         }

@@ -64,6 +64,8 @@ pub struct Step {
     pub name: String,
     pub action: Action,
     pub expect: Option<ExpectC>,
+    /// One of these must hold.
+    pub expect_any: Vec<ExpectC>,
     pub expect_set: Vec<SetExpectationC>,
     /// Token-quality checks over a parallel step's responses.
     pub tokens: Option<TokenQuality>,
@@ -79,6 +81,7 @@ pub enum Action {
     Wait(WaitExpr),
     Revoke(TokenOp),
     Introspect(TokenOp),
+    Get(Document),
 }
 
 #[derive(Debug, Clone)]
@@ -458,6 +461,7 @@ impl Compiler<'_> {
             s.wait.is_some(),
             s.revoke.is_some(),
             s.introspect.is_some(),
+            s.get.is_some(),
         ];
         let count = actions.iter().filter(|a| **a).count();
         if count != 1 {
@@ -469,7 +473,7 @@ impl Compiler<'_> {
             self.err_path(
                 &path,
                 format!(
-                    "step {} {what}: give exactly one of `grant`, `wait`, `revoke`, `introspect`",
+                    "step {} {what}: give exactly one of `grant`, `wait`, `revoke`, `introspect`, `get`",
                     i + 1
                 ),
             );
@@ -546,6 +550,8 @@ impl Compiler<'_> {
                     return None;
                 }
             }
+        } else if let Some(doc) = s.get {
+            Action::Get(doc)
         } else {
             let (key, token) = match (&s.revoke, &s.introspect) {
                 (Some(t), _) => ("revoke", t),
@@ -571,6 +577,21 @@ impl Compiler<'_> {
             .expect
             .as_ref()
             .map(|e| self.expect(&format!("{path}.expect"), e));
+        let expect_any = s
+            .expect_any
+            .iter()
+            .enumerate()
+            .map(|(i, e)| self.expect(&format!("{path}.expect_any[{i}]"), e))
+            .collect();
+        if !s.expect_any.is_empty()
+            && (s.parallel.is_some() || s.chain.is_some() || s.wait.is_some())
+        {
+            self.err_path(
+                &format!("{path}.expect_any"),
+                "`expect_any` goes with a single request (not `parallel`, `chain` or `wait`)"
+                    .into(),
+            );
+        }
         let expect_set = s
             .expect_set
             .iter()
@@ -588,6 +609,7 @@ impl Compiler<'_> {
             name,
             action,
             expect,
+            expect_any,
             expect_set,
             tokens: s.tokens.clone(),
             chain,

@@ -86,7 +86,7 @@ pub struct Requires {
     pub declared: Vec<String>,
 }
 
-/// One step. Exactly one action: `grant`, `wait`, `revoke` or `introspect`.
+/// One step. Exactly one action: `grant`, `wait`, `revoke`, `introspect` or `get`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepFile {
@@ -107,6 +107,11 @@ pub struct StepFile {
     /// RFC 7662: introspect this token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspect: Option<String>,
+    /// GET a document the server publishes: `discovery` (the target's
+    /// `discovery` URL, else the issuer's `/.well-known/openid-configuration`)
+    /// or `jwks`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get: Option<Document>,
 
     /// Which client of the target (default `primary`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -173,6 +178,10 @@ pub struct StepFile {
     /// Expectations on the response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<Expect>,
+    /// Alternatives: the step passes when one of them holds (`expect` must
+    /// hold as well when both are given).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expect_any: Vec<Expect>,
     /// Expectations over the set of responses of a `parallel` step.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expect_set: Vec<SetExpectation>,
@@ -225,6 +234,14 @@ pub enum AuthOverride {
     BasicAndPost,
     /// Client credentials in the query string.
     Query,
+}
+
+/// A document a `get` step fetches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Document {
+    Discovery,
+    Jwks,
 }
 
 /// One defect planted in a client assertion.

@@ -336,7 +336,8 @@ pub struct MatcherSpec {
     /// The text matches this regular expression (searched, anchor it yourself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regex: Option<String>,
-    /// The text contains this (for headers: case-insensitively).
+    /// The text contains this (for headers: case-insensitively); a list
+    /// contains it as one of its elements.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contains: Option<String>,
     /// The scope-like text (space-separated) has exactly these words in any order.

@@ -147,7 +147,7 @@ fn yes() -> bool {
 }
 
 /// The names of [`Behaviour`]'s fields (scenarios' `requires.declared`).
-pub const BEHAVIOUR_FIELDS: [&str; 9] = [
+pub const BEHAVIOUR_FIELDS: [&str; 10] = [
     "rotation",
     "grace_period_s",
     "reuse_detection",
@@ -157,6 +157,7 @@ pub const BEHAVIOUR_FIELDS: [&str; 9] = [
     "refresh_token_max_lifetime_s",
     "id_token_on_refresh",
     "refresh_token_issued",
+    "refresh_token_requires_scope",
 ];
 
 /// What the server declares about itself. PROFILE checks compare with it.
@@ -183,6 +184,10 @@ pub struct Behaviour {
     /// The password grant returns a refresh token.
     #[serde(default = "yes")]
     pub refresh_token_issued: bool,
+    /// A refresh token comes only when the granted scope holds this scope
+    /// (IDCS: `offline_access`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_requires_scope: Option<String>,
 }
 
 #[cfg(test)]
@@ -193,6 +198,7 @@ mod tests {
             access_token_ttl_s: Some(1),
             refresh_token_ttl_s: Some(1),
             refresh_token_max_lifetime_s: Some(1),
+            refresh_token_requires_scope: Some("x".into()),
             ..Default::default()
         };
         let v = serde_json::to_value(full).unwrap();
@@ -226,6 +232,7 @@ impl Default for Behaviour {
             refresh_token_max_lifetime_s: None,
             id_token_on_refresh: false,
             refresh_token_issued: true,
+            refresh_token_requires_scope: None,
         }
     }
 }
