@@ -140,14 +140,7 @@ pub fn main_with(cli: Cli) -> i32 {
         }
         Command::Validate { paths, target } => validate(&paths, &target),
         Command::Schema { kind } => {
-            let schema = match kind.as_str() {
-                "scenario" => schemars::schema_for!(crate::scenario::model::ScenarioFile),
-                _ => schemars::schema_for!(crate::target::TargetFile),
-            };
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&schema).unwrap_or_default()
-            );
+            println!("{}", schema_text(&kind));
             exit::OK
         }
         Command::Completions { shell } => {
@@ -162,6 +155,18 @@ pub fn main_with(cli: Cli) -> i32 {
         }
         Command::Mock(args) => mock(args),
     }
+}
+
+/// The JSON Schema of scenario (`scenario`) or target (`target`) files, as
+/// checked in under `schemas/` (a test keeps the copies current).
+pub fn schema_text(kind: &str) -> String {
+    let schema = match kind {
+        "scenario" => schemars::schema_for!(crate::scenario::model::ScenarioFile),
+        _ => schemars::schema_for!(crate::target::TargetFile),
+    };
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 fn runtime() -> tokio::runtime::Runtime {
