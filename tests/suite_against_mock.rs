@@ -119,3 +119,31 @@ fn an_unreachable_target_exits_3() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `tokenprobe check | head -1`: a closed stdout must neither panic nor
+/// stop the run; the reports are still written.
+#[test]
+fn regression_a_closed_stdout_does_not_panic_and_reports_are_written() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+        .args(["check", "--report", &format!("json={}", json.display())])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("tokenprobe check:"), "{first}");
+    // The reader is dropped here: stdout is closed.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(json.exists());
+}

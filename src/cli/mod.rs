@@ -14,6 +14,15 @@ use clap::{Parser, Subcommand};
 pub use mockenv::MockKnobs;
 
 pub mod mockenv;
+
+/// Prints a line on stdout. A closed stdout (`tokenprobe check | head`) is
+/// not an error: the run goes on and its reports are still written.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -24,6 +33,10 @@ use std::sync::Arc;
     about = "Conformance checks and load tests for OAuth 2.0 token endpoints"
 )]
 pub struct Cli {
+    /// When to color the output (`auto` honours NO_COLOR, CLICOLOR_FORCE
+    /// and whether stdout is a terminal).
+    #[arg(long, global = true, value_parser = ["auto", "always", "never"], default_value = "auto")]
+    pub color: String,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -125,6 +138,11 @@ pub struct CheckArgs {
 
 /// Runs a command and returns the process exit code.
 pub fn main_with(cli: Cli) -> i32 {
+    match cli.color.as_str() {
+        "always" => anstream::ColorChoice::Always.write_global(),
+        "never" => anstream::ColorChoice::Never.write_global(),
+        _ => {}
+    }
     match cli.command {
         Command::Check(args) => check(args),
         Command::List {
@@ -140,7 +158,7 @@ pub fn main_with(cli: Cli) -> i32 {
         }
         Command::Validate { paths, target } => validate(&paths, &target),
         Command::Schema { kind } => {
-            println!("{}", schema_text(&kind));
+            say!("{}", schema_text(&kind));
             exit::OK
         }
         Command::Completions { shell } => {
@@ -244,7 +262,7 @@ fn check(args: CheckArgs) -> i32 {
             );
             return exit::TARGET_UNREACHABLE;
         }
-        println!(
+        say!(
             "tokenprobe check: {} scenario{} against {} ({})",
             scenarios.len(),
             if scenarios.len() == 1 { "" } else { "s" },
@@ -256,14 +274,27 @@ fn check(args: CheckArgs) -> i32 {
                 .unwrap_or("")
         );
         let verbose = args.verbose;
+        // A progress line on stderr when it is a terminal (hidden otherwise);
+        // result lines are printed above it.
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(scenarios.len() as u64),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} scenarios {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
         let result = run::run(target, client, http, redactor, scenarios, &opts, |r| {
-            print_line(r, verbose)
+            bar.suspend(|| print_line(r, verbose));
+            bar.inc(1);
         })
         .await;
+        bar.finish_and_clear();
         if let Some(m) = mock {
             m.shutdown().await;
         }
-        println!(
+        say!(
             "\n{}",
             report::terminal::summary(&result, &report::terminal::Style::for_stdout())
         );
@@ -275,7 +306,7 @@ fn check(args: CheckArgs) -> i32 {
         match report::write_all(&result, &outputs) {
             Ok(paths) => {
                 for p in paths {
-                    println!("report: {}", p.display());
+                    say!("report: {}", p.display());
                 }
             }
             Err(e) => {
@@ -289,10 +320,10 @@ fn check(args: CheckArgs) -> i32 {
 
 fn print_line(r: &ScenarioResult, verbose: u8) {
     let style = report::terminal::Style::for_stdout();
-    println!("{}", report::terminal::scenario_line(r, &style));
+    say!("{}", report::terminal::scenario_line(r, &style));
     let details = report::terminal::details(r, verbose, &style);
     if !details.is_empty() {
-        println!("{details}");
+        say!("{details}");
     }
 }
 
@@ -332,13 +363,13 @@ fn list(paths: &[PathBuf], format: &str) -> i32 {
             .iter()
             .map(|s| serde_json::json!({"id": s.id, "title": s.title, "level": s.level.as_str(), "tags": s.tags, "covers": s.covers, "file": s.file, "line": s.line}))
             .collect();
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&items).unwrap_or_default()
         );
     } else {
         for s in &scenarios {
-            println!(
+            say!(
                 "{:<40} {:<8} {:<24} {:<20} {}:{}",
                 s.id,
                 s.level.as_str(),
@@ -364,7 +395,7 @@ fn list_coverage(paths: &[PathBuf], format: &str) -> i32 {
                 .iter()
                 .map(|r| serde_json::json!({"id": r.entry.id, "level": r.entry.level, "section": r.entry.section, "scenarios": r.scenarios}))
                 .collect();
-            println!(
+            say!(
                 "{}",
                 serde_json::to_string_pretty(&items).unwrap_or_default()
             );
@@ -375,14 +406,14 @@ fn list_coverage(paths: &[PathBuf], format: &str) -> i32 {
             for r in &rows {
                 if r.entry.section != section {
                     section = &r.entry.section;
-                    println!("{section}");
+                    say!("{section}");
                 }
                 let covered = if r.scenarios.is_empty() {
                     "-- not covered --".to_string()
                 } else {
                     r.scenarios.join(", ")
                 };
-                println!(
+                say!(
                     "  {:<18} {:<10} {covered}",
                     r.entry.id,
                     short_level(&r.entry.level)
@@ -415,7 +446,7 @@ fn short_level(level: &str) -> &str {
 fn validate(paths: &[PathBuf], targets: &[PathBuf]) -> i32 {
     let mut code = exit::OK;
     match crate::scenario::load(paths) {
-        Ok(s) => println!("{} scenarios valid", s.len()),
+        Ok(s) => say!("{} scenarios valid", s.len()),
         Err(d) => {
             eprintln!("{d}");
             code = exit::INVALID_INPUT;
@@ -423,7 +454,7 @@ fn validate(paths: &[PathBuf], targets: &[PathBuf]) -> i32 {
     }
     for t in targets {
         match Target::load(t) {
-            Ok(_) => println!("{}: valid", t.display()),
+            Ok(_) => say!("{}: valid", t.display()),
             Err(d) => {
                 eprintln!("{d}");
                 code = exit::INVALID_INPUT;
@@ -436,7 +467,7 @@ fn validate(paths: &[PathBuf], targets: &[PathBuf]) -> i32 {
 fn mock(args: MockArgs) -> i32 {
     if args.list_faults {
         for f in crate::mock::Fault::ALL {
-            println!("{:<26} {}", f.as_str(), f.description());
+            say!("{:<26} {}", f.as_str(), f.description());
         }
         return exit::OK;
     }
