@@ -372,3 +372,7 @@ pub fn tally(responses: &[Option<HttpResponse>]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+#[path = "expect_tests.rs"]
+mod tests;

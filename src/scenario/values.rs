@@ -386,6 +386,16 @@ impl<'de> Deserialize<'de> for Matcher {
                 };
                 Ok(Matcher(spec))
             }
+            /// `member: null` (YAML's null, not the word): the value is JSON null.
+            fn visit_unit<E: de::Error>(self) -> Result<Matcher, E> {
+                Ok(Matcher(MatcherSpec {
+                    equals: Some(serde_json::Value::Null),
+                    ..Default::default()
+                }))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Matcher, E> {
+                self.visit_unit()
+            }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Matcher, A::Error> {
                 let spec = MatcherSpec::deserialize(de::value::MapAccessDeserializer::new(map))?;
                 if spec == MatcherSpec::default() {
