@@ -13,6 +13,7 @@ pub mod check;
 pub mod cli;
 pub mod diag;
 pub mod exit;
+pub mod load;
 pub mod mock;
 pub mod oauth;
 pub mod redact;

@@ -13,6 +13,7 @@ use crate::target::Target;
 use clap::{Parser, Subcommand};
 pub use mockenv::MockKnobs;
 
+pub mod load;
 pub mod mockenv;
 
 /// Prints a line on stdout. A closed stdout (`tokenprobe check | head`) is
@@ -72,6 +73,8 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
     /// Serve the mock token server until Ctrl-C.
     Mock(MockArgs),
+    /// Drive refresh traffic (goose), measure it, check it, gate on thresholds.
+    Load(load::LoadArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -90,6 +93,10 @@ pub struct MockArgs {
     pub list_faults: bool,
     #[command(flatten)]
     pub knobs: MockKnobs,
+}
+
+pub(crate) fn parse_profile_arg(s: &str) -> Result<Profile, String> {
+    parse_profile(s)
 }
 
 fn parse_profile(s: &str) -> Result<Profile, String> {
@@ -172,6 +179,7 @@ pub fn main_with(cli: Cli) -> i32 {
             exit::OK
         }
         Command::Mock(args) => mock(args),
+        Command::Load(args) => load::load(args),
     }
 }
 

@@ -26,7 +26,7 @@ mod write;
 #[cfg(test)]
 mod fixture;
 
-pub use write::{ReportError, write_all};
+pub use write::{ReportError, write_all, write_atomically};
 
 use crate::check::result::RunResult;
 use std::fmt;

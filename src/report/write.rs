@@ -50,7 +50,9 @@ pub fn write_all(run: &RunResult, outputs: &[ReportOutput]) -> Result<Vec<PathBu
     Ok(written)
 }
 
-fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
+/// Writes `contents` to a temporary file beside `path`, then renames it over
+/// `path`: a reader sees the old file or the new one, never half of one.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -1,0 +1,411 @@
+//! `tokenprobe load`: flags and a load profile become [`LoadSettings`]; a
+//! target (file, `--mock PROFILE`, or the embedded mock) is loaded; the
+//! engine runs; reports are written and thresholds decide the exit code.
+
+use super::mockenv::MockKnobs;
+use crate::exit;
+use crate::load::engine::{self, Shared};
+use crate::load::profile::{LoadProfile, LoadSettings, Mix};
+use crate::load::report::{self, LoadReport, RunInfo, SettingsDoc};
+use crate::mock::Profile;
+use crate::target::Target;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug)]
+pub struct LoadArgs {
+    /// Target file; without it (and without --mock) the embedded strict mock.
+    #[arg(long)]
+    pub target: Option<PathBuf>,
+    /// Load an in-process mock of this profile.
+    #[arg(long, value_parser = super::parse_profile_arg, value_name = "PROFILE")]
+    pub mock: Option<Profile>,
+    #[command(flatten)]
+    pub knobs: MockKnobs,
+    /// A load profile (scenarios/load/*.yaml); flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    #[arg(long)]
+    pub users: Option<usize>,
+    /// Time over which all users start (`30s`).
+    #[arg(long, conflicts_with = "increase_rate")]
+    pub ramp: Option<String>,
+    /// Users started per second.
+    #[arg(long)]
+    pub increase_rate: Option<f64>,
+    /// `60s`, `5m`.
+    #[arg(long)]
+    pub run_time: Option<String>,
+    /// At most this many requests per second over all users (`500` or `500/s`).
+    #[arg(long)]
+    pub rate: Option<String>,
+    /// `refresh=9,password=1`.
+    #[arg(long)]
+    pub mix: Option<Mix>,
+    /// Fraction of refreshes followed by a replay of the rotated token.
+    #[arg(long)]
+    pub replay_rate: Option<f64>,
+    /// `p99<250ms`, `error_rate<0.1%`, `rps>1000`, `replay_accepted==0` (repeatable).
+    #[arg(long)]
+    pub threshold: Vec<String>,
+    /// An earlier JSON report to compare with.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Relative change beyond which a difference from the baseline is a regression.
+    #[arg(long, default_value_t = 0.1)]
+    pub baseline_tolerance: f64,
+    /// FORMAT=PATH: json, markdown, html; default reports/load/{report.json,summary.md,report.html}.
+    #[arg(long)]
+    pub report: Vec<String>,
+    /// Runtimes (threads), each with a share of the users.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Allow a target that is not on loopback (load only your own servers).
+    #[arg(long)]
+    pub allow_remote: bool,
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+    #[arg(long)]
+    pub cacert: Option<PathBuf>,
+}
+
+enum Format {
+    Json,
+    Markdown,
+    Html,
+}
+
+fn outputs(args: &[String]) -> Result<Vec<(Format, PathBuf)>, String> {
+    if args.is_empty() {
+        let dir = PathBuf::from("reports/load");
+        return Ok(vec![
+            (Format::Json, dir.join("report.json")),
+            (Format::Markdown, dir.join("summary.md")),
+            (Format::Html, dir.join("report.html")),
+        ]);
+    }
+    args.iter()
+        .map(|a| {
+            let (f, p) = a
+                .split_once('=')
+                .filter(|(_, p)| !p.is_empty())
+                .ok_or_else(|| format!("--report {a}: write FORMAT=PATH (json, markdown, html)"))?;
+            let f = match f {
+                "json" => Format::Json,
+                "markdown" | "md" => Format::Markdown,
+                "html" => Format::Html,
+                other => {
+                    return Err(format!(
+                        "--report {a}: unknown format `{other}` (json, markdown, html)"
+                    ));
+                }
+            };
+            Ok((f, PathBuf::from(p)))
+        })
+        .collect()
+}
+
+fn settings(args: &LoadArgs) -> Result<LoadSettings, String> {
+    let base = match &args.profile {
+        Some(p) => LoadSettings::from_file(p).map_err(|d| d.to_string())?,
+        None => LoadSettings::default(),
+    };
+    let rate = match &args.rate {
+        Some(r) => Some(
+            r.trim_end_matches("/s")
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| format!("--rate {r}: give requests per second, e.g. 500 or 500/s"))?,
+        ),
+        None => None,
+    };
+    let flags = LoadProfile {
+        description: None,
+        users: args.users,
+        ramp: args.ramp.clone(),
+        increase_rate: args.increase_rate,
+        run_time: args.run_time.clone(),
+        rate,
+        mix: args.mix,
+        replay_rate: args.replay_rate,
+        thresholds: args.threshold.clone(),
+    };
+    // A ramp given as a flag replaces the profile's increase_rate and the
+    // other way round.
+    let mut base = base;
+    if args.ramp.is_some() || args.increase_rate.is_some() {
+        base.increase_rate = LoadSettings::default().increase_rate;
+    }
+    base.apply(&flags, None).map_err(|d| d.to_string())
+}
+
+/// Load traffic goes to loopback only, unless the user says otherwise.
+fn loopback_only(target: &Target, allow_remote: bool) -> Result<(), String> {
+    let Some(url) = &target.token_endpoint else {
+        return Err("the target has no token endpoint".into());
+    };
+    let local = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    if local || allow_remote {
+        Ok(())
+    } else {
+        Err(format!(
+            "{url} is not on loopback: load only servers you run; pass --allow-remote if this one is yours"
+        ))
+    }
+}
+
+pub fn load(args: LoadArgs) -> i32 {
+    let settings = match settings(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let outputs = match outputs(&args.report) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let baseline: Option<LoadReport> = match &args.baseline {
+        Some(p) => match std::fs::read(p)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+        {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("error: baseline {}: {e}", p.display());
+                return exit::INVALID_INPUT;
+            }
+        },
+        None => None,
+    };
+    if args.knobs.any() && args.mock.is_none() && args.target.is_some() {
+        eprintln!("error: mock flags (--fault, --rotation, --config, --tls…) need --mock PROFILE");
+        return exit::INVALID_INPUT;
+    }
+    // The mock (when there is one) runs on its own multi-thread runtime; the
+    // load runs on current-thread runtimes of its own.
+    let mock_rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start a runtime: {e}");
+            return exit::INTERNAL;
+        }
+    };
+    let (target, mock) = match &args.target {
+        Some(path) if args.mock.is_none() => match Target::load(path) {
+            Ok(t) => (t, None),
+            Err(d) => {
+                eprintln!("{d}");
+                return exit::INVALID_INPUT;
+            }
+        },
+        path => {
+            match mock_rt.block_on(super::start_mock(args.mock, &args.knobs, path.as_deref())) {
+                Ok(s) => (s.target, Some(s.server)),
+                Err(code) => return code,
+            }
+        }
+    };
+    if let Err(e) = loopback_only(&target, args.allow_remote) {
+        eprintln!("error: {e}");
+        return exit::INVALID_INPUT;
+    }
+    let opts = crate::check::run::RunOptions {
+        jobs: 1,
+        strict: false,
+        insecure: args.insecure,
+        ca_file: args.cacert.clone(),
+    };
+    let http = crate::check::run::http_options(&target, &opts);
+    let client = match crate::oauth::http::build_client(&http, settings.users.max(8)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let name = target.name.clone();
+    let endpoint = target
+        .token_endpoint
+        .as_ref()
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    let threads = args.threads.clamp(1, 64);
+    let started_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let shared = Arc::new(Shared::new(client, target, http, settings.clone(), threads));
+    eprintln!(
+        "tokenprobe load: {} users on {} thread{}, {} against {} ({}){}",
+        settings.users,
+        threads,
+        if threads == 1 { "" } else { "s" },
+        humantime::format_duration(settings.run_time),
+        name,
+        endpoint,
+        if shared.probes() {
+            format!(", replay probes at {}", settings.replay_rate)
+        } else {
+            String::new()
+        }
+    );
+    let progress = std::io::stderr()
+        .is_terminal()
+        .then(|| progress(shared.clone()));
+    let result = engine::run(shared.clone(), threads);
+    let duration_s = shared.elapsed().as_secs_f64();
+    if let Some((stop, handle)) = progress {
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = handle.join();
+    }
+    if let Some(m) = mock {
+        mock_rt.block_on(m.shutdown());
+    }
+    if let Err(e) = &result {
+        eprintln!("error: {e}");
+    }
+    let stats = shared.merged();
+    let info = RunInfo {
+        target: name,
+        token_endpoint: endpoint,
+        started_at,
+        duration_s,
+        settings: SettingsDoc {
+            users: settings.users,
+            increase_rate: settings.increase_rate,
+            run_time_s: settings.run_time.as_secs_f64(),
+            rate: settings.rate,
+            mix_refresh: settings.mix.refresh,
+            mix_password: settings.mix.password,
+            replay_rate: settings.replay_rate,
+            threads,
+        },
+    };
+    let mut doc = report::build(&stats, info, &settings.thresholds);
+    if let Some(base) = &baseline {
+        doc.regressions = report::regressions(&doc, base, args.baseline_tolerance);
+    }
+    print_summary(&doc);
+    for (format, path) in &outputs {
+        let body = match format {
+            Format::Json => serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n",
+            Format::Markdown => report::markdown(&doc),
+            Format::Html => report::html(&doc),
+        };
+        if let Err(e) = crate::report::write_atomically(path, body.as_bytes()) {
+            eprintln!("error: {e}");
+            return exit::INTERNAL;
+        }
+        eprintln!("report: {}", path.display());
+    }
+    if result.is_err() {
+        return exit::INTERNAL;
+    }
+    let breached = doc.thresholds.iter().any(|t| !t.passed) || !doc.regressions.is_empty();
+    if breached {
+        exit::THRESHOLD_BREACHED
+    } else {
+        exit::OK
+    }
+}
+
+fn print_summary(r: &LoadReport) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let all = r.latency_us.get("all");
+    let _ = writeln!(
+        out,
+        "{} requests in {:.1}s: {:.1} req/s, {} failures ({:.3}%)",
+        r.totals.requests,
+        r.totals.duration_s,
+        r.totals.rps,
+        r.totals.failures,
+        r.totals.error_rate * 100.0
+    );
+    for (kind, l) in &r.latency_us {
+        let _ = writeln!(
+            out,
+            "  {kind:<9} n={:<8} p50 {:>8.2}ms  p90 {:>8.2}ms  p99 {:>8.2}ms  p99.9 {:>8.2}ms  max {:>8.2}ms",
+            l.count,
+            l.p50 as f64 / 1000.0,
+            l.p90 as f64 / 1000.0,
+            l.p99 as f64 / 1000.0,
+            l.p999 as f64 / 1000.0,
+            l.max as f64 / 1000.0
+        );
+    }
+    let _ = all;
+    let v = &r.violations;
+    let _ = writeln!(
+        out,
+        "violations: chain_breaks={} replay_accepted={} duplicate_tokens={} rotation_violations={}",
+        v.chain_breaks, v.replay_accepted, v.duplicate_tokens, v.rotation_violations
+    );
+    if !r.errors.by_code.is_empty() {
+        let codes: Vec<String> = r
+            .errors
+            .by_code
+            .iter()
+            .map(|(k, n)| format!("{k}={n}"))
+            .collect();
+        let _ = writeln!(out, "errors: {}", codes.join(" "));
+    }
+    for t in &r.thresholds {
+        let _ = writeln!(
+            out,
+            "threshold {}: {} ({})",
+            t.threshold,
+            if t.passed { "passed" } else { "BREACHED" },
+            t.observed
+        );
+    }
+    for reg in &r.regressions {
+        let _ = writeln!(out, "regression: {reg}");
+    }
+}
+
+/// One line a second on stderr: requests/s, p99, errors, chain breaks.
+fn progress(
+    shared: Arc<Shared>,
+) -> (
+    Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<()>,
+) {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let handle = std::thread::spawn(move || {
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(1000));
+            let s = shared.merged();
+            let second = shared.elapsed().as_secs() as usize;
+            let last = second.checked_sub(1).and_then(|i| s.timeline.get(i));
+            let (rps, p99) =
+                last.map_or((0, 0), |l| (l.requests, l.latency.value_at_quantile(0.99)));
+            eprint!(
+                "\r\x1b[2K{:>4}s  {:>8} req/s  p99 {:>7.2}ms  errors {:>6}  chain breaks {:>5}",
+                second,
+                rps,
+                p99 as f64 / 1000.0,
+                s.failures,
+                s.violations.chain_breaks
+            );
+        }
+        eprintln!();
+    });
+    (stop, handle)
+}

@@ -1,0 +1,572 @@
+//! The load engine: goose, embedded as a library, schedules the virtual
+//! users (start rate, run time, Ctrl-C); each user's loop sends its requests
+//! with our own reqwest client and records them in our own statistics.
+//!
+//! Why not goose's request path and metrics: goose groups errors by status
+//! line, and its per-request metrics cost more than the request itself on
+//! a fast server; we need OAuth error codes, token fingerprints and HDR
+//! histograms anyway. So goose runs with its metrics off, on a current-thread
+//! tokio runtime (measured about twice the throughput of the multi-thread
+//! one for this workload), one runtime per `threads`, each a share of the
+//! users, with mergeable statistics.
+//!
+//! What a user does: log in once with the password grant, then refresh in a
+//! loop with the refresh token the last answer returned. An `invalid_grant`
+//! breaks the chain: counted, then a new login. On a server declaring
+//! rotation, a refresh without a new refresh token is a rotation violation,
+//! and at `replay_rate` a user replays its previous (rotated) refresh token:
+//! any success is a revocation failure under load.
+
+use super::profile::LoadSettings;
+use super::stats::{Kind, Outcome, Stats};
+use crate::oauth::http::{self, HttpOptions};
+use crate::target::{AuthMethod, ReuseDetection, Rotation, Target, UserCredentials};
+use goose::prelude::*;
+use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Most token fingerprints kept for the duplicate check (bounded memory:
+/// 16 bytes each); beyond it new tokens are not checked.
+const MAX_FINGERPRINTS: usize = 20_000_000;
+
+/// What every user of one run shares.
+pub struct Shared {
+    client: reqwest::Client,
+    target: Arc<Target>,
+    http: HttpOptions,
+    settings: LoadSettings,
+    /// Statistics, one per runtime, merged at the end.
+    pub stats: Vec<Mutex<Stats>>,
+    seen: Vec<Mutex<HashSet<u64>>>,
+    hasher: RandomState,
+    started: Instant,
+    next_slot: Mutex<Instant>,
+    rotating: bool,
+    probes: bool,
+    family_revocation: bool,
+    /// Precomputed `Authorization` for client_secret_basic.
+    client_basic: Option<String>,
+}
+
+/// A virtual user's state between transactions.
+#[derive(Clone, Default)]
+struct Vu {
+    refresh: Option<String>,
+    previous: Option<String>,
+    /// xorshift state for the replay draw.
+    rng: u64,
+    /// Which `Shared::stats` this user records into.
+    slot: usize,
+}
+
+impl Shared {
+    pub fn new(
+        client: reqwest::Client,
+        target: Target,
+        http: HttpOptions,
+        settings: LoadSettings,
+        threads: usize,
+    ) -> Shared {
+        let b = &target.behaviour;
+        let rotating = b.rotation == Rotation::Rotate;
+        let probes = rotating && b.grace_period_s == 0 && settings.replay_rate > 0.0;
+        let family_revocation = b.reuse_detection == ReuseDetection::Family;
+        let client_basic = target.client("primary").and_then(|c| {
+            (c.auth == AuthMethod::ClientSecretBasic).then(|| {
+                crate::oauth::auth::client_basic(
+                    &c.id,
+                    c.secret.as_ref().map(|s| s.expose()).unwrap_or_default(),
+                )
+            })
+        });
+        Shared {
+            client,
+            target: Arc::new(target),
+            http,
+            settings,
+            stats: (0..threads.max(1))
+                .map(|_| Mutex::new(Stats::default()))
+                .collect(),
+            seen: (0..64).map(|_| Mutex::new(HashSet::new())).collect(),
+            hasher: RandomState::new(),
+            started: Instant::now(),
+            next_slot: Mutex::new(Instant::now()),
+            rotating,
+            probes,
+            family_revocation,
+            client_basic,
+        }
+    }
+
+    /// Time since the run started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// All runtimes' statistics together.
+    pub fn merged(&self) -> Stats {
+        let mut all = Stats::default();
+        for s in &self.stats {
+            all.merge(&s.lock().unwrap_or_else(|p| p.into_inner()));
+        }
+        all
+    }
+
+    /// True when replay probes run (rotation declared, no grace period).
+    pub fn probes(&self) -> bool {
+        self.probes
+    }
+
+    /// Waits for a slot under the rate cap.
+    async fn pace(&self) {
+        let Some(rate) = self.settings.rate else {
+            return;
+        };
+        let interval = Duration::from_secs_f64(1.0 / rate);
+        let slot = {
+            let mut next = self.next_slot.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            let slot = (*next).max(now);
+            *next = slot + interval;
+            slot
+        };
+        tokio::time::sleep_until(tokio::time::Instant::from_std(slot)).await;
+    }
+
+    /// Counts a token; true when it was seen before.
+    fn seen_before(&self, token: &str) -> bool {
+        let h = self.hasher.hash_one(token);
+        let shard = &self.seen[(h as usize) % self.seen.len()];
+        let mut set = shard.lock().unwrap_or_else(|p| p.into_inner());
+        if set.len() >= MAX_FINGERPRINTS / self.seen.len() {
+            return set.contains(&h);
+        }
+        !set.insert(h)
+    }
+
+    fn form(&self, grant: &str, extra: &[(&str, &str)]) -> (Vec<(&'static str, String)>, Vec<u8>) {
+        let mut headers = vec![("Accept", "application/json".to_string())];
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("grant_type", grant);
+        for (k, v) in extra {
+            form.append_pair(k, v);
+        }
+        if let Some(c) = self.target.client("primary") {
+            match c.auth {
+                AuthMethod::ClientSecretBasic => {
+                    if let Some(b) = &self.client_basic {
+                        headers.push(("Authorization", b.clone()));
+                    }
+                }
+                AuthMethod::ClientSecretPost => {
+                    form.append_pair("client_id", &c.id);
+                    form.append_pair(
+                        "client_secret",
+                        c.secret.as_ref().map(|s| s.expose()).unwrap_or_default(),
+                    );
+                }
+                AuthMethod::None => {
+                    form.append_pair("client_id", &c.id);
+                }
+                AuthMethod::ClientSecretJwt | AuthMethod::PrivateKeyJwt => {
+                    let alg = c.alg.clone().unwrap_or_else(|| {
+                        if c.auth == AuthMethod::ClientSecretJwt {
+                            "HS256"
+                        } else {
+                            "RS256"
+                        }
+                        .into()
+                    });
+                    let audience = self
+                        .target
+                        .token_endpoint
+                        .as_ref()
+                        .map(|u| u.to_string())
+                        .unwrap_or_default();
+                    if let Ok(a) = crate::oauth::auth::client_assertion(
+                        &c.id,
+                        &audience,
+                        &alg,
+                        c.secret.as_ref(),
+                        c.key_pem.as_ref(),
+                        c.kid.as_deref(),
+                        Default::default(),
+                    ) {
+                        form.append_pair("client_id", &c.id);
+                        form.append_pair(
+                            "client_assertion_type",
+                            crate::wire::CLIENT_ASSERTION_TYPE_JWT,
+                        );
+                        form.append_pair("client_assertion", a.expose());
+                    }
+                }
+            }
+        }
+        (headers, form.finish().into_bytes())
+    }
+
+    /// Sends one token request and records it.
+    async fn send(
+        &self,
+        slot: usize,
+        kind: Kind,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+    ) -> (Outcome, Option<serde_json::Value>) {
+        self.pace().await;
+        let url = match &self.target.token_endpoint {
+            Some(u) => u.clone(),
+            None => return (Outcome::Transport("no-endpoint".into()), None),
+        };
+        let mut req = self
+            .client
+            .post(url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let at = self.started.elapsed();
+        let began = Instant::now();
+        let result = http::send(req, self.http.request_timeout).await;
+        let took = began.elapsed();
+        let (outcome, json) = match result {
+            Ok(r) if (200..300).contains(&r.status) => (Outcome::Ok, r.json()),
+            Ok(r) => {
+                let json = r.json();
+                let code = json
+                    .as_ref()
+                    .and_then(|j| j.get("error").and_then(|e| e.as_str()).map(str::to_string));
+                (Outcome::Status(r.status, code), json)
+            }
+            Err(e) => (Outcome::Transport(e.class.to_string()), None),
+        };
+        let mut stats = self.stats[slot].lock().unwrap_or_else(|p| p.into_inner());
+        stats.record(kind, took, at, &outcome);
+        (outcome, json)
+    }
+
+    /// Fingerprints the tokens of an answer; counts duplicates. `sent` is
+    /// the refresh token of the request: getting it back is a matter of
+    /// rotation (counted there), not a new issue.
+    fn note_tokens(&self, slot: usize, json: &serde_json::Value, sent: Option<&str>) {
+        let mut dups = 0;
+        for member in ["access_token", "refresh_token"] {
+            if let Some(t) = json.get(member).and_then(|t| t.as_str())
+                && Some(t) != sent
+                && self.seen_before(t)
+            {
+                dups += 1;
+            }
+        }
+        if dups > 0 {
+            let mut stats = self.stats[slot].lock().unwrap_or_else(|p| p.into_inner());
+            stats.violations.duplicate_tokens += dups;
+        }
+    }
+
+    fn violation(&self, slot: usize, f: impl FnOnce(&mut super::stats::Violations)) {
+        let mut stats = self.stats[slot].lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut stats.violations);
+    }
+
+    /// The password grant; the new chain's refresh token.
+    async fn login(&self, vu: &mut Vu) {
+        let user = self.target.user("primary");
+        let (username, password) = user
+            .map(|u| (u.username.clone(), u.password.expose().to_string()))
+            .unwrap_or_default();
+        let scope = self.target.password_grant.scope.clone().unwrap_or_default();
+        let basic_user =
+            self.target.password_grant.user_credentials == UserCredentials::BasicHeader;
+        let mut extra: Vec<(&str, &str)> = Vec::new();
+        if !basic_user {
+            extra.push(("username", &username));
+            extra.push(("password", &password));
+        }
+        if !scope.is_empty() {
+            extra.push(("scope", &scope));
+        }
+        let (mut headers, body) = self.form(crate::wire::grant::PASSWORD, &extra);
+        if basic_user {
+            headers.retain(|(k, _)| *k != "Authorization");
+            headers.push((
+                "Authorization",
+                crate::oauth::auth::basic_raw(&username, &password),
+            ));
+        }
+        let (outcome, json) = self.send(vu.slot, Kind::Password, headers, body).await;
+        vu.previous = None;
+        vu.refresh = None;
+        if outcome == Outcome::Ok
+            && let Some(j) = json
+        {
+            self.note_tokens(vu.slot, &j, None);
+            vu.refresh = j
+                .get("refresh_token")
+                .and_then(|t| t.as_str())
+                .map(str::to_string);
+        }
+    }
+
+    /// One refresh, following rotation; a replay probe now and then.
+    async fn refresh(&self, vu: &mut Vu) {
+        let Some(current) = vu.refresh.clone() else {
+            return self.login(vu).await;
+        };
+        let (headers, body) = self.form(
+            crate::wire::grant::REFRESH_TOKEN,
+            &[("refresh_token", &current)],
+        );
+        let (outcome, json) = self.send(vu.slot, Kind::Refresh, headers, body).await;
+        match (&outcome, json) {
+            (Outcome::Ok, Some(j)) => {
+                self.note_tokens(vu.slot, &j, Some(&current));
+                let next = j
+                    .get("refresh_token")
+                    .and_then(|t| t.as_str())
+                    .map(str::to_string);
+                match next {
+                    Some(n) if n != current => {
+                        vu.previous = Some(current);
+                        vu.refresh = Some(n);
+                    }
+                    _ => {
+                        if self.rotating {
+                            self.violation(vu.slot, |v| v.rotation_violations += 1);
+                        }
+                    }
+                }
+            }
+            (Outcome::Status(_, Some(code)), _) if code == "invalid_grant" => {
+                self.violation(vu.slot, |v| v.chain_breaks += 1);
+                return self.login(vu).await;
+            }
+            _ => {}
+        }
+        if self.probes && vu.previous.is_some() && draw(&mut vu.rng) < self.settings.replay_rate {
+            self.double_spend(vu).await;
+            self.replay(vu).await;
+        }
+    }
+
+    /// Two refreshes of the current token at once: on a rotating server
+    /// without grace exactly one may win (a check-then-act race lets both).
+    async fn double_spend(&self, vu: &mut Vu) {
+        let Some(current) = vu.refresh.clone() else {
+            return;
+        };
+        let one = || {
+            let (headers, body) = self.form(
+                crate::wire::grant::REFRESH_TOKEN,
+                &[("refresh_token", &current)],
+            );
+            self.send(vu.slot, Kind::Replay, headers, body)
+        };
+        let (a, b) = futures::join!(one(), one());
+        let winners: Vec<serde_json::Value> = [a, b]
+            .into_iter()
+            .filter_map(|(o, j)| (o == Outcome::Ok).then_some(j).flatten())
+            .collect();
+        for j in &winners {
+            self.note_tokens(vu.slot, j, Some(&current));
+        }
+        if winners.len() > 1 {
+            self.violation(vu.slot, |v| v.replay_accepted += 1);
+        }
+        match winners
+            .first()
+            .and_then(|j| j.get("refresh_token").and_then(|t| t.as_str()))
+        {
+            Some(next) if next != current => {
+                vu.previous = Some(current);
+                vu.refresh = Some(next.to_string());
+            }
+            Some(_) => {}
+            None => self.login(vu).await,
+        }
+    }
+
+    /// Replays the previous, rotated refresh token.
+    async fn replay(&self, vu: &mut Vu) {
+        let Some(old) = vu.previous.take() else {
+            return;
+        };
+        let (headers, body) = self.form(
+            crate::wire::grant::REFRESH_TOKEN,
+            &[("refresh_token", &old)],
+        );
+        let (outcome, json) = self.send(vu.slot, Kind::Replay, headers, body).await;
+        if outcome == Outcome::Ok {
+            self.violation(vu.slot, |v| v.replay_accepted += 1);
+            if let Some(j) = json {
+                self.note_tokens(vu.slot, &j, Some(&old));
+            }
+        } else if self.family_revocation {
+            // The replay revoked the family, as declared: start a new chain
+            // (not a chain break: the server did what it said).
+            self.login(vu).await;
+        }
+    }
+}
+
+/// A uniform draw in [0, 1) (xorshift64*).
+fn draw(state: &mut u64) -> f64 {
+    if *state == 0 {
+        *state = RandomState::new().hash_one(Instant::now()) | 1;
+    }
+    let mut x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Runs the attack: `threads` OS threads, each a current-thread runtime
+/// with its own goose attack and a share of the users. Returns when the
+/// run time is over or Ctrl-C was pressed.
+pub fn run(shared: Arc<Shared>, threads: usize) -> Result<(), String> {
+    let threads = threads.clamp(1, shared.settings.users.max(1));
+    let handles: Vec<std::thread::JoinHandle<Result<(), String>>> = (0..threads)
+        .map(|i| {
+            let shared = shared.clone();
+            let users = share(shared.settings.users, threads, i);
+            std::thread::Builder::new()
+                .name(format!("load-{i}"))
+                .spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+                    rt.block_on(attack(shared, i, users, threads))
+                })
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<_, _>>()?;
+    let mut first_error = None;
+    for h in handles {
+        match h.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => first_error = first_error.or(Some(e)),
+            Err(_) => first_error = first_error.or(Some("a load thread panicked".to_string())),
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Users of runtime `i` of `n`.
+fn share(users: usize, n: usize, i: usize) -> usize {
+    users / n + usize::from(i < users % n)
+}
+
+async fn attack(
+    shared: Arc<Shared>,
+    slot: usize,
+    users: usize,
+    threads: usize,
+) -> Result<(), String> {
+    let s = &shared.settings;
+    let host = shared
+        .target
+        .token_endpoint
+        .as_ref()
+        .map(|u| u.origin().ascii_serialization())
+        .ok_or("the target has no token endpoint")?;
+    let mut config = goose::config::GooseConfiguration::default();
+    config.host = Some(host);
+    config.users = Some(users);
+    config.increase_rate = Some(format!("{}", (s.increase_rate / threads as f64).max(0.001)));
+    config.run_time = Some(format!("{}s", s.run_time.as_secs().max(1)));
+    config.no_metrics = true;
+    config.no_print_metrics = true;
+    config.no_error_summary = true;
+    config.no_telnet = true;
+    config.quiet = 1;
+
+    let start = {
+        let shared = shared.clone();
+        Transaction::new(Arc::new(move |user: &mut GooseUser| {
+            let shared = shared.clone();
+            Box::pin(async move {
+                let mut vu = Vu {
+                    slot,
+                    ..Vu::default()
+                };
+                shared.login(&mut vu).await;
+                user.set_session_data(vu);
+                Ok(())
+            })
+        }))
+        .set_on_start()
+    };
+    let refresh = {
+        let shared = shared.clone();
+        Transaction::new(Arc::new(move |user: &mut GooseUser| {
+            let shared = shared.clone();
+            Box::pin(async move {
+                if let Some(vu) = user.get_session_data_mut::<Vu>() {
+                    shared.refresh(vu).await;
+                }
+                Ok(())
+            })
+        }))
+    };
+    let password = {
+        let shared = shared.clone();
+        Transaction::new(Arc::new(move |user: &mut GooseUser| {
+            let shared = shared.clone();
+            Box::pin(async move {
+                if let Some(vu) = user.get_session_data_mut::<Vu>() {
+                    shared.login(vu).await;
+                }
+                Ok(())
+            })
+        }))
+    };
+    let mut scenario = Scenario::new("oauth").register_transaction(start);
+    if s.mix.refresh > 0 {
+        scenario = scenario.register_transaction(
+            refresh
+                .set_weight(s.mix.refresh as usize)
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    if s.mix.password > 0 {
+        scenario = scenario.register_transaction(
+            password
+                .set_weight(s.mix.password as usize)
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    GooseAttack::initialize_with_config(config)
+        .map_err(|e| e.to_string())?
+        .register_scenario(scenario)
+        .execute()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("load engine: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_are_shared_out_exactly() {
+        for (users, n) in [(10, 3), (1, 1), (7, 7), (100, 8)] {
+            let total: usize = (0..n).map(|i| share(users, n, i)).sum();
+            assert_eq!(total, users);
+        }
+    }
+
+    #[test]
+    fn draws_are_uniform_enough() {
+        let mut state = 0;
+        let n = 100_000;
+        let hits = (0..n).filter(|_| draw(&mut state) < 0.01).count();
+        assert!((700..1300).contains(&hits), "{hits}");
+    }
+}

@@ -1,0 +1,15 @@
+//! Load mode (`tokenprobe load`): refresh traffic that follows rotation,
+//! measured per request, checked for correctness while under load, gated by
+//! thresholds.
+//!
+//! - [`profile`]: load profiles (`scenarios/load/*.yaml`) and their settings;
+//! - [`engine`]: goose as the scheduler of virtual users, our own requests;
+//! - [`stats`]: mergeable HDR histograms, counts and violations;
+//! - [`threshold`]: `p99<250ms`-style expressions;
+//! - [`report`]: the JSON document (with its schema), Markdown and HTML.
+
+pub mod engine;
+pub mod profile;
+pub mod report;
+pub mod stats;
+pub mod threshold;

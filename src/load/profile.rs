@@ -1,0 +1,280 @@
+//! Load profiles (`scenarios/load/*.yaml`): how many virtual users, how fast
+//! they start, for how long, at what rate, with which mix of requests, how
+//! often they probe with a replay, and the thresholds that decide the exit
+//! code. Read through `crate::yaml` like every other file; flags override
+//! each field ([`LoadSettings::apply`]).
+
+use super::threshold::Threshold;
+use crate::diag::Diagnostic;
+use crate::yaml::Source;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Duration;
+
+/// The file format.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadProfile {
+    /// What the profile is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Virtual users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<usize>,
+    /// Time over which all users start (`30s`); or `increase_rate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramp: Option<String>,
+    /// Users started per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub increase_rate: Option<f64>,
+    /// How long the run lasts once started (`60s`, `5m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_time: Option<String>,
+    /// Requests per second over all users, at most (`0`: no cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// Relative weights of what a user does in its loop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mix: Option<Mix>,
+    /// Fraction of refreshes followed by a replay of the previous (rotated)
+    /// refresh token: 0.01 = 1 %.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_rate: Option<f64>,
+    /// Thresholds: `p99<250ms`, `error_rate<0.1%`, `rps>1000`,
+    /// `replay_accepted==0`…
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<String>,
+}
+
+/// Weights of the loop's actions.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Mix {
+    #[serde(default)]
+    pub refresh: u32,
+    /// A fresh password grant (the user's chain restarts).
+    #[serde(default)]
+    pub password: u32,
+}
+
+impl Default for Mix {
+    fn default() -> Mix {
+        Mix {
+            refresh: 1,
+            password: 0,
+        }
+    }
+}
+
+impl std::str::FromStr for Mix {
+    type Err = String;
+    /// `refresh=9,password=1`.
+    fn from_str(s: &str) -> Result<Mix, String> {
+        let mut mix = Mix {
+            refresh: 0,
+            password: 0,
+        };
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}`: write NAME=WEIGHT, e.g. refresh=9,password=1"))?;
+            let v: u32 = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{part}`: the weight must be a whole number"))?;
+            match k.trim() {
+                "refresh" => mix.refresh = v,
+                "password" => mix.password = v,
+                other => return Err(format!("unknown mix entry `{other}` (refresh, password)")),
+            }
+        }
+        if mix.refresh + mix.password == 0 {
+            return Err("the mix needs a weight above 0".into());
+        }
+        Ok(mix)
+    }
+}
+
+/// A profile resolved with its defaults: what the engine runs.
+#[derive(Debug, Clone)]
+pub struct LoadSettings {
+    pub users: usize,
+    /// Users started per second.
+    pub increase_rate: f64,
+    pub run_time: Duration,
+    /// Requests per second over all users; `None`: no cap.
+    pub rate: Option<f64>,
+    pub mix: Mix,
+    pub replay_rate: f64,
+    pub thresholds: Vec<Threshold>,
+}
+
+/// Longest run accepted (a bound on every loop).
+pub const MAX_RUN_TIME: Duration = Duration::from_secs(24 * 3600);
+/// Most virtual users accepted.
+pub const MAX_USERS: usize = 100_000;
+
+impl Default for LoadSettings {
+    fn default() -> LoadSettings {
+        LoadSettings {
+            users: 10,
+            increase_rate: 100.0,
+            run_time: Duration::from_secs(10),
+            rate: None,
+            mix: Mix::default(),
+            replay_rate: 0.0,
+            thresholds: Vec::new(),
+        }
+    }
+}
+
+impl LoadSettings {
+    /// Reads a profile file.
+    pub fn from_file(path: &Path) -> Result<LoadSettings, Diagnostic> {
+        let source = Source::read(path)?;
+        let p: LoadProfile = crate::yaml::parse(&source)?;
+        LoadSettings::default().apply(&p, Some(&source))
+    }
+
+    /// `self` with the fields `p` sets; errors are located in `source` when
+    /// given (a file), else name the flag.
+    pub fn apply(
+        mut self,
+        p: &LoadProfile,
+        source: Option<&Source>,
+    ) -> Result<LoadSettings, Diagnostic> {
+        let err = |field: &str, message: String| match source {
+            Some(s) => s.error_at_path(field, message),
+            None => Diagnostic::file(
+                Path::new("command line"),
+                format!("--{}: {message}", field.replace('_', "-")),
+            ),
+        };
+        let duration = |field: &str, text: &str| {
+            humantime::parse_duration(text)
+                .map_err(|e| err(field, format!("`{text}` is not a duration ({e})")))
+        };
+        if let Some(u) = p.users {
+            if u == 0 || u > MAX_USERS {
+                return Err(err("users", format!("{u} users: give 1 to {MAX_USERS}")));
+            }
+            self.users = u;
+        }
+        if let Some(t) = &p.run_time {
+            let d = duration("run_time", t)?;
+            if d.is_zero() || d > MAX_RUN_TIME {
+                return Err(err(
+                    "run_time",
+                    format!("`{t}`: give more than 0 and at most 24h"),
+                ));
+            }
+            self.run_time = d;
+        }
+        match (&p.ramp, p.increase_rate) {
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    "ramp",
+                    "give `ramp` or `increase_rate`, not both".into(),
+                ));
+            }
+            (Some(r), None) => {
+                let d = duration("ramp", r)?;
+                self.increase_rate = if d.is_zero() {
+                    self.users as f64
+                } else {
+                    self.users as f64 / d.as_secs_f64()
+                };
+            }
+            (None, Some(rate)) => {
+                if !(rate > 0.0 && rate.is_finite()) {
+                    return Err(err(
+                        "increase_rate",
+                        format!("{rate}: give users per second above 0"),
+                    ));
+                }
+                self.increase_rate = rate;
+            }
+            (None, None) => {}
+        }
+        if let Some(rate) = p.rate {
+            if !(rate >= 0.0 && rate.is_finite()) {
+                return Err(err(
+                    "rate",
+                    format!("{rate}: give requests per second, 0 for no cap"),
+                ));
+            }
+            self.rate = (rate > 0.0).then_some(rate);
+        }
+        if let Some(m) = p.mix {
+            if m.refresh + m.password == 0 {
+                return Err(err("mix", "the mix needs a weight above 0".into()));
+            }
+            self.mix = m;
+        }
+        if let Some(r) = p.replay_rate {
+            if !(0.0..=1.0).contains(&r) {
+                return Err(err(
+                    "replay_rate",
+                    format!("{r}: give a fraction from 0 to 1"),
+                ));
+            }
+            self.replay_rate = r;
+        }
+        for (i, t) in p.thresholds.iter().enumerate() {
+            let parsed = t
+                .parse::<Threshold>()
+                .map_err(|e| err(&format!("thresholds[{i}]"), e))?;
+            self.thresholds.push(parsed);
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_profiles_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/load");
+        for name in [
+            "refresh-storm.yaml",
+            "login-and-refresh.yaml",
+            "ci-gate.yaml",
+        ] {
+            let s = LoadSettings::from_file(&dir.join(name)).unwrap_or_else(|d| panic!("{d}"));
+            assert!(s.users >= 1 && !s.run_time.is_zero(), "{name}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_file_line_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.yaml");
+        std::fs::write(&path, "users: 10\nrun_time: soon\n").unwrap();
+        let d = LoadSettings::from_file(&path).unwrap_err().to_string();
+        assert!(d.contains("p.yaml:2:"), "{d}");
+        assert!(d.contains("soon"), "{d}");
+        std::fs::write(&path, "users: 10\nthresholds:\n  - p99<250\n").unwrap();
+        let d = LoadSettings::from_file(&path).unwrap_err().to_string();
+        assert!(d.contains("p.yaml:3:"), "{d}");
+        assert!(d.contains("needs a unit"), "{d}");
+        std::fs::write(&path, "users: 10\nrampp: 5s\n").unwrap();
+        let d = LoadSettings::from_file(&path).unwrap_err().to_string();
+        assert!(d.contains("ramp"), "{d}");
+    }
+
+    #[test]
+    fn mix_flag_parses() {
+        assert_eq!(
+            "refresh=9,password=1".parse::<Mix>(),
+            Ok(Mix {
+                refresh: 9,
+                password: 1
+            })
+        );
+        assert!("refresh=0".parse::<Mix>().is_err());
+        assert!("refrsh=1".parse::<Mix>().is_err());
+    }
+}

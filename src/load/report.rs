@@ -1,0 +1,617 @@
+//! The load report: one document ([`LoadReport`], versioned, its JSON
+//! Schema checked in as `schemas/load-report.schema.json`) rendered as JSON,
+//! Markdown (a CI job summary) and a self-contained HTML page with SVG
+//! charts. The JSON carries the HDR histograms (V2 serialization, base64) so
+//! that runs can be merged and compared exactly.
+
+use super::stats::{Kind, Stats};
+use super::threshold::{Observed, QUANTILES, Threshold, Verdict};
+use base64::Engine;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(title = "tokenprobe load report")]
+pub struct LoadReport {
+    #[schemars(extend("const" = 1))]
+    pub schema_version: u32,
+    pub tool: String,
+    pub target: String,
+    pub token_endpoint: String,
+    /// RFC 3339.
+    pub started_at: String,
+    pub settings: SettingsDoc,
+    pub totals: Totals,
+    /// Per request kind (`password`, `refresh`, `replay`) and `all`.
+    pub latency_us: BTreeMap<String, Latency>,
+    pub errors: Errors,
+    pub violations: ViolationsDoc,
+    pub timeline: Vec<SecondDoc>,
+    pub thresholds: Vec<Verdict>,
+    /// Regressions against `--baseline`, if one was given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regressions: Vec<String>,
+    /// HDR histograms per kind: V2 serialization, base64.
+    pub histograms: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SettingsDoc {
+    pub users: usize,
+    pub increase_rate: f64,
+    pub run_time_s: f64,
+    pub rate: Option<f64>,
+    pub mix_refresh: u32,
+    pub mix_password: u32,
+    pub replay_rate: f64,
+    pub threads: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Totals {
+    pub requests: u64,
+    pub failures: u64,
+    pub rps: f64,
+    pub duration_s: f64,
+    pub error_rate: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Latency {
+    pub count: u64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p95: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+    pub mean: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Errors {
+    /// Failed requests by OAuth `error` code (`transport:CLASS` without an answer).
+    pub by_code: BTreeMap<String, u64>,
+    /// All answers by HTTP status (`2xx` for successes).
+    pub by_status: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ViolationsDoc {
+    pub chain_breaks: u64,
+    pub replay_accepted: u64,
+    pub duplicate_tokens: u64,
+    pub rotation_violations: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SecondDoc {
+    pub second: usize,
+    pub requests: u64,
+    pub errors: u64,
+    pub p99_us: u64,
+}
+
+fn latency(h: &Histogram<u64>) -> Latency {
+    Latency {
+        count: h.len(),
+        p50: h.value_at_quantile(0.5),
+        p90: h.value_at_quantile(0.9),
+        p95: h.value_at_quantile(0.95),
+        p99: h.value_at_quantile(0.99),
+        p999: h.value_at_quantile(0.999),
+        max: h.max(),
+        mean: (h.mean() * 10.0).round() / 10.0,
+    }
+}
+
+fn encode(h: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    let _ = V2Serializer::new().serialize(h, &mut bytes);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A histogram back from a report (for merging and comparing runs).
+pub fn decode(text: &str) -> Option<Histogram<u64>> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()?;
+    Deserializer::new().deserialize(&mut bytes.as_slice()).ok()
+}
+
+/// What the run produced, for thresholds.
+pub fn observed(stats: &Stats, duration_s: f64) -> Observed {
+    let all = stats.all_latency();
+    let measured: u64 = Kind::ALL
+        .iter()
+        .filter(|k| **k != Kind::Replay)
+        .map(|k| stats.latency[k].len())
+        .sum();
+    Observed {
+        latency: QUANTILES
+            .iter()
+            .map(|(q, _)| (*q, all.value_at_quantile(*q) as f64))
+            .collect(),
+        error_rate: if measured == 0 {
+            0.0
+        } else {
+            stats.failures as f64 / measured as f64
+        },
+        rps: if duration_s > 0.0 {
+            stats.requests as f64 / duration_s
+        } else {
+            0.0
+        },
+        requests: stats.requests as f64,
+        failures: stats.failures as f64,
+        chain_breaks: stats.violations.chain_breaks as f64,
+        replay_accepted: stats.violations.replay_accepted as f64,
+        duplicate_tokens: stats.violations.duplicate_tokens as f64,
+        rotation_violations: stats.violations.rotation_violations as f64,
+    }
+}
+
+/// Everything a report needs besides the statistics.
+pub struct RunInfo {
+    pub target: String,
+    pub token_endpoint: String,
+    pub started_at: String,
+    pub duration_s: f64,
+    pub settings: SettingsDoc,
+}
+
+/// Builds the report.
+pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadReport {
+    let o = observed(stats, info.duration_s);
+    let mut latency_us: BTreeMap<String, Latency> = stats
+        .latency
+        .iter()
+        .filter(|(_, h)| !h.is_empty())
+        .map(|(k, h)| (k.as_str().to_string(), latency(h)))
+        .collect();
+    latency_us.insert("all".into(), latency(&stats.all_latency()));
+    LoadReport {
+        schema_version: SCHEMA_VERSION,
+        tool: concat!("tokenprobe ", env!("CARGO_PKG_VERSION")).into(),
+        target: info.target,
+        token_endpoint: info.token_endpoint,
+        started_at: info.started_at,
+        settings: info.settings,
+        totals: Totals {
+            requests: stats.requests,
+            failures: stats.failures,
+            rps: (o.rps * 10.0).round() / 10.0,
+            duration_s: (info.duration_s * 1000.0).round() / 1000.0,
+            error_rate: o.error_rate,
+        },
+        latency_us,
+        errors: Errors {
+            by_code: stats.by_code.clone(),
+            by_status: stats.by_status.clone(),
+        },
+        violations: ViolationsDoc {
+            chain_breaks: stats.violations.chain_breaks,
+            replay_accepted: stats.violations.replay_accepted,
+            duplicate_tokens: stats.violations.duplicate_tokens,
+            rotation_violations: stats.violations.rotation_violations,
+        },
+        timeline: stats
+            .timeline
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SecondDoc {
+                second: i,
+                requests: s.requests,
+                errors: s.errors,
+                p99_us: s.latency.value_at_quantile(0.99),
+            })
+            .collect(),
+        thresholds: thresholds.iter().map(|t| t.judge(&o)).collect(),
+        regressions: Vec::new(),
+        histograms: stats
+            .latency
+            .iter()
+            .map(|(k, h)| (k.as_str().to_string(), encode(h)))
+            .collect(),
+    }
+}
+
+/// Regressions of `now` against `base`: p99 (all) or error rate up by more
+/// than `tolerance` (0.1 = 10 %), or throughput down by more than it, or a
+/// violation count that was zero and is not.
+pub fn regressions(now: &LoadReport, base: &LoadReport, tolerance: f64) -> Vec<String> {
+    let mut out = Vec::new();
+    if let (Some(a), Some(b)) = (now.latency_us.get("all"), base.latency_us.get("all"))
+        && b.p99 > 0
+        && a.p99 as f64 > b.p99 as f64 * (1.0 + tolerance)
+    {
+        out.push(format!(
+            "p99 {} µs, baseline {} µs (+{:.0} %)",
+            a.p99,
+            b.p99,
+            (a.p99 as f64 / b.p99 as f64 - 1.0) * 100.0
+        ));
+    }
+    if base.totals.rps > 0.0 && now.totals.rps < base.totals.rps * (1.0 - tolerance) {
+        out.push(format!(
+            "{:.1} req/s, baseline {:.1} req/s (-{:.0} %)",
+            now.totals.rps,
+            base.totals.rps,
+            (1.0 - now.totals.rps / base.totals.rps) * 100.0
+        ));
+    }
+    if now.totals.error_rate > base.totals.error_rate * (1.0 + tolerance) + 1e-9 {
+        out.push(format!(
+            "error rate {:.3} %, baseline {:.3} %",
+            now.totals.error_rate * 100.0,
+            base.totals.error_rate * 100.0
+        ));
+    }
+    let pairs = [
+        (
+            "chain_breaks",
+            now.violations.chain_breaks,
+            base.violations.chain_breaks,
+        ),
+        (
+            "replay_accepted",
+            now.violations.replay_accepted,
+            base.violations.replay_accepted,
+        ),
+        (
+            "duplicate_tokens",
+            now.violations.duplicate_tokens,
+            base.violations.duplicate_tokens,
+        ),
+        (
+            "rotation_violations",
+            now.violations.rotation_violations,
+            base.violations.rotation_violations,
+        ),
+    ];
+    for (name, a, b) in pairs {
+        if b == 0 && a > 0 {
+            out.push(format!("{name} {a}, baseline 0"));
+        }
+    }
+    out
+}
+
+fn ms(us: u64) -> String {
+    format!("{:.2} ms", us as f64 / 1000.0)
+}
+
+/// The Markdown summary (for a CI job summary).
+pub fn markdown(r: &LoadReport) -> String {
+    let mut m = String::new();
+    let breached = r.thresholds.iter().filter(|t| !t.passed).count();
+    m.push_str(&format!(
+        "## tokenprobe load: {}\n\n{} requests in {:.1} s, **{:.1} req/s**, {} failures ({:.3} %). {}\n\n",
+        r.target,
+        r.totals.requests,
+        r.totals.duration_s,
+        r.totals.rps,
+        r.totals.failures,
+        r.totals.error_rate * 100.0,
+        if r.thresholds.is_empty() {
+            "No thresholds.".to_string()
+        } else if breached == 0 {
+            format!("All {} thresholds passed.", r.thresholds.len())
+        } else {
+            format!("**{breached} of {} thresholds breached.**", r.thresholds.len())
+        }
+    ));
+    m.push_str("| kind | count | p50 | p90 | p95 | p99 | p99.9 | max |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for (k, l) in &r.latency_us {
+        m.push_str(&format!(
+            "| {k} | {} | {} | {} | {} | {} | {} | {} |\n",
+            l.count,
+            ms(l.p50),
+            ms(l.p90),
+            ms(l.p95),
+            ms(l.p99),
+            ms(l.p999),
+            ms(l.max)
+        ));
+    }
+    let v = &r.violations;
+    m.push_str(&format!(
+        "\n| violation | count |\n| --- | ---: |\n| chain breaks | {} |\n| replays accepted | {} |\n| duplicate tokens | {} |\n| rotation violations | {} |\n",
+        v.chain_breaks, v.replay_accepted, v.duplicate_tokens, v.rotation_violations
+    ));
+    if !r.errors.by_code.is_empty() {
+        m.push_str("\n| error | count |\n| --- | ---: |\n");
+        for (k, n) in &r.errors.by_code {
+            m.push_str(&format!("| `{k}` | {n} |\n"));
+        }
+    }
+    m.push_str("\n| status | count |\n| --- | ---: |\n");
+    for (k, n) in &r.errors.by_status {
+        m.push_str(&format!("| {k} | {n} |\n"));
+    }
+    if !r.thresholds.is_empty() {
+        m.push_str("\n| threshold | observed | result |\n| --- | ---: | --- |\n");
+        for t in &r.thresholds {
+            m.push_str(&format!(
+                "| `{}` | {} | {} |\n",
+                t.threshold,
+                t.observed,
+                if t.passed { "passed" } else { "**breached**" }
+            ));
+        }
+    }
+    for reg in &r.regressions {
+        m.push_str(&format!("\n- regression: {reg}"));
+    }
+    if !r.regressions.is_empty() {
+        m.push('\n');
+    }
+    m
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// An SVG line chart of `points` (x = second).
+fn line_chart(title: &str, unit: &str, points: &[(f64, f64)], color: &str) -> String {
+    let (w, h, pad) = (640.0, 200.0, 40.0);
+    let max_x = points.iter().map(|p| p.0).fold(1.0, f64::max);
+    let max_y = points.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-9);
+    let path: Vec<String> = points
+        .iter()
+        .map(|(x, y)| {
+            format!(
+                "{:.1},{:.1}",
+                pad + x / max_x * (w - 2.0 * pad),
+                h - pad - y / max_y * (h - 2.0 * pad)
+            )
+        })
+        .collect();
+    format!(
+        r##"<figure><figcaption>{title}</figcaption><svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{title}">
+<line x1="{pad}" y1="{b}" x2="{r}" y2="{b}" stroke="#999"/><line x1="{pad}" y1="{pad}" x2="{pad}" y2="{b}" stroke="#999"/>
+<text x="2" y="{pad}" font-size="11">{max_y:.1} {unit}</text><text x="{r}" y="{t}" font-size="11" text-anchor="end">{max_x:.0} s</text>
+<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{pts}"/></svg></figure>"##,
+        b = h - pad,
+        r = w - pad,
+        t = h - 5.0,
+        pts = path.join(" ")
+    )
+}
+
+/// The self-contained HTML page: summary tables and SVG charts of
+/// throughput, p99 over time, and the latency distribution.
+pub fn html(r: &LoadReport) -> String {
+    let rps: Vec<(f64, f64)> = r
+        .timeline
+        .iter()
+        .map(|s| (s.second as f64, s.requests as f64))
+        .collect();
+    let errors: Vec<(f64, f64)> = r
+        .timeline
+        .iter()
+        .map(|s| (s.second as f64, s.errors as f64))
+        .collect();
+    let p99: Vec<(f64, f64)> = r
+        .timeline
+        .iter()
+        .map(|s| (s.second as f64, s.p99_us as f64 / 1000.0))
+        .collect();
+    // Latency distribution: the value at each percentile, 0 to 99.9.
+    let distribution: Vec<(f64, f64)> = r
+        .histograms
+        .get("refresh")
+        .and_then(|h| decode(h))
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            r.histograms
+                .values()
+                .filter_map(|h| decode(h))
+                .find(|h| !h.is_empty())
+        })
+        .map(|h| {
+            (0..=999)
+                .map(|i| {
+                    let q = i as f64 / 1000.0;
+                    (q * 100.0, h.value_at_quantile(q) as f64 / 1000.0)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let md = markdown(r);
+    let table_html = markdown_tables_to_html(&md);
+    format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>tokenprobe load: {title}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#222}}table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ccc;padding:.2rem .6rem;text-align:right}}td:first-child,th:first-child{{text-align:left}}figure{{margin:1rem 0}}figcaption{{font-weight:600}}</style></head><body>
+{tables}
+{c1}{c2}{c3}{c4}
+</body></html>
+"#,
+        title = escape(&r.target),
+        tables = table_html,
+        c1 = line_chart("Throughput (requests per second)", "req/s", &rps, "#1f77b4"),
+        c2 = line_chart("Errors per second", "err/s", &errors, "#d62728"),
+        c3 = line_chart("p99 latency per second", "ms", &p99, "#ff7f0e"),
+        c4 = line_chart(
+            "Latency distribution (x: percentile, y: ms)",
+            "ms",
+            &distribution,
+            "#2ca02c"
+        ),
+    )
+}
+
+/// Just enough Markdown → HTML for the summary: headings, paragraphs, pipe
+/// tables, list items (text escaped).
+fn markdown_tables_to_html(md: &str) -> String {
+    let mut out = String::new();
+    let mut in_table = false;
+    for line in md.lines() {
+        let inline = |s: &str| {
+            let e = escape(s);
+            let mut t = String::new();
+            let mut bold = false;
+            for (i, part) in e.split("**").enumerate() {
+                if i > 0 {
+                    t.push_str(if bold { "</b>" } else { "<b>" });
+                    bold = !bold;
+                }
+                t.push_str(part);
+            }
+            t.replace('`', "")
+        };
+        if line.starts_with('|') {
+            if line.contains("---") {
+                continue;
+            }
+            if !in_table {
+                out.push_str("<table>");
+                in_table = true;
+            }
+            let cells: Vec<String> = line
+                .trim_matches('|')
+                .split('|')
+                .map(|c| format!("<td>{}</td>", inline(c.trim())))
+                .collect();
+            out.push_str(&format!("<tr>{}</tr>", cells.join("")));
+            continue;
+        }
+        if in_table {
+            out.push_str("</table>\n");
+            in_table = false;
+        }
+        if let Some(h) = line.strip_prefix("## ") {
+            out.push_str(&format!("<h1>{}</h1>\n", inline(h)));
+        } else if let Some(li) = line.strip_prefix("- ") {
+            out.push_str(&format!("<p>{}</p>\n", inline(li)));
+        } else if !line.is_empty() {
+            out.push_str(&format!("<p>{}</p>\n", inline(line)));
+        }
+    }
+    if in_table {
+        out.push_str("</table>\n");
+    }
+    out
+}
+
+/// The JSON Schema of the report.
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(LoadReport)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::stats::Outcome;
+    use std::time::Duration;
+
+    fn sample() -> LoadReport {
+        let mut s = Stats::default();
+        for i in 0..1000u64 {
+            let outcome = if i % 100 == 0 {
+                Outcome::Status(400, Some("invalid_grant".into()))
+            } else {
+                Outcome::Ok
+            };
+            let kind = if i % 10 == 0 {
+                Kind::Password
+            } else {
+                Kind::Refresh
+            };
+            s.record(
+                kind,
+                Duration::from_micros(200 + i % 50),
+                Duration::from_millis(i * 2),
+                &outcome,
+            );
+        }
+        s.violations.chain_breaks = 10;
+        let info = RunInfo {
+            target: "mock".into(),
+            token_endpoint: "http://127.0.0.1:1/token".into(),
+            started_at: "2026-11-22T00:00:00Z".into(),
+            duration_s: 2.0,
+            settings: SettingsDoc {
+                users: 2,
+                increase_rate: 2.0,
+                run_time_s: 2.0,
+                rate: None,
+                mix_refresh: 1,
+                mix_password: 0,
+                replay_rate: 0.0,
+                threads: 1,
+            },
+        };
+        let t = [
+            "p99<250ms".parse().unwrap(),
+            "chain_breaks==0".parse().unwrap(),
+        ];
+        build(&s, info, &t)
+    }
+
+    #[test]
+    fn checked_in_schema_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("schemas/load-report.schema.json");
+        let want = format!("{}\n", serde_json::to_string_pretty(&schema()).unwrap());
+        if std::env::var_os("UPDATE_SCHEMAS").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "{} is stale: UPDATE_SCHEMAS=1 cargo test --lib load::report",
+            path.display()
+        );
+    }
+
+    #[test]
+    fn histograms_round_trip_and_thresholds_are_judged() {
+        let r = sample();
+        let h = decode(&r.histograms["refresh"]).unwrap();
+        assert_eq!(h.len(), r.latency_us["refresh"].count);
+        assert_eq!(r.totals.requests, 1000);
+        assert_eq!(r.thresholds.len(), 2);
+        assert!(r.thresholds[0].passed);
+        assert!(!r.thresholds[1].passed);
+        let json = serde_json::to_value(&r).unwrap();
+        let back: LoadReport = serde_json::from_value(json).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn regressions_are_flagged_beyond_the_tolerance() {
+        let base = sample();
+        let mut now = base.clone();
+        assert!(regressions(&now, &base, 0.1).is_empty());
+        now.totals.rps = base.totals.rps * 0.5;
+        now.latency_us.get_mut("all").unwrap().p99 = base.latency_us["all"].p99 * 2;
+        now.violations.replay_accepted = 3;
+        let r = regressions(&now, &base, 0.1);
+        assert_eq!(r.len(), 3, "{r:?}");
+    }
+
+    #[test]
+    fn markdown_and_html_shapes() {
+        let r = sample();
+        let md = markdown(&r);
+        insta::assert_snapshot!("load_markdown", md);
+        let page = html(&r);
+        assert!(page.starts_with("<!doctype html>"));
+        assert_eq!(page.matches("<svg").count(), 4);
+        assert!(!page.contains("<script"), "self-contained, no script");
+        assert!(
+            page.contains("<b>1 of 2 thresholds breached.</b>"),
+            "{page}"
+        );
+    }
+}
