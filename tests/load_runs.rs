@@ -1,0 +1,277 @@
+//! Short load runs (2 s, a few users) against the in-process mock: counts
+//! add up, each planted fault shows up as its violation, thresholds decide
+//! the exit code, reports are written (even when every request fails) and
+//! match their schema.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+struct Run {
+    out: Output,
+    report: serde_json::Value,
+}
+
+fn load(args: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("load.json");
+    let md = dir.path().join("load.md");
+    let html = dir.path().join("load.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+        .arg("load")
+        .args(["--run-time", "2s", "--users", "4", "--ramp", "0s"])
+        .args(args)
+        .arg("--report")
+        .arg(format!("json={}", json.display()))
+        .arg("--report")
+        .arg(format!("markdown={}", md.display()))
+        .arg("--report")
+        .arg(format!("html={}", html.display()))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let report = std::fs::read(&json)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(serde_json::Value::Null);
+    if !report.is_null() {
+        assert!(
+            std::fs::read_to_string(&md)
+                .unwrap()
+                .contains("## tokenprobe load")
+        );
+        assert!(
+            std::fs::read_to_string(&html)
+                .unwrap()
+                .starts_with("<!doctype html>")
+        );
+    }
+    Run { out, report }
+}
+
+fn text(r: &Run) -> String {
+    format!(
+        "exit {:?}\n{}\n{}",
+        r.out.status.code(),
+        String::from_utf8_lossy(&r.out.stdout),
+        String::from_utf8_lossy(&r.out.stderr)
+    )
+}
+
+fn n(v: &serde_json::Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
+}
+
+fn sum(v: &serde_json::Value) -> u64 {
+    v.as_object().unwrap().values().map(n).sum()
+}
+
+fn assert_valid(report: &serde_json::Value) {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/load-report.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = v.iter_errors(report).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn a_correct_mock_shows_no_violation_and_the_counts_add_up() {
+    let r = load(&["--replay-rate", "0.2"]);
+    assert_eq!(r.out.status.code(), Some(0), "{}", text(&r));
+    assert_valid(&r.report);
+    let t = &r.report["totals"];
+    let requests = n(&t["requests"]);
+    assert!(requests > 20, "{}", text(&r));
+    // Every request has one status; every failure one code.
+    assert_eq!(sum(&r.report["errors"]["by_status"]), requests);
+    assert_eq!(sum(&r.report["errors"]["by_code"]), n(&t["failures"]));
+    // Every request is in exactly one kind's histogram.
+    let kinds: u64 = ["password", "refresh", "replay"]
+        .iter()
+        .filter_map(|k| r.report["latency_us"].get(*k))
+        .map(|l| n(&l["count"]))
+        .sum();
+    assert_eq!(kinds, requests);
+    assert_eq!(n(&r.report["latency_us"]["all"]["count"]), requests);
+    assert!(
+        n(&r.report["latency_us"]["replay"]["count"]) > 0,
+        "probes ran"
+    );
+    for v in [
+        "chain_breaks",
+        "replay_accepted",
+        "duplicate_tokens",
+        "rotation_violations",
+    ] {
+        assert_eq!(n(&r.report["violations"][v]), 0, "{v}: {}", text(&r));
+    }
+    let timeline: u64 = r.report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| n(&s["requests"]))
+        .sum();
+    assert_eq!(timeline, requests);
+}
+
+#[test]
+fn an_old_token_still_accepted_is_a_replay_accepted_and_breaches_its_threshold() {
+    let r = load(&[
+        "--fault",
+        "rotation_keeps_old",
+        "--replay-rate",
+        "0.2",
+        "--threshold",
+        "replay_accepted==0",
+    ]);
+    assert_eq!(r.out.status.code(), Some(5), "{}", text(&r));
+    assert!(
+        n(&r.report["violations"]["replay_accepted"]) > 0,
+        "{}",
+        text(&r)
+    );
+    let t = &r.report["thresholds"][0];
+    assert_eq!(t["threshold"], "replay_accepted==0");
+    assert_eq!(t["passed"], false);
+    assert!(String::from_utf8_lossy(&r.out.stdout).contains("BREACHED"));
+}
+
+#[test]
+fn a_check_then_act_race_lets_two_concurrent_refreshes_win() {
+    let r = load(&["--fault", "race", "--replay-rate", "0.3"]);
+    assert_eq!(r.out.status.code(), Some(0), "{}", text(&r));
+    assert!(
+        n(&r.report["violations"]["replay_accepted"]) > 0,
+        "{}",
+        text(&r)
+    );
+}
+
+#[test]
+fn the_same_refresh_token_back_on_a_rotating_server_is_a_rotation_violation() {
+    let r = load(&["--fault", "same_refresh_token"]);
+    assert!(
+        n(&r.report["violations"]["rotation_violations"]) > 0,
+        "{}",
+        text(&r)
+    );
+    assert_eq!(
+        n(&r.report["violations"]["duplicate_tokens"]),
+        0,
+        "{}",
+        text(&r)
+    );
+}
+
+#[test]
+fn thresholds_pass_and_fail_by_the_exit_code() {
+    let r = load(&[
+        "--threshold",
+        "rps>1",
+        "--threshold",
+        "p99<60s",
+        "--threshold",
+        "error_rate<1%",
+    ]);
+    assert_eq!(r.out.status.code(), Some(0), "{}", text(&r));
+    let r = load(&["--threshold", "rps>100000000"]);
+    assert_eq!(r.out.status.code(), Some(5), "{}", text(&r));
+}
+
+#[test]
+fn every_request_failing_still_writes_the_reports() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("t.yaml");
+    std::fs::write(
+        &target,
+        format!("name: closed\ntoken_endpoint: http://127.0.0.1:{port}/token\nclients:\n  primary: {{id: app, secret: s}}\nusers:\n  primary: {{username: u, password: p}}\ntiming: {{request_timeout_s: 1, connect_timeout_s: 1}}\n"),
+    )
+    .unwrap();
+    let r = load(&[
+        "--target",
+        target.to_str().unwrap(),
+        "--threshold",
+        "error_rate<1%",
+    ]);
+    assert_eq!(r.out.status.code(), Some(5), "{}", text(&r));
+    assert_valid(&r.report);
+    let t = &r.report["totals"];
+    assert!(n(&t["requests"]) > 0);
+    assert_eq!(n(&t["failures"]), n(&t["requests"]));
+    assert!(
+        r.report["errors"]["by_code"]["transport:connect"]
+            .as_u64()
+            .unwrap()
+            > 0,
+        "{}",
+        r.report["errors"]
+    );
+}
+
+#[test]
+fn load_goes_to_loopback_only_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("t.yaml");
+    std::fs::write(
+        &target,
+        "name: remote\ntoken_endpoint: https://idp.example.test/token\nclients:\n  primary: {id: app, secret: s}\n",
+    )
+    .unwrap();
+    let r = load(&["--target", target.to_str().unwrap()]);
+    assert_eq!(r.out.status.code(), Some(2), "{}", text(&r));
+    assert!(text(&r).contains("not on loopback"), "{}", text(&r));
+    assert!(r.report.is_null(), "nothing was sent, nothing written");
+}
+
+#[test]
+fn bad_thresholds_and_profiles_are_refused_with_exit_2() {
+    let r = load(&["--threshold", "p99<250"]);
+    assert_eq!(r.out.status.code(), Some(2), "{}", text(&r));
+    assert!(text(&r).contains("needs a unit"), "{}", text(&r));
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("p.yaml");
+    std::fs::write(&p, "users: 4\nrun_tme: 5s\n").unwrap();
+    let r = load(&["--profile", p.to_str().unwrap()]);
+    assert_eq!(r.out.status.code(), Some(2), "{}", text(&r));
+    assert!(text(&r).contains("p.yaml:2"), "{}", text(&r));
+}
+
+#[test]
+fn the_json_report_shape() {
+    let r = load(&["--replay-rate", "0.2", "--threshold", "duplicate_tokens==0"]);
+    assert_eq!(r.out.status.code(), Some(0), "{}", text(&r));
+    insta::assert_json_snapshot!("load_report_shape", r.report, {
+        ".started_at" => "[time]",
+        ".token_endpoint" => "[url]",
+        ".tool" => "[tool]",
+        ".totals.requests" => "[n]",
+        ".totals.failures" => "[n]",
+        ".totals.rps" => "[n]",
+        ".totals.duration_s" => "[n]",
+        ".totals.error_rate" => "[n]",
+        ".latency_us.*.count" => "[n]",
+        ".latency_us.*.p50" => "[us]",
+        ".latency_us.*.p90" => "[us]",
+        ".latency_us.*.p95" => "[us]",
+        ".latency_us.*.p99" => "[us]",
+        ".latency_us.*.p999" => "[us]",
+        ".latency_us.*.max" => "[us]",
+        ".latency_us.*.mean" => "[us]",
+        ".errors.by_status" => "[statuses]",
+        ".timeline" => "[timeline]",
+        ".histograms.password" => "[hdr]",
+        ".histograms.refresh" => "[hdr]",
+        ".histograms.replay" => "[hdr]",
+    });
+}
