@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# How fast the load generator is: `tokenprobe load` (refresh traffic, every
+# request's latency recorded) beside wrk with the shared refresh script,
+# on the same core, against
+#   - the static nginx token server (the ceiling: its cost is near zero), and
+#   - the mock (rotating; wrk follows the returned refresh token).
+# Server on core 0, generator on core 1; A/B alternated ROUNDS times, medians
+# and ratios printed. Then the resident memory of `tokenprobe load` with
+# 10,000 virtual users.
+#
+# Usage: benches/load-vs-wrk.sh [SECONDS_PER_RUN=8] [ROUNDS=3]
+# Env: CONNS (default 32, static server), VU_RSS_USERS (default 10000; 0 skips).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS="${1:-8}"
+ROUNDS="${2:-3}"
+CONNS="${CONNS:-32}"
+RSS_USERS="${VU_RSS_USERS:-10000}"
+HERE="$PWD/benches/wrk"
+source "$HERE/lib.sh"
+if ! command -v wrk >/dev/null || { ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; }; then
+  if [[ "$(id -u)" == 0 ]]; then
+    apt-get install -y nginx-light wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y nginx-light wrk >/dev/null; }
+  else
+    echo "needs nginx and wrk: apt-get install -y nginx-light wrk" >&2
+    exit 1
+  fi
+fi
+cargo build --release --locked --quiet
+BIN="$PWD/target/release/tokenprobe"
+WORK="$(mktemp -d)"
+PORT=18491
+MOCK_PID=""
+cleanup() {
+  [[ -n "$MOCK_PID" ]] && kill -INT "$MOCK_PID" 2>/dev/null || true
+  BENCH_STATE="$WORK/nginx" "$HERE/static-token-server.sh" stop "$PORT" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+BENCH_STATE="$WORK/nginx" taskset -c 0 "$HERE/static-token-server.sh" start "$PORT" >/dev/null
+cat >"$WORK/static.yaml" <<EOF
+name: static nginx token server
+token_endpoint: http://127.0.0.1:$PORT/token
+clients:
+  primary: { id: conf-client, secret: conf-secret, auth: client_secret_basic }
+users:
+  primary: { username: alice, password: alice-pass-1 }
+behaviour: { rotation: static }
+EOF
+
+taskset -c 0 "$BIN" mock --listen 127.0.0.1:0 --config <(printf 'id_token: false\n') >"$WORK/mock.out" 2>&1 &
+MOCK_PID=$!
+for _ in $(seq 200); do [[ -s "$WORK/mock.out" ]] && break; sleep 0.05; done
+read -r MOCK_URL MOCK_TARGET <"$WORK/mock.out"
+
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+wrk_static() {
+  WRK_THREADS=1 taskset -c 1 "$HERE/wrk-refresh.sh" "http://127.0.0.1:$PORT/token" "$SECS" "$CONNS" |
+    sed -nE 's/.*REFRESH SUMMARY.*req\/s=([0-9.]+).*/\1/p'
+}
+wrk_mock() {
+  local tokens=() i
+  for ((i = 0; i < 4; i++)); do
+    tokens+=("$(curl -s -u app:app-secret -d 'grant_type=password&username=alice&password=alice-pass-1&scope=read' "$MOCK_URL/token" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])')")
+  done
+  WRK_THREADS=4 WRK_FOLLOW=1 WRK_CLIENT_ID=app WRK_CLIENT_SECRET=app-secret WRK_REFRESH_TOKENS="${tokens[*]}" \
+    taskset -c 1 "$HERE/wrk-refresh.sh" "$MOCK_URL/token" "$SECS" 4 |
+    sed -nE 's/.*REFRESH SUMMARY.*req\/s=([0-9.]+).*/\1/p'
+}
+# tp_load TARGET USERS: requests/s of a `tokenprobe load` run (one runtime).
+tp_load() {
+  taskset -c 1 "$BIN" load --target "$1" --users "$2" --ramp 0s --run-time "${SECS}s" \
+    --report "json=$WORK/load.json" >/dev/null 2>&1
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["totals"]["rps"]); assert r["totals"]["failures"] == 0, r["errors"]' "$WORK/load.json"
+}
+
+declare -A runs
+for ((r = 1; r <= ROUNDS; r++)); do
+  runs[wrk_static]+="$(wrk_static) "
+  runs[load_static]+="$(tp_load "$WORK/static.yaml" "$CONNS") "
+  runs[wrk_mock]+="$(wrk_mock) "
+  runs[load_mock]+="$(tp_load "$MOCK_TARGET" 4) "
+done
+echo "server on core 0, generator on core 1, ${SECS}s runs, $ROUNDS rounds (medians)"
+declare -A med
+for c in wrk_static load_static wrk_mock load_mock; do
+  med[$c]=$(median <<<"${runs[$c]}")
+  printf '%-12s %10.0f req/s   runs: %s\n' "$c" "${med[$c]}" "${runs[$c]}"
+done
+awk -v a="${med[load_static]}" -v b="${med[wrk_static]}" -v c="${med[load_mock]}" -v d="${med[wrk_mock]}" \
+  'BEGIN { printf "tokenprobe load / wrk: static server %.2f (%d connections), mock %.2f (4 connections, following rotation)\n", a / b, '"$CONNS"', c / d }'
+
+if [[ "$RSS_USERS" -gt 0 ]]; then
+  taskset -c 1 "$BIN" load --target "$WORK/static.yaml" --users "$RSS_USERS" --ramp 2s --run-time 8s --rate 5000 \
+    --report "json=$WORK/rss.json" >/dev/null 2>&1 &
+  pid=$!
+  peak=0
+  while kill -0 "$pid" 2>/dev/null; do
+    rss=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+    (( rss > peak )) && peak=$rss
+    sleep 0.2
+  done
+  wait "$pid" || true
+  requests=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["requests"])' "$WORK/rss.json")
+  echo "tokenprobe load with $RSS_USERS virtual users: peak RSS $((peak / 1024)) MiB ($requests requests)"
+fi
