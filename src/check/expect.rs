@@ -37,14 +37,36 @@ pub fn error_code(r: &HttpResponse) -> Option<String> {
     r.json()?.get("error")?.as_str().map(str::to_string)
 }
 
+/// What a body that is not JSON is: its class (`non-json-body` or
+/// `body-too-large`), content type and size.
+fn not_json(r: &HttpResponse) -> String {
+    let ctype = r
+        .header("content-type")
+        .unwrap_or_else(|| "no content-type".into());
+    if r.truncated {
+        format!(
+            "body-too-large: more than {} bytes ({ctype}), not read further",
+            crate::oauth::http::MAX_BODY_BYTES
+        )
+    } else {
+        format!("non-json-body: {} bytes of {ctype}", r.body.len())
+    }
+}
+
 pub fn check(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Result<(), Mismatch> {
     let json = r.json();
     if let Some(s) = &e.status
         && !s.matches(r.status)
     {
-        let detail = match error_code(r) {
-            Some(code) => format!("{} ({code})", r.status),
-            None => r.status.to_string(),
+        let detail = match (error_code(r), r.header("location")) {
+            (Some(code), _) => format!("{} ({code})", r.status),
+            (None, Some(to)) if (300..400).contains(&r.status) => {
+                format!(
+                    "{}, a redirect to {to} (not followed: credentials never follow a redirect)",
+                    r.status
+                )
+            }
+            (None, _) => r.status.to_string(),
         };
         return Err(Mismatch::new("status", s.to_string(), detail));
     }
@@ -54,8 +76,7 @@ pub fn check(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Result<(), Mismatc
             let shown = match (&actual, &json) {
                 (Some(a), _) => format!("`{a}`"),
                 (None, Some(_)) => "a JSON body without `error`".into(),
-                (None, None) if r.truncated => "a body too large to read".into(),
-                (None, None) => "a body that is not JSON".into(),
+                (None, None) => not_json(r),
             };
             return Err(Mismatch::new("error", codes.to_string(), shown));
         }
@@ -66,12 +87,7 @@ pub fn check(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Result<(), Mismatc
     }
     if !e.body.is_empty() {
         let Some(body) = &json else {
-            let what = if r.truncated {
-                "a body too large to read"
-            } else {
-                "a body that is not JSON"
-            };
-            return Err(Mismatch::new("body", "a JSON object", what));
+            return Err(Mismatch::new("body", "a JSON object", not_json(r)));
         };
         for (name, m) in &e.body {
             matcher(

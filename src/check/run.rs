@@ -20,7 +20,10 @@ pub struct RunOptions {
 }
 
 /// Fills endpoints from the discovery document, then checks that the token
-/// endpoint answers at all. A transport failure here means exit code 3.
+/// endpoint can be reached. Only a failure to reach it (connect, DNS, TLS)
+/// is an error here (exit code 3): a server that is reached but answers
+/// badly (slowly, garbage, resets) is what the scenarios are there to
+/// report, each with its classified reason.
 pub async fn prepare(
     target: &mut Target,
     client: &reqwest::Client,
@@ -60,9 +63,18 @@ pub async fn prepare(
             "no token endpoint (neither declared nor discovered)",
         )
     })?;
-    http::send(client.head(endpoint), opts.request_timeout)
-        .await
-        .map(|_| ())
+    match http::send(client.head(endpoint), opts.request_timeout).await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if matches!(
+                e.class,
+                ErrorClass::Connect | ErrorClass::Dns | ErrorClass::Tls
+            ) =>
+        {
+            Err(e)
+        }
+        Err(_) => Ok(()),
+    }
 }
 
 pub fn http_options(target: &Target, opts: &RunOptions) -> HttpOptions {

@@ -203,6 +203,7 @@ pub fn classify(e: &reqwest::Error) -> TransportError {
         || lower.contains("connection closed")
         || lower.contains("incomplete message")
         || lower.contains("unexpected eof")
+        || lower.contains("end of file before message length")
     {
         ErrorClass::ConnectionReset
     } else if e.is_connect() {
