@@ -382,3 +382,127 @@ fn redirects_are_findings_and_are_never_followed() {
         "credentials followed a redirect"
     );
 }
+
+/// An HTTPS token endpoint with `cert` (PEM chain + key), on its own runtime.
+struct TlsServer {
+    url: String,
+    _rt: tokio::runtime::Runtime,
+}
+
+fn tls_server(cert: &rcgen::CertifiedKey<rcgen::KeyPair>) -> TlsServer {
+    use tokio_rustls::rustls;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    rt.spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(mut s) = acceptor.accept(stream).await {
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf).await;
+                    let _ = s
+                        .write_all(response("200 OK", "application/json", "{}").as_bytes())
+                        .await;
+                    let _ = s.shutdown().await;
+                }
+            });
+        }
+    });
+    TlsServer { url, _rt: rt }
+}
+
+fn cert(names: &[&str], expired: bool) -> rcgen::CertifiedKey<rcgen::KeyPair> {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params =
+        rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap();
+    if expired {
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    }
+    let cert = params.self_signed(&key).unwrap();
+    rcgen::CertifiedKey {
+        cert,
+        signing_key: key,
+    }
+}
+
+/// `check` with the certificate trusted through --cacert (or not): exit
+/// code and stderr.
+fn check_tls(url: &str, ca: Option<&str>, insecure: bool) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("t.yaml");
+    std::fs::write(
+        &target,
+        format!("name: tls\ntoken_endpoint: {url}/token\nclients:\n  primary: {{id: app, secret: s}}\nusers:\n  primary: {{username: u, password: p}}\ntiming: {{request_timeout_s: 2}}\n"),
+    )
+    .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tokenprobe"));
+    cmd.args([
+        "check",
+        "--filter",
+        "password/ok",
+        "--target",
+        target.to_str().unwrap(),
+    ])
+    .arg("--report")
+    .arg(format!("json={}", dir.path().join("r.json").display()))
+    .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if let Some(pem) = ca {
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, pem).unwrap();
+        cmd.arg("--cacert").arg(path);
+    }
+    if insecure {
+        cmd.arg("-k");
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_certificates_are_refused_and_the_message_says_which() {
+    let self_signed = cert(&["127.0.0.1", "localhost"], false);
+    let server = tls_server(&self_signed);
+    let (code, err) = check_tls(&server.url, None, false);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("not signed by a trusted CA"), "{err}");
+    // Trusted with --cacert: the server is reached (and fails the checks).
+    let (code, err) = check_tls(&server.url, Some(&self_signed.cert.pem()), false);
+    assert_eq!(code, Some(1), "{err}");
+    // -k accepts anything.
+    let (code, err) = check_tls(&server.url, None, true);
+    assert_eq!(code, Some(1), "{err}");
+
+    let wrong_host = cert(&["idp.example.test"], false);
+    let server = tls_server(&wrong_host);
+    let (code, err) = check_tls(&server.url, Some(&wrong_host.cert.pem()), false);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("not valid for this host name"), "{err}");
+
+    let expired = cert(&["127.0.0.1"], true);
+    let server = tls_server(&expired);
+    let (code, err) = check_tls(&server.url, Some(&expired.cert.pem()), false);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("has expired"), "{err}");
+}

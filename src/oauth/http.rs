@@ -215,7 +215,25 @@ pub fn classify(e: &reqwest::Error) -> TransportError {
     } else {
         ErrorClass::Protocol
     };
+    let detail = match class {
+        ErrorClass::Tls => format!("{detail}{}", tls_hint(&detail)),
+        _ => detail,
+    };
     TransportError::new(class, detail)
+}
+
+/// What a TLS failure means for the user, in words.
+fn tls_hint(detail: &str) -> &'static str {
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("expired") {
+        " (the server's certificate has expired)"
+    } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
+        " (the server's certificate is not valid for this host name)"
+    } else if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
+        " (the server's certificate is not signed by a trusted CA: pass its CA with --cacert, or -k to accept any)"
+    } else {
+        ""
+    }
 }
 
 /// An error and its causes on one line.
