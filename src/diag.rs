@@ -73,10 +73,18 @@ impl fmt::Display for Diagnostic {
         writeln!(f, "error: {}", self.message)?;
         write!(f, "  --> {}", self.location())?;
         if let (Some(line), Some(text)) = (self.line, &self.source_line) {
-            // Long or binary lines are cut so that a diagnostic stays readable.
-            let shown: String = text.chars().take(160).collect();
-            let gutter = line.to_string().len();
+            // Long or binary lines are cut to a window around the column so
+            // that a diagnostic stays readable.
             let column = self.column.unwrap_or(1);
+            let skip = column.saturating_sub(80);
+            let mut shown: String = text.chars().skip(skip).take(160).collect();
+            let column = if skip > 0 {
+                shown.insert(0, '…');
+                column - skip + 1
+            } else {
+                column
+            };
+            let gutter = line.to_string().len();
             write!(f, "\n{:gutter$} |", "")?;
             write!(f, "\n{line} | {shown}")?;
             if column <= shown.chars().count() + 1 {

@@ -14,6 +14,11 @@ use std::path::{Path, PathBuf};
 /// Input files larger than this are refused before parsing.
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
+/// Flow collections (`[`, `{`) nested deeper than this are refused before
+/// parsing: the parser's time grows with the square of their depth (200,000
+/// levels, 400 KB, took two minutes), and no real file comes near it.
+pub const MAX_FLOW_DEPTH: usize = 1000;
+
 /// A file's text, kept for locating later (semantic) errors.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -57,6 +62,16 @@ impl Source {
         };
         if text.trim().is_empty() {
             return Err(Diagnostic::file(path, "file is empty"));
+        }
+        if let Some(index) = too_deep(&text) {
+            let (line, column) = line_col(&text, index);
+            return Err(Diagnostic::at(
+                path,
+                &text,
+                line,
+                column,
+                format!("nesting too deep: more than {MAX_FLOW_DEPTH} levels of [ or {{"),
+            ));
         }
         if let Some(index) = text.find('\0') {
             let (line, column) = line_col(&text, index);
@@ -112,6 +127,43 @@ impl Source {
     }
 }
 
+/// The offset where flow collections nest deeper than [`MAX_FLOW_DEPTH`],
+/// outside quoted scalars and comments (a linear scan).
+fn too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut comment = false;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if comment {
+            comment = b != b'\n';
+        } else if let Some(q) = quote {
+            if q == b'"' && b == b'\\' {
+                i += 1;
+            } else if b == q {
+                quote = None;
+            }
+        } else {
+            match b {
+                b'"' | b'\'' => quote = Some(b),
+                b'#' if i == 0 || bytes[i - 1].is_ascii_whitespace() => comment = true,
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > MAX_FLOW_DEPTH {
+                        return Some(i);
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Parses the whole source as one `T`.
 pub fn parse<T: DeserializeOwned>(source: &Source) -> Result<T, Diagnostic> {
     serde_yaml::from_str::<T>(&source.text).map_err(|e| to_diagnostic(source, &e))
@@ -139,6 +191,17 @@ fn to_diagnostic(source: &Source, error: &serde_yaml::Error) -> Diagnostic {
     }
 
     let mut location = error.location().map(|l| (l.line(), l.column()));
+    if message.contains("cannot start any token")
+        && let Some((line, column)) = location
+        && source
+            .text
+            .lines()
+            .nth(line.saturating_sub(1))
+            .and_then(|l| l.chars().nth(column.saturating_sub(1)))
+            == Some('\t')
+    {
+        help = Some("YAML indents with spaces, not tabs".into());
+    }
     if let Some(name) = between(&message, "unknown field `", "`") {
         let candidates = expected_names(&message);
         if let Some(close) = did_you_mean(name, candidates.iter().map(String::as_str)) {

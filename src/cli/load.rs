@@ -164,6 +164,10 @@ fn loopback_only(target: &Target, allow_remote: bool) -> Result<(), String> {
 pub fn load(args: LoadArgs) -> i32 {
     let settings = match settings(&args) {
         Ok(s) => s,
+        Err(e) if e.starts_with("error:") => {
+            eprintln!("{e}");
+            return exit::INVALID_INPUT;
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return exit::INVALID_INPUT;

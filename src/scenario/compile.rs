@@ -692,10 +692,19 @@ impl Compiler<'_> {
         let regex = m.regex.as_ref().and_then(|r| match regex::Regex::new(r) {
             Ok(r) => Some(r),
             Err(e) => {
-                self.err_path(
+                // The regex crate explains on several lines; its last says why.
+                let text = e.to_string();
+                let why = text
+                    .lines()
+                    .last()
+                    .unwrap_or(&text)
+                    .trim_start_matches("error: ");
+                let d = self.source.error_at_text(
                     &format!("{path}.regex"),
-                    format!("invalid regular expression: {e}"),
+                    r,
+                    format!("invalid regular expression `{r}`: {why}"),
                 );
+                self.errors.push(d);
                 None
             }
         });
