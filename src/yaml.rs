@@ -565,7 +565,16 @@ mod tests {
         let src = Source::from_str(Path::new("t.yaml"), &bomb).unwrap();
         let d = parse::<serde_yaml::Value>(&src).unwrap_err();
         assert!(d.message.contains("alias"), "{}", d.message);
+        // Deeper than MAX_FLOW_DEPTH: refused before parsing, located.
         let deep = format!("a: {}", "[".repeat(10_000));
+        let d = Source::from_str(Path::new("t.yaml"), &deep).unwrap_err();
+        assert!(d.message.contains("nesting too deep"), "{}", d.message);
+        assert_eq!((d.line, d.column), (Some(1), Some(4 + MAX_FLOW_DEPTH)));
+        // Brackets in quotes and comments do not count.
+        let quoted = format!("a: \"{}\" # {}\n", "[".repeat(2000), "{".repeat(2000));
+        assert!(Source::from_str(Path::new("t.yaml"), &quoted).is_ok());
+        // Under the cap, the parser's own recursion limit still holds.
+        let deep = format!("a: {}", "[".repeat(500));
         let src = Source::from_str(Path::new("t.yaml"), &deep).unwrap();
         let d = parse::<serde_yaml::Value>(&src).unwrap_err();
         assert!(d.message.contains("nesting too deep"), "{}", d.message);
