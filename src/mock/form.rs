@@ -15,6 +15,9 @@ pub enum ParseError {
     NotUtf8,
     #[error("parameter `{0}` is repeated")]
     Duplicate(String),
+    /// More than [`MAX_PARAMS`] parameters.
+    #[error("too many parameters (at most 64)")]
+    TooMany,
     #[error("the Authorization header is not Basic")]
     NotBasic,
     #[error("the Basic credentials are not valid base64")]
@@ -22,6 +25,9 @@ pub enum ParseError {
     #[error("the Basic credentials lack a `:`")]
     NoColon,
 }
+
+/// Most parameters a token request may carry.
+pub const MAX_PARAMS: usize = 64;
 
 /// The parameters of a form body, each name at most once. Parameters sent
 /// with an empty value count as omitted (RFC 6749 §3.1).
@@ -34,6 +40,11 @@ impl<'a> Form<'a> {
     pub fn parse(body: &'a [u8]) -> Result<Form<'a>, ParseError> {
         let mut pairs: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::with_capacity(8);
         for part in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+            // The duplicate check is linear per parameter: cap the count so
+            // that a body of 30,000 tiny parameters stays cheap.
+            if pairs.len() >= MAX_PARAMS {
+                return Err(ParseError::TooMany);
+            }
             let (name, value) = match part.iter().position(|b| *b == b'=') {
                 Some(i) => (&part[..i], &part[i + 1..]),
                 None => (part, &part[part.len()..]),
@@ -211,5 +222,71 @@ mod tests {
             ParseError::BadEscape
         );
         assert!(is_basic(b"basic xyz") && !is_basic(b"Bearer x"));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(512),
+            ..ProptestConfig::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Any bytes: an answer, never a panic.
+        #[test]
+        fn any_body_parses_or_is_refused(body in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = Form::parse(&body);
+        }
+
+        /// Any header: an answer, never a panic.
+        #[test]
+        fn any_authorization_parses_or_is_refused(header in proptest::collection::vec(any::<u8>(), 0..512), form in any::<bool>()) {
+            let _ = parse_basic(&header, form);
+            let _ = is_basic(&header);
+        }
+
+        /// Form-encoded pairs with distinct names come back as they were.
+        #[test]
+        fn encoded_pairs_round_trip(pairs in proptest::collection::btree_map("[a-z_]{1,12}", "\\PC{0,40}", 0..20)) {
+            let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
+            let form = Form::parse(body.as_bytes()).unwrap();
+            for (k, v) in &pairs {
+                let want = (!v.is_empty()).then_some(v.as_str());
+                prop_assert_eq!(form.get(k), want);
+            }
+        }
+
+        /// Basic credentials, form-encoded then base64 (RFC 6749 §2.3.1),
+        /// come back as they were, whatever characters they hold.
+        #[test]
+        fn basic_credentials_round_trip(id in "\\PC{1,40}", secret in "\\PC{0,40}") {
+            use base64::Engine;
+            let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let header = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(&id), enc(&secret)))
+            );
+            prop_assert_eq!(parse_basic(header.as_bytes(), true).unwrap(), (id, secret));
+        }
+    }
+
+    #[test]
+    fn too_many_parameters_are_refused() {
+        let body: String = (0..100).map(|i| format!("p{i}=x&")).collect();
+        assert_eq!(
+            Form::parse(body.as_bytes()).unwrap_err(),
+            ParseError::TooMany
+        );
     }
 }
