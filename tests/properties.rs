@@ -147,12 +147,12 @@ proptest! {
     #[test]
     fn the_scenario_parser_never_panics_and_locates_its_errors(text in scenario_text()) {
         let source = Source::from_str(Path::new("p.yaml"), &text);
-        if let Ok(source) = source {
-            if let Err(diagnostics) = load_source(&source) {
-                prop_assert!(!diagnostics.is_empty());
-                for d in diagnostics {
-                    prop_assert!(d.to_string().contains("p.yaml"), "{}", d);
-                }
+        if let Ok(source) = source
+            && let Err(diagnostics) = load_source(&source)
+        {
+            prop_assert!(!diagnostics.is_empty());
+            for d in diagnostics {
+                prop_assert!(d.to_string().contains("p.yaml"), "{}", d);
             }
         }
     }
