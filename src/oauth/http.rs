@@ -95,6 +95,11 @@ pub fn build_client(options: &HttpOptions, pool: usize) -> Result<reqwest::Clien
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .pool_max_idle_per_host(pool)
+        // Servers close idle keep-alive connections (node after 5 s); a
+        // request sent on one that the server is closing fails with a
+        // reset that is ours, not the server's. Idle connections are not
+        // kept long enough for that (a `wait` step leaves them idle).
+        .pool_idle_timeout(Duration::from_secs(2))
         .http1_only();
     if options.insecure {
         builder = builder.tls_danger_accept_invalid_certs(true);
