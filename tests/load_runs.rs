@@ -275,3 +275,23 @@ fn the_json_report_shape() {
         ".histograms.replay" => "[hdr]",
     });
 }
+
+#[test]
+fn two_runtimes_share_the_users_and_their_counts_merge() {
+    let r = load(&["--threads", "2", "--replay-rate", "0.2"]);
+    assert_eq!(r.out.status.code(), Some(0), "{}", text(&r));
+    assert_eq!(r.report["settings"]["threads"], 2);
+    assert_eq!(r.report["interrupted"], false);
+    let requests = n(&r.report["totals"]["requests"]);
+    assert!(requests > 20, "{}", text(&r));
+    assert_eq!(sum(&r.report["errors"]["by_status"]), requests);
+    assert_eq!(n(&r.report["latency_us"]["all"]["count"]), requests);
+    for v in [
+        "chain_breaks",
+        "replay_accepted",
+        "duplicate_tokens",
+        "rotation_violations",
+    ] {
+        assert_eq!(n(&r.report["violations"][v]), 0, "{v}: {}", text(&r));
+    }
+}

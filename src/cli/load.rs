@@ -284,7 +284,12 @@ pub fn load(args: LoadArgs) -> i32 {
         eprintln!("error: {e}");
     }
     let stats = shared.merged();
+    let interrupted = goose::is_killswitch_triggered();
+    if interrupted {
+        eprintln!("interrupted: the run stopped early; reports cover what ran");
+    }
     let info = RunInfo {
+        interrupted,
         target: name,
         token_endpoint: endpoint,
         started_at,

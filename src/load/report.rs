@@ -25,6 +25,9 @@ pub struct LoadReport {
     pub token_endpoint: String,
     /// RFC 3339.
     pub started_at: String,
+    /// The run was stopped early (Ctrl-C) rather than by its run time.
+    #[serde(default)]
+    pub interrupted: bool,
     pub settings: SettingsDoc,
     pub totals: Totals,
     /// Per request kind (`password`, `refresh`, `replay`) and `all`.
@@ -158,6 +161,7 @@ pub fn observed(stats: &Stats, duration_s: f64) -> Observed {
 
 /// Everything a report needs besides the statistics.
 pub struct RunInfo {
+    pub interrupted: bool,
     pub target: String,
     pub token_endpoint: String,
     pub started_at: String,
@@ -181,6 +185,7 @@ pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadRepo
         target: info.target,
         token_endpoint: info.token_endpoint,
         started_at: info.started_at,
+        interrupted: info.interrupted,
         settings: info.settings,
         totals: Totals {
             requests: stats.requests,
@@ -291,8 +296,9 @@ pub fn markdown(r: &LoadReport) -> String {
     let mut m = String::new();
     let breached = r.thresholds.iter().filter(|t| !t.passed).count();
     m.push_str(&format!(
-        "## tokenprobe load: {}\n\n{} requests in {:.1} s, **{:.1} req/s**, {} failures ({:.3} %). {}\n\n",
+        "## tokenprobe load: {}{}\n\n{} requests in {:.1} s, **{:.1} req/s**, {} failures ({:.3} %). {}\n\n",
         r.target,
+        if r.interrupted { " (interrupted)" } else { "" },
         r.totals.requests,
         r.totals.duration_s,
         r.totals.rps,
@@ -536,6 +542,7 @@ mod tests {
         }
         s.violations.chain_breaks = 10;
         let info = RunInfo {
+            interrupted: false,
             target: "mock".into(),
             token_endpoint: "http://127.0.0.1:1/token".into(),
             started_at: "2026-11-22T00:00:00Z".into(),
