@@ -18,25 +18,61 @@ pub const THRESHOLD_BREACHED: i32 = 5;
 /// An internal error (a bug in tokenprobe, or an I/O failure writing reports).
 pub const INTERNAL: i32 = 70;
 
-/// The documented table, for `--help` and the README test.
+/// The documented table: `tokenprobe --help` prints it, and a test keeps
+/// the README's table equal to it.
 pub const TABLE: &[(i32, &str)] = &[
     (
         OK,
-        "every selected check passed (warnings allowed unless --strict)",
+        "every selected check passed (warnings allowed unless `--strict`)",
     ),
     (
         CHECK_FAILED,
-        "a MUST or PROFILE check failed or errored, or a SHOULD failed with --strict",
+        "a MUST or PROFILE check failed or errored, or a SHOULD failed with `--strict`",
     ),
     (
         INVALID_INPUT,
-        "invalid scenario, target or profile file, or bad flags",
+        "invalid scenario or target file, or bad flags (file:line:column is printed)",
     ),
     (TARGET_UNREACHABLE, "the target could not be reached"),
     (NOTHING_SELECTED, "the selection matched no scenario"),
-    (THRESHOLD_BREACHED, "a load threshold was breached"),
     (
-        INTERNAL,
-        "internal error or I/O failure (e.g. a report could not be written)",
+        THRESHOLD_BREACHED,
+        "a load threshold was breached, or a regression against `--baseline`",
     ),
+    (INTERNAL, "internal error, or a report could not be written"),
 ];
+
+/// The table as `--help` shows it.
+pub fn help_text() -> String {
+    let mut out = String::from("Exit codes:\n");
+    for (code, meaning) in TABLE {
+        out.push_str(&format!("  {code:>3}  {}\n", meaning.replace('`', "")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_readme_table_is_this_table() {
+        let readme = include_str!("../README.md");
+        let section = readme
+            .split("## Exit codes")
+            .nth(1)
+            .expect("README has an exit-code section");
+        let rows: Vec<(i32, String)> = section
+            .lines()
+            .skip_while(|l| !l.starts_with("| 0 "))
+            .take_while(|l| l.starts_with('|'))
+            .map(|l| {
+                let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+                (cells[0].parse().unwrap(), cells[1].to_string())
+            })
+            .collect();
+        let table: Vec<(i32, String)> = super::TABLE
+            .iter()
+            .map(|(c, m)| (*c, m.to_string()))
+            .collect();
+        assert_eq!(rows, table);
+    }
+}

@@ -21,5 +21,6 @@ pub mod report;
 pub mod scenario;
 pub mod secret;
 pub mod target;
+pub mod verdict;
 pub mod wire;
 pub mod yaml;

@@ -47,6 +47,43 @@ pub enum RefreshExpiry {
     Absolute,
 }
 
+/// Client authentication methods (RFC 6749 §2.3, OIDC Core §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    ClientSecretJwt,
+    PrivateKeyJwt,
+    None,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::ClientSecretJwt => "client_secret_jwt",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
+/// How the password grant carries the user's credentials.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum UserCredentials {
+    /// `username` and `password` form parameters (RFC 6749 §4.3.2).
+    #[default]
+    Form,
+    /// `Authorization: Basic base64(username:password)`, the client's
+    /// credentials in the body (EmpowerID).
+    BasicHeader,
+}
+
 /// `client_assertion_type` for JWT client authentication (RFC 7523 §2.2).
 pub const CLIENT_ASSERTION_TYPE_JWT: &str =
     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

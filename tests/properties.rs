@@ -185,4 +185,33 @@ proptest! {
         };
         let _ = expect::check(expectation, &response, &ctx);
     }
+
+    /// A server with localised messages: a shown value is cut to 200
+    /// characters, never inside a multi-byte one (it used to panic).
+    #[test]
+    fn long_non_ascii_values_are_shown_without_panicking(
+        text in "[a-zé漢🙂 ]{150,400}",
+        nested in any::<bool>(),
+    ) {
+        let spec = "id: p/y\ntitle: T\nlevel: must\ncovers: [PW-OK]\nsteps:\n  - grant: password\n    expect:\n      body:\n        access_token: { type: string }\n        error: { equals: x }\n";
+        let scenario = load_source(&Source::from_str(Path::new("s.yaml"), spec).unwrap()).unwrap();
+        let expectation = scenario.steps[0].expect.as_ref().unwrap();
+        let value = if nested {
+            serde_json::json!({ "access_token": [text.clone(), { "d": text.clone() }], "error": "x" })
+        } else {
+            serde_json::json!({ "access_token": { "message": text.clone() }, "error": "x" })
+        };
+        let t = target();
+        let ctx = Context::new(&t);
+        let response = HttpResponse {
+            status: 400,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: serde_json::to_vec(&value).unwrap(),
+            truncated: false,
+            elapsed: std::time::Duration::ZERO,
+        };
+        let m = expect::check(expectation, &response, &ctx).unwrap_err();
+        prop_assert!(m.actual.chars().count() <= 260, "{}", m.actual);
+        prop_assert!(m.actual.contains('…'), "{}", m.actual);
+    }
 }

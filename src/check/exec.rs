@@ -1,14 +1,22 @@
 //! Running one scenario: its steps in order, each request sent, its response
 //! captured and judged. The first failed expectation ends the scenario.
+//!
+//! One function per step kind (`wait`, `get`, `revoke`/`introspect`, a
+//! grant: single, replayed assertion, parallel, chain); every request goes
+//! through `oauth::record::exchange`, and every way a step can stop early is
+//! turned into an outcome in one place ([`Stop`]).
 
 use super::context::{Captured, Context};
 use super::expect::{self, Mismatch};
-use super::request::{self, WireRequest};
+use super::request::{self, BuildError};
 use super::result::*;
+use crate::oauth::WireRequest;
 use crate::oauth::http::{self, HttpOptions, HttpResponse, TransportError};
+use crate::oauth::record::{self, Exchanged};
 use crate::redact::Redactor;
 use crate::scenario::Scenario;
-use crate::scenario::compile::{Action, Step, WaitExpr, WaitTerm};
+use crate::scenario::compile::{Action, ExpectC, GrantRequest, Step, TokenOp, WaitExpr, WaitTerm};
+use crate::scenario::model::{AssertionDefect, Document};
 use crate::target::Target;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,6 +40,45 @@ enum Stop {
         class: ErrorClass,
         detail: String,
     },
+}
+
+/// Why a wait could not be taken.
+enum WaitError {
+    /// Longer than the target lets us wait, or an unusable expression: the
+    /// check does not apply to this target as declared.
+    NotApplicable(String),
+    /// The target's clock control failed.
+    Clock(String),
+}
+
+impl Stop {
+    fn error(step: &Step, class: ErrorClass, detail: impl Into<String>) -> Stop {
+        Stop::Error {
+            step: step.name.clone(),
+            class,
+            detail: detail.into(),
+        }
+    }
+
+    /// The one mapping from the layers' errors to outcomes.
+    fn build(step: &Step, e: BuildError) -> Stop {
+        let class = match &e {
+            BuildError::Render(_) => ErrorClass::MissingCapture,
+            BuildError::Missing(_) | BuildError::Request(_) => ErrorClass::Request,
+        };
+        Stop::error(step, class, e.to_string())
+    }
+
+    fn transport(step: &Step, e: TransportError) -> Stop {
+        Stop::error(step, e.class, e.detail)
+    }
+
+    fn wait(step: &Step, e: WaitError) -> Stop {
+        match e {
+            WaitError::NotApplicable(why) => Stop::Skip(why),
+            WaitError::Clock(detail) => Stop::error(step, ErrorClass::Clock, detail),
+        }
+    }
 }
 
 impl Runner {
@@ -129,146 +176,147 @@ impl Runner {
         ctx: &mut Context<'_>,
         records: &mut Vec<StepRecord>,
     ) -> Result<(), Stop> {
-        let error = |class: ErrorClass, detail: String| Stop::Error {
-            step: step.name.clone(),
-            class,
-            detail,
-        };
-        let wire = match &step.action {
-            Action::Wait(w) => {
-                let summary = self.wait(w).await.map_err(|e| match e {
-                    WaitError::TooLong(why) => Stop::Skip(why),
-                    WaitError::Clock(detail) => error(ErrorClass::Clock, detail),
-                })?;
-                records.push(StepRecord {
-                    name: step.name.clone(),
-                    summary,
-                    exchange: None,
-                });
-                return Ok(());
+        match &step.action {
+            Action::Wait(w) => self.wait_step(step, w, records).await,
+            Action::Get(doc) => self.get_step(step, *doc, ctx, records).await,
+            Action::Revoke(op) => {
+                let url = self.target.revocation_endpoint.as_ref();
+                self.token_op_step(step, op, url, "revocation_endpoint", ctx, records)
+                    .await
             }
-            Action::Grant(g) => request::grant_request(g, ctx, &self.redactor),
-            Action::Get(doc) => match self.document_url(*doc) {
-                Some(url) => Ok(request::get_request(url)),
-                None => {
-                    return Err(Stop::Skip(format!(
-                        "the target declares no {} URL",
-                        match doc {
-                            crate::scenario::model::Document::Discovery =>
-                                "discovery (nor an issuer)",
-                            crate::scenario::model::Document::Jwks => "jwks_uri",
-                        }
-                    )));
-                }
-            },
-            Action::Revoke(op) => match &self.target.revocation_endpoint {
-                Some(url) => request::token_op_request(op, url, ctx, &self.redactor),
-                None => return Err(Stop::Skip("the target has no revocation_endpoint".into())),
-            },
-            Action::Introspect(op) => match &self.target.introspection_endpoint {
-                Some(url) => request::token_op_request(op, url, ctx, &self.redactor),
-                None => {
-                    return Err(Stop::Skip(
-                        "the target has no introspection_endpoint".into(),
-                    ));
-                }
+            Action::Introspect(op) => {
+                let url = self.target.introspection_endpoint.as_ref();
+                self.token_op_step(step, op, url, "introspection_endpoint", ctx, records)
+                    .await
+            }
+            Action::Grant(g) => match (&step.chain, step.parallel) {
+                (Some((every, until)), _) => self.chain(step, g, every, until, ctx, records).await,
+                (None, n) if n > 1 => self.parallel(step, g, ctx, records).await,
+                (None, _) => self.grant_step(step, g, ctx, records).await,
             },
         }
-        .map_err(|e| error(ErrorClass::MissingCapture, e))?;
+    }
 
-        if let (Some((every, until)), Action::Grant(g)) = (&step.chain, &step.action) {
-            return self.chain(step, g, every, until, ctx, records).await;
-        }
-        if step.parallel > 1 {
-            // Each copy is built anew: a client assertion must carry its own
-            // `jti`, or the server rightly refuses the copies as replays.
-            let mut wires = vec![wire];
-            for _ in 1..step.parallel {
-                let next = match &step.action {
-                    Action::Grant(g) => request::grant_request(g, ctx, &self.redactor)
-                        .map_err(|e| error(ErrorClass::MissingCapture, e))?,
-                    _ => wires[0].clone(),
-                };
-                wires.push(next);
-            }
-            return self.parallel(step, &wires, ctx, records).await;
-        }
-        if let Action::Grant(g) = &step.action
-            && g.assertion == Some(crate::scenario::model::AssertionDefect::Replayed)
-        {
+    async fn wait_step(
+        &self,
+        step: &Step,
+        w: &WaitExpr,
+        records: &mut Vec<StepRecord>,
+    ) -> Result<(), Stop> {
+        let summary = self.wait(w).await.map_err(|e| Stop::wait(step, e))?;
+        records.push(StepRecord {
+            name: step.name.clone(),
+            summary,
+            exchange: None,
+        });
+        Ok(())
+    }
+
+    async fn get_step(
+        &self,
+        step: &Step,
+        doc: Document,
+        ctx: &mut Context<'_>,
+        records: &mut Vec<StepRecord>,
+    ) -> Result<(), Stop> {
+        let url = self.document_url(doc).ok_or_else(|| {
+            Stop::Skip(format!(
+                "the target declares no {} URL",
+                match doc {
+                    Document::Discovery => "discovery (nor an issuer)",
+                    Document::Jwks => "jwks_uri",
+                }
+            ))
+        })?;
+        self.single(step, &WireRequest::get(url), ctx, records)
+            .await
+    }
+
+    async fn token_op_step(
+        &self,
+        step: &Step,
+        op: &TokenOp,
+        endpoint: Option<&url::Url>,
+        key: &str,
+        ctx: &mut Context<'_>,
+        records: &mut Vec<StepRecord>,
+    ) -> Result<(), Stop> {
+        let url = endpoint.ok_or_else(|| Stop::Skip(format!("the target has no {key}")))?;
+        let wire = request::token_op_request(op, url, ctx).map_err(|e| Stop::build(step, e))?;
+        self.single(step, &wire, ctx, records).await
+    }
+
+    async fn grant_step(
+        &self,
+        step: &Step,
+        g: &GrantRequest,
+        ctx: &mut Context<'_>,
+        records: &mut Vec<StepRecord>,
+    ) -> Result<(), Stop> {
+        let wire = request::grant_request(g, ctx).map_err(|e| Stop::build(step, e))?;
+        if g.assertion == Some(AssertionDefect::Replayed) {
             // The first use of the assertion; the expectations judge the
-            // replay below.
-            let first = http::send(wire.to_reqwest(&self.client), self.http.request_timeout).await;
-            let summary = match &first {
+            // replay that follows.
+            let first = self.send(&wire).await;
+            let summary = match &first.response {
                 Ok(r) => format!("first use: {}", describe(&wire, r)),
                 Err(e) => format!("first use: {e}"),
             };
-            records.push(self.record(step, &wire, first.as_ref().ok(), summary));
-            if let Ok(r) = &first
-                && let Some(j) = r.json()
-            {
-                self.redactor.add_json(&j);
-            }
+            records.push(self.step_record(step, summary, first.record));
         }
-        let result = http::send(wire.to_reqwest(&self.client), self.http.request_timeout).await;
-        let response = match result {
+        self.single(step, &wire, ctx, records).await
+    }
+
+    async fn send(&self, wire: &WireRequest) -> Exchanged {
+        record::exchange(
+            &self.client,
+            wire,
+            self.http.request_timeout,
+            &self.redactor,
+        )
+        .await
+    }
+
+    fn step_record(&self, step: &Step, summary: String, exchange: Exchange) -> StepRecord {
+        StepRecord {
+            name: step.name.clone(),
+            summary: self.redactor.redact(&summary),
+            exchange: Some(exchange),
+        }
+    }
+
+    /// One request: sent, recorded, judged, captured.
+    async fn single(
+        &self,
+        step: &Step,
+        wire: &WireRequest,
+        ctx: &mut Context<'_>,
+        records: &mut Vec<StepRecord>,
+    ) -> Result<(), Stop> {
+        let Exchanged { response, record } = self.send(wire).await;
+        let response = match response {
             Ok(r) => r,
-            Err(TransportError { class, detail }) => {
-                records.push(self.record(step, &wire, None, format!("{class}: {detail}")));
-                return Err(error(class, detail));
+            Err(e) => {
+                records.push(self.step_record(step, e.to_string(), record));
+                return Err(Stop::transport(step, e));
             }
         };
-        if let Some(j) = response.json() {
-            self.redactor.add_json(&j);
-        }
-        let summary = describe(&wire, &response);
-        records.push(self.record(step, &wire, Some(&response), summary));
-        if let Some(e) = &step.expect
-            && let Err(m) = expect::check(e, &response, ctx)
-        {
-            return Err(self.finding(step, m, &wire, Some(&response)));
+        records.push(self.step_record(step, describe(wire, &response), record.clone()));
+        let finding = |m: Mismatch| self.finding(step, m, Some(record.clone()));
+        if let Some(e) = &step.expect {
+            expect::check(e, &response, ctx).map_err(finding)?;
         }
         if !step.expect_any.is_empty() {
-            let mut misses = Vec::new();
-            for e in &step.expect_any {
-                match expect::check(e, &response, ctx) {
-                    Ok(()) => {
-                        misses.clear();
-                        break;
-                    }
-                    Err(m) => misses.push(m),
-                }
-            }
-            if !misses.is_empty() {
-                let m = Mismatch::new(
-                    "response",
-                    format!(
-                        "one of {} alternatives: {}",
-                        misses.len(),
-                        misses
-                            .iter()
-                            .enumerate()
-                            .map(|(i, m)| format!("({}) {}: {}", i + 1, m.subject, m.expected))
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    ),
-                    misses
-                        .iter()
-                        .enumerate()
-                        .map(|(i, m)| format!("({}) {}", i + 1, m.actual))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                );
-                return Err(self.finding(step, m, &wire, Some(&response)));
-            }
+            any_of(&step.expect_any, &response, ctx).map_err(finding)?;
         }
-        if step.expect.as_ref().is_some_and(|e| e.id_token_valid)
-            && let Err(m) = self.verify_id_token(step, &response).await
-        {
-            return Err(self.finding(step, m, &wire, Some(&response)));
+        if step.expect.as_ref().is_some_and(|e| e.id_token_valid) {
+            self.verify_id_token(step, &response)
+                .await
+                .map_err(finding)?;
         }
         if response.truncated {
-            return Err(error(
+            return Err(Stop::error(
+                step,
                 ErrorClass::BodyTooLarge,
                 format!("the response body exceeds {} bytes", http::MAX_BODY_BYTES),
             ));
@@ -277,73 +325,33 @@ impl Runner {
         Ok(())
     }
 
-    fn record(
-        &self,
-        step: &Step,
-        wire: &WireRequest,
-        response: Option<&HttpResponse>,
-        summary: String,
-    ) -> StepRecord {
-        StepRecord {
-            name: step.name.clone(),
-            summary: self.redactor.redact(&summary),
-            exchange: Some(self.exchange(wire, response)),
-        }
-    }
-
-    fn exchange(&self, wire: &WireRequest, response: Option<&HttpResponse>) -> Exchange {
-        Exchange {
-            request: wire.record(&self.redactor),
-            response: response.map(|r| ResponseRecord {
-                status: r.status,
-                headers: r
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.clone(), self.redactor.redact(v)))
-                    .collect(),
-                body: match r.json() {
-                    Some(j) => self.redactor.redact_json(&j),
-                    None => self
-                        .redactor
-                        .redact(&r.body_text().chars().take(2048).collect::<String>()),
-                },
-                truncated: r.truncated || r.body.len() > 2048 && r.json().is_none(),
-                elapsed_ms: r.elapsed.as_millis() as u64,
-            }),
-        }
-    }
-
-    fn finding(
-        &self,
-        step: &Step,
-        m: Mismatch,
-        wire: &WireRequest,
-        response: Option<&HttpResponse>,
-    ) -> Stop {
+    fn finding(&self, step: &Step, m: Mismatch, exchange: Option<Exchange>) -> Stop {
         Stop::Finding(Box::new(Finding {
             step: step.name.clone(),
             subject: m.subject,
             expected: m.expected,
             actual: m.actual,
-            exchange: Some(self.exchange(wire, response)),
+            exchange,
         }))
     }
 
     /// N copies of one request on pre-opened connections, released together.
+    /// Each copy is built anew: a client assertion must carry its own `jti`,
+    /// or the server rightly refuses the copies as replays.
     async fn parallel(
         &self,
         step: &Step,
-        wires: &[WireRequest],
+        g: &GrantRequest,
         ctx: &mut Context<'_>,
         records: &mut Vec<StepRecord>,
     ) -> Result<(), Stop> {
-        let n = wires.len();
+        let n = step.parallel as usize;
+        let wires = (0..n)
+            .map(|_| request::grant_request(g, ctx))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Stop::build(step, e))?;
         let wire = &wires[0];
-        let client = http::build_client(&self.http, n).map_err(|e| Stop::Error {
-            step: step.name.clone(),
-            class: e.class,
-            detail: e.detail,
-        })?;
+        let client = http::build_client(&self.http, n).map_err(|e| Stop::transport(step, e))?;
         // Open the connections first (any answer will do), so that the real
         // requests leave together instead of queueing behind handshakes.
         let warm = (0..n).map(|_| {
@@ -355,50 +363,42 @@ impl Runner {
         let barrier = Arc::new(tokio::sync::Barrier::new(n));
         let sends = wires.iter().map(|w| {
             let b = barrier.clone();
-            let req = w.to_reqwest(&client);
-            let timeout = self.http.request_timeout;
+            let client = &client;
             async move {
                 b.wait().await;
-                http::send(req, timeout).await
+                record::exchange(client, w, self.http.request_timeout, &self.redactor).await
             }
         });
-        let results: Vec<Result<HttpResponse, TransportError>> =
-            futures::future::join_all(sends).await;
-        let responses: Vec<Option<HttpResponse>> = results.into_iter().map(Result::ok).collect();
-        for r in responses.iter().flatten() {
-            if let Some(j) = r.json() {
-                self.redactor.add_json(&j);
-            }
-        }
+        let results: Vec<Exchanged> = futures::future::join_all(sends).await;
+        let (responses, exchanges): (Vec<Option<HttpResponse>>, Vec<Exchange>) = results
+            .into_iter()
+            .map(|e| (e.response.ok(), e.record))
+            .unzip();
         let summary = format!(
             "{} × {} {} → {}",
             n,
-            format!("{:?}", wire.method).to_uppercase(),
+            wire.method.as_str(),
             wire.url.path(),
             expect::tally(&responses)
         );
-        let first_ok = responses
+        let shown = responses
             .iter()
-            .flatten()
-            .find(|r| (200..300).contains(&r.status))
-            .or(responses.iter().flatten().next());
-        records.push(self.record(step, wire, first_ok, summary));
-        if let Err(m) = expect::check_set(&step.expect_set, &responses) {
-            return Err(self.finding(step, m, wire, None));
-        }
-        if let Some(q) = &step.tokens
-            && let Err(m) = token_quality(q, &responses)
-        {
-            return Err(self.finding(step, m, wire, None));
+            .position(|r| r.as_ref().is_some_and(|r| (200..300).contains(&r.status)))
+            .or(responses.iter().position(Option::is_some))
+            .unwrap_or(0);
+        records.push(self.step_record(step, summary, exchanges[shown].clone()));
+        expect::check_set(&step.expect_set, &responses).map_err(|m| self.finding(step, m, None))?;
+        if let Some(q) = &step.tokens {
+            token_quality(q, &responses).map_err(|m| self.finding(step, m, None))?;
         }
         if let Some(e) = &step.expect {
-            for r in responses.iter().flatten() {
-                if let Err(m) = expect::check(e, r, ctx) {
-                    return Err(self.finding(step, m, wire, Some(r)));
+            for (r, x) in responses.iter().zip(&exchanges) {
+                if let Some(r) = r {
+                    expect::check(e, r, ctx).map_err(|m| self.finding(step, m, Some(x.clone())))?;
                 }
             }
         }
-        if let Some(r) = first_ok {
+        if let Some(r) = &responses[shown] {
             ctx.capture(&step.name, Captured::from_response(r));
         }
         Ok(())
@@ -409,25 +409,20 @@ impl Runner {
     async fn chain(
         &self,
         step: &Step,
-        g: &crate::scenario::compile::GrantRequest,
+        g: &GrantRequest,
         every: &WaitExpr,
         until: &WaitExpr,
         ctx: &mut Context<'_>,
         records: &mut Vec<StepRecord>,
     ) -> Result<(), Stop> {
         const MAX_ROUNDS: u128 = 1000;
-        let error = |class: ErrorClass, detail: String| Stop::Error {
-            step: step.name.clone(),
-            class,
-            detail,
-        };
-        let every_d = self.wait_duration(every).map_err(Stop::Skip)?;
-        let until_d = self.wait_duration(until).map_err(Stop::Skip)?;
+        let every_d = self.wait_duration(every).map_err(|e| Stop::wait(step, e))?;
+        let until_d = self.wait_duration(until).map_err(|e| Stop::wait(step, e))?;
         if every_d.is_zero() {
-            return Err(error(
-                ErrorClass::MissingCapture,
-                format!("chain: `every` ({}) comes to zero", every.text),
-            ));
+            return Err(Stop::Skip(format!(
+                "chain: `every` ({}) comes to zero with what the target declares",
+                every.text
+            )));
         }
         let rounds = until_d.as_millis().div_ceil(every_d.as_millis()).max(1);
         if rounds > MAX_ROUNDS {
@@ -448,77 +443,62 @@ impl Runner {
         let mut token = match &g.refresh_token {
             Some(t) => {
                 ctx.render(t)
-                    .map_err(|e| error(ErrorClass::MissingCapture, e))?
+                    .map_err(|e| Stop::build(step, BuildError::Render(e)))?
                     .text
             }
             None => String::new(),
         };
         let mut g = g.clone();
         for round in 1..=rounds {
-            self.wait(every).await.map_err(|e| match e {
-                WaitError::TooLong(why) => Stop::Skip(why),
-                WaitError::Clock(detail) => error(ErrorClass::Clock, detail),
-            })?;
+            self.wait(every).await.map_err(|e| Stop::wait(step, e))?;
             self.redactor.add("tk", &token);
             g.refresh_token = Some(crate::scenario::template::Template::literal(&token));
-            let wire = request::grant_request(&g, ctx, &self.redactor)
-                .map_err(|e| error(ErrorClass::MissingCapture, e))?;
-            let response =
-                match http::send(wire.to_reqwest(&self.client), self.http.request_timeout).await {
-                    Ok(r) => r,
-                    Err(TransportError { class, detail }) => {
-                        records.push(self.record(step, &wire, None, format!("{class}: {detail}")));
-                        return Err(error(class, detail));
-                    }
-                };
-            if let Some(j) = response.json() {
-                self.redactor.add_json(&j);
-            }
+            let wire = request::grant_request(&g, ctx).map_err(|e| Stop::build(step, e))?;
+            let Exchanged { response, record } = self.send(&wire).await;
+            let response = match response {
+                Ok(r) => r,
+                Err(e) => {
+                    records.push(self.step_record(step, e.to_string(), record));
+                    return Err(Stop::transport(step, e));
+                }
+            };
             let summary = format!(
                 "round {round}/{rounds} after {}: {}",
                 humantime::format_duration(every_d * round as u32),
                 describe(&wire, &response)
             );
-            records.push(self.record(step, &wire, Some(&response), summary));
-            if round < rounds {
-                if !(200..300).contains(&response.status) {
-                    let m = Mismatch::new(
-                        format!("refresh {round} of {rounds}"),
-                        format!("200 while the chain is younger than {}", until.text),
-                        format!(
-                            "{}{}",
-                            response.status,
-                            response
-                                .json()
-                                .and_then(|j| j
-                                    .get("error")
-                                    .and_then(|e| e.as_str().map(|e| format!(" {e}"))))
-                                .unwrap_or_default()
-                        ),
-                    );
-                    return Err(self.finding(step, m, &wire, Some(&response)));
+            records.push(self.step_record(step, summary, record.clone()));
+            if round == rounds {
+                if let Some(e) = &step.expect {
+                    expect::check(e, &response, ctx)
+                        .map_err(|m| self.finding(step, m, Some(record)))?;
                 }
-                if let Some(next) = response.json().and_then(|j| {
-                    j.get("refresh_token")
-                        .and_then(|t| t.as_str().map(str::to_string))
-                }) {
-                    token = next;
-                }
-                continue;
+                ctx.capture(&step.name, Captured::from_response(&response));
+                break;
             }
-            if let Some(e) = &step.expect
-                && let Err(m) = expect::check(e, &response, ctx)
-            {
-                return Err(self.finding(step, m, &wire, Some(&response)));
+            if !(200..300).contains(&response.status) {
+                let code = expect::error_code(&response)
+                    .map(|c| format!(" {c}"))
+                    .unwrap_or_default();
+                let m = Mismatch::new(
+                    format!("refresh {round} of {rounds}"),
+                    format!("200 while the chain is younger than {}", until.text),
+                    format!("{}{code}", response.status),
+                );
+                return Err(self.finding(step, m, Some(record)));
             }
-            ctx.capture(&step.name, Captured::from_response(&response));
+            if let Some(next) = response.json().and_then(|j| {
+                j.get("refresh_token")
+                    .and_then(|t| t.as_str().map(str::to_string))
+            }) {
+                token = next;
+            }
         }
         Ok(())
     }
 
     /// Where a published document lives.
-    fn document_url(&self, doc: crate::scenario::model::Document) -> Option<url::Url> {
-        use crate::scenario::model::Document;
+    fn document_url(&self, doc: Document) -> Option<url::Url> {
         match doc {
             Document::Jwks => self.target.jwks_uri.clone(),
             Document::Discovery => self.target.discovery.clone().or_else(|| {
@@ -569,7 +549,7 @@ impl Runner {
     }
 
     async fn wait(&self, w: &WaitExpr) -> Result<String, WaitError> {
-        let d = self.wait_duration(w).map_err(WaitError::TooLong)?;
+        let d = self.wait_duration(w)?;
         if let Some(url) = &self.target.clock_control {
             let body = crate::wire::ClockAdvance {
                 seconds: d.as_secs_f64().ceil() as u64,
@@ -591,7 +571,7 @@ impl Runner {
         }
         let max = Duration::from_secs_f64(self.target.timing.max_wait_s);
         if d > max {
-            return Err(WaitError::TooLong(format!(
+            return Err(WaitError::NotApplicable(format!(
                 "needs a wait of {} ({}), longer than timing.max_wait_s ({}s) and the target has no clock_control",
                 humantime::format_duration(d),
                 w.text,
@@ -606,7 +586,7 @@ impl Runner {
         ))
     }
 
-    fn wait_duration(&self, w: &WaitExpr) -> Result<Duration, String> {
+    fn wait_duration(&self, w: &WaitExpr) -> Result<Duration, WaitError> {
         let b = &self.target.behaviour;
         let mut total: i128 = 0;
         for (sign, term) in &w.terms {
@@ -689,26 +669,43 @@ fn token_quality(
     Ok(())
 }
 
-enum WaitError {
-    TooLong(String),
-    Clock(String),
+fn secs(v: Option<u64>, name: &str) -> Result<u128, WaitError> {
+    v.map(|s| u128::from(s) * 1000)
+        .ok_or_else(|| WaitError::NotApplicable(format!("needs the target to declare {name}")))
 }
 
-fn secs(v: Option<u64>, name: &str) -> Result<u128, String> {
-    v.map(|s| u128::from(s) * 1000)
-        .ok_or_else(|| format!("needs the target to declare {name}"))
+/// One of `alternatives` must hold; otherwise every miss, numbered.
+fn any_of(alternatives: &[ExpectC], r: &HttpResponse, ctx: &Context) -> Result<(), Mismatch> {
+    let mut misses = Vec::new();
+    for e in alternatives {
+        match expect::check(e, r, ctx) {
+            Ok(()) => return Ok(()),
+            Err(m) => misses.push(m),
+        }
+    }
+    let numbered = |f: &dyn Fn(&Mismatch) -> String| {
+        misses
+            .iter()
+            .enumerate()
+            .map(|(i, m)| format!("({}) {}", i + 1, f(m)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    Err(Mismatch::new(
+        "response",
+        format!(
+            "one of {} alternatives: {}",
+            misses.len(),
+            numbered(&|m| format!("{}: {}", m.subject, m.expected))
+        ),
+        numbered(&|m| m.actual.clone()),
+    ))
 }
 
 /// `POST /token (refresh_token) → 400 invalid_grant`
 fn describe(wire: &WireRequest, r: &HttpResponse) -> String {
     let grant = wire
-        .body
-        .as_ref()
-        .and_then(|(_, b)| {
-            form_urlencoded::parse(b)
-                .find(|(k, _)| k == "grant_type")
-                .map(|(_, v)| v.into_owned())
-        })
+        .form_param("grant_type")
         .map(|g| format!(" ({g})"))
         .unwrap_or_default();
     let code = expect::error_code(r)
@@ -716,7 +713,7 @@ fn describe(wire: &WireRequest, r: &HttpResponse) -> String {
         .unwrap_or_default();
     format!(
         "{} {}{grant} → {}{code} in {}ms",
-        format!("{:?}", wire.method).to_uppercase(),
+        wire.method.as_str(),
         wire.url.path(),
         r.status,
         r.elapsed.as_millis()

@@ -123,16 +123,16 @@ pub fn check(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Result<(), Mismatc
     Ok(())
 }
 
-fn show(v: &Value, kind: Option<&str>) -> String {
+pub(crate) fn show(v: &Value, kind: Option<&str>) -> String {
     match (kind, v) {
         (Some(kind), Value::String(s)) => fingerprint(kind, s),
         (_, Value::String(s)) => format!("{:?}", s.chars().take(200).collect::<String>()),
         _ => {
+            // Cut on a character boundary: servers localise their messages.
             let t = v.to_string();
-            if t.len() > 200 {
-                format!("{}…", &t[..200])
-            } else {
-                t
+            match t.char_indices().nth(200) {
+                Some((cut, _)) => format!("{}…", &t[..cut]),
+                None => t,
             }
         }
     }

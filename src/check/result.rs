@@ -7,42 +7,8 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// How much a failed check weighs (CONFORMANCE.md, "Levels").
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// A failure fails the run.
-    Must,
-    /// A failure is a warning; fails the run only with `--strict`.
-    Should,
-    /// An observation; never fails.
-    Info,
-    /// Compared with what the target declares; a mismatch fails the run.
-    Profile,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Must => "must",
-            Level::Should => "should",
-            Level::Info => "info",
-            Level::Profile => "profile",
-        }
-    }
-}
+pub use crate::oauth::record::{Exchange, RequestRecord, ResponseRecord};
+pub use crate::verdict::{ErrorClass, Level};
 
 /// The verdict on one scenario.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -122,48 +88,6 @@ impl OutcomeKind {
     }
 }
 
-/// Why a check could not be completed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum ErrorClass {
-    Connect,
-    Dns,
-    Timeout,
-    Tls,
-    ConnectionReset,
-    BodyTooLarge,
-    Protocol,
-    /// A template or capture could not be resolved (a response lacked a member
-    /// that a later step needs).
-    MissingCapture,
-    /// The target's clock-control endpoint failed.
-    Clock,
-    Internal,
-}
-
-impl ErrorClass {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorClass::Connect => "connect",
-            ErrorClass::Dns => "dns",
-            ErrorClass::Timeout => "timeout",
-            ErrorClass::Tls => "tls",
-            ErrorClass::ConnectionReset => "connection-reset",
-            ErrorClass::BodyTooLarge => "body-too-large",
-            ErrorClass::Protocol => "protocol",
-            ErrorClass::MissingCapture => "missing-capture",
-            ErrorClass::Clock => "clock",
-            ErrorClass::Internal => "internal",
-        }
-    }
-}
-
-impl std::fmt::Display for ErrorClass {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// An expectation that did not hold, with the exchange that broke it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
@@ -185,34 +109,6 @@ impl Finding {
             self.step, self.subject, self.expected, self.actual
         )
     }
-}
-
-/// One request and its response, redacted.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Exchange {
-    pub request: RequestRecord,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub response: Option<ResponseRecord>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RequestRecord {
-    pub method: String,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ResponseRecord {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-    /// The body was longer than what is kept.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub truncated: bool,
-    pub elapsed_ms: u64,
 }
 
 /// What happened in one step, for `-v` output and the JSON report.

@@ -77,16 +77,6 @@ pub async fn prepare(
     }
 }
 
-pub fn http_options(target: &Target, opts: &RunOptions) -> HttpOptions {
-    HttpOptions {
-        request_timeout: Duration::from_secs_f64(target.timing.request_timeout_s),
-        connect_timeout: Duration::from_secs_f64(target.timing.connect_timeout_s),
-        insecure: opts.insecure || target.tls.insecure,
-        ca_file: opts.ca_file.clone().or_else(|| target.tls.ca_file.clone()),
-        ca_pem: target.tls.ca_pem.clone(),
-    }
-}
-
 /// Runs the scenarios; `on_result` sees each result as it completes (for
 /// progress), the returned run holds them sorted by id.
 pub async fn run(

@@ -2,6 +2,7 @@
 //! target (file, `--mock PROFILE`, or the embedded mock) is loaded; the
 //! engine runs; reports are written and thresholds decide the exit code.
 
+use super::CliError;
 use super::mockenv::MockKnobs;
 use crate::exit;
 use crate::load::engine::{self, Shared};
@@ -107,9 +108,9 @@ fn outputs(args: &[String]) -> Result<Vec<(Format, PathBuf)>, String> {
         .collect()
 }
 
-fn settings(args: &LoadArgs) -> Result<LoadSettings, String> {
+fn settings(args: &LoadArgs) -> Result<LoadSettings, CliError> {
     let base = match &args.profile {
-        Some(p) => LoadSettings::from_file(p).map_err(|d| d.to_string())?,
+        Some(p) => LoadSettings::from_file(p)?,
         None => LoadSettings::default(),
     };
     let rate = match &args.rate {
@@ -138,7 +139,7 @@ fn settings(args: &LoadArgs) -> Result<LoadSettings, String> {
     if args.ramp.is_some() || args.increase_rate.is_some() {
         base.increase_rate = LoadSettings::default().increase_rate;
     }
-    base.apply(&flags, None).map_err(|d| d.to_string())
+    Ok(base.apply(&flags, None)?)
 }
 
 /// Load traffic goes to loopback only, unless the user says otherwise.
@@ -164,12 +165,8 @@ fn loopback_only(target: &Target, allow_remote: bool) -> Result<(), String> {
 pub fn load(args: LoadArgs) -> i32 {
     let settings = match settings(&args) {
         Ok(s) => s,
-        Err(e) if e.starts_with("error:") => {
-            eprintln!("{e}");
-            return exit::INVALID_INPUT;
-        }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{e}");
             return exit::INVALID_INPUT;
         }
     };
@@ -229,13 +226,7 @@ pub fn load(args: LoadArgs) -> i32 {
         eprintln!("error: {e}");
         return exit::INVALID_INPUT;
     }
-    let opts = crate::check::run::RunOptions {
-        jobs: 1,
-        strict: false,
-        insecure: args.insecure,
-        ca_file: args.cacert.clone(),
-    };
-    let http = crate::check::run::http_options(&target, &opts);
+    let http = target.http_options(args.insecure, args.cacert.as_deref());
     let client = match crate::oauth::http::build_client(&http, settings.users.max(8)) {
         Ok(c) => c,
         Err(e) => {
@@ -253,7 +244,16 @@ pub fn load(args: LoadArgs) -> i32 {
     let started_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    let shared = Arc::new(Shared::new(client, target, http, settings.clone(), threads));
+    // Every kind of request is built once before the run: a target whose
+    // requests cannot be built (an assertion that cannot be signed) stops
+    // here, and nothing without client authentication is ever sent.
+    let shared = match Shared::new(client, target, http, settings.clone(), threads) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
     eprintln!(
         "tokenprobe load: {} users on {} thread{}, {} against {} ({}){}",
         settings.users,

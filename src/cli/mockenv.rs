@@ -6,6 +6,7 @@
 //! Used by `tokenprobe mock`, `check` (the embedded default and `--mock
 //! PROFILE`) and `load`.
 
+use crate::cli::CliError;
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::mock::{
     Fault, MockConfig, MockServer, Profile, RefreshExpiry, ReuseDetection, Rotation, TlsIdentity,
@@ -303,23 +304,23 @@ pub struct Started {
 /// Starts `cfg` on 127.0.0.1:0 and resolves its target: `target_path` when
 /// given (rebased on the mock: a declaration to test against this mock),
 /// else the profile's own, truthful one.
-pub async fn start(cfg: MockConfig, target_path: Option<&Path>) -> Result<Started, String> {
+pub async fn start(cfg: MockConfig, target_path: Option<&Path>) -> Result<Started, CliError> {
     let server = MockServer::start(cfg.clone(), "127.0.0.1:0".parse().expect("loopback"))
         .await
         .map_err(|e| format!("cannot start the mock: {e}"))?;
     let mut target = match target_path {
         Some(path) => {
-            let mut t = Target::load(path).map_err(|d| d.to_string())?;
+            let mut t = Target::load(path)?;
             let base = url::Url::parse(&server.base_url()).map_err(|e| e.to_string())?;
             t.rebase(&base);
             t
         }
         None => {
-            let file = describe(&server, &cfg, None).map_err(|d| d.to_string())?;
+            let file = describe(&server, &cfg, None)?;
             let text = render(&file, &cfg)?;
-            let (path, _) = target_file(cfg.profile, &cfg).map_err(|d| d.to_string())?;
-            let source = Source::from_str(&path, &text).map_err(|d| d.to_string())?;
-            let mut t = Target::from_source(&source, &|_| None).map_err(|d| d.to_string())?;
+            let (path, _) = target_file(cfg.profile, &cfg)?;
+            let source = Source::from_str(&path, &text)?;
+            let mut t = Target::from_source(&source, &|_| None)?;
             let faults: Vec<&str> = cfg.faults.iter().map(|f| f.as_str()).collect();
             t.source = if faults.is_empty() {
                 format!("embedded mock ({})", cfg.profile)
@@ -354,6 +355,7 @@ pub fn defaults_file(profile: Profile) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
+    use super::CliError;
     use super::*;
 
     #[test]

@@ -31,7 +31,8 @@ use std::sync::Arc;
 #[command(
     name = "tokenprobe",
     version,
-    about = "Conformance checks and load tests for OAuth 2.0 token endpoints"
+    about = "Conformance checks and load tests for OAuth 2.0 token endpoints",
+    after_help = crate::exit::help_text()
 )]
 pub struct Cli {
     /// When to color the output (`auto` honours NO_COLOR, CLICOLOR_FORCE
@@ -93,6 +94,35 @@ pub struct MockArgs {
     pub list_faults: bool,
     #[command(flatten)]
     pub knobs: MockKnobs,
+}
+
+/// An error of the command line's own making, printed once at the edge: a
+/// located diagnostic as it is, anything else after `error: `.
+#[derive(Debug)]
+pub enum CliError {
+    File(crate::diag::Diagnostic),
+    Message(String),
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CliError::File(d) => write!(f, "{d}"),
+            CliError::Message(m) => write!(f, "error: {m}"),
+        }
+    }
+}
+
+impl From<crate::diag::Diagnostic> for CliError {
+    fn from(d: crate::diag::Diagnostic) -> CliError {
+        CliError::File(d)
+    }
+}
+
+impl From<String> for CliError {
+    fn from(m: String) -> CliError {
+        CliError::Message(m)
+    }
 }
 
 pub(crate) fn parse_profile_arg(s: &str) -> Result<Profile, String> {
@@ -255,7 +285,7 @@ fn check(args: CheckArgs) -> i32 {
         for s in target.secrets() {
             redactor.add_secret("s", &s);
         }
-        let http = run::http_options(&target, &opts);
+        let http = target.http_options(opts.insecure, opts.ca_file.as_deref());
         let client = match crate::oauth::http::build_client(&http, 64) {
             Ok(c) => c,
             Err(e) => {
@@ -349,16 +379,9 @@ pub async fn start_mock(
         exit::INVALID_INPUT
     })?;
     mockenv::start(cfg, target_path).await.map_err(|e| {
-        eprintln!("error: {e}");
+        eprintln!("{e}");
         exit::INVALID_INPUT
     })
-}
-
-/// The embedded strict mock and its target (`check` without `--target`).
-pub async fn embedded_mock() -> Result<(Target, Option<MockServer>), String> {
-    let cfg = mockenv::resolve(None, &MockKnobs::default(), true).map_err(|d| d.to_string())?;
-    let started = mockenv::start(cfg, None).await?;
-    Ok((started.target, Some(started.server)))
 }
 
 fn list(paths: &[PathBuf], format: &str) -> i32 {

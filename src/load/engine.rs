@@ -20,12 +20,16 @@
 use super::profile::LoadSettings;
 use super::stats::{Kind, Outcome, Stats};
 use crate::oauth::http::{self, HttpOptions};
-use crate::target::{AuthMethod, ReuseDetection, Rotation, Target, UserCredentials};
+use crate::oauth::{Client, RequestError, TokenRequest, WireRequest};
+use crate::secret::Secret;
+use crate::target::{ReuseDetection, Rotation, Target};
+use crate::wire::grant;
 use goose::prelude::*;
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use url::Url;
 
 /// Most token fingerprints kept for the duplicate check (bounded memory:
 /// 16 bytes each); beyond it new tokens are not checked.
@@ -46,8 +50,19 @@ pub struct Shared {
     rotating: bool,
     probes: bool,
     family_revocation: bool,
-    /// Precomputed `Authorization` for client_secret_basic.
-    client_basic: Option<String>,
+    /// The primary client, its user, and where their requests go.
+    client_creds: Client,
+    user: (String, Secret),
+    endpoint: Url,
+}
+
+/// Why a run cannot start. Nothing has been sent when this is raised.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("{0}")]
+    Missing(&'static str),
+    #[error(transparent)]
+    Request(#[from] RequestError),
 }
 
 /// A virtual user's state between transactions.
@@ -62,26 +77,35 @@ struct Vu {
 }
 
 impl Shared {
+    /// Everything a run needs, checked before anything is sent: the token
+    /// endpoint, the primary client and user, and that both kinds of request
+    /// can be built (a client assertion that cannot be signed stops here).
     pub fn new(
         client: reqwest::Client,
         target: Target,
         http: HttpOptions,
         settings: LoadSettings,
         threads: usize,
-    ) -> Shared {
+    ) -> Result<Shared, SetupError> {
         let b = &target.behaviour;
         let rotating = b.rotation == Rotation::Rotate;
         let probes = rotating && b.grace_period_s == 0 && settings.replay_rate > 0.0;
         let family_revocation = b.reuse_detection == ReuseDetection::Family;
-        let client_basic = target.client("primary").and_then(|c| {
-            (c.auth == AuthMethod::ClientSecretBasic).then(|| {
-                crate::oauth::auth::client_basic(
-                    &c.id,
-                    c.secret.as_ref().map(|s| s.expose()).unwrap_or_default(),
-                )
-            })
-        });
-        Shared {
+        let endpoint = target
+            .token_endpoint
+            .clone()
+            .ok_or(SetupError::Missing("the target has no token endpoint"))?;
+        let client_creds = target
+            .client("primary")
+            .cloned()
+            .ok_or(SetupError::Missing("the target has no client `primary`"))?;
+        let user = target
+            .user("primary")
+            .map(|u| (u.username.clone(), u.password.clone()))
+            .ok_or(SetupError::Missing(
+                "the target has no user `primary` (load logs in with the password grant)",
+            ))?;
+        let shared = Shared {
             client,
             target: Arc::new(target),
             http,
@@ -96,8 +120,13 @@ impl Shared {
             rotating,
             probes,
             family_revocation,
-            client_basic,
-        }
+            client_creds,
+            user,
+            endpoint,
+        };
+        shared.token_request(None)?;
+        shared.token_request(Some("probe"))?;
+        Ok(shared)
     }
 
     /// Time since the run started.
@@ -146,65 +175,33 @@ impl Shared {
         !set.insert(h)
     }
 
-    fn form(&self, grant: &str, extra: &[(&str, &str)]) -> (Vec<(&'static str, String)>, Vec<u8>) {
-        let mut headers = vec![("Accept", "application/json".to_string())];
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", grant);
-        for (k, v) in extra {
-            form.append_pair(k, v);
-        }
-        if let Some(c) = self.target.client("primary") {
-            match c.auth {
-                AuthMethod::ClientSecretBasic => {
-                    if let Some(b) = &self.client_basic {
-                        headers.push(("Authorization", b.clone()));
-                    }
-                }
-                AuthMethod::ClientSecretPost => {
-                    form.append_pair("client_id", &c.id);
-                    form.append_pair(
-                        "client_secret",
-                        c.secret.as_ref().map(|s| s.expose()).unwrap_or_default(),
+    /// A token request of the primary client, built by the request layer
+    /// exactly as `check` builds it: the password grant with the primary
+    /// user, or a refresh of `refresh_token`.
+    pub fn token_request(&self, refresh_token: Option<&str>) -> Result<WireRequest, RequestError> {
+        let request = match refresh_token {
+            Some(t) => TokenRequest::new(grant::REFRESH_TOKEN, &self.client_creds, &self.endpoint)
+                .param("refresh_token", t),
+            None => {
+                let mut r = TokenRequest::new(grant::PASSWORD, &self.client_creds, &self.endpoint)
+                    .user(
+                        &self.user.0,
+                        self.user.1.expose(),
+                        self.target.password_grant.user_credentials,
                     );
+                if let Some(scope) = self
+                    .target
+                    .password_grant
+                    .scope
+                    .as_deref()
+                    .filter(|s| !s.is_empty())
+                {
+                    r = r.param("scope", scope);
                 }
-                AuthMethod::None => {
-                    form.append_pair("client_id", &c.id);
-                }
-                AuthMethod::ClientSecretJwt | AuthMethod::PrivateKeyJwt => {
-                    let alg = c.alg.clone().unwrap_or_else(|| {
-                        if c.auth == AuthMethod::ClientSecretJwt {
-                            "HS256"
-                        } else {
-                            "RS256"
-                        }
-                        .into()
-                    });
-                    let audience = self
-                        .target
-                        .token_endpoint
-                        .as_ref()
-                        .map(|u| u.to_string())
-                        .unwrap_or_default();
-                    if let Ok(a) = crate::oauth::auth::client_assertion(
-                        &c.id,
-                        &audience,
-                        &alg,
-                        c.secret.as_ref(),
-                        c.key_pem.as_ref(),
-                        c.kid.as_deref(),
-                        Default::default(),
-                    ) {
-                        form.append_pair("client_id", &c.id);
-                        form.append_pair(
-                            "client_assertion_type",
-                            crate::wire::CLIENT_ASSERTION_TYPE_JWT,
-                        );
-                        form.append_pair("client_assertion", a.expose());
-                    }
-                }
+                r
             }
-        }
-        (headers, form.finish().into_bytes())
+        };
+        Ok(request.build()?.post(self.endpoint.clone()))
     }
 
     /// Sends one token request and records it.
@@ -212,22 +209,15 @@ impl Shared {
         &self,
         slot: usize,
         kind: Kind,
-        headers: Vec<(&'static str, String)>,
-        body: Vec<u8>,
+        refresh_token: Option<&str>,
     ) -> (Outcome, Option<serde_json::Value>) {
-        self.pace().await;
-        let url = match &self.target.token_endpoint {
-            Some(u) => u.clone(),
-            None => return (Outcome::Transport("no-endpoint".into()), None),
+        // Every request is built before the pacing slot is taken; one that
+        // cannot be built (checked before the run) is never sent.
+        let req = match self.token_request(refresh_token) {
+            Ok(w) => w.to_reqwest(&self.client),
+            Err(_) => return (Outcome::Transport("request".into()), None),
         };
-        let mut req = self
-            .client
-            .post(url)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body);
-        for (k, v) in headers {
-            req = req.header(k, v);
-        }
+        self.pace().await;
         let at = self.started.elapsed();
         let began = Instant::now();
         let result = http::send(req, self.http.request_timeout).await;
@@ -274,30 +264,7 @@ impl Shared {
 
     /// The password grant; the new chain's refresh token.
     async fn login(&self, vu: &mut Vu) {
-        let user = self.target.user("primary");
-        let (username, password) = user
-            .map(|u| (u.username.clone(), u.password.expose().to_string()))
-            .unwrap_or_default();
-        let scope = self.target.password_grant.scope.clone().unwrap_or_default();
-        let basic_user =
-            self.target.password_grant.user_credentials == UserCredentials::BasicHeader;
-        let mut extra: Vec<(&str, &str)> = Vec::new();
-        if !basic_user {
-            extra.push(("username", &username));
-            extra.push(("password", &password));
-        }
-        if !scope.is_empty() {
-            extra.push(("scope", &scope));
-        }
-        let (mut headers, body) = self.form(crate::wire::grant::PASSWORD, &extra);
-        if basic_user {
-            headers.retain(|(k, _)| *k != "Authorization");
-            headers.push((
-                "Authorization",
-                crate::oauth::auth::basic_raw(&username, &password),
-            ));
-        }
-        let (outcome, json) = self.send(vu.slot, Kind::Password, headers, body).await;
+        let (outcome, json) = self.send(vu.slot, Kind::Password, None).await;
         vu.previous = None;
         vu.refresh = None;
         if outcome == Outcome::Ok
@@ -316,11 +283,7 @@ impl Shared {
         let Some(current) = vu.refresh.clone() else {
             return self.login(vu).await;
         };
-        let (headers, body) = self.form(
-            crate::wire::grant::REFRESH_TOKEN,
-            &[("refresh_token", &current)],
-        );
-        let (outcome, json) = self.send(vu.slot, Kind::Refresh, headers, body).await;
+        let (outcome, json) = self.send(vu.slot, Kind::Refresh, Some(&current)).await;
         match (&outcome, json) {
             (Outcome::Ok, Some(j)) => {
                 self.note_tokens(vu.slot, &j, Some(&current));
@@ -358,13 +321,7 @@ impl Shared {
         let Some(current) = vu.refresh.clone() else {
             return;
         };
-        let one = || {
-            let (headers, body) = self.form(
-                crate::wire::grant::REFRESH_TOKEN,
-                &[("refresh_token", &current)],
-            );
-            self.send(vu.slot, Kind::Replay, headers, body)
-        };
+        let one = || self.send(vu.slot, Kind::Replay, Some(&current));
         let (a, b) = futures::join!(one(), one());
         let winners: Vec<serde_json::Value> = [a, b]
             .into_iter()
@@ -394,11 +351,7 @@ impl Shared {
         let Some(old) = vu.previous.take() else {
             return;
         };
-        let (headers, body) = self.form(
-            crate::wire::grant::REFRESH_TOKEN,
-            &[("refresh_token", &old)],
-        );
-        let (outcome, json) = self.send(vu.slot, Kind::Replay, headers, body).await;
+        let (outcome, json) = self.send(vu.slot, Kind::Replay, Some(&old)).await;
         if outcome == Outcome::Ok {
             self.violation(vu.slot, |v| v.replay_accepted += 1);
             if let Some(j) = json {

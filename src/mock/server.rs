@@ -186,17 +186,27 @@ async fn serve(
     while conns.join_next().await.is_some() {}
 }
 
+/// How long a client may take over its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 async fn connection(
     stream: TcpStream,
     router: Router,
     tls: Option<TlsAcceptor>,
-    stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
     match tls {
         None => drive(TokioIo::new(stream), router, stop).await,
         Some(acceptor) => {
-            if let Ok(s) = acceptor.accept(stream).await {
+            // A client that never finishes its handshake is dropped after a
+            // while, or at once on shutdown: it must not hold Ctrl-C up.
+            let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+            let accepted = tokio::select! {
+                r = handshake => r.ok().and_then(Result::ok),
+                _ = stop.wait_for(|stopped| *stopped) => None,
+            };
+            if let Some(s) = accepted {
                 drive(TokioIo::new(s), router, stop).await;
             }
         }

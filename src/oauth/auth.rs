@@ -1,13 +1,18 @@
-//! Client authentication on the wire (RFC 6749 §2.3, RFC 7523 §2.2) and
-//! EmpowerID-style user credentials in a Basic header.
+//! Client authentication material: Basic credentials (RFC 6749 §2.3.1),
+//! JWT client assertions (RFC 7523 §2.2, §3) and the keys that sign them.
+//!
+//! Keys are parsed and tried once, when a target loads ([`SigningKey`]), so a
+//! key that cannot sign is an input error, never a run-time surprise.
 
 use crate::secret::Secret;
+use crate::wire::AuthMethod;
 use base64::Engine;
-use serde::Serialize;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::{Deserialize, Serialize};
 
 /// `Basic base64(urlencode(id):urlencode(secret))`, as RFC 6749 §2.3.1
 /// requires for client credentials.
-pub fn client_basic(id: &str, secret: &str) -> String {
+pub(crate) fn client_basic(id: &str, secret: &str) -> String {
     let id: String = form_urlencoded::byte_serialize(id.as_bytes()).collect();
     let secret: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
     basic_raw(&id, &secret)
@@ -15,12 +20,146 @@ pub fn client_basic(id: &str, secret: &str) -> String {
 
 /// `Basic base64(user:password)` with no extra encoding (EmpowerID's user
 /// credentials for the password grant).
-pub fn basic_raw(user: &str, password: &str) -> String {
+pub(crate) fn basic_raw(user: &str, password: &str) -> String {
     let raw = format!("{user}:{password}");
     format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())
     )
+}
+
+/// Why a client's signing set-up is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error(
+        "`{0}` is not a JWT signing algorithm tokenprobe supports (HS256/384/512, RS256/384/512, PS256/384/512, ES256/384, EdDSA)"
+    )]
+    UnknownAlg(String),
+    #[error("`alg: {alg}` does not fit {method}: {hint}")]
+    AlgDoesNotFitMethod {
+        alg: String,
+        method: &'static str,
+        hint: &'static str,
+    },
+    #[error("{method} needs the client's `secret`")]
+    MissingSecret { method: &'static str },
+    #[error("private_key_jwt needs a `key_file`")]
+    MissingKey,
+    #[error("the key file holds no {expected} private key in PEM form ({detail})")]
+    NotAKey {
+        expected: &'static str,
+        detail: String,
+    },
+    #[error("the key cannot sign with {alg}: {detail}")]
+    CannotSign { alg: String, detail: String },
+}
+
+/// The algorithm a JWT-authenticating client signs with, checked against its
+/// method: HMAC for client_secret_jwt, a private key for private_key_jwt.
+pub fn algorithm_for(method: AuthMethod, alg: Option<&str>) -> Result<Algorithm, KeyError> {
+    let name = alg.unwrap_or(match method {
+        AuthMethod::ClientSecretJwt => "HS256",
+        _ => "RS256",
+    });
+    let algorithm: Algorithm = name
+        .parse()
+        .map_err(|_| KeyError::UnknownAlg(name.to_string()))?;
+    let hmac = matches!(
+        algorithm,
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+    );
+    match method {
+        AuthMethod::ClientSecretJwt if !hmac => Err(KeyError::AlgDoesNotFitMethod {
+            alg: name.to_string(),
+            method: "client_secret_jwt",
+            hint: "it signs with the client secret (HS256, HS384, HS512)",
+        }),
+        AuthMethod::PrivateKeyJwt if hmac => Err(KeyError::AlgDoesNotFitMethod {
+            alg: name.to_string(),
+            method: "private_key_jwt",
+            hint: "it signs with a private key (RS*, PS*, ES256, ES384, EdDSA)",
+        }),
+        _ => Ok(algorithm),
+    }
+}
+
+/// What signs a client's assertions.
+#[derive(Clone)]
+pub enum SigningKey {
+    /// client_secret_jwt: the key is the client secret of the request (a
+    /// scenario may override the secret, so it is taken when signing).
+    Hmac(Algorithm),
+    /// private_key_jwt: a parsed private key, shown to sign with `alg`.
+    Private(Algorithm, EncodingKey),
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SigningKey::Hmac(a) => write!(f, "Hmac({a:?})"),
+            SigningKey::Private(a, _) => write!(f, "Private({a:?}, <key>)"),
+        }
+    }
+}
+
+impl SigningKey {
+    /// Parses a PEM private key for `alg` and signs a test token with it,
+    /// so that a key of the wrong type or curve is refused now.
+    pub fn private(alg: Algorithm, pem: &Secret) -> Result<SigningKey, KeyError> {
+        let pem = pem.expose().as_bytes();
+        let (expected, parsed) = match alg {
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512 => ("RSA", EncodingKey::from_rsa_pem(pem)),
+            Algorithm::ES256 | Algorithm::ES384 => ("EC", EncodingKey::from_ec_pem(pem)),
+            Algorithm::EdDSA => ("Ed25519", EncodingKey::from_ed_pem(pem)),
+            other => {
+                return Err(KeyError::UnknownAlg(format!("{other:?}")));
+            }
+        };
+        let key = parsed.map_err(|e| KeyError::NotAKey {
+            expected,
+            detail: e.to_string(),
+        })?;
+        jsonwebtoken::encode(&Header::new(alg), &serde_json::json!({"probe": 1}), &key).map_err(
+            |e| KeyError::CannotSign {
+                alg: format!("{alg:?}"),
+                detail: e.to_string(),
+            },
+        )?;
+        Ok(SigningKey::Private(alg, key))
+    }
+
+    pub fn algorithm(&self) -> Algorithm {
+        match self {
+            SigningKey::Hmac(a) | SigningKey::Private(a, _) => *a,
+        }
+    }
+}
+
+/// One defect planted in a client assertion, for checking that a server
+/// refuses it (RFC 7523 §3). Scenarios name them under `assertion:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssertionDefect {
+    /// A signature that does not verify (one character of it changed).
+    BadSignature,
+    /// `iss` is not the client.
+    WrongIssuer,
+    /// `sub` is not the client.
+    WrongSubject,
+    /// `aud` is not the authorization server.
+    WrongAudience,
+    /// `exp` ten minutes in the past.
+    Expired,
+    /// `client_assertion_type` is not the JWT bearer type.
+    WrongType,
+    /// The same assertion (same `jti`) twice: the step's request is sent
+    /// once, then again unchanged, and the expectations judge the second.
+    Replayed,
 }
 
 #[derive(Serialize)]
@@ -33,69 +172,47 @@ struct AssertionClaims<'a> {
     exp: u64,
 }
 
-/// Deliberate departures from a correct assertion, for checking that a
-/// server refuses them. The default is a correct assertion.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct AssertionTweak {
-    pub wrong_issuer: bool,
-    pub wrong_subject: bool,
-    pub wrong_audience: bool,
-    /// `exp` (and `iat`) moved this many seconds into the past.
-    pub expired_by_s: u64,
-    /// One character of the signature changed.
-    pub bad_signature: bool,
-}
-
 /// A fresh client assertion (RFC 7523 §3): iss = sub = client id, aud = the
-/// token endpoint, a random jti, valid for 60 s; `tweak` plants defects.
-pub fn client_assertion(
+/// token endpoint, a random jti, valid for 60 s; `defect` plants one defect.
+pub(crate) fn client_assertion(
     client_id: &str,
     audience: &str,
-    alg: &str,
+    key: &SigningKey,
     secret: Option<&Secret>,
-    key_pem: Option<&Secret>,
     kid: Option<&str>,
-    tweak: AssertionTweak,
+    defect: Option<AssertionDefect>,
 ) -> Result<Secret, String> {
-    use jsonwebtoken::{Algorithm, EncodingKey, Header};
-    let algorithm: Algorithm = alg
-        .parse()
-        .map_err(|_| format!("unsupported JWT algorithm `{alg}`"))?;
-    let key = match algorithm {
-        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
+    let hmac;
+    let encoding = match key {
+        SigningKey::Private(_, k) => k,
+        SigningKey::Hmac(_) => {
             let secret = secret.ok_or("client_secret_jwt needs the client's secret")?;
-            EncodingKey::from_secret(secret.expose().as_bytes())
+            hmac = EncodingKey::from_secret(secret.expose().as_bytes());
+            &hmac
         }
-        Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256 => {
-            let pem = key_pem.ok_or("private_key_jwt needs a key_file")?;
-            EncodingKey::from_rsa_pem(pem.expose().as_bytes())
-                .map_err(|e| format!("bad RSA key: {e}"))?
-        }
-        Algorithm::ES256 | Algorithm::ES384 => {
-            let pem = key_pem.ok_or("private_key_jwt needs a key_file")?;
-            EncodingKey::from_ec_pem(pem.expose().as_bytes())
-                .map_err(|e| format!("bad EC key: {e}"))?
-        }
-        other => return Err(format!("unsupported JWT algorithm {other:?}")),
     };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
+    let now = if defect == Some(AssertionDefect::Expired) {
+        now.saturating_sub(600)
+    } else {
+        now
+    };
     let other = format!("not-{client_id}");
-    let now = now.saturating_sub(tweak.expired_by_s);
     let claims = AssertionClaims {
-        iss: if tweak.wrong_issuer {
+        iss: if defect == Some(AssertionDefect::WrongIssuer) {
             &other
         } else {
             client_id
         },
-        sub: if tweak.wrong_subject {
+        sub: if defect == Some(AssertionDefect::WrongSubject) {
             &other
         } else {
             client_id
         },
-        aud: if tweak.wrong_audience {
+        aud: if defect == Some(AssertionDefect::WrongAudience) {
             "https://elsewhere.invalid/token"
         } else {
             audience
@@ -104,15 +221,17 @@ pub fn client_assertion(
         iat: now,
         exp: now + 60,
     };
-    let mut header = Header::new(algorithm);
+    let mut header = Header::new(key.algorithm());
     header.kid = kid.map(str::to_string);
-    let jwt = jsonwebtoken::encode(&header, &claims, &key)
-        .map_err(|e| format!("cannot sign client assertion: {e}"))?;
-    Ok(Secret::new(if tweak.bad_signature {
-        corrupt_signature(&jwt)
-    } else {
-        jwt
-    }))
+    let jwt = jsonwebtoken::encode(&header, &claims, encoding)
+        .map_err(|e| format!("cannot sign the client assertion: {e}"))?;
+    Ok(Secret::new(
+        if defect == Some(AssertionDefect::BadSignature) {
+            corrupt_signature(&jwt)
+        } else {
+            jwt
+        },
+    ))
 }
 
 /// Changes one character in the middle of a JWT's signature (not the last
@@ -153,31 +272,53 @@ mod tests {
     #[test]
     fn hs256_assertions_carry_the_rfc7523_claims() {
         let s = Secret::new("a-very-long-shared-secret-for-hs256");
-        let jwt = client_assertion(
-            "app",
-            "https://as/token",
-            "HS256",
-            Some(&s),
-            None,
-            None,
-            Default::default(),
-        )
-        .unwrap();
+        let key = SigningKey::Hmac(Algorithm::HS256);
+        let jwt = client_assertion("app", "https://as/token", &key, Some(&s), None, None).unwrap();
         let claims = decode_claims(jwt.expose()).unwrap();
         assert_eq!(claims["iss"], "app");
         assert_eq!(claims["sub"], "app");
         assert_eq!(claims["aud"], "https://as/token");
         assert!(claims["exp"].as_u64() > claims["iat"].as_u64());
-        let other = client_assertion(
-            "app",
-            "https://as/token",
-            "HS256",
-            Some(&s),
-            None,
-            None,
-            Default::default(),
-        )
-        .unwrap();
+        let other =
+            client_assertion("app", "https://as/token", &key, Some(&s), None, None).unwrap();
         assert_ne!(decode_claims(other.expose()).unwrap()["jti"], claims["jti"]);
+    }
+
+    #[test]
+    fn algorithms_must_fit_the_method() {
+        assert_eq!(
+            algorithm_for(AuthMethod::ClientSecretJwt, None),
+            Ok(Algorithm::HS256)
+        );
+        assert_eq!(
+            algorithm_for(AuthMethod::PrivateKeyJwt, None),
+            Ok(Algorithm::RS256)
+        );
+        assert!(matches!(
+            algorithm_for(AuthMethod::PrivateKeyJwt, Some("HS256")),
+            Err(KeyError::AlgDoesNotFitMethod { .. })
+        ));
+        assert!(matches!(
+            algorithm_for(AuthMethod::ClientSecretJwt, Some("RS256")),
+            Err(KeyError::AlgDoesNotFitMethod { .. })
+        ));
+        assert!(matches!(
+            algorithm_for(AuthMethod::PrivateKeyJwt, Some("XX1")),
+            Err(KeyError::UnknownAlg(_))
+        ));
+    }
+
+    #[test]
+    fn keys_are_refused_unless_they_sign_with_their_alg() {
+        let rsa = Secret::new(include_str!("../../fixtures/keys/client-jwt-key.pem"));
+        assert!(SigningKey::private(Algorithm::RS256, &rsa).is_ok());
+        assert!(matches!(
+            SigningKey::private(Algorithm::ES256, &rsa),
+            Err(KeyError::NotAKey { expected: "EC", .. })
+        ));
+        assert!(matches!(
+            SigningKey::private(Algorithm::RS256, &Secret::new("not a key")),
+            Err(KeyError::NotAKey { .. })
+        ));
     }
 }

@@ -2,7 +2,7 @@
 //! reqwest client (timeouts, TLS trust, no redirects, no proxies), a capped
 //! response reader, and the classification of transport failures.
 
-use crate::check::result::ErrorClass;
+use crate::verdict::ErrorClass;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

@@ -1,9 +1,23 @@
-//! The wire side of the client: HTTP transport (`http`), client
-//! authentication and JWTs (`auth`). Scenario semantics live in `check`.
+//! The client side of the wire: every request tokenprobe sends is built and
+//! sent here.
+//!
+//! - [`request`]: token, revocation and introspection requests, client
+//!   authentication of every method, user-credential placement;
+//! - [`auth`]: Basic credentials, client assertions and their keys;
+//! - [`http`]: the HTTP client, capped reads, transport errors classified;
+//! - [`record`]: send, register secrets with the redactor, record redacted;
+//! - [`idtoken`]: id_token verification against a JWKS.
+//!
+//! It may use `wire`, `secret`, `redact` and `verdict`, nothing above them
+//! (`target`, `scenario`, `check`, `load`, `cli` use it, not the reverse).
 
 pub mod auth;
 pub mod http;
 pub mod idtoken;
+pub mod record;
+pub mod request;
+
+pub use request::{Client, ClientAuth, RequestError, TokenForm, TokenRequest, WireRequest};
 
 /// A random URL-safe string with `bytes` bytes of entropy.
 pub fn random_token(bytes: usize) -> String {

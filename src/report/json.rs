@@ -168,6 +168,9 @@ pub enum ErrorClass {
     MissingCapture,
     /// The target's clock-control endpoint failed.
     Clock,
+    /// The request could not be built (a client assertion that cannot be
+    /// signed, an undefined client or user).
+    Request,
     Internal,
 }
 
@@ -345,6 +348,7 @@ impl From<result::ErrorClass> for ErrorClass {
             C::Protocol => ErrorClass::Protocol,
             C::MissingCapture => ErrorClass::MissingCapture,
             C::Clock => ErrorClass::Clock,
+            C::Request => ErrorClass::Request,
             C::Internal => ErrorClass::Internal,
         }
     }

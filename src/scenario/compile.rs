@@ -6,9 +6,9 @@
 use super::model::*;
 use super::template::{Template, TemplateError};
 use super::values::{Count, JsonType, MatcherSpec, Statuses, Strings};
-use crate::check::result::Level;
 use crate::diag::{Diagnostic, Diagnostics, did_you_mean};
 use crate::target::UserCredentials;
+use crate::verdict::Level;
 use crate::yaml::Source;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

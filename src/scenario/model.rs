@@ -2,7 +2,10 @@
 //! scenario YAML file. `compile.rs` turns it into the checked form the runner
 //! executes. Nothing here knows about HTTP.
 
-use crate::check::result::Level;
+/// The request layer's vocabulary, as scenarios write it.
+pub use crate::oauth::auth::AssertionDefect;
+pub use crate::oauth::request::{ClientAuth as AuthOverride, Encoding, HttpMethod};
+use crate::verdict::Level;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -218,68 +221,12 @@ pub struct TokenQuality {
     pub min_bits: u32,
 }
 
-/// Client authentication for one step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthOverride {
-    ClientSecretBasic,
-    ClientSecretPost,
-    ClientSecretJwt,
-    PrivateKeyJwt,
-    /// A public client: `client_id` in the body, no secret.
-    None,
-    /// No client identification at all.
-    NoCredentials,
-    /// Basic header and `client_secret` in the body together.
-    BasicAndPost,
-    /// Client credentials in the query string.
-    Query,
-}
-
 /// A document a `get` step fetches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Document {
     Discovery,
     Jwks,
-}
-
-/// One defect planted in a client assertion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AssertionDefect {
-    /// A signature that does not verify (one character of it changed).
-    BadSignature,
-    /// `iss` is not the client.
-    WrongIssuer,
-    /// `sub` is not the client.
-    WrongSubject,
-    /// `aud` is not the authorization server.
-    WrongAudience,
-    /// `exp` ten minutes in the past.
-    Expired,
-    /// `client_assertion_type` is not the JWT bearer type.
-    WrongType,
-    /// The same assertion (same `jti`) twice: the step's request is sent
-    /// once, then again unchanged, and the expectations judge the second.
-    Replayed,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum HttpMethod {
-    Get,
-    Post,
-    Put,
-    Head,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Encoding {
-    Form,
-    Json,
-    Query,
 }
 
 /// Expectations on one response.

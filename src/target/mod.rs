@@ -9,10 +9,13 @@ mod model;
 pub use model::*;
 
 use crate::diag::Diagnostic;
+use crate::oauth::auth::{self, SigningKey};
+use crate::oauth::http::HttpOptions;
 use crate::secret::Secret;
 use crate::yaml::Source;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use url::Url;
 
 /// A resolved target.
@@ -37,16 +40,8 @@ pub struct Target {
     pub clock_control: Option<Url>,
 }
 
-#[derive(Debug, Clone)]
-pub struct Client {
-    pub id: String,
-    pub secret: Option<Secret>,
-    pub auth: AuthMethod,
-    /// PEM private key for private_key_jwt.
-    pub key_pem: Option<Secret>,
-    pub alg: Option<String>,
-    pub kid: Option<String>,
-}
+/// A client of the target: the request layer's own type.
+pub use crate::oauth::Client;
 
 #[derive(Debug, Clone)]
 pub struct User {
@@ -116,6 +111,20 @@ impl Target {
             let _ = u.set_host(base.host_str());
             let _ = u.set_port(base.port());
             *issuer = u.as_str().trim_end_matches('/').to_string();
+        }
+    }
+
+    /// The HTTP settings for this target; `insecure` and `ca_file` from the
+    /// command line win over the file's.
+    pub fn http_options(&self, insecure: bool, ca_file: Option<&Path>) -> HttpOptions {
+        HttpOptions {
+            request_timeout: Duration::from_secs_f64(self.timing.request_timeout_s),
+            connect_timeout: Duration::from_secs_f64(self.timing.connect_timeout_s),
+            insecure: insecure || self.tls.insecure,
+            ca_file: ca_file
+                .map(Path::to_path_buf)
+                .or_else(|| self.tls.ca_file.clone()),
+            ca_pem: self.tls.ca_pem.clone(),
         }
     }
 
@@ -192,22 +201,15 @@ impl Resolver<'_> {
                 }
                 None => None,
             };
-            if c.auth == AuthMethod::PrivateKeyJwt && key_pem.is_none() {
-                return Err(self.source.error_at_path(
-                    &path,
-                    format!(
-                        "client `{name}` authenticates with private_key_jwt and needs a `key_file`"
-                    ),
-                ));
-            }
+            let signing = self.signing(&path, name, c, key_pem.as_ref())?;
             clients.insert(
                 name.clone(),
                 Client {
                     id: self.expand(&format!("{path}.id"), &c.id)?,
                     secret,
                     auth: c.auth,
+                    signing,
                     key_pem,
-                    alg: c.alg.clone(),
                     kid: c.kid.clone(),
                 },
             );
@@ -272,6 +274,69 @@ impl Resolver<'_> {
             timing: f.timing.clone(),
             clock_control,
         })
+    }
+
+    /// The key that signs a JWT-authenticating client's assertions, checked
+    /// now: `alg` fits the method, the key file holds a key that signs with it.
+    fn signing(
+        &self,
+        path: &str,
+        name: &str,
+        c: &ClientFile,
+        key_pem: Option<&Secret>,
+    ) -> Result<Option<SigningKey>, Diagnostic> {
+        let jwt = matches!(
+            c.auth,
+            AuthMethod::ClientSecretJwt | AuthMethod::PrivateKeyJwt
+        );
+        if !jwt {
+            if c.alg.is_some() && key_pem.is_none() {
+                return Err(self.source.error_at_text(
+                    path,
+                    "alg:",
+                    format!(
+                        "client `{name}` authenticates with {}, which signs nothing: `alg` is for client_secret_jwt and private_key_jwt",
+                        c.auth.as_str()
+                    ),
+                ));
+            }
+            // A key given to a client of another method still has to be a
+            // key: scenarios may ask that client for private_key_jwt.
+            return match key_pem {
+                Some(pem) => {
+                    let alg = auth::algorithm_for(AuthMethod::PrivateKeyJwt, c.alg.as_deref())
+                        .map_err(|e| self.key_error(path, "alg", name, e))?;
+                    SigningKey::private(alg, pem)
+                        .map(Some)
+                        .map_err(|e| self.key_error(path, "key_file", name, e))
+                }
+                None => Ok(None),
+            };
+        }
+        let alg = auth::algorithm_for(c.auth, c.alg.as_deref())
+            .map_err(|e| self.key_error(path, "alg", name, e))?;
+        match c.auth {
+            AuthMethod::ClientSecretJwt => Ok(Some(SigningKey::Hmac(alg))),
+            _ => {
+                let pem = key_pem.ok_or_else(|| {
+                    self.source.error_at_path(
+                        path,
+                        format!(
+                            "client `{name}` authenticates with private_key_jwt and needs a `key_file`"
+                        ),
+                    )
+                })?;
+                SigningKey::private(alg, pem)
+                    .map(Some)
+                    .map_err(|e| self.key_error(path, "key_file", name, e))
+            }
+        }
+    }
+
+    fn key_error(&self, path: &str, key: &str, _name: &str, e: auth::KeyError) -> Diagnostic {
+        // Block or flow style: the key's first mention from the client's line on.
+        self.source
+            .error_at_text(path, &format!("{key}:"), format!("`{path}.{key}`: {e}"))
     }
 
     /// Paths in a target file are relative to the file.

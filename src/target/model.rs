@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use crate::wire::{RefreshExpiry, ReuseDetection, Rotation};
+pub use crate::wire::{AuthMethod, RefreshExpiry, ReuseDetection, Rotation, UserCredentials};
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -82,41 +82,6 @@ fn default_auth() -> AuthMethod {
 pub struct UserFile {
     pub username: String,
     pub password: String,
-}
-
-/// Client authentication methods (RFC 6749 §2.3, OIDC Core §9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthMethod {
-    ClientSecretBasic,
-    ClientSecretPost,
-    ClientSecretJwt,
-    PrivateKeyJwt,
-    None,
-}
-
-impl AuthMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMethod::ClientSecretBasic => "client_secret_basic",
-            AuthMethod::ClientSecretPost => "client_secret_post",
-            AuthMethod::ClientSecretJwt => "client_secret_jwt",
-            AuthMethod::PrivateKeyJwt => "private_key_jwt",
-            AuthMethod::None => "none",
-        }
-    }
-}
-
-/// How the password grant carries the user's credentials.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum UserCredentials {
-    /// `username` and `password` form parameters (RFC 6749 §4.3.2).
-    #[default]
-    Form,
-    /// `Authorization: Basic base64(username:password)`, the client's
-    /// credentials in the body (EmpowerID).
-    BasicHeader,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
