@@ -355,7 +355,6 @@ pub fn defaults_file(profile: Profile) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::CliError;
     use super::*;
 
     #[test]
