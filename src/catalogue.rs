@@ -1,6 +1,8 @@
 //! The catalogue of checks (docs/CONFORMANCE.md, embedded at build time).
 //! Scenarios cite its ids in `covers`; `tokenprobe list --coverage` compares
 //! the suite with it.
+//!
+//! May use: nothing else of the crate.
 
 use std::sync::LazyLock;
 
@@ -36,15 +38,15 @@ pub struct Coverage {
 }
 
 /// Every catalogue entry, in catalogue order, with the ids of the scenarios
-/// whose `covers` name it.
-pub fn coverage(scenarios: &[crate::scenario::Scenario]) -> Vec<Coverage> {
+/// whose `covers` name it; `cited` is each scenario's id and `covers`.
+pub fn coverage(cited: &[(&str, &[String])]) -> Vec<Coverage> {
     entries()
         .iter()
         .map(|entry| {
-            let mut ids: Vec<String> = scenarios
+            let mut ids: Vec<String> = cited
                 .iter()
-                .filter(|s| s.covers.iter().any(|c| c == &entry.id))
-                .map(|s| s.id.clone())
+                .filter(|(_, covers)| covers.iter().any(|c| c == &entry.id))
+                .map(|(id, _)| id.to_string())
                 .collect();
             ids.sort();
             Coverage {

@@ -1,6 +1,8 @@
 //! Diagnostics about input files: `file:line:column`, the offending line with
 //! a caret, and a hint ("did you mean …?"). One renderer, used by every loader
 //! (scenarios, targets, load profiles).
+//!
+//! May use: nothing else of the crate.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

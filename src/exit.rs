@@ -1,5 +1,7 @@
 //! Every exit code tokenprobe uses, in one place. The README's table is a copy
 //! of this list.
+//!
+//! May use: nothing else of the crate.
 
 /// The run passed (warnings allowed unless `--strict`).
 pub const OK: i32 = 0;

@@ -3,6 +3,8 @@
 //! configured secret and every token seen on the wire and replaces each by
 //! its fingerprint (also in the base64 and form-encoded shapes that Basic
 //! authentication and form bodies give them).
+//!
+//! May use: `secret`.
 
 use crate::secret::{Secret, fingerprint, secret_kind};
 use base64::Engine;

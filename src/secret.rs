@@ -5,6 +5,8 @@
 //! report must still prove that a token changed (rotation), it shows a
 //! [`fingerprint`]: a kind prefix and six hex digits of a SHA-256 digest, e.g.
 //! `rt#3f9a1c`.
+//!
+//! May use: nothing else of the crate.
 
 use sha2::{Digest, Sha256};
 use std::fmt;

@@ -4,6 +4,8 @@
 //! It lives apart so that the lower layers (`scenario`, `oauth`) can name
 //! them without reaching up into `check`. Plain data; it uses nothing else
 //! of the crate.
+//!
+//! May use: nothing else of the crate.
 
 use serde::Serialize;
 

@@ -4,6 +4,8 @@
 //!
 //! This is the only module that the client side (`oauth`, `check`, `load`) and
 //! the mock server share. It holds plain data and constants, no behaviour.
+//!
+//! May use: nothing else of the crate.
 
 use serde::{Deserialize, Serialize};
 

@@ -6,6 +6,8 @@
 //! against hostile input (size cap, binary data, alias bombs and deep nesting
 //! are refused by the parser's own limits) and turns every error into a
 //! [`Diagnostic`] with `file:line:column`.
+//!
+//! May use: `diag`.
 
 use crate::diag::{Diagnostic, did_you_mean};
 use serde::de::DeserializeOwned;

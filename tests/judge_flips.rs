@@ -73,7 +73,10 @@ async fn a_server_that_accepts_the_old_refresh_token_fails_rot_old() {
     assert_eq!(code, 1);
     let s = &report["scenarios"][0];
     assert_eq!(s["outcome"], "failed");
-    assert_eq!(s["message"], "step `step3`: status: expected 400, got 200");
+    assert_eq!(
+        s["message"],
+        "step `#3 refresh_token`: status: expected 400, got 200"
+    );
 }
 
 #[tokio::test]

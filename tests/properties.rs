@@ -190,7 +190,7 @@ proptest! {
     /// characters, never inside a multi-byte one (it used to panic).
     #[test]
     fn long_non_ascii_values_are_shown_without_panicking(
-        text in "[a-zé漢🙂 ]{150,400}",
+        text in "[a-zé漢🙂 ]{210,400}",
         nested in any::<bool>(),
     ) {
         let spec = "id: p/y\ntitle: T\nlevel: must\ncovers: [PW-OK]\nsteps:\n  - grant: password\n    expect:\n      body:\n        access_token: { type: string }\n        error: { equals: x }\n";

@@ -1,5 +1,7 @@
 //! The command line: clap definitions, turned once into the library's
 //! options, and the commands that wire the stages together.
+//!
+//! May use: every module (it wires the stages together).
 
 use crate::check::plan::{self, Selection};
 use crate::check::result::ScenarioResult;
@@ -419,7 +421,11 @@ fn list_coverage(paths: &[PathBuf], format: &str) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let rows = crate::catalogue::coverage(&scenarios);
+    let cited: Vec<(&str, &[String])> = scenarios
+        .iter()
+        .map(|s| (s.id.as_str(), s.covers.as_slice()))
+        .collect();
+    let rows = crate::catalogue::coverage(&cited);
     match format {
         "json" => {
             let items: Vec<serde_json::Value> = rows

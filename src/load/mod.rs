@@ -7,6 +7,8 @@
 //! - [`stats`]: mergeable HDR histograms, counts and violations;
 //! - [`threshold`]: `p99<250ms`-style expressions;
 //! - [`report`]: the JSON document (with its schema), Markdown and HTML.
+//!
+//! May use: `target`, `oauth`, `redact`, `secret`, `verdict`, `wire`, `diag`, `yaml`, `exit`.
 
 pub mod engine;
 pub mod profile;

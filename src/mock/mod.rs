@@ -20,6 +20,8 @@
 //! `canary-app`/`canary-app-secret` (password, refresh_token,
 //! client_credentials), and `cc-only`/`cc-only-secret` (client_credentials
 //! only). IDCS adds `jwt-app` (`private_key_jwt`, key in `fixtures/keys`).
+//!
+//! May use: `secret`, `wire`, `diag`, `yaml`.
 
 mod app;
 mod clock;

@@ -8,8 +8,10 @@
 //! - [`record`]: send, register secrets with the redactor, record redacted;
 //! - [`idtoken`]: id_token verification against a JWKS.
 //!
-//! It may use `wire`, `secret`, `redact` and `verdict`, nothing above them
-//! (`target`, `scenario`, `check`, `load`, `cli` use it, not the reverse).
+//! Nothing above it (`target`, `scenario`, `check`, `load`, `cli`) may be
+//! used here: they use it.
+//!
+//! May use: `redact`, `secret`, `verdict`, `wire`.
 
 pub mod auth;
 pub mod http;

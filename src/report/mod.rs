@@ -14,6 +14,8 @@
 //!
 //! [`write_all`] is the one function here that touches the disk: it writes
 //! the file reports, each through a temporary file and a rename.
+//!
+//! May use: `check`, `load`, `catalogue`, `verdict`, `secret`, `exit`.
 
 pub mod json;
 pub mod junit;

@@ -4,7 +4,7 @@
 //! invalid.
 
 use super::model::*;
-use super::template::{Template, TemplateError};
+use super::template::{Reference, Template, TemplateError};
 use super::values::{Count, JsonType, MatcherSpec, Statuses, Strings};
 use crate::diag::{Diagnostic, Diagnostics, did_you_mean};
 use crate::target::UserCredentials;
@@ -24,6 +24,105 @@ pub const BUILTIN_ROOTS: [&str; 7] = [
     "target",
     "password_grant",
 ];
+
+/// What each built-in root offers: `(root, fields)`; `clients` and
+/// `users` take a name before the field, `scopes` only a name.
+const BUILTIN_FIELDS: [(&str, &[&str]); 4] = [
+    ("clients", &["id", "auth", "secret"]),
+    ("users", &["username", "password"]),
+    ("target", &["token_endpoint", "issuer"]),
+    ("password_grant", &["scope"]),
+];
+
+/// Why a path under a built-in root cannot resolve, with a hint.
+fn builtin_path_problem(p: &[&str]) -> Option<(String, Option<String>)> {
+    let field_of = |root: &str| {
+        BUILTIN_FIELDS
+            .iter()
+            .find(|(r, _)| *r == root)
+            .map_or(&[][..], |(_, f)| *f)
+    };
+    let unknown = |what: String, field: &str, known: &[&str]| {
+        Some((
+            format!("{what}: `{field}` is not one of {}", known.join(", ")),
+            did_you_mean(field, known.iter().copied()).map(|c| format!("did you mean `{c}`?")),
+        ))
+    };
+    let shape = |want: &str| Some((format!("has the wrong shape: write `{want}`"), None));
+    match p {
+        ["random"] => None,
+        ["random", ..] => shape("random"),
+        ["scopes", _] => None,
+        ["scopes", ..] => shape("scopes.NAME"),
+        ["behaviour", field] => {
+            if crate::target::BEHAVIOUR_FIELDS.contains(field) {
+                None
+            } else {
+                unknown("behaviour".into(), field, &crate::target::BEHAVIOUR_FIELDS)
+            }
+        }
+        ["behaviour", ..] => shape("behaviour.FIELD"),
+        [root @ ("clients" | "users"), name, field] => {
+            let known = field_of(root);
+            if known.contains(field) {
+                None
+            } else {
+                unknown(format!("{root}.{name}"), field, known)
+            }
+        }
+        ["clients", ..] => shape("clients.NAME.id|auth|secret"),
+        ["users", ..] => shape("users.NAME.username|password"),
+        [root @ ("target" | "password_grant"), field] => {
+            let known = field_of(root);
+            if known.contains(field) {
+                None
+            } else {
+                unknown(root.to_string(), field, known)
+            }
+        }
+        [root, ..] => shape(&format!("{root}.{}", field_of(root).join("|"))),
+        [] => None,
+    }
+}
+
+/// The name of a step its author did not name: its position and what it
+/// does (`#2 refresh_token`, `#3 wait`), so that reports say which step.
+fn default_step_name(i: usize, s: &StepFile) -> String {
+    let what = if let Some(g) = &s.grant {
+        match s.parallel {
+            Some(n) => format!("{g} ×{n}"),
+            None => g.clone(),
+        }
+    } else if s.wait.is_some() {
+        "wait".into()
+    } else if s.revoke.is_some() {
+        "revoke".into()
+    } else if s.introspect.is_some() {
+        "introspect".into()
+    } else if let Some(doc) = s.get {
+        match doc {
+            Document::Discovery => "get discovery".into(),
+            Document::Jwks => "get jwks".into(),
+        }
+    } else {
+        "step".into()
+    };
+    format!("#{} {what}", i + 1)
+}
+
+/// Why a path under a step name cannot resolve.
+fn step_path_problem(p: &[&str]) -> Option<(String, Option<String>)> {
+    match p {
+        [_, _] | [_, "header", _] | [_, "claims", _] => None,
+        [step, ..] => Some((
+            format!(
+                "has the wrong shape: write `{step}.MEMBER`, `{step}.status`, `{step}.header.NAME` or `{step}.claims.CLAIM`"
+            ),
+            None,
+        )),
+        [] => None,
+    }
+}
 
 /// A checked scenario.
 #[derive(Debug, Clone)]
@@ -235,8 +334,11 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Scenario>, Diagnostics> {
     let mut scenarios: Vec<Scenario> = Vec::new();
     let mut errors = Vec::new();
     for file in files {
-        match Source::read(&file).and_then(|s| load_source(&s).map_err(|mut d| d.remove(0))) {
-            Ok(s) => scenarios.push(s),
+        match Source::read(&file) {
+            Ok(source) => match load_source(&source) {
+                Ok(s) => scenarios.push(s),
+                Err(all) => errors.extend(all),
+            },
             Err(d) => errors.push(d),
         }
     }
@@ -372,46 +474,7 @@ impl Compiler<'_> {
         match Template::parse(text) {
             Ok(t) => {
                 for r in t.references() {
-                    let root = r.path[0].as_str();
-                    if BUILTIN_ROOTS.contains(&root) {
-                        match root {
-                            "scopes" if r.path.len() == 2 => {
-                                self.needs.scopes.insert(r.path[1].clone());
-                            }
-                            "clients" if r.path.len() >= 2 => {
-                                self.needs.clients.insert(r.path[1].clone());
-                            }
-                            "users" if r.path.len() >= 2 => {
-                                self.needs.users.insert(r.path[1].clone());
-                            }
-                            _ => {}
-                        }
-                        continue;
-                    }
-                    if !self.names.iter().any(|n| n == root) {
-                        let mut known: Vec<&str> = self.names.iter().map(String::as_str).collect();
-                        known.extend(BUILTIN_ROOTS);
-                        let mut d = self.source.error_at_text(
-                            path,
-                            &r.text,
-                            format!(
-                                "`{{{{ {} }}}}` refers to `{root}`, which is not an earlier step",
-                                r.text
-                            ),
-                        );
-                        d.help = Some(match did_you_mean(root, known.iter().copied()) {
-                            Some(c) => format!("did you mean `{c}`?"),
-                            None => format!(
-                                "earlier steps: {}",
-                                if self.names.is_empty() {
-                                    "none".into()
-                                } else {
-                                    self.names.join(", ")
-                                }
-                            ),
-                        });
-                        self.errors.push(d);
-                    }
+                    self.reference(path, r);
                 }
                 Some(t)
             }
@@ -430,13 +493,92 @@ impl Compiler<'_> {
         }
     }
 
+    /// Checks a reference's whole path against the target model (or an
+    /// earlier step), so that a typo is a load error, not a run-time one.
+    fn reference(&mut self, path: &str, r: &Reference) {
+        let segments: Vec<&str> = r.path.iter().map(String::as_str).collect();
+        let root = segments[0];
+        let problem = if BUILTIN_ROOTS.contains(&root) {
+            match segments.as_slice() {
+                ["scopes", name] => {
+                    self.needs.scopes.insert(name.to_string());
+                    None
+                }
+                ["clients", name, _] => {
+                    self.needs.clients.insert(name.to_string());
+                    None
+                }
+                ["users", name, _] => {
+                    self.needs.users.insert(name.to_string());
+                    None
+                }
+                _ => None,
+            }
+            .or_else(|| builtin_path_problem(&segments))
+        } else if !self.names.iter().any(|n| n == root) {
+            let mut known: Vec<&str> = self.names.iter().map(String::as_str).collect();
+            known.extend(BUILTIN_ROOTS);
+            Some((
+                format!("refers to `{root}`, which is not an earlier step"),
+                Some(match did_you_mean(root, known.iter().copied()) {
+                    Some(c) => format!("did you mean `{c}`?"),
+                    None => format!(
+                        "earlier steps: {}",
+                        if self.names.is_empty() {
+                            "none".into()
+                        } else {
+                            self.names.join(", ")
+                        }
+                    ),
+                }),
+            ))
+        } else {
+            step_path_problem(&segments)
+        };
+        if let Some((message, help)) = problem {
+            let mut d = self.source.error_at_text(
+                path,
+                &r.text,
+                format!("`{{{{ {} }}}}` {message}", r.text),
+            );
+            d.help = help;
+            self.errors.push(d);
+        }
+    }
+
     fn opt_template(&mut self, path: String, v: &Option<String>) -> Option<Template> {
         v.as_ref().and_then(|t| self.template(&path, t))
     }
 
+    /// One step: its name, its one action, the rules that tie its keys
+    /// together, its expectations.
     fn step(&mut self, i: usize, s: &StepFile) -> Option<Step> {
         let path = format!("steps[{i}]");
-        let name = s.name.clone().unwrap_or_else(|| format!("step{}", i + 1));
+        let name = s.name.clone().unwrap_or_else(|| default_step_name(i, s));
+        self.step_name(&path, s);
+        if !self.one_action(i, &path, s) {
+            return None;
+        }
+        self.step_rules(&path, s);
+        let chain = self.chain(&path, s);
+        let action = self.action(&path, s)?;
+        let (expect, expect_any, expect_set) = self.expectations(&path, s);
+        if s.name.is_some() {
+            self.names.push(name.clone());
+        }
+        Some(Step {
+            name,
+            action,
+            expect,
+            expect_any,
+            expect_set,
+            tokens: s.tokens.clone(),
+            chain,
+            parallel: s.parallel.unwrap_or(1),
+        })
+    }
+
+    fn step_name(&mut self, path: &str, s: &StepFile) {
         if let Some(n) = &s.name {
             let ok = n
                 .chars()
@@ -456,6 +598,9 @@ impl Compiler<'_> {
                 );
             }
         }
+    }
+
+    fn one_action(&mut self, i: usize, path: &str, s: &StepFile) -> bool {
         let actions = [
             s.grant.is_some(),
             s.wait.is_some(),
@@ -471,14 +616,19 @@ impl Compiler<'_> {
                 "has more than one action"
             };
             self.err_path(
-                &path,
+                path,
                 format!(
                     "step {} {what}: give exactly one of `grant`, `wait`, `revoke`, `introspect`, `get`",
                     i + 1
                 ),
             );
-            return None;
+            return false;
         }
+        true
+    }
+
+    /// Keys that only make sense together (`parallel` with `grant`, …).
+    fn step_rules(&mut self, path: &str, s: &StepFile) {
         let parallel = s.parallel.unwrap_or(1);
         if s.parallel.is_some() && (s.grant.is_none() || !(2..=200).contains(&parallel)) {
             self.err_path(
@@ -498,7 +648,22 @@ impl Compiler<'_> {
                 "`assertion: replayed` sends the request twice in a row; it cannot go with `parallel`".into(),
             );
         }
-        let chain = match &s.chain {
+        if s.tokens.is_some() && s.parallel.is_none() {
+            self.err_path(
+                &format!("{path}.tokens"),
+                "`tokens` samples the responses of a `parallel` step (use 16 or more)".into(),
+            );
+        }
+        if !s.expect_set.is_empty() && s.parallel.is_none() {
+            self.err_path(
+                &format!("{path}.expect_set"),
+                "`expect_set` needs `parallel`".into(),
+            );
+        }
+    }
+
+    fn chain(&mut self, path: &str, s: &StepFile) -> Option<(WaitExpr, WaitExpr)> {
+        match &s.chain {
             Some(c) => {
                 if s.grant.as_deref() != Some(crate::wire::grant::REFRESH_TOKEN)
                     || s.parallel.is_some()
@@ -521,21 +686,12 @@ impl Compiler<'_> {
                 }
             }
             None => None,
-        };
-        if s.tokens.is_some() && s.parallel.is_none() {
-            self.err_path(
-                &format!("{path}.tokens"),
-                "`tokens` samples the responses of a `parallel` step (use 16 or more)".into(),
-            );
         }
-        if !s.expect_set.is_empty() && s.parallel.is_none() {
-            self.err_path(
-                &format!("{path}.expect_set"),
-                "`expect_set` needs `parallel`".into(),
-            );
-        }
-        let action = if let Some(grant) = &s.grant {
-            Action::Grant(Box::new(self.grant(&path, grant, s)))
+    }
+
+    fn action(&mut self, path: &str, s: &StepFile) -> Option<Action> {
+        Some(if let Some(grant) = &s.grant {
+            Action::Grant(Box::new(self.grant(path, grant, s)))
         } else if let Some(wait) = &s.wait {
             if s.expect.is_some() {
                 self.err_path(
@@ -572,7 +728,15 @@ impl Compiler<'_> {
             } else {
                 Action::Introspect(op)
             }
-        };
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn expectations(
+        &mut self,
+        path: &str,
+        s: &StepFile,
+    ) -> (Option<ExpectC>, Vec<ExpectC>, Vec<SetExpectationC>) {
         let expect = s
             .expect
             .as_ref()
@@ -602,19 +766,7 @@ impl Compiler<'_> {
                 distinct: e.distinct.clone(),
             })
             .collect();
-        if s.name.is_some() {
-            self.names.push(name.clone());
-        }
-        Some(Step {
-            name,
-            action,
-            expect,
-            expect_any,
-            expect_set,
-            tokens: s.tokens.clone(),
-            chain,
-            parallel,
-        })
+        (expect, expect_any, expect_set)
     }
 
     fn grant(&mut self, path: &str, grant: &str, s: &StepFile) -> GrantRequest {
@@ -802,6 +954,70 @@ mod tests {
     }
 
     const HEAD: &str = "id: t/x\ntitle: T\nlevel: must\ncovers: [ROT-OLD]\n";
+
+    #[test]
+    fn template_paths_are_checked_against_the_target_model() {
+        let cases = [
+            ("{{ behaviour.acess_token_ttl_s }}", "access_token_ttl_s"),
+            ("{{ clients.primary.secert }}", "secret"),
+            ("{{ users.primary.pasword }}", "password"),
+            ("{{ target.isuer }}", "issuer"),
+            ("{{ password_grant.scop }}", "scope"),
+        ];
+        for (template, close) in cases {
+            let d = compile(&format!(
+                "{HEAD}steps:\n  - grant: password\n    scope: \"{template}\"\n"
+            ))
+            .unwrap_err();
+            assert_eq!(d.len(), 1, "{template}: {d:?}");
+            assert_eq!(d[0].line, Some(7), "{template}");
+            assert_eq!(
+                d[0].help.as_deref(),
+                Some(format!("did you mean `{close}`?").as_str()),
+                "{template}: {}",
+                d[0].message
+            );
+        }
+        for ok in [
+            "{{ behaviour.access_token_ttl_s }}",
+            "{{ clients.secondary.id }}",
+            "{{ scopes.narrow }}",
+            "{{ random }}",
+        ] {
+            compile(&format!(
+                "{HEAD}steps:\n  - grant: password\n    scope: \"{ok}\"\n"
+            ))
+            .unwrap_or_else(|d| panic!("{ok}: {d:?}"));
+        }
+        let d = compile(&format!(
+            "{HEAD}steps:\n  - name: a\n    grant: password\n  - grant: password\n    scope: \"{{{{ a.claims }}}} {{{{ a.x.y.z }}}}\"\n"
+        ))
+        .unwrap_err();
+        assert!(d[0].message.contains("wrong shape"), "{}", d[0].message);
+    }
+
+    #[test]
+    fn every_error_of_a_file_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "{HEAD}steps:\n  - grant: password\n    parallel: 1\n  - wait: 5 parsecs\n  - grant: password\n    scope: \"{{{{ behaviour.nope }}}}\"\n"
+        );
+        std::fs::write(dir.path().join("s.yaml"), text).unwrap();
+        let all = load(&[dir.path().to_path_buf()]).unwrap_err().0;
+        assert_eq!(all.len(), 3, "{all:?}");
+        let lines: Vec<Option<usize>> = all.iter().map(|d| d.line).collect();
+        assert_eq!(lines, [Some(7), Some(8), Some(10)]);
+    }
+
+    #[test]
+    fn unnamed_steps_are_named_after_what_they_do() {
+        let s = compile(&format!(
+            "{HEAD}steps:\n  - grant: password\n  - wait: 1s\n  - grant: refresh_token\n    refresh_token: x\n    parallel: 4\n"
+        ))
+        .unwrap();
+        let names: Vec<&str> = s.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["#1 password", "#2 wait", "#3 refresh_token ×4"]);
+    }
 
     #[test]
     fn scenarios_that_move_time_say_so() {

@@ -1,6 +1,8 @@
 //! Scenarios: the file format (`model`, `values`), templates, and loading +
 //! validation into the checked form the runner executes (`compile`). No
 //! network and no HTTP client here.
+//!
+//! May use: `target`, `oauth`, `catalogue`, `verdict`, `wire`, `diag`, `yaml`.
 
 pub mod compile;
 pub mod model;

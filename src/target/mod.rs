@@ -3,6 +3,8 @@
 //! `model.rs` is the file format; this module resolves it (`${env:…}`,
 //! `${file:…}`, relative endpoints) into a [`Target`] whose secrets are
 //! [`Secret`]s. No network here: discovery happens when a run starts.
+//!
+//! May use: `oauth`, `secret`, `wire`, `diag`, `yaml`.
 
 mod model;
 

@@ -1,0 +1,166 @@
+//! The layers read top to bottom: each top-level module's doc says which
+//! modules it may use (`//! May use: …`), its code uses no other, and the
+//! declared graph has no circle. Client authentication is built in
+//! `src/oauth/` only.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// Top-level module of a file under `src/` (`check` for `src/check/exec.rs`).
+fn module_of(file: &Path) -> String {
+    let rel = file.strip_prefix(src()).unwrap();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
+    first.trim_end_matches(".rs").to_string()
+}
+
+/// `crate::NAME` mentions in code (comments left out).
+fn uses(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for line in text.lines() {
+        let code = line.split("//").next().unwrap_or("");
+        let mut rest = code;
+        while let Some(i) = rest.find("crate::") {
+            rest = &rest[i + "crate::".len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                out.insert(name);
+            }
+        }
+    }
+    out
+}
+
+/// The modules a module's doc allows: `None` for "every module".
+fn declared(module: &str) -> Option<BTreeSet<String>> {
+    let dir = src().join(module).join("mod.rs");
+    let path = if dir.exists() {
+        dir
+    } else {
+        src().join(format!("{module}.rs"))
+    };
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line = text
+        .lines()
+        .take_while(|l| l.starts_with("//!"))
+        .find_map(|l| l.strip_prefix("//! May use: "))
+        .unwrap_or_else(|| panic!("{}: no `//! May use:` line", path.display()));
+    if line.starts_with("every module") {
+        return None;
+    }
+    Some(
+        line.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+#[test]
+fn imports_agree_with_the_declared_layers() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut actual: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in &files {
+        let m = module_of(f);
+        if m == "lib" || m == "main" {
+            continue;
+        }
+        let text = std::fs::read_to_string(f).unwrap();
+        let used = actual.entry(m.clone()).or_default();
+        used.extend(uses(&text).into_iter().filter(|u| *u != m));
+    }
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut wrong = Vec::new();
+    for (m, used) in &actual {
+        match declared(m) {
+            Some(allowed) => {
+                for u in used.difference(&allowed) {
+                    wrong.push(format!("{m} uses {u}, which its doc does not allow"));
+                }
+                graph.insert(m.clone(), allowed);
+            }
+            None => {
+                graph.insert(m.clone(), used.clone());
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // No circle in what the docs allow.
+    fn visit(
+        m: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) {
+        if done.contains(m) {
+            return;
+        }
+        assert!(
+            !path.iter().any(|p| p == m),
+            "circle: {} -> {m}",
+            path.join(" -> ")
+        );
+        path.push(m.to_string());
+        for next in graph.get(m).into_iter().flatten() {
+            visit(next, graph, path, done);
+        }
+        path.pop();
+        done.insert(m.to_string());
+    }
+    let mut done = BTreeSet::new();
+    for m in graph.keys() {
+        visit(m, &graph, &mut Vec::new(), &mut done);
+    }
+}
+
+#[test]
+fn only_the_request_layer_builds_client_authentication() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let oauth = src().join("oauth");
+    // The mock is the server: it signs its own id_tokens and its unit tests
+    // forge assertions to attack it; it shares nothing but `wire` with us.
+    let mock = src().join("mock");
+    let mut offenders = Vec::new();
+    for f in files
+        .iter()
+        .filter(|f| !f.starts_with(&oauth) && !f.starts_with(&mock))
+    {
+        let text = std::fs::read_to_string(f).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let builds = line.contains("client_basic(")
+                || line.contains("basic_raw(")
+                || line.contains("client_assertion(")
+                || line.contains("EncodingKey::")
+                || (line.contains("\"Authorization\"") && line.contains("push"));
+            if builds {
+                offenders.push(format!("{}:{}: {}", f.display(), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{}", offenders.join("\n"));
+}
