@@ -35,11 +35,53 @@ pub struct Runner {
 enum Stop {
     Finding(Box<Finding>),
     Skip(String),
+    Blocked {
+        step: String,
+        by: String,
+    },
     Error {
         step: String,
         class: ErrorClass,
         detail: String,
     },
+}
+
+/// What a scenario gathers while it runs, besides its captures.
+struct Trace<'s> {
+    records: Vec<StepRecord>,
+    /// SHOULD parts that did not hold; the scenario went on.
+    soft: Vec<(Finding, Level)>,
+    /// Format defects that belong to ER-BODY / ER-STATUS.
+    attributed: Vec<Attributed>,
+    covers: &'s [String],
+    level: Level,
+}
+
+impl<'s> Trace<'s> {
+    fn new(s: &'s Scenario) -> Trace<'s> {
+        Trace {
+            records: Vec::new(),
+            soft: Vec::new(),
+            attributed: Vec::new(),
+            covers: &s.covers,
+            level: s.level,
+        }
+    }
+}
+
+/// `400 invalid_grant`, `401 (no body)`, `405 (text/html, 17 bytes)`.
+fn answer(r: &HttpResponse) -> String {
+    match (expect::error_code(r), r.body.is_empty()) {
+        (Some(code), _) => format!("{} {code}", r.status),
+        (None, true) => format!("{} (no body)", r.status),
+        (None, false) => format!(
+            "{} ({}, {} bytes)",
+            r.status,
+            r.header("content-type")
+                .unwrap_or_else(|| "no content-type".into()),
+            r.body.len()
+        ),
+    }
 }
 
 /// Why a wait could not be taken.
@@ -84,20 +126,35 @@ impl Stop {
 impl Runner {
     pub async fn run(&self, s: &Scenario) -> ScenarioResult {
         let started = Instant::now();
-        let mut records = Vec::new();
+        let mut trace = Trace::new(s);
         let outcome = match super::plan::unmet(s, &self.target) {
             Some(why) => Outcome::Skipped { why },
             None => {
                 let mut ctx = Context::new(&self.target);
                 let mut stop = None;
                 for step in &s.steps {
-                    if let Err(e) = self.step(step, &mut ctx, &mut records).await {
+                    if let Err(e) = self.step(step, &mut ctx, &mut trace).await {
                         stop = Some(e);
                         break;
                     }
                 }
-                self.verdict(s, stop)
+                self.verdict(s, stop, &mut trace)
             }
+        };
+        let attributed = if matches!(
+            outcome,
+            Outcome::Passed { .. } | Outcome::Warned(_) | Outcome::Failed(_)
+        ) {
+            std::mem::take(&mut trace.attributed)
+                .into_iter()
+                .map(|a| Attributed {
+                    expected: self.redactor.redact(&a.expected),
+                    actual: self.redactor.redact(&a.actual),
+                    ..a
+                })
+                .collect()
+        } else {
+            Vec::new()
         };
         ScenarioResult {
             id: s.id.clone(),
@@ -109,16 +166,30 @@ impl Runner {
             line: s.line,
             outcome: self.redact_outcome(outcome),
             duration: started.elapsed(),
-            steps: records,
+            steps: trace.records,
+            attributed,
         }
     }
 
-    fn verdict(&self, s: &Scenario, stop: Option<Stop>) -> Outcome {
+    fn verdict(&self, s: &Scenario, stop: Option<Stop>, trace: &mut Trace<'_>) -> Outcome {
+        let soft = std::mem::take(&mut trace.soft);
         match stop {
+            None if !soft.is_empty() => {
+                let mut soft = soft.into_iter();
+                let (mut first, _) = soft.next().expect("not empty");
+                first.also = soft.map(|(f, level)| f.observed(level)).collect();
+                match s.level {
+                    Level::Info => Outcome::Passed {
+                        note: Some(format!("not observed: {}", first.summary())),
+                    },
+                    _ => Outcome::Warned(first),
+                }
+            }
             None => Outcome::Passed {
                 note: s.observation.clone().filter(|_| s.level == Level::Info),
             },
             Some(Stop::Skip(why)) => Outcome::Skipped { why },
+            Some(Stop::Blocked { step, by }) => Outcome::Blocked { step, by },
             Some(Stop::Error {
                 step,
                 class,
@@ -129,7 +200,12 @@ impl Runner {
                 detail,
             },
             Some(Stop::Finding(f)) => match s.level {
-                Level::Must | Level::Profile => Outcome::Failed(*f),
+                Level::Must | Level::Profile => {
+                    let mut f = *f;
+                    f.also
+                        .extend(soft.into_iter().map(|(x, level)| x.observed(level)));
+                    Outcome::Failed(f)
+                }
                 Level::Should => Outcome::Warned(*f),
                 Level::Info => Outcome::Passed {
                     note: Some(format!("not observed: {}", f.summary())),
@@ -158,6 +234,10 @@ impl Runner {
             Outcome::Skipped { why } => Outcome::Skipped {
                 why: r.redact(&why),
             },
+            Outcome::Blocked { step, by } => Outcome::Blocked {
+                step,
+                by: r.redact(&by),
+            },
         }
     }
 
@@ -166,6 +246,15 @@ impl Runner {
         Finding {
             expected: r.redact(&f.expected),
             actual: r.redact(&f.actual),
+            also: f
+                .also
+                .into_iter()
+                .map(|o| Observed {
+                    expected: r.redact(&o.expected),
+                    actual: r.redact(&o.actual),
+                    ..o
+                })
+                .collect(),
             ..f
         }
     }
@@ -174,25 +263,25 @@ impl Runner {
         &self,
         step: &Step,
         ctx: &mut Context<'_>,
-        records: &mut Vec<StepRecord>,
+        trace: &mut Trace<'_>,
     ) -> Result<(), Stop> {
         match &step.action {
-            Action::Wait(w) => self.wait_step(step, w, records).await,
-            Action::Get(doc) => self.get_step(step, *doc, ctx, records).await,
+            Action::Wait(w) => self.wait_step(step, w, trace).await,
+            Action::Get(doc) => self.get_step(step, *doc, ctx, trace).await,
             Action::Revoke(op) => {
                 let url = self.target.revocation_endpoint.as_ref();
-                self.token_op_step(step, op, url, "revocation_endpoint", ctx, records)
+                self.token_op_step(step, op, url, "revocation_endpoint", ctx, trace)
                     .await
             }
             Action::Introspect(op) => {
                 let url = self.target.introspection_endpoint.as_ref();
-                self.token_op_step(step, op, url, "introspection_endpoint", ctx, records)
+                self.token_op_step(step, op, url, "introspection_endpoint", ctx, trace)
                     .await
             }
             Action::Grant(g) => match (&step.chain, step.parallel) {
-                (Some((every, until)), _) => self.chain(step, g, every, until, ctx, records).await,
-                (None, n) if n > 1 => self.parallel(step, g, ctx, records).await,
-                (None, _) => self.grant_step(step, g, ctx, records).await,
+                (Some((every, until)), _) => self.chain(step, g, every, until, ctx, trace).await,
+                (None, n) if n > 1 => self.parallel(step, g, ctx, trace).await,
+                (None, _) => self.grant_step(step, g, ctx, trace).await,
             },
         }
     }
@@ -201,10 +290,28 @@ impl Runner {
         &self,
         step: &Step,
         w: &WaitExpr,
-        records: &mut Vec<StepRecord>,
+        trace: &mut Trace<'_>,
     ) -> Result<(), Stop> {
+        if let Some(term) = step.within {
+            let wait = self.wait_duration(w).map_err(|e| Stop::wait(step, e))?;
+            let limit = self
+                .wait_duration(&WaitExpr {
+                    terms: vec![(1, term)],
+                    text: String::new(),
+                })
+                .map_err(|e| Stop::wait(step, e))?;
+            if wait >= limit {
+                return Err(Stop::Skip(format!(
+                    "not applicable: the wait `{}` ({}) would outlast the declared {} ({}) that the rest of the check relies on",
+                    w.text,
+                    humantime::format_duration(wait),
+                    term.name(),
+                    humantime::format_duration(limit)
+                )));
+            }
+        }
         let summary = self.wait(w).await.map_err(|e| Stop::wait(step, e))?;
-        records.push(StepRecord {
+        trace.records.push(StepRecord {
             name: step.name.clone(),
             summary,
             exchange: None,
@@ -217,7 +324,7 @@ impl Runner {
         step: &Step,
         doc: Document,
         ctx: &mut Context<'_>,
-        records: &mut Vec<StepRecord>,
+        trace: &mut Trace<'_>,
     ) -> Result<(), Stop> {
         let url = self.document_url(doc).ok_or_else(|| {
             Stop::Skip(format!(
@@ -228,8 +335,7 @@ impl Runner {
                 }
             ))
         })?;
-        self.single(step, &WireRequest::get(url), ctx, records)
-            .await
+        self.single(step, &WireRequest::get(url), ctx, trace).await
     }
 
     async fn token_op_step(
@@ -239,11 +345,11 @@ impl Runner {
         endpoint: Option<&url::Url>,
         key: &str,
         ctx: &mut Context<'_>,
-        records: &mut Vec<StepRecord>,
+        trace: &mut Trace<'_>,
     ) -> Result<(), Stop> {
         let url = endpoint.ok_or_else(|| Stop::Skip(format!("the target has no {key}")))?;
         let wire = request::token_op_request(op, url, ctx).map_err(|e| Stop::build(step, e))?;
-        self.single(step, &wire, ctx, records).await
+        self.single(step, &wire, ctx, trace).await
     }
 
     async fn grant_step(
@@ -251,7 +357,7 @@ impl Runner {
         step: &Step,
         g: &GrantRequest,
         ctx: &mut Context<'_>,
-        records: &mut Vec<StepRecord>,
+        trace: &mut Trace<'_>,
     ) -> Result<(), Stop> {
         let wire = request::grant_request(g, ctx).map_err(|e| Stop::build(step, e))?;
         if g.assertion == Some(AssertionDefect::Replayed) {
@@ -262,9 +368,11 @@ impl Runner {
                 Ok(r) => format!("first use: {}", describe(&wire, r)),
                 Err(e) => format!("first use: {e}"),
             };
-            records.push(self.step_record(step, summary, first.record));
+            trace
+                .records
+                .push(self.step_record(step, summary, first.record));
         }
-        self.single(step, &wire, ctx, records).await
+        self.single(step, &wire, ctx, trace).await
     }
 
     async fn send(&self, wire: &WireRequest) -> Exchanged {
@@ -291,29 +399,49 @@ impl Runner {
         step: &Step,
         wire: &WireRequest,
         ctx: &mut Context<'_>,
-        records: &mut Vec<StepRecord>,
+        trace: &mut Trace<'_>,
     ) -> Result<(), Stop> {
         let Exchanged { response, record } = self.send(wire).await;
         let response = match response {
             Ok(r) => r,
             Err(e) => {
-                records.push(self.step_record(step, e.to_string(), record));
+                trace
+                    .records
+                    .push(self.step_record(step, e.to_string(), record));
                 return Err(Stop::transport(step, e));
             }
         };
-        records.push(self.step_record(step, describe(wire, &response), record.clone()));
-        let finding = |m: Mismatch| self.finding(step, m, Some(record.clone()));
+        trace
+            .records
+            .push(self.step_record(step, describe(wire, &response), record.clone()));
+        for (when, reason) in &step.not_applicable_if {
+            if expect::check_all(when, &response, ctx).is_empty() {
+                return Err(Stop::Skip(format!(
+                    "not applicable: {reason} (step `{}` answered {})",
+                    step.name,
+                    answer(&response)
+                )));
+            }
+        }
+        let mut misses: Vec<(Mismatch, Option<Level>)> = Vec::new();
         if let Some(e) = &step.expect {
-            expect::check(e, &response, ctx).map_err(finding)?;
+            misses.extend(
+                expect::check_all(e, &response, ctx)
+                    .into_iter()
+                    .map(|m| (m, e.level)),
+            );
         }
-        if !step.expect_any.is_empty() {
-            any_of(&step.expect_any, &response, ctx).map_err(finding)?;
+        if !step.expect_any.is_empty()
+            && let Err(m) = any_of(&step.expect_any, &response, ctx)
+        {
+            misses.push((m, None));
         }
-        if step.expect.as_ref().is_some_and(|e| e.id_token_valid) {
-            self.verify_id_token(step, &response)
-                .await
-                .map_err(finding)?;
+        if step.expect.as_ref().is_some_and(|e| e.id_token_valid)
+            && let Err(m) = self.verify_id_token(step, &response).await
+        {
+            misses.push((m, step.expect.as_ref().and_then(|e| e.level)));
         }
+        self.settle(step, &response, misses, &record, trace)?;
         if response.truncated {
             return Err(Stop::error(
                 step,
@@ -326,13 +454,68 @@ impl Runner {
     }
 
     fn finding(&self, step: &Step, m: Mismatch, exchange: Option<Exchange>) -> Stop {
-        Stop::Finding(Box::new(Finding {
-            step: step.name.clone(),
-            subject: m.subject,
-            expected: m.expected,
-            actual: m.actual,
-            exchange,
-        }))
+        let mut f = Finding::new(&step.name, m.subject, m.expected, m.actual);
+        f.exchange = exchange;
+        Stop::Finding(Box::new(f))
+    }
+
+    /// Sorts a step's failed expectations: a refused setup step blocks the
+    /// scenario; format defects of a refusal go to ER-BODY / ER-STATUS
+    /// (unless this scenario judges them); SHOULD parts of a MUST scenario
+    /// are kept as warnings and the scenario goes on; the rest is a finding
+    /// that lists all of them.
+    fn settle(
+        &self,
+        step: &Step,
+        response: &HttpResponse,
+        misses: Vec<(Mismatch, Option<Level>)>,
+        record: &Exchange,
+        trace: &mut Trace<'_>,
+    ) -> Result<(), Stop> {
+        if misses.is_empty() {
+            return Ok(());
+        }
+        if step.setup && !(200..300).contains(&response.status) {
+            return Err(Stop::Blocked {
+                step: step.name.clone(),
+                by: format!(
+                    "the server refused it with {} (this check starts from that step; its own property was not tried)",
+                    answer(response)
+                ),
+            });
+        }
+        let mut hard: Vec<Finding> = Vec::new();
+        for (m, level) in misses {
+            if let Some(id) = m.defect.catalogue_id()
+                && !trace.covers.iter().any(|c| c == id)
+            {
+                trace.attributed.push(Attributed {
+                    id,
+                    step: step.name.clone(),
+                    subject: m.subject,
+                    expected: m.expected,
+                    actual: m.actual,
+                    exchange: Some(record.clone()),
+                });
+                continue;
+            }
+            let soft = level.is_some_and(|l| l != trace.level)
+                && matches!(trace.level, Level::Must | Level::Profile);
+            let mut f = Finding::new(&step.name, m.subject, m.expected, m.actual);
+            f.exchange = Some(record.clone());
+            if soft {
+                trace.soft.push((f, level.unwrap_or(Level::Should)));
+            } else {
+                hard.push(f);
+            }
+        }
+        if hard.is_empty() {
+            return Ok(());
+        }
+        let mut rest = hard.into_iter();
+        let mut first = rest.next().expect("not empty");
+        first.also = rest.map(|f| f.observed(trace.level)).collect();
+        Err(Stop::Finding(Box::new(first)))
     }
 
     /// N copies of one request on pre-opened connections, released together.
@@ -343,7 +526,7 @@ impl Runner {
         step: &Step,
         g: &GrantRequest,
         ctx: &mut Context<'_>,
-        records: &mut Vec<StepRecord>,
+        trace: &mut Trace<'_>,
     ) -> Result<(), Stop> {
         let n = step.parallel as usize;
         let wires = (0..n)
@@ -386,7 +569,9 @@ impl Runner {
             .position(|r| r.as_ref().is_some_and(|r| (200..300).contains(&r.status)))
             .or(responses.iter().position(Option::is_some))
             .unwrap_or(0);
-        records.push(self.step_record(step, summary, exchanges[shown].clone()));
+        trace
+            .records
+            .push(self.step_record(step, summary, exchanges[shown].clone()));
         expect::check_set(&step.expect_set, &responses).map_err(|m| self.finding(step, m, None))?;
         if let Some(q) = &step.tokens {
             token_quality(q, &responses).map_err(|m| self.finding(step, m, None))?;
@@ -413,7 +598,7 @@ impl Runner {
         every: &WaitExpr,
         until: &WaitExpr,
         ctx: &mut Context<'_>,
-        records: &mut Vec<StepRecord>,
+        trace: &mut Trace<'_>,
     ) -> Result<(), Stop> {
         const MAX_ROUNDS: u128 = 1000;
         let every_d = self.wait_duration(every).map_err(|e| Stop::wait(step, e))?;
@@ -458,7 +643,9 @@ impl Runner {
             let response = match response {
                 Ok(r) => r,
                 Err(e) => {
-                    records.push(self.step_record(step, e.to_string(), record));
+                    trace
+                        .records
+                        .push(self.step_record(step, e.to_string(), record));
                     return Err(Stop::transport(step, e));
                 }
             };
@@ -467,7 +654,9 @@ impl Runner {
                 humantime::format_duration(every_d * round as u32),
                 describe(&wire, &response)
             );
-            records.push(self.step_record(step, summary, record.clone()));
+            trace
+                .records
+                .push(self.step_record(step, summary, record.clone()));
             if round == rounds {
                 if let Some(e) = &step.expect {
                     expect::check(e, &response, ctx)

@@ -6,9 +6,33 @@ use super::context::{Context, scalar_text};
 use crate::oauth::auth::decode_claims;
 use crate::oauth::http::HttpResponse;
 use crate::scenario::compile::{ExpectC, MatcherC, SetExpectationC, TValue};
-use crate::scenario::values::JsonType;
+use crate::scenario::values::{JsonType, StatusPattern};
 use crate::secret::{fingerprint, secret_kind};
 use serde_json::Value;
+
+/// What a failed expectation is a defect of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Defect {
+    /// The property the expectation states.
+    Property,
+    /// Only how a refusal is shaped: no JSON body or no `error` member
+    /// (ER-BODY), while the request was refused as expected.
+    ErrorBody,
+    /// Only which 4xx a refusal carries (ER-STATUS), while the request was
+    /// refused, with the expected `error` or none at all.
+    ErrorStatus,
+}
+
+impl Defect {
+    /// The catalogue id a format defect is judged under.
+    pub fn catalogue_id(self) -> Option<&'static str> {
+        match self {
+            Defect::Property => None,
+            Defect::ErrorBody => Some("ER-BODY"),
+            Defect::ErrorStatus => Some("ER-STATUS"),
+        }
+    }
+}
 
 /// A failed expectation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +40,7 @@ pub struct Mismatch {
     pub subject: String,
     pub expected: String,
     pub actual: String,
+    pub defect: Defect,
 }
 
 impl Mismatch {
@@ -28,7 +53,13 @@ impl Mismatch {
             subject: subject.into(),
             expected: expected.into(),
             actual: actual.into(),
+            defect: Defect::Property,
         }
+    }
+
+    fn of(mut self, defect: Defect) -> Mismatch {
+        self.defect = defect;
+        self
     }
 }
 
@@ -53,12 +84,22 @@ fn not_json(r: &HttpResponse) -> String {
     }
 }
 
-pub fn check(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Result<(), Mismatch> {
+/// Every expectation of `e` that does not hold, in order (status, error,
+/// headers, body, id_token); empty when all hold.
+pub fn check_all(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Vec<Mismatch> {
     let json = r.json();
+    let mut out = Vec::new();
+    let refused = (400..500).contains(&r.status);
+    let code = error_code(r);
+    let code_fits = |codes: &Option<crate::scenario::values::Strings>| match (codes, &code) {
+        (Some(codes), Some(c)) => codes.0.contains(c),
+        (_, None) => true,
+        (None, Some(_)) => true,
+    };
     if let Some(s) = &e.status
         && !s.matches(r.status)
     {
-        let detail = match (error_code(r), r.header("location")) {
+        let detail = match (&code, r.header("location")) {
             (Some(code), _) => format!("{} ({code})", r.status),
             (None, Some(to)) if (300..400).contains(&r.status) => {
                 format!(
@@ -68,36 +109,53 @@ pub fn check(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Result<(), Mismatc
             }
             (None, _) => r.status.to_string(),
         };
-        return Err(Mismatch::new("status", s.to_string(), detail));
+        // Refused as expected, with another 4xx: a defect of the status
+        // code alone (ER-STATUS), not of this check's property.
+        let expects_refusal = s.0.iter().all(|p| match p {
+            StatusPattern::Code(c) => (400..500).contains(c),
+            StatusPattern::Class(c) => *c == 4,
+        });
+        let defect = if expects_refusal && refused && code_fits(&e.error) {
+            Defect::ErrorStatus
+        } else {
+            Defect::Property
+        };
+        out.push(Mismatch::new("status", s.to_string(), detail).of(defect));
     }
-    if let Some(codes) = &e.error {
-        let actual = error_code(r);
-        if !actual.as_ref().is_some_and(|a| codes.0.contains(a)) {
-            let shown = match (&actual, &json) {
-                (Some(a), _) => format!("`{a}`"),
-                (None, Some(_)) => "a JSON body without `error`".into(),
-                (None, None) => not_json(r),
-            };
-            return Err(Mismatch::new("error", codes.to_string(), shown));
-        }
+    if let Some(codes) = &e.error
+        && !code.as_ref().is_some_and(|a| codes.0.contains(a))
+    {
+        let shown = match (&code, &json) {
+            (Some(a), _) => format!("`{a}`"),
+            (None, Some(_)) => "a JSON body without `error`".into(),
+            (None, None) => not_json(r),
+        };
+        // A refusal without a readable `error`: its shape is ER-BODY's.
+        let defect = if code.is_none() && refused {
+            Defect::ErrorBody
+        } else {
+            Defect::Property
+        };
+        out.push(Mismatch::new("error", codes.to_string(), shown).of(defect));
     }
     for (name, m) in &e.headers {
         let v = r.header(name).map(Value::String);
-        matcher(m, v.as_ref(), &format!("headers.{name}"), None, ctx, true)?;
+        if let Err(miss) = matcher(m, v.as_ref(), &format!("headers.{name}"), None, ctx, true) {
+            out.push(miss);
+        }
     }
-    if !e.body.is_empty() {
-        let Some(body) = &json else {
-            return Err(Mismatch::new("body", "a JSON object", not_json(r)));
-        };
-        for (name, m) in &e.body {
-            matcher(
-                m,
-                body.get(name),
-                &format!("body.{name}"),
-                secret_kind(name),
-                ctx,
-                false,
-            )?;
+    for (name, m) in &e.body {
+        // A body that is not JSON has no members: `absent` and optional
+        // matchers still hold; others fail, on a refusal as a format defect.
+        let v = json.as_ref().and_then(|b| b.get(name));
+        if let Err(miss) = matcher(m, v, &format!("body.{name}"), secret_kind(name), ctx, false) {
+            out.push(match &json {
+                Some(_) => miss,
+                None if refused => {
+                    Mismatch::new("body", "a JSON object", not_json(r)).of(Defect::ErrorBody)
+                }
+                None => Mismatch::new("body", "a JSON object", not_json(r)),
+            });
         }
     }
     if !e.id_token.is_empty() {
@@ -106,21 +164,40 @@ pub fn check(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Result<(), Mismatc
             .and_then(|j| j.get("id_token"))
             .and_then(Value::as_str)
             .and_then(decode_claims);
-        let Some(claims) = claims else {
-            return Err(Mismatch::new("id_token", "a decodable id_token", "none"));
-        };
-        for (name, m) in &e.id_token {
-            matcher(
-                m,
-                claims.get(name),
-                &format!("id_token.{name}"),
-                None,
-                ctx,
-                false,
-            )?;
+        match claims {
+            None => out.push(Mismatch::new("id_token", "a decodable id_token", "none")),
+            Some(claims) => {
+                for (name, m) in &e.id_token {
+                    if let Err(miss) = matcher(
+                        m,
+                        claims.get(name),
+                        &format!("id_token.{name}"),
+                        None,
+                        ctx,
+                        false,
+                    ) {
+                        out.push(miss);
+                    }
+                }
+            }
         }
     }
-    Ok(())
+    // One "not a JSON object" is enough.
+    let mut seen_body = false;
+    out.retain(|m| {
+        let dup = m.subject == "body" && seen_body;
+        seen_body |= m.subject == "body";
+        !dup
+    });
+    out
+}
+
+/// The first expectation of `e` that does not hold.
+pub fn check(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Result<(), Mismatch> {
+    match check_all(e, r, ctx).into_iter().next() {
+        Some(m) => Err(m),
+        None => Ok(()),
+    }
 }
 
 pub(crate) fn show(v: &Value, kind: Option<&str>) -> String {

@@ -26,6 +26,12 @@ pub enum Outcome {
     Skipped {
         why: String,
     },
+    /// A setup step the check starts from (a login) did not succeed, so the
+    /// check's own property was never tried: not a finding of its ids.
+    Blocked {
+        step: String,
+        by: String,
+    },
     /// The check could not be completed: transport, TLS, timeout, bad input
     /// met at run time.
     Errored {
@@ -42,6 +48,7 @@ impl Outcome {
             Outcome::Failed(_) => OutcomeKind::Failed,
             Outcome::Warned(_) => OutcomeKind::Warned,
             Outcome::Skipped { .. } => OutcomeKind::Skipped,
+            Outcome::Blocked { .. } => OutcomeKind::Blocked,
             Outcome::Errored { .. } => OutcomeKind::Errored,
         }
     }
@@ -52,6 +59,7 @@ impl Outcome {
             Outcome::Passed { note } => note.clone().unwrap_or_default(),
             Outcome::Failed(f) | Outcome::Warned(f) => f.summary(),
             Outcome::Skipped { why } => why.clone(),
+            Outcome::Blocked { step, by } => format!("blocked by step `{step}`: {by}"),
             Outcome::Errored {
                 step,
                 class,
@@ -73,6 +81,7 @@ pub enum OutcomeKind {
     Failed,
     Warned,
     Skipped,
+    Blocked,
     Errored,
 }
 
@@ -83,6 +92,7 @@ impl OutcomeKind {
             OutcomeKind::Failed => "failed",
             OutcomeKind::Warned => "warned",
             OutcomeKind::Skipped => "skipped",
+            OutcomeKind::Blocked => "blocked",
             OutcomeKind::Errored => "errored",
         }
     }
@@ -100,15 +110,78 @@ pub struct Finding {
     /// The exchange, redacted; absent for set expectations over many requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exchange: Option<Exchange>,
+    /// The other expectations of the scenario that did not hold.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Observed>,
+    /// Where else the same defect was seen (a format defect of error
+    /// responses met by other scenarios, judged here once).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub seen_in: Vec<String>,
+}
+
+/// One more expectation that did not hold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Observed {
+    pub step: String,
+    pub subject: String,
+    pub expected: String,
+    pub actual: String,
+    pub level: Level,
 }
 
 impl Finding {
+    pub fn new(step: &str, subject: String, expected: String, actual: String) -> Finding {
+        Finding {
+            step: step.to_string(),
+            subject,
+            expected,
+            actual,
+            exchange: None,
+            also: Vec::new(),
+            seen_in: Vec::new(),
+        }
+    }
+
+    /// This finding as one more observation of another.
+    pub fn observed(self, level: Level) -> Observed {
+        Observed {
+            step: self.step,
+            subject: self.subject,
+            expected: self.expected,
+            actual: self.actual,
+            level,
+        }
+    }
+
     pub fn summary(&self) -> String {
+        let more = match (self.also.len(), self.seen_in.len()) {
+            (0, 0) => String::new(),
+            (n, 0) => format!(" (+{n} more)"),
+            (0, n) => format!(" (seen in {n} more place{})", if n == 1 { "" } else { "s" }),
+            (a, n) => format!(
+                " (+{a} more; seen in {n} more place{})",
+                if n == 1 { "" } else { "s" }
+            ),
+        };
         format!(
-            "step `{}`: {}: expected {}, got {}",
+            "step `{}`: {}: expected {}, got {}{more}",
             self.step, self.subject, self.expected, self.actual
         )
     }
+}
+
+/// A defect of how an error response is shaped (no JSON body, no `error`,
+/// another 4xx than the one expected) met by a scenario whose own property
+/// held: judged once, under the catalogue id it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attributed {
+    /// `ER-BODY` or `ER-STATUS`.
+    pub id: &'static str,
+    pub step: String,
+    pub subject: String,
+    pub expected: String,
+    pub actual: String,
+    pub exchange: Option<Exchange>,
 }
 
 /// What happened in one step, for `-v` output and the JSON report.
@@ -136,6 +209,9 @@ pub struct ScenarioResult {
     #[serde(serialize_with = "as_millis")]
     pub duration: Duration,
     pub steps: Vec<StepRecord>,
+    /// Format defects seen here that belong to another check.
+    #[serde(skip)]
+    pub attributed: Vec<Attributed>,
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -168,12 +244,13 @@ pub struct Counts {
     pub failed: usize,
     pub warned: usize,
     pub skipped: usize,
+    pub blocked: usize,
     pub errored: usize,
 }
 
 impl Counts {
     pub fn total(&self) -> usize {
-        self.passed + self.failed + self.warned + self.skipped + self.errored
+        self.passed + self.failed + self.warned + self.skipped + self.blocked + self.errored
     }
 }
 
@@ -186,6 +263,7 @@ impl RunResult {
                 OutcomeKind::Failed => c.failed += 1,
                 OutcomeKind::Warned => c.warned += 1,
                 OutcomeKind::Skipped => c.skipped += 1,
+                OutcomeKind::Blocked => c.blocked += 1,
                 OutcomeKind::Errored => c.errored += 1,
             }
         }

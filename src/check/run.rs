@@ -2,7 +2,9 @@
 //! parallel (`-j`), results sorted by id.
 
 use super::exec::Runner;
-use super::result::{ErrorClass, RunResult, ScenarioResult, TargetSummary};
+use super::result::{
+    Attributed, ErrorClass, Finding, Level, Outcome, RunResult, ScenarioResult, TargetSummary,
+};
 use crate::oauth::http::{self, HttpOptions, TransportError};
 use crate::redact::Redactor;
 use crate::scenario::Scenario;
@@ -128,10 +130,20 @@ pub async fn run(
                 }
             })
             .buffer_unordered(jobs)
-            .inspect(|r| on_result(r))
+            // The judges of ER-BODY / ER-STATUS are shown once every
+            // scenario has run: defects met elsewhere are folded into them.
+            .inspect(|r| {
+                if !judges_attributed(r) {
+                    on_result(r)
+                }
+            })
             .collect()
             .await;
         results.extend(done);
+    }
+    attribute(&mut results);
+    for r in results.iter().filter(|r| judges_attributed(r)) {
+        on_result(r);
     }
     results.sort_by(|a, b| a.id.cmp(&b.id));
     RunResult {
@@ -153,12 +165,102 @@ fn crashed(s: &Scenario, e: &tokio::task::JoinError) -> ScenarioResult {
         tags: s.tags.clone(),
         file: s.file.clone(),
         line: s.line,
-        outcome: super::result::Outcome::Errored {
+        outcome: Outcome::Errored {
             step: None,
             class: ErrorClass::Internal,
             detail: format!("internal error (please report it): the scenario's task failed: {e}"),
         },
         duration: Duration::ZERO,
         steps: Vec::new(),
+        attributed: Vec::new(),
+    }
+}
+
+/// The catalogue ids that format defects seen elsewhere are judged under.
+const ATTRIBUTED_IDS: [&str; 2] = ["ER-BODY", "ER-STATUS"];
+
+fn judges_attributed(r: &ScenarioResult) -> bool {
+    r.covers
+        .iter()
+        .any(|c| ATTRIBUTED_IDS.contains(&c.as_str()))
+}
+
+/// Folds the format defects that scenarios met into the scenario that
+/// judges their id, once, with every place they were seen. When no such
+/// scenario ran, one result stands for the id.
+fn attribute(results: &mut Vec<ScenarioResult>) {
+    for id in ATTRIBUTED_IDS {
+        let mut seen: Vec<(String, Attributed)> = Vec::new();
+        for r in results.iter_mut() {
+            let (mine, others): (Vec<Attributed>, Vec<Attributed>) =
+                std::mem::take(&mut r.attributed)
+                    .into_iter()
+                    .partition(|a| a.id == id);
+            r.attributed = others;
+            seen.extend(mine.into_iter().map(|a| (r.id.clone(), a)));
+        }
+        if seen.is_empty() {
+            continue;
+        }
+        let places: Vec<String> = seen
+            .iter()
+            .map(|(sid, a)| {
+                format!(
+                    "{sid}, step `{}`: {}: expected {}, got {}",
+                    a.step, a.subject, a.expected, a.actual
+                )
+            })
+            .collect();
+        let judge = results
+            .iter_mut()
+            .filter(|r| r.covers.iter().any(|c| c == id))
+            .filter(|r| !matches!(r.outcome, Outcome::Skipped { .. } | Outcome::Blocked { .. }))
+            .min_by_key(|r| r.id.clone());
+        match judge {
+            Some(r) => match &mut r.outcome {
+                Outcome::Failed(f) => f.seen_in.extend(places),
+                Outcome::Errored { .. } => {}
+                other => {
+                    let (sid, a) = &seen[0];
+                    let mut f = Finding::new(
+                        &a.step,
+                        a.subject.clone(),
+                        a.expected.clone(),
+                        format!("{} (in {sid})", a.actual),
+                    );
+                    f.exchange = a.exchange.clone();
+                    f.seen_in = places;
+                    *other = Outcome::Failed(f);
+                }
+            },
+            None => {
+                let (sid, a) = &seen[0];
+                let mut f = Finding::new(
+                    &a.step,
+                    a.subject.clone(),
+                    a.expected.clone(),
+                    format!("{} (in {sid})", a.actual),
+                );
+                f.exchange = a.exchange.clone();
+                f.seen_in = places;
+                let entry = crate::catalogue::get(id);
+                results.push(ScenarioResult {
+                    id: format!("errors/{}-seen-elsewhere", id.to_ascii_lowercase()),
+                    title: format!(
+                        "{id}: error responses as other scenarios met them ({})",
+                        entry.map_or("", |e| e.text.as_str())
+                    ),
+                    level: Level::Must,
+                    covers: vec![id.to_string()],
+                    tags: vec!["errors".into()],
+                    file: "(gathered from the run)".into(),
+                    line: 0,
+                    outcome: Outcome::Failed(f),
+                    duration: Duration::ZERO,
+                    steps: Vec::new(),
+                    attributed: Vec::new(),
+                });
+            }
+        }
     }
 }

@@ -3,8 +3,8 @@
 //! Scenarios are deliberately out of id order: renderers must sort.
 
 use crate::check::result::{
-    ErrorClass, Exchange, Finding, Level, Outcome, RequestRecord, ResponseRecord, RunResult,
-    ScenarioResult, StepRecord, TargetSummary,
+    ErrorClass, Exchange, Finding, Level, Observed, Outcome, RequestRecord, ResponseRecord,
+    RunResult, ScenarioResult, StepRecord, TargetSummary,
 };
 use std::path::PathBuf;
 use std::time::Duration;
@@ -70,6 +70,7 @@ fn scenario(id: &str, level: Level, outcome: Outcome, ms: u64) -> ScenarioResult
         outcome,
         duration: Duration::from_millis(ms),
         steps: vec![],
+        attributed: Vec::new(),
     }
 }
 
@@ -83,6 +84,14 @@ pub fn run() -> RunResult {
             expected: "400".into(),
             actual: "200".into(),
             exchange: Some(old_token_exchange()),
+            also: vec![Observed {
+                step: "reuse-old".into(),
+                subject: "body.access_token".into(),
+                expected: "absent".into(),
+                actual: "at#ea54da".into(),
+                level: Level::Must,
+            }],
+            seen_in: Vec::new(),
         }),
         123,
     );
@@ -124,6 +133,8 @@ pub fn run() -> RunResult {
                     )
                 }),
             }),
+            also: Vec::new(),
+            seen_in: Vec::new(),
         }),
         9,
     );
@@ -178,6 +189,8 @@ pub fn run() -> RunResult {
                 expected: "rotate (declared)".into(),
                 actual: "static".into(),
                 exchange: None,
+                also: Vec::new(),
+                seen_in: Vec::new(),
             }),
             1_530,
         ),
@@ -189,6 +202,15 @@ pub fn run() -> RunResult {
                 why: "requires rotation: rotate; the target declares static".into(),
             },
             0,
+        ),
+        scenario(
+            "scope/narrow",
+            Level::Must,
+            Outcome::Blocked {
+                step: "#1 password".into(),
+                by: "the server refused it with 401 invalid_client (this check starts from that step; its own property was not tried)".into(),
+            },
+            3,
         ),
         scenario(
             "smoke",

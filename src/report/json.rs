@@ -62,6 +62,10 @@ pub struct Summary {
     pub failed: u64,
     pub warned: u64,
     pub skipped: u64,
+    /// Scenarios whose setup step (a login) the server refused: their own
+    /// property was never tried.
+    #[serde(default)]
+    pub blocked: u64,
     pub errored: u64,
     pub total: u64,
     /// 0 when the run passed, 1 when a check failed or errored (see the
@@ -94,6 +98,9 @@ pub enum Outcome {
     Warned,
     /// Not run (see `skip_reason`).
     Skipped,
+    /// Not tried: a setup step the check starts from was refused (see
+    /// `blocked_by`).
+    Blocked,
     /// Could not be completed: transport, TLS, timeout… (see `error`).
     Errored,
 }
@@ -122,6 +129,9 @@ pub struct Scenario {
     /// Present when `outcome` is `skipped`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
+    /// Present when `outcome` is `blocked`: the step and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<Blocked>,
     /// Present when `outcome` is `errored`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ScenarioError>,
@@ -141,6 +151,43 @@ pub struct Finding {
     /// The exchange that broke it; absent for expectations over many requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange: Option<Exchange>,
+    /// The clauses of the catalogue ids the scenario covers.
+    #[serde(default)]
+    pub clauses: Vec<Clause>,
+    /// The other expectations of the scenario that did not hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Observed>,
+    /// Other places the same defect was seen (ER-BODY, ER-STATUS).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen_in: Vec<String>,
+}
+
+/// The setup step that blocked a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Blocked {
+    pub step: String,
+    pub why: String,
+}
+
+/// One more expectation that did not hold in the same scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Observed {
+    pub step: String,
+    pub subject: String,
+    pub expected: String,
+    pub actual: String,
+    pub level: Level,
+}
+
+/// A catalogue entry a finding holds the server to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Clause {
+    /// The catalogue id, e.g. `ROT-OLD`.
+    pub id: String,
+    /// As the catalogue writes it: `MUST`, `MUST when rotating`, …
+    pub level: String,
+    /// The source and the requirement in one line.
+    pub text: String,
 }
 
 /// Why a scenario could not be completed.
@@ -264,6 +311,7 @@ impl Report {
                 failed: c.failed as u64,
                 warned: c.warned as u64,
                 skipped: c.skipped as u64,
+                blocked: c.blocked as u64,
                 errored: c.errored as u64,
                 total: c.total() as u64,
                 exit_code: run.exit_code(),
@@ -279,11 +327,37 @@ fn millis(d: std::time::Duration) -> u64 {
 
 impl From<&ScenarioResult> for Scenario {
     fn from(s: &ScenarioResult) -> Scenario {
+        let clauses = || -> Vec<Clause> {
+            s.covers
+                .iter()
+                .map(|id| {
+                    let e = crate::catalogue::get(id);
+                    Clause {
+                        id: id.clone(),
+                        level: e.map(|e| e.level.clone()).unwrap_or_default(),
+                        text: e.map(|e| e.text.clone()).unwrap_or_default(),
+                    }
+                })
+                .collect()
+        };
+        let finding = |f: &result::Finding| {
+            let mut f = Finding::from(f);
+            f.clauses = clauses();
+            Some(f)
+        };
+        let mut blocked_by = None;
         let (outcome, finding, skip_reason, error) = match &s.outcome {
             result::Outcome::Passed { .. } => (Outcome::Passed, None, None, None),
-            result::Outcome::Failed(f) => (Outcome::Failed, Some(f.into()), None, None),
-            result::Outcome::Warned(f) => (Outcome::Warned, Some(f.into()), None, None),
+            result::Outcome::Failed(f) => (Outcome::Failed, finding(f), None, None),
+            result::Outcome::Warned(f) => (Outcome::Warned, finding(f), None, None),
             result::Outcome::Skipped { why } => (Outcome::Skipped, None, Some(why.clone()), None),
+            result::Outcome::Blocked { step, by } => {
+                blocked_by = Some(Blocked {
+                    step: step.clone(),
+                    why: by.clone(),
+                });
+                (Outcome::Blocked, None, None, None)
+            }
             result::Outcome::Errored {
                 step,
                 class,
@@ -310,6 +384,7 @@ impl From<&ScenarioResult> for Scenario {
             duration_ms: millis(s.duration),
             finding,
             skip_reason,
+            blocked_by,
             error,
             steps: s
                 .steps
@@ -362,6 +437,19 @@ impl From<&result::Finding> for Finding {
             expected: f.expected.clone(),
             actual: f.actual.clone(),
             exchange: f.exchange.as_ref().map(Exchange::from),
+            clauses: Vec::new(),
+            also: f
+                .also
+                .iter()
+                .map(|o| Observed {
+                    step: o.step.clone(),
+                    subject: o.subject.clone(),
+                    expected: o.expected.clone(),
+                    actual: o.actual.clone(),
+                    level: o.level.into(),
+                })
+                .collect(),
+            seen_in: f.seen_in.clone(),
         }
     }
 }

@@ -76,6 +76,12 @@ fn test_case(s: &ScenarioResult) -> TestCase {
             st.set_message(single_line(why));
             st
         }
+        Outcome::Blocked { .. } => {
+            let mut st = TestCaseStatus::skipped();
+            st.set_message(single_line(&s.outcome.message()))
+                .set_type("blocked");
+            st
+        }
     };
     let mut case = TestCase::new(s.id.as_str(), status);
     let folder = folder_of(&s.id).unwrap_or(ROOT_SUITE);
@@ -101,12 +107,21 @@ fn test_case(s: &ScenarioResult) -> TestCase {
 
 /// Expected vs actual, the steps, and the exchange that broke the check.
 fn finding_text(f: &Finding, s: &ScenarioResult) -> String {
-    let mut text = format!(
+    let mut text = String::new();
+    for c in super::clauses(s) {
+        text.push_str(&c);
+        text.push('\n');
+    }
+    text.push_str(&format!(
         "step `{}`: {}\n{}",
         f.step,
         f.subject,
         labelled(&[("expected", &f.expected), ("actual", &f.actual)])
-    );
+    ));
+    for m in super::more_lines(f) {
+        text.push('\n');
+        text.push_str(&m);
+    }
     text = with_steps(text, s);
     if let Some(e) = &f.exchange {
         text.push_str("\n\nexchange (redacted):\n");
@@ -180,7 +195,8 @@ mod tests {
         assert_eq!(kind(case(&r, "smoke")), ("error", Some("connect")));
         assert_eq!(kind(case(&r, "errors/description")), ("success", None));
         assert_eq!(kind(case(&r, "reuse/family-revoked")), ("skipped", None));
-        assert_eq!((r.tests, r.failures, r.errors, r.skipped), (8, 2, 2, 1));
+        assert_eq!(kind(case(&r, "scope/narrow")), ("skipped", None));
+        assert_eq!((r.tests, r.failures, r.errors, r.skipped), (9, 2, 2, 2));
         assert!(
             xml.contains("<error message=\"connect: connection refused\" type=\"connect\">"),
             "{xml}"
@@ -206,6 +222,7 @@ mod tests {
                 ("format", vec!["format/body", "format/extras"]),
                 ("reuse", vec!["reuse/family-revoked"]),
                 ("rotation", vec!["rotation/mode", "rotation/old-refused"]),
+                ("scope", vec!["scope/narrow"]),
                 ("tokenprobe", vec!["smoke"]),
             ]
         );
@@ -226,9 +243,15 @@ mod tests {
         };
         assert_eq!(
             message.as_deref(),
-            Some("step `reuse-old`: status: expected 400, got 200")
+            Some("step `reuse-old`: status: expected 400, got 200 (+1 more)")
         );
         let text = description.as_deref().unwrap();
+        assert!(
+            text.contains(
+                "also (must): step `reuse-old`: body.access_token: expected absent, got at#ea54da"
+            ),
+            "{text}"
+        );
         assert!(text.contains("expected: 400\nactual:   200"), "{text}");
         assert!(text.contains("> POST https://auth.example.test/oauth2/token"));
         assert!(

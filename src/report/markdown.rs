@@ -88,8 +88,9 @@ fn severity(k: OutcomeKind) -> u8 {
         OutcomeKind::Failed => 0,
         OutcomeKind::Errored => 1,
         OutcomeKind::Warned => 2,
-        OutcomeKind::Skipped => 3,
-        OutcomeKind::Passed => 4,
+        OutcomeKind::Blocked => 3,
+        OutcomeKind::Skipped => 4,
+        OutcomeKind::Passed => 5,
     }
 }
 
@@ -99,22 +100,24 @@ fn mark(k: OutcomeKind) -> &'static str {
         OutcomeKind::Failed => "❌",
         OutcomeKind::Warned => "⚠️",
         OutcomeKind::Skipped => "⏭️",
+        OutcomeKind::Blocked => "⛔",
         OutcomeKind::Errored => "💥",
     }
 }
 
-const KINDS: [OutcomeKind; 5] = [
+const KINDS: [OutcomeKind; 6] = [
     OutcomeKind::Passed,
     OutcomeKind::Failed,
     OutcomeKind::Warned,
     OutcomeKind::Skipped,
+    OutcomeKind::Blocked,
     OutcomeKind::Errored,
 ];
 
 /// One row per level that has scenarios, and a total row.
 fn counts(out: &mut String, scenarios: &[&ScenarioResult]) {
-    let mut rows: BTreeMap<Level, [usize; 5]> = BTreeMap::new();
-    let mut total = [0; 5];
+    let mut rows: BTreeMap<Level, [usize; 6]> = BTreeMap::new();
+    let mut total = [0; 6];
     for s in scenarios {
         let i = KINDS
             .iter()
@@ -123,8 +126,8 @@ fn counts(out: &mut String, scenarios: &[&ScenarioResult]) {
         rows.entry(s.level).or_default()[i] += 1;
         total[i] += 1;
     }
-    out.push_str("| level | passed | failed | warned | skipped | errored | total |\n");
-    out.push_str("|---|--:|--:|--:|--:|--:|--:|\n");
+    out.push_str("| level | passed | failed | warned | skipped | blocked | errored | total |\n");
+    out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|\n");
     for (level, n) in &rows {
         let cells: Vec<String> = n.iter().map(usize::to_string).collect();
         let sum: usize = n.iter().sum();
@@ -175,15 +178,22 @@ fn details(out: &mut String, s: &ScenarioResult) {
         s.level.as_str()
     );
     let (body, exchange) = match &s.outcome {
-        Outcome::Failed(f) | Outcome::Warned(f) => (
-            labelled(&[
-                ("step", &f.step),
-                ("subject", &f.subject),
-                ("expected", &f.expected),
-                ("actual", &f.actual),
-            ]),
-            f.exchange.as_ref(),
-        ),
+        Outcome::Failed(f) | Outcome::Warned(f) => {
+            let clauses = super::clauses(s).join("\n");
+            let more = super::more_lines(f).join("\n");
+            let mut rows = vec![("clause", clauses.as_str())];
+            rows.extend([
+                ("step", f.step.as_str()),
+                ("subject", f.subject.as_str()),
+                ("expected", f.expected.as_str()),
+                ("actual", f.actual.as_str()),
+            ]);
+            if !more.is_empty() {
+                rows.push(("more", more.as_str()));
+            }
+            (labelled(&rows), f.exchange.as_ref())
+        }
+        Outcome::Blocked { step, by } => (labelled(&[("blocked by", step), ("why", by)]), None),
         Outcome::Errored {
             step,
             class,
@@ -364,13 +374,14 @@ mod tests {
             .filter_map(|l| l.split('`').nth(1))
             .collect();
         assert_eq!(
-            &ids[..6],
+            &ids[..7],
             [
                 "rotation/mode",
                 "rotation/old-refused",
                 "concurrency/race",
                 "smoke",
                 "errors/description",
+                "scope/narrow",
                 "reuse/family-revoked",
             ]
         );

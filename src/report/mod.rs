@@ -30,10 +30,43 @@ mod fixture;
 
 pub use write::{ReportError, write_all, write_atomically};
 
-use crate::check::result::RunResult;
+use crate::check::result::{Finding, RunResult, ScenarioResult};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+
+/// The clause behind each catalogue id a scenario covers, in one line:
+/// `ROT-OLD · MUST when rotating · after the grace period, …`.
+pub fn clauses(s: &ScenarioResult) -> Vec<String> {
+    s.covers
+        .iter()
+        .map(|id| match crate::catalogue::get(id) {
+            Some(e) => format!("{id} · {} · {}", e.level, e.text),
+            None => id.clone(),
+        })
+        .collect()
+}
+
+/// What a finding says beyond its first mismatch: the other expectations
+/// that did not hold, and the other places the same defect was seen.
+pub fn more_lines(f: &Finding) -> Vec<String> {
+    let mut out: Vec<String> = f
+        .also
+        .iter()
+        .map(|o| {
+            format!(
+                "also ({}): step `{}`: {}: expected {}, got {}",
+                o.level.as_str(),
+                o.step,
+                o.subject,
+                o.expected,
+                o.actual
+            )
+        })
+        .collect();
+    out.extend(f.seen_in.iter().map(|p| format!("seen in: {p}")));
+    out
+}
 
 /// A report written to a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -74,6 +74,7 @@ fn status(kind: OutcomeKind, style: Style) -> String {
         OutcomeKind::Failed => ("FAIL", AnsiColor::Red),
         OutcomeKind::Warned => ("WARN", AnsiColor::Yellow),
         OutcomeKind::Skipped => ("SKIP", AnsiColor::Cyan),
+        OutcomeKind::Blocked => ("BLOCK", AnsiColor::Cyan),
         OutcomeKind::Errored => ("ERROR", AnsiColor::Magenta),
     };
     style.paint(color.on_default().bold(), &format!("{word:>5}"))
@@ -113,7 +114,7 @@ pub fn scenario_line(s: &ScenarioResult, style: &Style) -> String {
     if !reason.is_empty() {
         let reason = match kind {
             OutcomeKind::Passed => style.dim(&format!("note: {reason}")),
-            OutcomeKind::Skipped => style.dim(&reason),
+            OutcomeKind::Skipped | OutcomeKind::Blocked => style.dim(&reason),
             _ => reason,
         };
         line.push('\n');
@@ -149,6 +150,14 @@ pub fn details(s: &ScenarioResult, verbosity: u8, style: &Style) -> String {
     let mut finding_exchange = None;
     match &s.outcome {
         Outcome::Failed(f) | Outcome::Warned(f) => {
+            // Every finding explains itself: the clause it holds the
+            // server to, and all that did not hold.
+            for c in super::clauses(s) {
+                lines.push(style.dim(&one_line(&c, REASON_MAX)));
+            }
+            for m in super::more_lines(f) {
+                lines.push(one_line(&m, REASON_MAX * 2));
+            }
             if show_values {
                 push_value(
                     &mut lines,
@@ -231,6 +240,7 @@ pub fn summary(run: &RunResult, style: &Style) -> String {
             count(c.failed, "failed", AnsiColor::Red),
             count(c.warned, "warned", AnsiColor::Yellow),
             count(c.skipped, "skipped", AnsiColor::Cyan),
+            count(c.blocked, "blocked", AnsiColor::Cyan),
             count(c.errored, "errored", AnsiColor::Magenta),
         ),
     ];
@@ -341,8 +351,14 @@ mod tests {
         let v0 = details(s, 0, &Style::plain());
         let v1 = details(s, 1, &Style::plain());
         let v2 = details(s, 2, &Style::plain());
-        // The reason line says it all: nothing more at verbosity 0.
-        assert_eq!(v0, "");
+        // At verbosity 0: the clause and every other expectation that did
+        // not hold; values only when the reason line had to cut them.
+        assert_eq!(
+            v0,
+            format!(
+                "{INDENT}OLD-REFUSED\n{INDENT}also (must): step `reuse-old`: body.access_token: expected absent, got at#ea54da"
+            )
+        );
         assert!(
             v1.contains("expected: 400\n") && v1.contains("actual:   200\n"),
             "{v1}"

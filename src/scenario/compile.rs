@@ -172,6 +172,12 @@ pub struct Step {
     pub chain: Option<(WaitExpr, WaitExpr)>,
     /// 1 for an ordinary request.
     pub parallel: u32,
+    /// A refusal of this step blocks the scenario (see `StepFile::setup`).
+    pub setup: bool,
+    /// Responses that make the scenario not applicable, with the reason.
+    pub not_applicable_if: Vec<(ExpectC, String)>,
+    /// A `wait` that must end before this declared lifetime runs out.
+    pub within: Option<WaitTerm>,
 }
 
 #[derive(Debug, Clone)]
@@ -231,6 +237,17 @@ pub enum WaitTerm {
 }
 
 impl WaitTerm {
+    /// The target key a term reads.
+    pub fn name(self) -> &'static str {
+        match self {
+            WaitTerm::Fixed(_) => "fixed duration",
+            WaitTerm::AccessTokenTtl => "behaviour.access_token_ttl_s",
+            WaitTerm::RefreshTokenTtl => "behaviour.refresh_token_ttl_s",
+            WaitTerm::GracePeriod => "behaviour.grace_period_s",
+            WaitTerm::RefreshTokenMaxLifetime => "behaviour.refresh_token_max_lifetime_s",
+        }
+    }
+
     pub const NAMES: [&'static str; 4] = [
         "access_token_ttl",
         "refresh_token_ttl",
@@ -270,6 +287,8 @@ pub struct ExpectC {
     pub headers: Vec<(String, MatcherC)>,
     pub id_token: Vec<(String, MatcherC)>,
     pub id_token_valid: bool,
+    /// Set when it differs from the scenario's level.
+    pub level: Option<Level>,
 }
 
 #[derive(Debug, Clone)]
@@ -369,6 +388,7 @@ pub fn load_source(source: &Source) -> Result<Scenario, Vec<Diagnostic>> {
     let file: ScenarioFile = crate::yaml::parse(source).map_err(|d| vec![d])?;
     Compiler {
         source,
+        covers: file.covers.clone(),
         errors: Vec::new(),
         names: Vec::new(),
         needs: Needs::default(),
@@ -378,6 +398,8 @@ pub fn load_source(source: &Source) -> Result<Scenario, Vec<Diagnostic>> {
 
 struct Compiler<'a> {
     source: &'a Source,
+    /// The scenario's catalogue ids (what it judges).
+    covers: Vec<String>,
     errors: Vec<Diagnostic>,
     /// Names of the steps seen so far.
     names: Vec<String>,
@@ -563,6 +585,17 @@ impl Compiler<'_> {
         let chain = self.chain(&path, s);
         let action = self.action(&path, s)?;
         let (expect, expect_any, expect_set) = self.expectations(&path, s);
+        let not_applicable_if = s
+            .not_applicable_if
+            .iter()
+            .enumerate()
+            .map(|(j, n)| {
+                let e = self.expect(&format!("{path}.not_applicable_if[{j}].when"), &n.when);
+                (e, n.reason.clone())
+            })
+            .collect();
+        let within = self.within(&path, s);
+        let setup = s.setup.unwrap_or_else(|| self.is_setup(s, expect.as_ref()));
         if s.name.is_some() {
             self.names.push(name.clone());
         }
@@ -575,7 +608,71 @@ impl Compiler<'_> {
             tokens: s.tokens.clone(),
             chain,
             parallel: s.parallel.unwrap_or(1),
+            setup,
+            not_applicable_if,
+            within,
         })
+    }
+
+    /// The default for `setup`: an unmodified login expecting success, in
+    /// a scenario that does not judge that grant itself.
+    fn is_setup(&self, s: &StepFile, expect: Option<&ExpectC>) -> bool {
+        let Some(grant) = s.grant.as_deref() else {
+            return false;
+        };
+        let judged_prefix = match grant {
+            crate::wire::grant::PASSWORD => "PW-",
+            crate::wire::grant::CLIENT_CREDENTIALS => "RB-CC",
+            _ => return false,
+        };
+        let plain = s.auth.is_none()
+            && s.assertion.is_none()
+            && s.user_credentials.is_none()
+            && s.username.is_none()
+            && s.password.is_none()
+            && s.client_id.is_none()
+            && s.client_secret.is_none()
+            && s.params.is_empty()
+            && s.omit.is_empty()
+            && s.duplicate.is_empty()
+            && s.method.is_none()
+            && s.encoding.is_none()
+            && s.headers.is_empty()
+            && s.body.is_none()
+            && s.parallel.is_none();
+        let expects_success = expect
+            .and_then(|e| e.status.as_ref())
+            .is_none_or(|st| st.0.iter().all(|p| p.matches(200) || p.matches(201)));
+        plain && expects_success && !self.covers.iter().any(|c| c.starts_with(judged_prefix))
+    }
+
+    fn within(&mut self, path: &str, s: &StepFile) -> Option<WaitTerm> {
+        let text = s.within.as_ref()?;
+        if s.wait.is_none() {
+            self.err_path(
+                &format!("{path}.within"),
+                "`within` goes with `wait`".into(),
+            );
+            return None;
+        }
+        match parse_wait(text)
+            .ok()
+            .and_then(|w| match w.terms.as_slice() {
+                [(1, t)] if !matches!(t, WaitTerm::Fixed(_)) => Some(*t),
+                _ => None,
+            }) {
+            Some(t) => Some(t),
+            None => {
+                self.err_path(
+                    &format!("{path}.within"),
+                    format!(
+                        "`within: {text}` must name one declared lifetime: {}",
+                        WaitTerm::NAMES.join(", ")
+                    ),
+                );
+                None
+            }
+        }
     }
 
     fn step_name(&mut self, path: &str, s: &StepFile) {
@@ -816,6 +913,7 @@ impl Compiler<'_> {
             status: e.status.clone(),
             error: e.error.clone(),
             id_token_valid: e.id_token_valid,
+            level: e.level,
             ..Default::default()
         };
         for (k, m) in e.body.iter() {

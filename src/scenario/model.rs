@@ -197,6 +197,31 @@ pub struct StepFile {
     /// printable, and at least this much estimated entropy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<TokenQuality>,
+    /// A step the check starts from (a login): when the server refuses it,
+    /// the scenario is *blocked* by it, not failed under its ids. Default:
+    /// an unmodified password or client_credentials grant expecting success,
+    /// in a scenario that does not judge that grant itself (PW-*, RB-CC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup: Option<bool>,
+    /// Answers that the RFC allows and that make the check meaningless for
+    /// this server (`unauthorized_client` for a grant the client may not
+    /// use): the scenario is skipped with the reason, never failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_applicable_if: Vec<NotApplicable>,
+    /// For a `wait` step: the wait must end before this declared lifetime
+    /// (`refresh_token_ttl`) runs out, or the scenario is skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<String>,
+}
+
+/// A response that makes the check not applicable, and why.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotApplicable {
+    /// The response that says so (status, error…).
+    pub when: Expect,
+    /// Why the check does not apply, for the report.
+    pub reason: String,
 }
 
 /// A chain of refreshes spread over time (`refresh_token_max_lifetime`
@@ -252,6 +277,11 @@ pub struct Expect {
     /// (signature, `aud` = the client, `iss` when declared, `exp`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub id_token_valid: bool,
+    /// The weight of these expectations when it differs from the
+    /// scenario's: `should` inside a MUST scenario grades a SHOULD part of
+    /// the requirement (a warning, and the scenario goes on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Level>,
 }
 
 /// An expectation over the responses of a `parallel` step: how many of them

@@ -48,15 +48,17 @@ fn scenarios_are_sorted_by_id_and_carry_the_detail_of_their_outcome() {
         let want = match s.outcome {
             Outcome::Passed => (false, false, false),
             Outcome::Failed | Outcome::Warned => (true, false, false),
-            Outcome::Skipped => (false, true, false),
+            Outcome::Skipped | Outcome::Blocked => (false, s.outcome == Outcome::Skipped, false),
             Outcome::Errored => (false, false, true),
         };
         assert_eq!(has, want, "{}", s.id);
     }
     let s = &doc.summary;
     assert_eq!(
-        (s.passed, s.failed, s.warned, s.skipped, s.errored, s.total),
-        (2, 2, 1, 1, 2, 8)
+        (
+            s.passed, s.failed, s.warned, s.skipped, s.blocked, s.errored, s.total
+        ),
+        (2, 2, 1, 1, 1, 2, 9)
     );
     assert_eq!(s.exit_code, crate::exit::CHECK_FAILED);
     assert_eq!(doc.schema_version, 1);
