@@ -75,8 +75,10 @@ async fn a_server_that_accepts_the_old_refresh_token_fails_rot_old() {
     assert_eq!(s["outcome"], "failed");
     assert_eq!(
         s["message"],
-        "step `#3 refresh_token`: status: expected 400, got 200"
+        "step `#3 refresh_token`: status: expected 400, got 200 (+1 more)"
     );
+    // Every expectation that did not hold is listed, not only the first.
+    assert_eq!(s["finding"]["also"][0]["subject"], "error", "{s}");
 }
 
 #[tokio::test]
@@ -107,7 +109,7 @@ async fn a_server_that_answers_rightly_passes_rot_old() {
 }
 
 #[tokio::test]
-async fn a_failing_setup_step_fails_the_scenario_and_names_the_step() {
+async fn a_refused_setup_step_blocks_the_scenario_and_names_the_step() {
     let server = scripted_server().await;
     Mock::given(method("POST"))
         .respond_with(
@@ -117,11 +119,19 @@ async fn a_failing_setup_step_fails_the_scenario_and_names_the_step() {
         .mount(&server)
         .await;
     let (code, report) = check_against(&server, "refresh/bogus-random");
+    // Not a finding of RB-BOGUS, and not a pass either.
     assert_eq!(code, 1);
-    assert_eq!(
-        report["scenarios"][0]["message"],
-        "step `login`: status: expected 200, got 400 (invalid_request)"
+    let s = &report["scenarios"][0];
+    assert_eq!(s["outcome"], "blocked", "{s}");
+    assert_eq!(s["blocked_by"]["step"], "login");
+    assert!(
+        s["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("blocked by step `login`: the server refused it with 400 invalid_request"),
+        "{s}"
     );
+    assert!(s.get("finding").is_none());
 }
 
 /// Answers every grant with tokens made by `make` from a request counter.

@@ -294,13 +294,16 @@ impl Runner {
     ) -> Result<(), Stop> {
         if let Some(term) = step.within {
             let wait = self.wait_duration(w).map_err(|e| Stop::wait(step, e))?;
+            // An undeclared lifetime sets no limit.
             let limit = self
                 .wait_duration(&WaitExpr {
                     terms: vec![(1, term)],
                     text: String::new(),
                 })
-                .map_err(|e| Stop::wait(step, e))?;
-            if wait >= limit {
+                .ok();
+            if let Some(limit) = limit
+                && wait >= limit
+            {
                 return Err(Stop::Skip(format!(
                     "not applicable: the wait `{}` ({}) would outlast the declared {} ({}) that the rest of the check relies on",
                     w.text,
@@ -435,6 +438,12 @@ impl Runner {
             && let Err(m) = any_of(&step.expect_any, &response, ctx)
         {
             misses.push((m, None));
+        }
+        if step.expect.as_ref().is_some_and(|e| e.id_token_valid) && self.target.jwks_uri.is_none()
+        {
+            return Err(Stop::Skip(
+                "not applicable: verifying an id_token needs the target's jwks_uri (or a discovery document that gives one)".into(),
+            ));
         }
         if step.expect.as_ref().is_some_and(|e| e.id_token_valid)
             && let Err(m) = self.verify_id_token(step, &response).await
@@ -788,6 +797,9 @@ impl Runner {
                     secs(b.refresh_token_ttl_s, "behaviour.refresh_token_ttl_s")?
                 }
                 WaitTerm::GracePeriod => u128::from(b.grace_period_s) * 1000,
+                WaitTerm::ExpiresInTolerance => {
+                    u128::from(self.target.timing.expires_in_tolerance_s) * 1000
+                }
                 WaitTerm::RefreshTokenMaxLifetime => secs(
                     b.refresh_token_max_lifetime_s,
                     "behaviour.refresh_token_max_lifetime_s",

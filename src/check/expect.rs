@@ -41,6 +41,8 @@ pub struct Mismatch {
     pub expected: String,
     pub actual: String,
     pub defect: Defect,
+    /// The weight of the check that failed, when it has its own.
+    pub level: Option<crate::verdict::Level>,
 }
 
 impl Mismatch {
@@ -54,6 +56,7 @@ impl Mismatch {
             expected: expected.into(),
             actual: actual.into(),
             defect: Defect::Property,
+            level: None,
         }
     }
 
@@ -89,8 +92,15 @@ fn not_json(r: &HttpResponse) -> String {
 pub fn check_all(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Vec<Mismatch> {
     let json = r.json();
     let mut out = Vec::new();
-    let refused = (400..500).contains(&r.status);
     let code = error_code(r);
+    // A refusal: a 4xx, or a 2xx that carries an `error` and no token (a
+    // refusal sent with the wrong status, whose shape ER-STATUS judges).
+    let refused = (400..500).contains(&r.status)
+        || ((200..300).contains(&r.status)
+            && code.is_some()
+            && json
+                .as_ref()
+                .is_some_and(|j| j.get("access_token").is_none()));
     let code_fits = |codes: &Option<crate::scenario::values::Strings>| match (codes, &code) {
         (Some(codes), Some(c)) => codes.0.contains(c),
         (_, None) => true,
@@ -251,6 +261,20 @@ fn matcher(
     ctx: &Context,
     header: bool,
 ) -> Result<(), Mismatch> {
+    matcher_checks(m, v, subject, kind, ctx, header).map_err(|mut miss| {
+        miss.level = m.level;
+        miss
+    })
+}
+
+fn matcher_checks(
+    m: &MatcherC,
+    v: Option<&Value>,
+    subject: &str,
+    kind: Option<&str>,
+    ctx: &Context,
+    header: bool,
+) -> Result<(), Mismatch> {
     let fail = |expected: String, actual: String| Err(Mismatch::new(subject, expected, actual));
     let shown = |v: &Value| show(v, kind);
     let shown_expected = |v: &Value, secret: bool| {
@@ -275,7 +299,9 @@ fn matcher(
                 || m.same_words.is_some()
                 || m.json_type.is_some()
                 || m.min.is_some()
-                || m.max.is_some();
+                || m.max.is_some()
+                || m.lifetime.is_some()
+                || m.lacks_word.is_some();
             let only_negative = m.not_equals.is_some() && !positive && m.present.is_none();
             if only_negative {
                 return Ok(());
@@ -380,6 +406,29 @@ fn matcher(
                 let word = if is_min { "at least" } else { "at most" };
                 return fail(format!("{word} {limit}"), shown(v));
             }
+        }
+    }
+    if let Some(t) = &m.lacks_word {
+        let word = ctx
+            .render(t)
+            .map_err(|e| Mismatch::new(subject, t.to_string(), e))?
+            .text;
+        if text.split_whitespace().any(|w| w == word) {
+            return fail(format!("no `{word}` among the words"), shown(v));
+        }
+    }
+    if let Some(l) = &m.lifetime {
+        let (declared, _) = render_tvalue(l, ctx, subject)?;
+        let declared = number(&declared)
+            .ok_or_else(|| Mismatch::new(subject, "a declared lifetime", show(&declared, None)))?;
+        let tolerance = ctx.target.timing.expires_in_tolerance_s as f64;
+        let expected = format!(
+            "the declared {declared} s (down to {} s: timing.expires_in_tolerance_s = {tolerance})",
+            (declared - tolerance).max(0.0)
+        );
+        match number(v) {
+            Some(n) if n <= declared && n >= declared - tolerance => {}
+            _ => return fail(expected, shown(v)),
         }
     }
     Ok(())

@@ -49,19 +49,15 @@ pub fn unmet(s: &Scenario, t: &Target) -> Option<String> {
     if let Some(want) = r.rotation
         && want != b.rotation
     {
-        return declared(
-            "rotation",
-            format!("{want:?}").to_lowercase(),
-            format!("{:?}", b.rotation).to_lowercase(),
-        );
+        return declared("rotation", yaml_name(want), yaml_name(b.rotation));
     }
     if let Some(want) = r.reuse_detection
         && want != b.reuse_detection
     {
         return declared(
             "reuse_detection",
-            format!("{want:?}").to_lowercase(),
-            format!("{:?}", b.reuse_detection).to_lowercase(),
+            yaml_name(want),
+            yaml_name(b.reuse_detection),
         );
     }
     if let Some(want) = r.refresh_expiry
@@ -69,8 +65,8 @@ pub fn unmet(s: &Scenario, t: &Target) -> Option<String> {
     {
         return declared(
             "refresh_expiry",
-            format!("{want:?}").to_lowercase(),
-            format!("{:?}", b.refresh_expiry).to_lowercase(),
+            yaml_name(want),
+            yaml_name(b.refresh_expiry),
         );
     }
     if let Some(want) = r.grace_period
@@ -128,8 +124,8 @@ pub fn unmet(s: &Scenario, t: &Target) -> Option<String> {
     {
         return declared(
             "password_grant.user_credentials",
-            format!("{want:?}"),
-            format!("{:?}", t.password_grant.user_credentials),
+            yaml_name(want),
+            yaml_name(t.password_grant.user_credentials),
         );
     }
     if r.revocation_endpoint == Some(true) && t.revocation_endpoint.is_none() {
@@ -137,6 +133,15 @@ pub fn unmet(s: &Scenario, t: &Target) -> Option<String> {
     }
     if r.introspection_endpoint == Some(true) && t.introspection_endpoint.is_none() {
         return Some("needs an introspection_endpoint".into());
+    }
+    if r.introspects_refresh_tokens == Some(true) && t.introspection.refresh_tokens != Some(true) {
+        return Some(format!(
+            "needs introspection.refresh_tokens: true; the target declares {} (RFC 7662 does not oblige a server to introspect refresh tokens)",
+            match t.introspection.refresh_tokens {
+                Some(false) => "false",
+                _ => "nothing",
+            }
+        ));
     }
     if r.clock_control == Some(true) && t.clock_control.is_none() {
         return Some("needs clock_control".into());
@@ -173,4 +178,14 @@ pub fn unmet(s: &Scenario, t: &Target) -> Option<String> {
         }
     }
     None
+}
+
+/// A value as target and scenario files write it (`basic_header`, not
+/// `BasicHeader`).
+fn yaml_name<T: serde::Serialize>(v: T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
 }

@@ -93,8 +93,15 @@ pub fn grant_request(g: &GrantRequest, ctx: &Context) -> Result<WireRequest, Bui
         if let Some(t) = &g.refresh_token {
             request = request.param("refresh_token", render(ctx, t, &mut sensitive)?);
         }
-        if let Some(t) = &g.scope {
-            request = request.param("scope", render(ctx, t, &mut sensitive)?);
+        match &g.scope {
+            Some(t) => request = request.param("scope", render(ctx, t, &mut sensitive)?),
+            // The scope the server wants for client_credentials, if declared.
+            None if g.grant_type == wire::grant::CLIENT_CREDENTIALS => {
+                if let Some(scope) = &target.client_credentials.scope {
+                    request = request.param("scope", scope.clone());
+                }
+            }
+            None => {}
         }
     }
     let mut form = request.build()?;

@@ -273,7 +273,9 @@ impl RunResult {
     /// The exit code this run deserves (see `exit.rs`).
     pub fn exit_code(&self) -> i32 {
         let c = self.counts();
-        if c.failed > 0 || c.errored > 0 || (self.strict && c.warned > 0) {
+        // A blocked check is no finding, but it did not pass either: a run
+        // that could not try its checks must not look green.
+        if c.failed > 0 || c.errored > 0 || c.blocked > 0 || (self.strict && c.warned > 0) {
             crate::exit::CHECK_FAILED
         } else {
             crate::exit::OK

@@ -240,6 +240,12 @@ pub(crate) fn verdict(run: &RunResult) -> Verdict {
         if c.errored > 0 {
             reasons.push(format!("{} errored", plural(c.errored, "check", "checks")));
         }
+        if c.blocked > 0 {
+            reasons.push(format!(
+                "{} blocked by a refused setup step",
+                plural(c.blocked, "check", "checks")
+            ));
+        }
         if run.strict && c.warned > 0 {
             reasons.push(format!(
                 "{} under --strict",
@@ -326,7 +332,10 @@ mod tests {
         let v = verdict(&run);
         assert!(!v.passed);
         assert_eq!(v.exit_code, 1);
-        assert_eq!(v.why, "2 checks failed, 2 checks errored");
+        assert_eq!(
+            v.why,
+            "2 checks failed, 2 checks errored, 1 check blocked by a refused setup step"
+        );
         let mut run = fixture::passing_run();
         let v = verdict(&run);
         assert!(v.passed);

@@ -230,7 +230,7 @@ pub fn summary(run: &RunResult, style: &Style) -> String {
     let mut lines = vec![
         style.dim(&"─".repeat(60)),
         format!(
-            "{} {} {} scenario{} against {}: {}, {}, {}, {}, {}",
+            "{} {} {} scenario{} against {}: {}, {}, {}, {}, {}, {}",
             style.bold("TOTAL"),
             style.dim(&format!("[{:>7}]", human_duration(run.duration))),
             c.total(),

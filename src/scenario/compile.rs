@@ -234,6 +234,8 @@ pub enum WaitTerm {
     RefreshTokenTtl,
     GracePeriod,
     RefreshTokenMaxLifetime,
+    /// `timing.expires_in_tolerance_s`: waits that must outlast rounding.
+    ExpiresInTolerance,
 }
 
 impl WaitTerm {
@@ -245,14 +247,16 @@ impl WaitTerm {
             WaitTerm::RefreshTokenTtl => "behaviour.refresh_token_ttl_s",
             WaitTerm::GracePeriod => "behaviour.grace_period_s",
             WaitTerm::RefreshTokenMaxLifetime => "behaviour.refresh_token_max_lifetime_s",
+            WaitTerm::ExpiresInTolerance => "timing.expires_in_tolerance_s",
         }
     }
 
-    pub const NAMES: [&'static str; 4] = [
+    pub const NAMES: [&'static str; 5] = [
         "access_token_ttl",
         "refresh_token_ttl",
         "grace_period",
         "refresh_token_max_lifetime",
+        "expires_in_tolerance",
     ];
 }
 
@@ -277,6 +281,9 @@ pub struct MatcherC {
     pub json_type: Option<JsonType>,
     pub min: Option<TValue>,
     pub max: Option<TValue>,
+    pub lifetime: Option<TValue>,
+    pub lacks_word: Option<Template>,
+    pub level: Option<Level>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -983,6 +990,9 @@ impl Compiler<'_> {
             json_type: m.json_type,
             min: m.min.as_ref().and_then(|v| self.tvalue(path, v)),
             max: m.max.as_ref().and_then(|v| self.tvalue(path, v)),
+            lifetime: m.lifetime.as_ref().and_then(|v| self.tvalue(path, v)),
+            lacks_word: m.lacks_word.as_ref().and_then(|t| self.template(path, t)),
+            level: m.level,
         }
     }
 }
@@ -1004,6 +1014,7 @@ pub fn parse_wait(text: &str) -> Result<WaitExpr, String> {
                 "refresh_token_ttl" => WaitTerm::RefreshTokenTtl,
                 "grace_period" => WaitTerm::GracePeriod,
                 "refresh_token_max_lifetime" => WaitTerm::RefreshTokenMaxLifetime,
+                "expires_in_tolerance" => WaitTerm::ExpiresInTolerance,
                 _ => WaitTerm::Fixed(humantime::parse_duration(t).map_err(|e| {
                     let hint = did_you_mean(t, WaitTerm::NAMES)
                         .map(|c| format!(" (did you mean `{c}`?)"))

@@ -76,6 +76,9 @@ pub struct Requires {
     pub revocation_endpoint: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspection_endpoint: Option<bool>,
+    /// true: the target declares `introspection.refresh_tokens: true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspects_refresh_tokens: Option<bool>,
     /// The target offers clock control (or its lifetimes fit in `max_wait_s`;
     /// `wait` steps check that themselves).
     #[serde(default, skip_serializing_if = "Option::is_none")]

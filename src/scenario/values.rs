@@ -350,6 +350,19 @@ pub struct MatcherSpec {
     pub min: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<serde_json::Value>,
+    /// A remaining lifetime in seconds (`expires_in`) that matches this
+    /// declared one: at most it, and at least it minus the target's
+    /// `timing.expires_in_tolerance_s` (servers report the time left,
+    /// rounded down, seconds after issuing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime: Option<serde_json::Value>,
+    /// The scope-like text (space-separated) does not hold this word.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lacks_word: Option<String>,
+    /// The weight of this one check when it differs from the scenario's
+    /// (`should` inside a MUST scenario).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<crate::verdict::Level>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

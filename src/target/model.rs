@@ -44,6 +44,13 @@ pub struct TargetFile {
     pub scopes: BTreeMap<String, String>,
     #[serde(default)]
     pub behaviour: Behaviour,
+    /// What the introspection endpoint covers (RFC 7662 leaves it to the
+    /// server).
+    #[serde(default)]
+    pub introspection: Introspection,
+    /// The client_credentials grant, for the checks that use it.
+    #[serde(default)]
+    pub client_credentials: ClientCredentialsGrant,
     #[serde(default)]
     pub tls: Tls,
     #[serde(default)]
@@ -202,6 +209,27 @@ impl Default for Behaviour {
     }
 }
 
+/// Optional capabilities of the introspection endpoint.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Introspection {
+    /// The endpoint answers for refresh tokens too (RFC 7662 §2.1 lets a
+    /// server limit it to access tokens). Checks that introspect refresh
+    /// tokens run only when this is true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_tokens: Option<bool>,
+}
+
+/// The client_credentials grant as the target's server wants it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientCredentialsGrant {
+    /// A scope the server requires for client_credentials (some refuse the
+    /// grant without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Tls {
@@ -225,6 +253,10 @@ pub struct Timing {
     /// longer waits skip the scenario.
     #[serde(default = "default_max_wait")]
     pub max_wait_s: f64,
+    /// How far below a declared lifetime a reported `expires_in` may be:
+    /// servers report the time left, rounded down, a moment after issuing.
+    #[serde(default = "default_expires_in_tolerance")]
+    pub expires_in_tolerance_s: u64,
 }
 
 fn default_request_timeout() -> f64 {
@@ -236,6 +268,9 @@ fn default_connect_timeout() -> f64 {
 fn default_max_wait() -> f64 {
     30.0
 }
+fn default_expires_in_tolerance() -> u64 {
+    3
+}
 
 impl Default for Timing {
     fn default() -> Self {
@@ -243,6 +278,7 @@ impl Default for Timing {
             request_timeout_s: default_request_timeout(),
             connect_timeout_s: default_connect_timeout(),
             max_wait_s: default_max_wait(),
+            expires_in_tolerance_s: default_expires_in_tolerance(),
         }
     }
 }
