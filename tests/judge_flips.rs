@@ -264,6 +264,11 @@ async fn an_id_token_signed_by_another_key_fails_id_valid() {
     let message = s["message"].as_str().unwrap();
     assert!(message.contains("id_token signature"), "{message}");
     assert!(message.contains("InvalidSignature"), "{message}");
+    // The password grant's id_token is verified too, whatever the target
+    // declares about refreshes.
+    let p = &report["scenarios"][1];
+    assert_eq!(p["id"], "id-token/valid-password");
+    assert_eq!(p["outcome"], "failed", "{p}");
 }
 
 #[tokio::test]

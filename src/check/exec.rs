@@ -428,16 +428,16 @@ impl Runner {
         }
         let mut misses: Vec<(Mismatch, Option<Level>)> = Vec::new();
         if let Some(e) = &step.expect {
-            misses.extend(
-                expect::check_all(e, &response, ctx)
-                    .into_iter()
-                    .map(|m| (m, e.level)),
-            );
+            misses.extend(expect::check_all(e, &response, ctx).into_iter().map(|m| {
+                let level = m.level.or(e.level);
+                (m, level)
+            }));
         }
-        if !step.expect_any.is_empty()
-            && let Err(m) = any_of(&step.expect_any, &response, ctx)
-        {
-            misses.push((m, None));
+        if !step.expect_any.is_empty() {
+            match any_of(&step.expect_any, &response, ctx) {
+                Ok(formats) => misses.extend(formats.into_iter().map(|m| (m, None))),
+                Err(m) => misses.push((m, None)),
+            }
         }
         if step.expect.as_ref().is_some_and(|e| e.id_token_valid) && self.target.jwks_uri.is_none()
         {
@@ -483,6 +483,30 @@ impl Runner {
     ) -> Result<(), Stop> {
         if misses.is_empty() {
             return Ok(());
+        }
+        // The target's own client credentials refused where the check did
+        // not ask for that: the check could not be tried (a wrong secret in
+        // the target is one message, not a finding per scenario).
+        let refused_client = step.own_client
+            && expect::error_code(response).as_deref() == Some("invalid_client")
+            && !step
+                .expect
+                .as_ref()
+                .and_then(|e| e.error.as_ref())
+                .is_some_and(|codes| codes.0.iter().any(|c| c == "invalid_client"));
+        if refused_client {
+            let client = match &step.action {
+                Action::Grant(g) => g.client.clone(),
+                Action::Revoke(op) | Action::Introspect(op) => op.client.clone(),
+                _ => "primary".into(),
+            };
+            return Err(Stop::Blocked {
+                step: step.name.clone(),
+                by: format!(
+                    "the server refused the credentials of clients.{client} ({}): check them in the target",
+                    answer(response)
+                ),
+            });
         }
         if step.setup && !(200..300).contains(&response.status) {
             return Err(Stop::Blocked {
@@ -581,6 +605,22 @@ impl Runner {
         trace
             .records
             .push(self.step_record(step, summary, exchanges[shown].clone()));
+        let answered: Vec<&HttpResponse> = responses.iter().flatten().collect();
+        if step.own_client
+            && !answered.is_empty()
+            && answered
+                .iter()
+                .all(|r| expect::error_code(r).as_deref() == Some("invalid_client"))
+        {
+            return Err(Stop::Blocked {
+                step: step.name.clone(),
+                by: format!(
+                    "the server refused the credentials of clients.{} ({}): check them in the target",
+                    g.client,
+                    answer(answered[0])
+                ),
+            });
+        }
         expect::check_set(&step.expect_set, &responses).map_err(|m| self.finding(step, m, None))?;
         if let Some(q) = &step.tokens {
             token_quality(q, &responses).map_err(|m| self.finding(step, m, None))?;
@@ -668,8 +708,14 @@ impl Runner {
                 .push(self.step_record(step, summary, record.clone()));
             if round == rounds {
                 if let Some(e) = &step.expect {
-                    expect::check(e, &response, ctx)
-                        .map_err(|m| self.finding(step, m, Some(record)))?;
+                    let misses = expect::check_all(e, &response, ctx)
+                        .into_iter()
+                        .map(|m| {
+                            let level = m.level.or(e.level);
+                            (m, level)
+                        })
+                        .collect();
+                    self.settle(step, &response, misses, &record, trace)?;
                 }
                 ctx.capture(&step.name, Captured::from_response(&response));
                 break;
@@ -875,14 +921,28 @@ fn secs(v: Option<u64>, name: &str) -> Result<u128, WaitError> {
         .ok_or_else(|| WaitError::NotApplicable(format!("needs the target to declare {name}")))
 }
 
-/// One of `alternatives` must hold; otherwise every miss, numbered.
-fn any_of(alternatives: &[ExpectC], r: &HttpResponse, ctx: &Context) -> Result<(), Mismatch> {
+/// One of `alternatives` must hold; otherwise every miss, numbered. An
+/// alternative that fails only on the shape of a refusal holds, and hands
+/// those format defects back (for ER-BODY / ER-STATUS).
+fn any_of(
+    alternatives: &[ExpectC],
+    r: &HttpResponse,
+    ctx: &Context,
+) -> Result<Vec<Mismatch>, Mismatch> {
     let mut misses = Vec::new();
+    let mut format_only = None;
     for e in alternatives {
-        match expect::check(e, r, ctx) {
-            Ok(()) => return Ok(()),
-            Err(m) => misses.push(m),
+        let all = expect::check_all(e, r, ctx);
+        if all.is_empty() {
+            return Ok(Vec::new());
         }
+        if format_only.is_none() && all.iter().all(|m| m.defect.catalogue_id().is_some()) {
+            format_only = Some(all.clone());
+        }
+        misses.push(all.into_iter().next().expect("not empty"));
+    }
+    if let Some(formats) = format_only {
+        return Ok(formats);
     }
     let numbered = |f: &dyn Fn(&Mismatch) -> String| {
         misses

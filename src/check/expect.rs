@@ -434,6 +434,13 @@ fn matcher_checks(
     Ok(())
 }
 
+/// A 2xx response carrying an `error` and no `access_token`.
+fn refused_with_2xx(r: &HttpResponse) -> bool {
+    (200..300).contains(&r.status)
+        && r.json()
+            .is_some_and(|j| j.get("error").is_some() && j.get("access_token").is_none())
+}
+
 /// Checks set expectations over the responses of a parallel step (`None`
 /// for a request that failed in transport).
 pub fn check_set(
@@ -445,11 +452,19 @@ pub fn check_set(
         let matching: Vec<&HttpResponse> = responses
             .iter()
             .flatten()
-            .filter(|r| s.status.as_ref().is_none_or(|st| st.matches(r.status)))
+            // A 2xx that carries an `error` and no token is a refusal sent
+            // with the wrong status (ER-STATUS's): counted as a refusal.
             .filter(|r| {
-                s.error
-                    .as_ref()
-                    .is_none_or(|e| error_code(r).is_some_and(|c| e.0.contains(&c)))
+                let status = if refused_with_2xx(r) { 400 } else { r.status };
+                s.status.as_ref().is_none_or(|st| st.matches(status))
+            })
+            .filter(|r| {
+                // A refusal without a readable `error` counts: its shape is
+                // ER-BODY's to judge, not this set's.
+                s.error.as_ref().is_none_or(|e| match error_code(r) {
+                    Some(c) => e.0.contains(&c),
+                    None => (400..500).contains(&r.status),
+                })
             })
             .collect();
         let n = matching.len() as u32;

@@ -491,7 +491,12 @@ fn validate(paths: &[PathBuf], targets: &[PathBuf]) -> i32 {
     }
     for t in targets {
         match Target::load(t) {
-            Ok(_) => say!("{}: valid", t.display()),
+            Ok(target) => {
+                say!("{}: valid", t.display());
+                for a in target.advice() {
+                    say!("  note: {a}");
+                }
+            }
             Err(d) => {
                 eprintln!("{d}");
                 code = exit::INVALID_INPUT;

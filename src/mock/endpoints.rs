@@ -3,6 +3,7 @@
 //! EmpowerID's bearer-token `tokeninfo` and `userinfo`.
 
 use super::app::App;
+use super::fault::Fault;
 use super::reply::OAuthError;
 use super::request;
 use super::store::{TokenInfo, scope_has};
@@ -24,7 +25,9 @@ pub async fn revoke(State(app): State<Arc<App>>, req: Request) -> Response {
         let token = form
             .get("token")
             .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
-        app.store.revoke(token, &client.id);
+        if hint_fits(&app, token, form.get("token_type_hint")) {
+            app.store.revoke(token, &client.id);
+        }
         Ok::<_, OAuthError>(app.reply.json(StatusCode::OK, Vec::new()))
     };
     result.await.unwrap_or_else(|e| app.reply.error(&e))
@@ -41,10 +44,28 @@ pub async fn introspect(State(app): State<Arc<App>>, req: Request) -> Response {
         let token = form
             .get("token")
             .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
-        let info = app.store.introspect(token, app.clock.now_ms());
+        let info = app
+            .store
+            .introspect(token, app.clock.now_ms())
+            .filter(|_| hint_fits(&app, token, form.get("token_type_hint")));
         Ok::<_, OAuthError>(app.reply.ok(&introspection(info)))
     };
     result.await.unwrap_or_else(|e| app.reply.error(&e))
+}
+
+/// Whether the token is found: always, unless the `hint_required` fault
+/// makes the server look only where the hint points (RFC 7009 §2.1 and RFC
+/// 7662 §2.1 say it must search further).
+fn hint_fits(app: &App, token: &str, hint: Option<&str>) -> bool {
+    if !app.faults.has(Fault::HintRequired) {
+        return true;
+    }
+    let refresh = app.store.is_refresh_token(token);
+    match hint {
+        Some("refresh_token") => refresh,
+        Some("access_token") => !refresh,
+        _ => false,
+    }
 }
 
 fn introspection(info: Option<TokenInfo>) -> IntrospectionResponse {

@@ -20,10 +20,15 @@ pub enum Fault {
     ErrorsAs200,
     NoStoreMissing,
     IdTokenSubChanges,
+    EmptyErrorBody,
+    BearerChallenge,
+    HintRequired,
+    RefusedRefreshRevokes,
+    KeepsNarrowedScope,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 10] = [
+    pub const ALL: [Fault; 15] = [
         Fault::RotationKeepsOld,
         Fault::NoFamilyRevoke,
         Fault::SameRefreshToken,
@@ -34,6 +39,11 @@ impl Fault {
         Fault::ErrorsAs200,
         Fault::NoStoreMissing,
         Fault::IdTokenSubChanges,
+        Fault::EmptyErrorBody,
+        Fault::BearerChallenge,
+        Fault::HintRequired,
+        Fault::RefusedRefreshRevokes,
+        Fault::KeepsNarrowedScope,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +58,11 @@ impl Fault {
             Fault::ErrorsAs200 => "errors_as_200",
             Fault::NoStoreMissing => "no_store_missing",
             Fault::IdTokenSubChanges => "id_token_sub_changes",
+            Fault::EmptyErrorBody => "empty_error_body",
+            Fault::BearerChallenge => "bearer_challenge",
+            Fault::HintRequired => "hint_required",
+            Fault::RefusedRefreshRevokes => "refused_refresh_revokes",
+            Fault::KeepsNarrowedScope => "keeps_narrowed_scope",
         }
     }
 
@@ -72,6 +87,21 @@ impl Fault {
                 "token responses lack Cache-Control: no-store and Pragma: no-cache"
             }
             Fault::IdTokenSubChanges => "the id_token issued on refresh has a different sub",
+            Fault::EmptyErrorBody => {
+                "every error is sent with its status but an empty body (no JSON, no `error`)"
+            }
+            Fault::BearerChallenge => {
+                "a failed Basic client authentication gets a Bearer WWW-Authenticate challenge"
+            }
+            Fault::HintRequired => {
+                "revocation and introspection find a token only with the right token_type_hint"
+            }
+            Fault::RefusedRefreshRevokes => {
+                "a refresh refused for the wrong client or bad credentials revokes the token's family"
+            }
+            Fault::KeepsNarrowedScope => {
+                "after a narrowing refresh, the family's scope stays narrowed (the original grant is lost)"
+            }
         }
     }
 }

@@ -81,6 +81,8 @@ impl OAuthError {
 pub struct Reply {
     no_store: bool,
     errors_as_200: bool,
+    empty_errors: bool,
+    bearer_challenge: bool,
 }
 
 impl Reply {
@@ -88,6 +90,8 @@ impl Reply {
         Reply {
             no_store: !faults.has(Fault::NoStoreMissing),
             errors_as_200: faults.has(Fault::ErrorsAs200),
+            empty_errors: faults.has(Fault::EmptyErrorBody),
+            bearer_challenge: faults.has(Fault::BearerChallenge),
         }
     }
 
@@ -126,12 +130,23 @@ impl Reply {
         } else {
             e.status
         };
-        let mut r = self.json(status, serde_json::to_vec(&body).unwrap_or_default());
+        let mut r = if self.empty_errors {
+            let mut r = Response::new(Body::empty());
+            *r.status_mut() = status;
+            r
+        } else {
+            self.json(status, serde_json::to_vec(&body).unwrap_or_default())
+        };
         let h = r.headers_mut();
         if e.status == StatusCode::UNAUTHORIZED {
+            let challenge = if self.bearer_challenge && e.challenge == BASIC_CHALLENGE {
+                "Bearer realm=\"tokenprobe-mock\", error=\"invalid_client\""
+            } else {
+                e.challenge
+            };
             h.insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(e.challenge),
+                HeaderValue::from_static(challenge),
             );
         }
         if let Some(s) = e.retry_after_s {

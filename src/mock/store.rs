@@ -110,6 +110,8 @@ struct FamilyState {
     /// The current refresh token itself, kept only with a grace period (a
     /// replay inside it gets this token back).
     current: Option<String>,
+    /// The last narrowed scope (kept only for the `keeps_narrowed_scope` fault).
+    narrowed: Option<Arc<str>>,
 }
 
 impl Family {
@@ -252,6 +254,7 @@ impl Store {
                     current_gen: 0,
                     rotated_at_ms: now_ms,
                     current: None,
+                    narrowed: None,
                 }),
             });
             let expires_ms = self.capped(&family, now_ms.saturating_add(p.refresh_ttl_ms));
@@ -326,6 +329,9 @@ impl Store {
             (r.family.clone(), r.generation, r.expires_ms)
         };
         if *family.client_id != *client_id && !faults.has(Fault::CrossClient) {
+            if faults.has(Fault::RefusedRefreshRevokes) {
+                family.revoke();
+            }
             return Err(RefreshError::WrongClient);
         }
         if family.is_revoked() {
@@ -336,9 +342,21 @@ impl Store {
         {
             return Err(RefreshError::Expired);
         }
+        // The `keeps_narrowed_scope` fault: the grant shrinks to the last
+        // narrowed scope.
+        let granted = match faults.has(Fault::KeepsNarrowedScope) {
+            true => lock(&family.state)
+                .narrowed
+                .clone()
+                .unwrap_or_else(|| family.scope.clone()),
+            false => family.scope.clone(),
+        };
         let scope = match requested {
-            None => family.scope.clone(),
-            Some(s) if scope_within(s, &family.scope) || faults.has(Fault::ScopeWiden) => {
+            None => granted,
+            Some(s) if scope_within(s, &granted) || faults.has(Fault::ScopeWiden) => {
+                if faults.has(Fault::KeepsNarrowedScope) {
+                    lock(&family.state).narrowed = Some(Arc::from(s));
+                }
                 Arc::from(s)
             }
             Some(_) => return Err(RefreshError::InvalidScope),
@@ -477,6 +495,21 @@ impl Store {
                 true
             }
             _ => false,
+        }
+    }
+
+    /// Whether `token` is a refresh token this store issued.
+    pub fn is_refresh_token(&self, token: &str) -> bool {
+        let key = Key::of(token);
+        self.refresh.lock(&key).get(&key).is_some()
+    }
+
+    /// Revokes the family of a refresh token, whoever asks (the
+    /// `refused_refresh_revokes` fault).
+    pub fn revoke_family_of(&self, token: &str) {
+        let key = Key::of(token);
+        if let Some(f) = self.refresh.lock(&key).get(&key).map(|r| r.family.clone()) {
+            f.revoke();
         }
     }
 

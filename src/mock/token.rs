@@ -40,7 +40,20 @@ async fn handle(app: &App, headers: &HeaderMap, form: &Form<'_>) -> Result<Respo
         .ok_or_else(|| OAuthError::invalid_request("grant_type is missing"))?;
     let user_in_basic =
         app.cfg.user_credentials == UserCredentials::Basic && grant_type == grant::PASSWORD;
-    let client = request::authenticate(app, headers, form, user_in_basic)?;
+    let client = match request::authenticate(app, headers, form, user_in_basic) {
+        Ok(c) => c,
+        Err(e) => {
+            // The `refused_refresh_revokes` fault: a refused refresh costs
+            // the real client its token.
+            if app.faults.has(Fault::RefusedRefreshRevokes)
+                && grant_type == grant::REFRESH_TOKEN
+                && let Some(t) = form.get("refresh_token")
+            {
+                app.store.revoke_family_of(t);
+            }
+            return Err(e);
+        }
+    };
     if ![
         grant::PASSWORD,
         grant::REFRESH_TOKEN,

@@ -155,8 +155,18 @@ pub fn details(s: &ScenarioResult, verbosity: u8, style: &Style) -> String {
             for c in super::clauses(s) {
                 lines.push(style.dim(&one_line(&c, REASON_MAX)));
             }
-            for m in super::more_lines(f) {
-                lines.push(one_line(&m, REASON_MAX * 2));
+            // The other places a defect was seen: a few here, all in the
+            // reports (and here at -v).
+            let more = super::more_lines(f);
+            let shown = if verbosity >= 1 { more.len() } else { 5 };
+            for m in more.iter().take(shown) {
+                lines.push(one_line(m, REASON_MAX * 2));
+            }
+            if more.len() > shown {
+                lines.push(style.dim(&format!(
+                    "… and {} more (-v, or the reports)",
+                    more.len() - shown
+                )));
             }
             if show_values {
                 push_value(

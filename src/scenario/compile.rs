@@ -178,6 +178,10 @@ pub struct Step {
     pub not_applicable_if: Vec<(ExpectC, String)>,
     /// A `wait` that must end before this declared lifetime runs out.
     pub within: Option<WaitTerm>,
+    /// The request authenticates its client exactly as the target says (no
+    /// override of method, id, secret or assertion): an `invalid_client`
+    /// answer then says the target's credentials are refused.
+    pub own_client: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -603,6 +607,24 @@ impl Compiler<'_> {
             .collect();
         let within = self.within(&path, s);
         let setup = s.setup.unwrap_or_else(|| self.is_setup(s, expect.as_ref()));
+        let own_client = (s.grant.is_some() || s.revoke.is_some() || s.introspect.is_some())
+            && s.auth.is_none()
+            && s.assertion.is_none()
+            && s.client_id.is_none()
+            && s.client_secret.is_none()
+            && !s.omit.iter().any(|o| {
+                [
+                    "client_id",
+                    "client_secret",
+                    "client_assertion",
+                    "authorization",
+                ]
+                .contains(&o.to_ascii_lowercase().as_str())
+            })
+            && !s
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
         if s.name.is_some() {
             self.names.push(name.clone());
         }
@@ -618,6 +640,7 @@ impl Compiler<'_> {
             setup,
             not_applicable_if,
             within,
+            own_client,
         })
     }
 
@@ -632,7 +655,9 @@ impl Compiler<'_> {
             crate::wire::grant::CLIENT_CREDENTIALS => "RB-CC",
             _ => return false,
         };
-        let plain = s.auth.is_none()
+        let plain = s.scope.is_none()
+            && s.expect_any.is_empty()
+            && s.auth.is_none()
             && s.assertion.is_none()
             && s.user_credentials.is_none()
             && s.username.is_none()

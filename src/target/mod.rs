@@ -118,6 +118,37 @@ impl Target {
         }
     }
 
+    /// What the target leaves the suite unable to check, and what to change:
+    /// declared lifetimes that no wait can cover. Not errors: the checks are
+    /// skipped, with the reason.
+    pub fn advice(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.clock_control.is_some() {
+            return out;
+        }
+        let max = self.timing.max_wait_s;
+        let b = &self.behaviour;
+        for (key, v) in [
+            ("behaviour.refresh_token_ttl_s", b.refresh_token_ttl_s),
+            (
+                "behaviour.refresh_token_max_lifetime_s",
+                b.refresh_token_max_lifetime_s,
+            ),
+        ] {
+            if let Some(v) = v
+                && v as f64 + 1.0 > max
+            {
+                out.push(format!(
+                    "{key} is {v} s, longer than timing.max_wait_s ({max} s): the checks that wait it out (EXP-RT, …) will be skipped; give a test client a short lifetime, or raise timing.max_wait_s"
+                ));
+            }
+        }
+        if b.refresh_token_ttl_s.is_none() {
+            out.push("behaviour.refresh_token_ttl_s is not declared: the refresh-token expiry checks will be skipped".into());
+        }
+        out
+    }
+
     /// The HTTP settings for this target; `insecure` and `ca_file` from the
     /// command line win over the file's.
     pub fn http_options(&self, insecure: bool, ca_file: Option<&Path>) -> HttpOptions {
@@ -246,6 +277,7 @@ impl Resolver<'_> {
             Some(c) => Some(self.url(base, "clock_control.url", &c.url)?),
             None => None,
         };
+        self.scopes_make_sense(&f)?;
         for (key, v) in [
             ("timing.request_timeout_s", f.timing.request_timeout_s),
             ("timing.connect_timeout_s", f.timing.connect_timeout_s),
@@ -343,6 +375,61 @@ impl Resolver<'_> {
         // Block or flow style: the key's first mention from the client's line on.
         self.source
             .error_at_text(path, &format!("{key}:"), format!("`{path}.{key}`: {e}"))
+    }
+
+    /// The named scopes the scope checks use, against the scope the
+    /// password grant asks for: a mistake here would show as the server's.
+    fn scopes_make_sense(&self, f: &TargetFile) -> Result<(), Diagnostic> {
+        let Some(granted) = f.password_grant.scope.as_deref() else {
+            return Ok(());
+        };
+        let granted: Vec<&str> = granted.split_whitespace().collect();
+        if let Some(extra) = f.scopes.get("extra") {
+            let inside: Vec<&str> = extra
+                .split_whitespace()
+                .filter(|w| granted.contains(w))
+                .collect();
+            if !inside.is_empty() {
+                return Err(self
+                    .source
+                    .error_at_text(
+                        "scopes",
+                        "extra:",
+                        format!(
+                            "`scopes.extra` must be a scope the password grant does not ask for, but `{}` is in password_grant.scope",
+                            inside.join(" ")
+                        ),
+                    )
+                    .with_help(
+                        "choose a scope that exists on the server and that the grant does not include (scope/widen asks for it on top)",
+                    ));
+            }
+        }
+        if let Some(narrow) = f.scopes.get("narrow") {
+            let outside: Vec<&str> = narrow
+                .split_whitespace()
+                .filter(|w| !granted.contains(w))
+                .collect();
+            if !outside.is_empty() || narrow.split_whitespace().count() >= granted.len() {
+                return Err(self
+                    .source
+                    .error_at_text(
+                        "scopes",
+                        "narrow:",
+                        format!(
+                            "`scopes.narrow` must be a proper subset of password_grant.scope ({}){}",
+                            granted.join(" "),
+                            if outside.is_empty() {
+                                String::new()
+                            } else {
+                                format!(": `{}` is not in it", outside.join(" "))
+                            }
+                        ),
+                    )
+                    .with_help("leave out at least one scope of the grant"));
+            }
+        }
+        Ok(())
     }
 
     /// Paths in a target file are relative to the file.
