@@ -55,6 +55,8 @@ struct Trace<'s> {
     attributed: Vec<Attributed>,
     covers: &'s [String],
     level: Level,
+    /// Median latencies of repeated steps: (step, ms, samples).
+    medians: Vec<(String, f64, usize)>,
 }
 
 impl<'s> Trace<'s> {
@@ -65,6 +67,7 @@ impl<'s> Trace<'s> {
             attributed: Vec::new(),
             covers: &s.covers,
             level: s.level,
+            medians: Vec::new(),
         }
     }
 }
@@ -281,6 +284,7 @@ impl Runner {
             Action::Grant(g) => match (&step.chain, step.parallel) {
                 (Some((every, until)), _) => self.chain(step, g, every, until, ctx, trace).await,
                 (None, n) if n > 1 => self.parallel(step, g, ctx, trace).await,
+                (None, _) if step.repeat > 1 => self.repeated(step, g, ctx, trace).await,
                 (None, _) => self.grant_step(step, g, ctx, trace).await,
             },
         }
@@ -509,12 +513,20 @@ impl Runner {
             });
         }
         if step.setup && !(200..300).contains(&response.status) {
-            return Err(Stop::Blocked {
-                step: step.name.clone(),
-                by: format!(
+            let by = match (expect::error_code(response).as_deref(), &step.action) {
+                (Some("invalid_client"), Action::Grant(g)) => format!(
+                    "the server refused the credentials of clients.{} ({}): check them in the target",
+                    g.client,
+                    answer(response)
+                ),
+                _ => format!(
                     "the server refused it with {} (this check starts from that step; its own property was not tried)",
                     answer(response)
                 ),
+            };
+            return Err(Stop::Blocked {
+                step: step.name.clone(),
+                by,
             });
         }
         let mut hard: Vec<Finding> = Vec::new();
@@ -549,6 +561,50 @@ impl Runner {
         let mut first = rest.next().expect("not empty");
         first.also = rest.map(|f| f.observed(trace.level)).collect();
         Err(Stop::Finding(Box::new(first)))
+    }
+
+    /// The request `repeat` times, one after another, each judged; the
+    /// median latency is kept, and compared when the step says `timing`.
+    async fn repeated(
+        &self,
+        step: &Step,
+        g: &GrantRequest,
+        ctx: &mut Context<'_>,
+        trace: &mut Trace<'_>,
+    ) -> Result<(), Stop> {
+        let mut took = Vec::new();
+        for _ in 0..step.repeat {
+            let wire = request::grant_request(g, ctx).map_err(|e| Stop::build(step, e))?;
+            let started = Instant::now();
+            self.single(step, &wire, ctx, trace).await?;
+            took.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        took.sort_by(f64::total_cmp);
+        let median = took[took.len() / 2];
+        trace.medians.push((step.name.clone(), median, took.len()));
+        let Some(t) = &step.timing else {
+            return Ok(());
+        };
+        let Some((_, other, n)) = trace.medians.iter().find(|(name, ..)| *name == t.like) else {
+            return Ok(());
+        };
+        let (lo, hi) = (median.min(*other), median.max(*other));
+        if hi - lo > t.min_difference_ms && hi > lo * t.max_ratio {
+            let m = Mismatch::new(
+                "median latency (a measurement)",
+                format!(
+                    "within {}× (or {} ms) of step `{}`'s",
+                    t.max_ratio, t.min_difference_ms, t.like
+                ),
+                format!(
+                    "{median:.1} ms here against {other:.1} ms for `{}` ({} and {n} samples): the answers tell the two cases apart by their timing",
+                    t.like,
+                    took.len()
+                ),
+            );
+            return Err(self.finding(step, m, None));
+        }
+        Ok(())
     }
 
     /// N copies of one request on pre-opened connections, released together.

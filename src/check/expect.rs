@@ -21,6 +21,8 @@ pub enum Defect {
     /// Only which 4xx a refusal carries (ER-STATUS), while the request was
     /// refused, with the expected `error` or none at all.
     ErrorStatus,
+    /// A refusal sent as a 5xx (an OAuth `error` in the body): ER-NO5XX's.
+    ServerStatus,
 }
 
 impl Defect {
@@ -30,6 +32,7 @@ impl Defect {
             Defect::Property => None,
             Defect::ErrorBody => Some("ER-BODY"),
             Defect::ErrorStatus => Some("ER-STATUS"),
+            Defect::ServerStatus => Some("ER-NO5XX"),
         }
     }
 }
@@ -125,8 +128,13 @@ pub fn check_all(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Vec<Mismatch> 
             StatusPattern::Code(c) => (400..500).contains(c),
             StatusPattern::Class(c) => *c == 4,
         });
+        // A 5xx that carries an OAuth `error` is a refusal with a server
+        // error's status: ER-NO5XX's to judge.
+        let server_refusal = (500..600).contains(&r.status) && code.is_some();
         let defect = if expects_refusal && refused && code_fits(&e.error) {
             Defect::ErrorStatus
+        } else if expects_refusal && server_refusal && code_fits(&e.error) {
+            Defect::ServerStatus
         } else {
             Defect::Property
         };
@@ -456,7 +464,17 @@ pub fn check_set(
             // with the wrong status (ER-STATUS's): counted as a refusal.
             .filter(|r| {
                 let status = if refused_with_2xx(r) { 400 } else { r.status };
-                s.status.as_ref().is_none_or(|st| st.matches(status))
+                s.status.as_ref().is_none_or(|st| {
+                    st.matches(status)
+                        // The expected refusal with another 4xx: the status
+                        // is ER-STATUS's to judge, the refusal counts here.
+                        || (s.error.is_some()
+                            && (400..500).contains(&status)
+                            && st.0.iter().all(|p| match p {
+                                StatusPattern::Code(c) => (400..500).contains(c),
+                                StatusPattern::Class(c) => *c == 4,
+                            }))
+                })
             })
             .filter(|r| {
                 // A refusal without a readable `error` counts: its shape is

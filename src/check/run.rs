@@ -177,7 +177,7 @@ fn crashed(s: &Scenario, e: &tokio::task::JoinError) -> ScenarioResult {
 }
 
 /// The catalogue ids that format defects seen elsewhere are judged under.
-const ATTRIBUTED_IDS: [&str; 2] = ["ER-BODY", "ER-STATUS"];
+const ATTRIBUTED_IDS: [&str; 3] = ["ER-BODY", "ER-STATUS", "ER-NO5XX"];
 
 fn judges_attributed(r: &ScenarioResult) -> bool {
     r.covers
@@ -211,11 +211,12 @@ fn attribute(results: &mut Vec<ScenarioResult>) {
                 )
             })
             .collect();
+        // The dedicated error-format checks (`errors/…`) judge first.
         let judge = results
             .iter_mut()
             .filter(|r| r.covers.iter().any(|c| c == id))
             .filter(|r| !matches!(r.outcome, Outcome::Skipped { .. } | Outcome::Blocked { .. }))
-            .min_by_key(|r| r.id.clone());
+            .min_by_key(|r| (!r.id.starts_with("errors/"), r.id.clone()));
         match judge {
             Some(r) => match &mut r.outcome {
                 Outcome::Failed(f) => f.seen_in.extend(places),

@@ -25,10 +25,11 @@ pub enum Fault {
     HintRequired,
     RefusedRefreshRevokes,
     KeepsNarrowedScope,
+    SlowWrongPassword,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 15] = [
+    pub const ALL: [Fault; 16] = [
         Fault::RotationKeepsOld,
         Fault::NoFamilyRevoke,
         Fault::SameRefreshToken,
@@ -44,6 +45,7 @@ impl Fault {
         Fault::HintRequired,
         Fault::RefusedRefreshRevokes,
         Fault::KeepsNarrowedScope,
+        Fault::SlowWrongPassword,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +65,7 @@ impl Fault {
             Fault::HintRequired => "hint_required",
             Fault::RefusedRefreshRevokes => "refused_refresh_revokes",
             Fault::KeepsNarrowedScope => "keeps_narrowed_scope",
+            Fault::SlowWrongPassword => "slow_wrong_password",
         }
     }
 
@@ -101,6 +104,9 @@ impl Fault {
             }
             Fault::KeepsNarrowedScope => {
                 "after a narrowing refresh, the family's scope stays narrowed (the original grant is lost)"
+            }
+            Fault::SlowWrongPassword => {
+                "a wrong password for a known user takes 25 ms longer than an unknown user (enumeration by timing)"
             }
         }
     }

@@ -73,7 +73,7 @@ async fn handle(app: &App, headers: &HeaderMap, form: &Form<'_>) -> Result<Respo
         ));
     }
     let issued = match grant_type {
-        grant::PASSWORD => password(app, client, headers, form, user_in_basic)?,
+        grant::PASSWORD => password(app, client, headers, form, user_in_basic).await?,
         grant::REFRESH_TOKEN => refresh(app, client, form).await?,
         _ => {
             let scope = app.scope(form.get("scope"))?;
@@ -84,7 +84,7 @@ async fn handle(app: &App, headers: &HeaderMap, form: &Form<'_>) -> Result<Respo
     Ok(respond(app, issued))
 }
 
-fn password(
+async fn password(
     app: &App,
     client: &Client,
     headers: &HeaderMap,
@@ -115,6 +115,15 @@ fn password(
     let expected = user.map_or(DUMMY_PASSWORD, |u| u.account.password.expose().as_bytes());
     let user = match user {
         Some(u) if secret_matches(password, expected) => u,
+        Some(_) if app.faults.has(Fault::SlowWrongPassword) => {
+            // The defect: only a known user's wrong password costs time.
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            app.password_limit.fail(username, now_s);
+            return Err(OAuthError::new(
+                ErrorCode::InvalidGrant,
+                "the username or password is wrong",
+            ));
+        }
         _ => {
             app.password_limit.fail(username, now_s);
             return Err(OAuthError::new(

@@ -202,6 +202,13 @@ pub fn details(s: &ScenarioResult, verbosity: u8, style: &Style) -> String {
             }
         }
     }
+    // -v: the exchange that broke the check, redacted; -vv: every step's.
+    if verbosity == 1
+        && let Some(e) = finding_exchange
+    {
+        lines.push(style.dim("exchange:"));
+        lines.extend(exchange::render(e).lines().map(|l| format!("    {l}")));
+    }
     if verbosity >= 2
         && let Some(e) = finding_exchange
         && !s.steps.iter().any(|st| st.exchange.as_ref() == Some(e))
@@ -377,7 +384,8 @@ mod tests {
             v1.contains("  rotate: POST /token (refresh_token) → 200 in 40ms"),
             "{v1}"
         );
-        assert!(!v1.contains("> POST"));
+        // -v: the exchange that broke the check, and only that one.
+        assert_eq!(v1.matches("> POST").count(), 1, "{v1}");
         // The finding's exchange is the last step's: shown once.
         assert_eq!(v2.matches("> POST").count(), 1, "{v2}");
     }

@@ -182,6 +182,9 @@ pub struct Step {
     /// override of method, id, secret or assertion): an `invalid_client`
     /// answer then says the target's credentials are refused.
     pub own_client: bool,
+    /// 1 for an ordinary request; more for a repeated (measured) one.
+    pub repeat: u32,
+    pub timing: Option<TimingCompare>,
 }
 
 #[derive(Debug, Clone)]
@@ -607,7 +610,13 @@ impl Compiler<'_> {
             .collect();
         let within = self.within(&path, s);
         let setup = s.setup.unwrap_or_else(|| self.is_setup(s, expect.as_ref()));
-        let own_client = (s.grant.is_some() || s.revoke.is_some() || s.introspect.is_some())
+        // Not for the checks that judge client authentication itself.
+        let judges_client = self
+            .covers
+            .iter()
+            .any(|c| c.starts_with("CA-") || c == "PW-CLIENT");
+        let own_client = !judges_client
+            && (s.grant.is_some() || s.revoke.is_some() || s.introspect.is_some())
             && s.auth.is_none()
             && s.assertion.is_none()
             && s.client_id.is_none()
@@ -641,6 +650,8 @@ impl Compiler<'_> {
             not_applicable_if,
             within,
             own_client,
+            repeat: s.repeat.unwrap_or(1),
+            timing: s.timing.clone(),
         })
     }
 
@@ -655,7 +666,11 @@ impl Compiler<'_> {
             crate::wire::grant::CLIENT_CREDENTIALS => "RB-CC",
             _ => return false,
         };
-        let plain = s.scope.is_none()
+        // A login by another client than the primary one is what the
+        // scenario is about (reserved characters, a denied client).
+        let primary = s.client.as_deref().is_none_or(|c| c == "primary");
+        let plain = primary
+            && s.scope.is_none()
             && s.expect_any.is_empty()
             && s.auth.is_none()
             && s.assertion.is_none()
@@ -758,6 +773,37 @@ impl Compiler<'_> {
 
     /// Keys that only make sense together (`parallel` with `grant`, …).
     fn step_rules(&mut self, path: &str, s: &StepFile) {
+        if let Some(n) = s.repeat
+            && (s.grant.is_none()
+                || s.parallel.is_some()
+                || s.chain.is_some()
+                || !(2..=50).contains(&n))
+        {
+            self.err_path(
+                &format!("{path}.repeat"),
+                "`repeat` goes with `grant` (not `parallel` or `chain`) and must be between 2 and 50".into(),
+            );
+        }
+        if let Some(t) = &s.timing {
+            if s.repeat.is_none() {
+                self.err_path(
+                    &format!("{path}.timing"),
+                    "`timing` compares repeated steps: give this step `repeat`".into(),
+                );
+            }
+            if !self.names.contains(&t.like) {
+                self.err_path(
+                    &format!("{path}.timing.like"),
+                    format!("`{}` is not an earlier named step", t.like),
+                );
+            }
+            if !(t.max_ratio >= 1.0 && t.min_difference_ms >= 0.0) {
+                self.err_path(
+                    &format!("{path}.timing"),
+                    "`max_ratio` is at least 1 and `min_difference_ms` not negative".into(),
+                );
+            }
+        }
         let parallel = s.parallel.unwrap_or(1);
         if s.parallel.is_some() && (s.grant.is_none() || !(2..=200).contains(&parallel)) {
             self.err_path(

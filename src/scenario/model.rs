@@ -215,6 +215,26 @@ pub struct StepFile {
     /// (`refresh_token_ttl`) runs out, or the scenario is skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub within: Option<String>,
+    /// Send the request this many times, one after another (2-50), each
+    /// judged by `expect`, and keep the median latency (a measurement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<u32>,
+    /// Compare this repeated step's median latency with an earlier one's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<TimingCompare>,
+}
+
+/// A latency comparison between two repeated steps (a measurement, not a
+/// proof: loopback and a quiet server make it meaningful).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimingCompare {
+    /// The earlier repeated step whose median this one should be close to.
+    pub like: String,
+    /// The larger median may be at most this many times the smaller.
+    pub max_ratio: f64,
+    /// Differences below this many milliseconds are never reported.
+    pub min_difference_ms: f64,
 }
 
 /// A response that makes the check not applicable, and why.
