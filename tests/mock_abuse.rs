@@ -128,3 +128,24 @@ async fn four_hundred_clients_at_once_get_answers_and_no_5xx() {
     // Every password grant succeeds; of 200 refreshes of one token, one wins.
     assert_eq!(ok, 200 + 1, "{statuses:?}");
 }
+
+/// A client that opens a TLS connection and never sends its handshake does
+/// not hold up shutdown (it used to wait for it forever: Ctrl-C on
+/// `mock --tls` hung).
+#[tokio::test]
+async fn a_silent_tls_client_does_not_hold_up_shutdown() {
+    let mut cfg = tokenprobe::mock::MockConfig::strict();
+    cfg.tls = true;
+    let server = tokenprobe::mock::MockServer::start(cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let silent = TcpStream::connect(server.local_addr()).await.unwrap();
+    // The connection is accepted before shutdown begins.
+    tokio::task::yield_now().await;
+    let stopped = tokio::time::timeout(Duration::from_secs(5), server.shutdown()).await;
+    assert!(
+        stopped.is_ok(),
+        "shutdown waited for a handshake that never comes"
+    );
+    drop(silent);
+}
