@@ -255,7 +255,14 @@ fn check_against(url: &str) -> Outcome {
     );
     let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
-        .args(["check", "-j", "80", "--target", target.to_str().unwrap()])
+        .args([
+            "check",
+            "--no-preflight",
+            "-j",
+            "80",
+            "--target",
+            target.to_str().unwrap(),
+        ])
         .arg("--report")
         .arg(format!("json={}", json.display()))
         .arg("--report")
@@ -463,6 +470,7 @@ fn check_tls(url: &str, ca: Option<&str>, insecure: bool) -> (Option<i32>, Strin
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tokenprobe"));
     cmd.args([
         "check",
+        "--no-preflight",
         "--filter",
         "password/ok",
         "--target",

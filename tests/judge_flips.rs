@@ -27,6 +27,7 @@ fn check(
     let out = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
         .args([
             "check",
+            "--no-preflight",
             "--target",
             target.to_str().unwrap(),
             "--filter",

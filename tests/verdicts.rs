@@ -34,6 +34,7 @@ fn check(server: &MockServer, extra: &str, filter: &str) -> (i32, Vec<serde_json
     let out = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
         .args([
             "check",
+            "--no-preflight",
             "--target",
             target.to_str().unwrap(),
             "--filter",
@@ -521,6 +522,7 @@ fn a_wrong_client_secret_blocks_the_checks_and_names_the_client() {
     let out = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
         .args([
             "check",
+            "--no-preflight",
             "--mock",
             "strict",
             "--target",
@@ -545,4 +547,45 @@ fn a_wrong_client_secret_blocks_the_checks_and_names_the_client() {
             assert!(why.contains("clients.primary"), "{}: {why}", sc["id"]);
         }
     }
+}
+
+/// Preflight: a wrong client secret stops the run before the suite, with
+/// one message naming the key to check, exit 3, no report.
+#[test]
+fn a_wrong_client_secret_is_one_message_and_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/targets/mock-strict.yaml"
+    ))
+    .unwrap()
+    .replace("secret: app-secret,", "secret: not-the-secret,");
+    let target = dir.path().join("wrong.yaml");
+    std::fs::write(&target, text).unwrap();
+    let json = dir.path().join("r.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+        .args([
+            "check",
+            "--mock",
+            "strict",
+            "--target",
+            target.to_str().unwrap(),
+        ])
+        .args(["--report", &format!("json={}", json.display())])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("the server refused the credentials of clients.primary (401 invalid_client)"),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{err}"
+    );
+    assert!(!err.contains("not-the-secret"), "{err}");
+    assert!(!json.exists(), "nothing runs, nothing is reported");
 }

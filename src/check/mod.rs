@@ -7,6 +7,7 @@ pub mod context;
 pub mod exec;
 pub mod expect;
 pub mod plan;
+pub mod preflight;
 pub mod quality;
 pub mod request;
 pub mod result;

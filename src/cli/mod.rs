@@ -51,8 +51,11 @@ pub enum Command {
     Check(CheckArgs),
     /// List scenarios: id, level, tags, covered catalogue ids, file:line.
     List {
-        #[arg(default_value = "scenarios")]
+        /// Scenario files or folders instead of the built-in suite.
         paths: Vec<PathBuf>,
+        /// Folders or files of scenarios added to the built-in suite (repeatable).
+        #[arg(long = "scenarios", value_name = "DIR")]
+        extra: Vec<PathBuf>,
         #[arg(long, value_parser = ["text", "json", "markdown"], default_value = "text")]
         format: String,
         /// Each catalogue id with the scenarios covering it, and the ids
@@ -62,10 +65,19 @@ pub enum Command {
     },
     /// Check scenario and target files without touching the network.
     Validate {
-        #[arg(default_value = "scenarios")]
+        /// Scenario files or folders instead of the built-in suite.
         paths: Vec<PathBuf>,
+        /// Folders or files of scenarios added to the built-in suite (repeatable).
+        #[arg(long = "scenarios", value_name = "DIR")]
+        extra: Vec<PathBuf>,
+        /// Target files to check as well (repeatable): keys, secrets, scopes.
         #[arg(long)]
         target: Vec<PathBuf>,
+    },
+    /// The built-in scenario suite.
+    Scenarios {
+        #[command(subcommand)]
+        command: ScenariosCommand,
     },
     /// Print the JSON Schema of scenario or target files.
     Schema {
@@ -78,6 +90,16 @@ pub enum Command {
     Mock(MockArgs),
     /// Drive refresh traffic (goose), measure it, check it, gate on thresholds.
     Load(load::LoadArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScenariosCommand {
+    /// Write the built-in suite (scenarios and load profiles) under DIR, to
+    /// fork it; existing files are never overwritten.
+    Export {
+        /// The folder to write `scenarios/…` into (created when missing).
+        dir: PathBuf,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -137,9 +159,11 @@ fn parse_profile(s: &str) -> Result<Profile, String> {
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
-    /// Scenario files or folders.
-    #[arg(default_value = "scenarios")]
+    /// Scenario files or folders instead of the built-in suite.
     pub paths: Vec<PathBuf>,
+    /// Folders or files of scenarios added to the built-in suite (repeatable).
+    #[arg(long = "scenarios", value_name = "DIR")]
+    pub extra: Vec<PathBuf>,
     /// Target file; without it the embedded strict mock is started.
     #[arg(long)]
     pub target: Option<PathBuf>,
@@ -171,8 +195,13 @@ pub struct CheckArgs {
     /// Trust only these CA certificates (PEM).
     #[arg(long)]
     pub cacert: Option<PathBuf>,
+    /// More detail: -v the steps and the exchange behind each finding, -vv
+    /// every exchange (always redacted).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Run the suite even when the preflight login is refused.
+    #[arg(long)]
+    pub no_preflight: bool,
 }
 
 /// Runs a command and returns the process exit code.
@@ -186,16 +215,24 @@ pub fn main_with(cli: Cli) -> i32 {
         Command::Check(args) => check(args),
         Command::List {
             paths,
+            extra,
             format,
             coverage,
         } => {
             if coverage {
-                list_coverage(&paths, &format)
+                list_coverage(&paths, &extra, &format)
             } else {
-                list(&paths, &format)
+                list(&paths, &extra, &format)
             }
         }
-        Command::Validate { paths, target } => validate(&paths, &target),
+        Command::Validate {
+            paths,
+            extra,
+            target,
+        } => validate(&paths, &extra, &target),
+        Command::Scenarios {
+            command: ScenariosCommand::Export { dir },
+        } => export(&dir),
         Command::Schema { kind } => {
             say!("{}", schema_text(&kind));
             exit::OK
@@ -234,11 +271,54 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("cannot start the async runtime")
 }
 
-fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<crate::scenario::Scenario>, i32> {
-    crate::scenario::load(paths).map_err(|d| {
+fn load_scenarios(
+    paths: &[PathBuf],
+    extra: &[PathBuf],
+) -> Result<(Vec<crate::scenario::Scenario>, crate::scenario::SuiteSource), i32> {
+    crate::scenario::load_suite(paths, extra).map_err(|d| {
         eprintln!("{d}");
         exit::INVALID_INPUT
     })
+}
+
+/// `scenarios export DIR`: the built-in files under DIR, none overwritten.
+fn export(dir: &std::path::Path) -> i32 {
+    let files = crate::scenario::builtin_all();
+    let clash: Vec<PathBuf> = files
+        .iter()
+        .map(|(p, _)| dir.join(p))
+        .filter(|p| p.exists())
+        .collect();
+    if !clash.is_empty() {
+        eprintln!(
+            "error: {} file{} already exist{} under {} (first: {}); nothing was written",
+            clash.len(),
+            if clash.len() == 1 { "" } else { "s" },
+            if clash.len() == 1 { "s" } else { "" },
+            dir.display(),
+            clash[0].display()
+        );
+        return exit::INVALID_INPUT;
+    }
+    for (path, text) in files {
+        let to = dir.join(path);
+        if let Some(parent) = to.parent()
+            && let Err(e) = std::fs::create_dir_all(parent)
+        {
+            eprintln!("error: {}: {e}", parent.display());
+            return exit::INTERNAL;
+        }
+        if let Err(e) = crate::report::write_atomically(&to, text.as_bytes()) {
+            eprintln!("error: {}: {e}", to.display());
+            return exit::INTERNAL;
+        }
+    }
+    say!(
+        "wrote {} files under {}",
+        files.len(),
+        dir.join("scenarios").display()
+    );
+    exit::OK
 }
 
 fn check(args: CheckArgs) -> i32 {
@@ -246,7 +326,7 @@ fn check(args: CheckArgs) -> i32 {
         eprintln!("error: mock flags (--fault, --rotation, --config, --tls…) need --mock PROFILE");
         return exit::INVALID_INPUT;
     }
-    let scenarios = match load_scenarios(&args.paths) {
+    let (scenarios, suite) = match load_scenarios(&args.paths, &args.extra) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -302,8 +382,26 @@ fn check(args: CheckArgs) -> i32 {
             );
             return exit::TARGET_UNREACHABLE;
         }
+        if !args.no_preflight {
+            match crate::check::preflight::run(&target, &client, &http, &redactor).await {
+                Ok(Some(p)) => {
+                    if let Some(Err(refused)) = &p.refresh {
+                        eprintln!(
+                            "note: preflight {}: the refresh checks will say why",
+                            redactor.redact(refused)
+                        );
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    eprintln!("error: {}", redactor.redact(&e.to_string()));
+                    eprintln!("  (nothing else was run; --no-preflight runs the suite anyway)");
+                    return exit::TARGET_UNREACHABLE;
+                }
+            }
+        }
         say!(
-            "tokenprobe check: {} scenario{} against {} ({})",
+            "tokenprobe check: {} scenario{} ({suite}) against {} ({})",
             scenarios.len(),
             if scenarios.len() == 1 { "" } else { "s" },
             target.name,
@@ -386,8 +484,8 @@ pub async fn start_mock(
     })
 }
 
-fn list(paths: &[PathBuf], format: &str) -> i32 {
-    let scenarios = match load_scenarios(paths) {
+fn list(paths: &[PathBuf], extra: &[PathBuf], format: &str) -> i32 {
+    let (scenarios, _) = match load_scenarios(paths, extra) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -416,8 +514,8 @@ fn list(paths: &[PathBuf], format: &str) -> i32 {
     exit::OK
 }
 
-fn list_coverage(paths: &[PathBuf], format: &str) -> i32 {
-    let scenarios = match load_scenarios(paths) {
+fn list_coverage(paths: &[PathBuf], extra: &[PathBuf], format: &str) -> i32 {
+    let (scenarios, _) = match load_scenarios(paths, extra) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -480,10 +578,14 @@ fn short_level(level: &str) -> &str {
     level.split([' ', '(']).next().unwrap_or(level)
 }
 
-fn validate(paths: &[PathBuf], targets: &[PathBuf]) -> i32 {
+fn validate(paths: &[PathBuf], extra: &[PathBuf], targets: &[PathBuf]) -> i32 {
     let mut code = exit::OK;
-    match crate::scenario::load(paths) {
-        Ok(s) => say!("{} scenarios valid", s.len()),
+    match crate::scenario::load_suite(paths, extra) {
+        Ok((s, suite)) => say!(
+            "{} scenario{} valid ({suite})",
+            s.len(),
+            if s.len() == 1 { "" } else { "s" }
+        ),
         Err(d) => {
             eprintln!("{d}");
             code = exit::INVALID_INPUT;

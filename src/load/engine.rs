@@ -12,7 +12,9 @@
 //!
 //! What a user does: log in once with the password grant, then refresh in a
 //! loop with the refresh token the last answer returned. An `invalid_grant`
-//! breaks the chain: counted, then a new login. On a server declaring
+//! breaks the chain: counted, then a new login. A refresh whose answer was
+//! lost in transport leaves the chain's state unknown: a new login, no
+//! chain break (the transport error is counted). On a server declaring
 //! rotation, a refresh without a new refresh token is a rotation violation,
 //! and at `replay_rate` a user replays its previous (rotated) refresh token:
 //! any success is a revocation failure under load.
@@ -306,6 +308,14 @@ impl Shared {
             (Outcome::Status(_, Some(code)), _) if code == "invalid_grant" => {
                 self.violation(vu.slot, |v| v.chain_breaks += 1);
                 return self.login(vu).await;
+            }
+            // The answer was lost: the server may have rotated the token or
+            // not. Retrying it would count the server's correct refusal as a
+            // chain break, so the chain starts anew (the error is counted).
+            (Outcome::Transport(_), _) => {
+                vu.refresh = None;
+                vu.previous = None;
+                return;
             }
             _ => {}
         }

@@ -375,8 +375,18 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Scenario>, Diagnostics> {
             Err(d) => errors.push(d),
         }
     }
+    check_unique(&scenarios, &mut errors);
+    if !errors.is_empty() {
+        return Err(Diagnostics(errors));
+    }
+    scenarios.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(scenarios)
+}
+
+/// Two scenarios with one id are an error, naming both places.
+pub fn check_unique(scenarios: &[Scenario], errors: &mut Vec<Diagnostic>) {
     let mut seen: std::collections::HashMap<String, (PathBuf, usize)> = Default::default();
-    for s in &scenarios {
+    for s in scenarios {
         if let Some((file, line)) = seen.get(&s.id) {
             errors.push(
                 Diagnostic::file(&s.file, format!("duplicate scenario id `{}`", s.id))
@@ -389,11 +399,6 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Scenario>, Diagnostics> {
             seen.insert(s.id.clone(), (s.file.clone(), s.line));
         }
     }
-    if !errors.is_empty() {
-        return Err(Diagnostics(errors));
-    }
-    scenarios.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(scenarios)
 }
 
 /// Parses and checks one scenario file. Returns every problem found in it

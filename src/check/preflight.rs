@@ -1,0 +1,126 @@
+//! Before the suite: one login with the primary client and user, and one
+//! refresh. A target that is unusable as configured (its client or user
+//! refused, the grant not allowed) is said once, naming the key to check,
+//! instead of as a failure in every scenario.
+
+use crate::oauth::record::{self, Exchanged};
+use crate::oauth::{TokenRequest, http::HttpOptions};
+use crate::redact::Redactor;
+use crate::target::Target;
+use crate::wire::grant;
+
+/// Why the target cannot be used as configured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+/// What the preflight saw, for the run header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preflight {
+    pub login: String,
+    /// `None` when no refresh token came back; `Some(Err)` when the refresh
+    /// was refused (the suite will say why; not a reason to stop).
+    pub refresh: Option<Result<String, String>>,
+}
+
+/// The `error` member of an answer, or its status.
+fn answer(r: &crate::oauth::http::HttpResponse) -> (String, Option<String>) {
+    let code = r
+        .json()
+        .and_then(|j| j.get("error").and_then(|e| e.as_str().map(str::to_string)));
+    let text = match &code {
+        Some(c) => format!("{} {c}", r.status),
+        None => format!("{} without an OAuth error", r.status),
+    };
+    (text, code)
+}
+
+pub async fn run(
+    target: &Target,
+    client: &reqwest::Client,
+    http: &HttpOptions,
+    redactor: &Redactor,
+) -> Result<Option<Preflight>, Refused> {
+    if !target.password_grant.enabled {
+        return Ok(None);
+    }
+    let (Some(endpoint), Some(c), Some(user)) = (
+        target.token_endpoint.as_ref(),
+        target.client("primary"),
+        target.user("primary"),
+    ) else {
+        return Ok(None);
+    };
+    let source = &target.source;
+    let mut login = TokenRequest::new(grant::PASSWORD, c, endpoint).user(
+        &user.username,
+        user.password.expose(),
+        target.password_grant.user_credentials,
+    );
+    if let Some(scope) = target
+        .password_grant
+        .scope
+        .as_deref()
+        .filter(|s| !s.is_empty())
+    {
+        login = login.param("scope", scope);
+    }
+    let wire = login
+        .build()
+        .map_err(|e| Refused(format!("preflight: {e}")))?
+        .post(endpoint.clone());
+    let Exchanged { response, .. } =
+        record::exchange(client, &wire, http.request_timeout, redactor).await;
+    let r = response.map_err(|e| Refused(format!("preflight login: {e}")))?;
+    let (said, code) = answer(&r);
+    if !(200..300).contains(&r.status) {
+        let what = match code.as_deref() {
+            Some("invalid_client") => format!(
+                "the server refused the credentials of clients.primary ({said}): check clients.primary (id, secret, auth: {}) in {source}",
+                c.auth.as_str()
+            ),
+            Some("invalid_grant") => format!(
+                "the server refused the user users.primary ({said}): check users.primary (username, password) in {source}"
+            ),
+            Some("unauthorized_client") | Some("unsupported_grant_type") => format!(
+                "the server does not let clients.primary use the password grant ({said}): allow it, or set password_grant.enabled: false in {source}"
+            ),
+            Some("invalid_scope") => {
+                format!("the server refused password_grant.scope ({said}): check it in {source}")
+            }
+            _ => format!(
+                "the login with clients.primary and users.primary was refused ({said}): check the target {source}"
+            ),
+        };
+        return Err(Refused(format!("preflight: {what}")));
+    }
+    let login_said = format!("login {said}");
+    let refresh_token = r.json().and_then(|j| {
+        j.get("refresh_token")
+            .and_then(|t| t.as_str().map(str::to_string))
+    });
+    let Some(rt) = refresh_token else {
+        return Ok(Some(Preflight {
+            login: login_said,
+            refresh: None,
+        }));
+    };
+    let wire = match TokenRequest::new(grant::REFRESH_TOKEN, c, endpoint)
+        .param("refresh_token", rt)
+        .build()
+    {
+        Ok(f) => f.post(endpoint.clone()),
+        Err(e) => return Err(Refused(format!("preflight: {e}"))),
+    };
+    let Exchanged { response, .. } =
+        record::exchange(client, &wire, http.request_timeout, redactor).await;
+    let refresh = match response {
+        Ok(r) if (200..300).contains(&r.status) => Ok(format!("refresh {}", answer(&r).0)),
+        Ok(r) => Err(format!("refresh {}", answer(&r).0)),
+        Err(e) => Err(format!("refresh: {e}")),
+    };
+    Ok(Some(Preflight {
+        login: login_said,
+        refresh: Some(refresh),
+    }))
+}

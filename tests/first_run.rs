@@ -1,0 +1,119 @@
+//! A first run anywhere: the binary copied to an empty folder has its suite
+//! (compiled in), its mock and its mock targets; `check`, `list` and
+//! `validate --target` work there, and `scenarios export` writes the suite
+//! out without overwriting anything.
+
+use std::path::Path;
+use std::process::Command;
+
+fn copy_binary(dir: &Path) -> std::path::PathBuf {
+    let to = dir.join("tokenprobe");
+    std::fs::copy(env!("CARGO_BIN_EXE_tokenprobe"), &to).unwrap();
+    to
+}
+
+#[test]
+fn the_copied_binary_checks_lists_and_validates_from_an_empty_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = copy_binary(dir.path());
+    let run = |args: &[&str]| {
+        let out = Command::new(&bin)
+            .args(args)
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run(&["check"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("(built-in suite) against tokenprobe mock (strict)"),
+        "{out}"
+    );
+    let (code, out, err) = run(&["list"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.lines().count() > 70, "{out}");
+    std::fs::write(
+        dir.path().join("t.yaml"),
+        std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/targets/mock-strict.yaml"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let (code, out, err) = run(&["validate", "--target", "t.yaml"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("scenarios valid (built-in suite)") && out.contains("t.yaml: valid"),
+        "{out}"
+    );
+
+    // Export, then run the exported copy instead of the built-in suite.
+    let (code, out, err) = run(&["scenarios", "export", "fork"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("wrote "), "{out}");
+    let (code, _, err) = run(&["scenarios", "export", "fork"]);
+    assert_eq!(code, Some(2), "a second export must not overwrite: {err}");
+    assert!(err.contains("nothing was written"), "{err}");
+    let (code, out, err) = run(&["check", "fork/scenarios/rotation"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("(fork/scenarios/rotation (instead of the built-in suite))"),
+        "{out}"
+    );
+}
+
+#[test]
+fn extra_scenarios_extend_the_built_in_suite_and_duplicates_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mine = dir.path().join("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(
+        mine.join("a.yaml"),
+        "id: acme/login\ntitle: ACME logs in\nlevel: must\ncovers: [PW-OK]\nsteps:\n  - grant: password\n    expect: { status: 200 }\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+        .args([
+            "check",
+            "--scenarios",
+            mine.to_str().unwrap(),
+            "--filter",
+            "acme/",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("built-in suite + "), "{stdout}");
+    assert!(stdout.contains("acme/login"), "{stdout}");
+    // A copy of a built-in scenario clashes with it.
+    std::fs::write(
+        mine.join("b.yaml"),
+        "id: rotation/old-refused\ntitle: again\nlevel: must\ncovers: [ROT-OLD]\nsteps:\n  - grant: password\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+        .args(["validate", "--scenarios", mine.to_str().unwrap()])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("duplicate scenario id `rotation/old-refused`"),
+        "{err}"
+    );
+}
