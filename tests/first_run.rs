@@ -117,3 +117,64 @@ fn extra_scenarios_extend_the_built_in_suite_and_duplicates_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn selection_composes_and_list_previews_a_run() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Repeated filters are any-of; excludes take away; globs match ids.
+    let (code, out, _) = run(&[
+        "list",
+        "--filter",
+        "rotation/*",
+        "--filter",
+        "RU-FAMILY",
+        "--exclude",
+        "chain",
+    ]);
+    assert_eq!(code, Some(0));
+    let ids: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(
+        ids.contains(&"rotation/old-refused") && ids.contains(&"reuse/family-revoked"),
+        "{out}"
+    );
+    assert!(!ids.contains(&"rotation/chain"), "{out}");
+    assert!(
+        ids.iter()
+            .all(|i| i.starts_with("rotation/") || i.starts_with("reuse/")),
+        "{out}"
+    );
+    // With a target: what would be skipped, and why.
+    let (code, out, _) = run(&[
+        "list",
+        "--filter",
+        "rotation/mode",
+        "--target",
+        "fixtures/targets/interop-node-oauth2-server.yaml",
+    ]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("[skipped: needs rotation: static; the target declares rotate]"),
+        "{out}"
+    );
+    // An unknown tag names the close one and lists the known ones.
+    let (code, _, err) = run(&["check", "--tag", "rotaton"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("did you mean `rotation`?") && err.contains("the tags are: "),
+        "{err}"
+    );
+}

@@ -10,8 +10,73 @@ pub struct Selection {
     /// Keep scenarios with any of these tags (all when empty).
     pub tags: Vec<String>,
     pub skip_tags: Vec<String>,
-    /// Keep scenarios whose id, title or covered ids contain this text.
-    pub filter: Option<String>,
+    /// Keep scenarios that match any of these (all when empty).
+    pub filter: Vec<String>,
+    /// Leave out scenarios that match any of these.
+    pub exclude: Vec<String>,
+}
+
+/// A scenario matches a pattern when its id, title or a covered catalogue
+/// id contains the text (any case), or when the pattern holds `*` and
+/// matches the whole id as a glob.
+pub fn matches(s: &Scenario, pattern: &str) -> bool {
+    if pattern.contains('*') {
+        return glob(pattern, &s.id) || s.covers.iter().any(|c| glob(pattern, c));
+    }
+    let f = pattern.to_ascii_lowercase();
+    s.id.to_ascii_lowercase().contains(&f)
+        || s.title.to_ascii_lowercase().contains(&f)
+        || s.covers.iter().any(|c| c.to_ascii_lowercase().contains(&f))
+}
+
+/// `*` matches any run of characters; everything else itself.
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let mut rest = text;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    rest.is_empty()
+}
+
+/// Tags asked for that no scenario carries, each with a close known one.
+pub fn unknown_tags(scenarios: &[Scenario], asked: &[String]) -> Vec<String> {
+    let mut known: Vec<&str> = scenarios
+        .iter()
+        .flat_map(|s| s.tags.iter().map(String::as_str))
+        .collect();
+    known.sort_unstable();
+    known.dedup();
+    asked
+        .iter()
+        .filter(|t| !known.contains(&t.as_str()))
+        .map(
+            |t| match crate::diag::did_you_mean(t, known.iter().copied()) {
+                Some(c) => format!("`{t}` (did you mean `{c}`?)"),
+                None => format!("`{t}`"),
+            },
+        )
+        .collect()
+}
+
+/// Every tag the scenarios carry.
+pub fn known_tags(scenarios: &[Scenario]) -> Vec<String> {
+    let mut known: Vec<String> = scenarios.iter().flat_map(|s| s.tags.clone()).collect();
+    known.sort();
+    known.dedup();
+    known
 }
 
 /// Tags that are skipped unless asked for by `--tag`.
@@ -27,15 +92,8 @@ pub fn select(scenarios: Vec<Scenario>, sel: &Selection) -> Vec<Scenario> {
                 .iter()
                 .all(|opt| !s.tags.iter().any(|t| t == opt) || sel.tags.iter().any(|t| t == opt))
         })
-        .filter(|s| match &sel.filter {
-            None => true,
-            Some(f) => {
-                let f = f.to_ascii_lowercase();
-                s.id.to_ascii_lowercase().contains(&f)
-                    || s.title.to_ascii_lowercase().contains(&f)
-                    || s.covers.iter().any(|c| c.to_ascii_lowercase().contains(&f))
-            }
-        })
+        .filter(|s| sel.filter.is_empty() || sel.filter.iter().any(|f| matches(s, f)))
+        .filter(|s| !sel.exclude.iter().any(|f| matches(s, f)))
         .collect()
 }
 
@@ -187,5 +245,19 @@ fn yaml_name<T: serde::Serialize>(v: T) -> String {
         Ok(serde_json::Value::String(s)) => s,
         Ok(other) => other.to_string(),
         Err(_) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn globs_match_whole_ids() {
+        use super::glob;
+        assert!(glob("rotation/*", "rotation/old-refused"));
+        assert!(glob("*/old-*", "rotation/old-refused"));
+        assert!(glob("RU-*", "RU-FAMILY"));
+        assert!(!glob("rotation/*", "reuse/family-revoked"));
+        assert!(!glob("rotation", "rotation/chain"));
+        assert!(glob("*", ""));
     }
 }

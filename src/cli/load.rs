@@ -28,6 +28,7 @@ pub struct LoadArgs {
     /// A load profile (scenarios/load/*.yaml); flags override it.
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
+    /// Virtual users (default: the profile's, else 10).
     #[arg(long)]
     pub users: Option<usize>,
     /// Time over which all users start (`30s`).
@@ -66,8 +67,10 @@ pub struct LoadArgs {
     /// Allow a target that is not on loopback (load only your own servers).
     #[arg(long)]
     pub allow_remote: bool,
+    /// Accept any TLS certificate.
     #[arg(short = 'k', long)]
     pub insecure: bool,
+    /// Trust only these CA certificates (PEM).
     #[arg(long)]
     pub cacert: Option<PathBuf>,
 }

@@ -69,8 +69,10 @@ pub struct MockKnobs {
     /// family | none
     #[arg(long, value_parser = parse_enum::<ReuseDetection>)]
     pub reuse_detection: Option<ReuseDetection>,
+    /// Access-token lifetime in seconds.
     #[arg(long, value_name = "S")]
     pub access_token_ttl: Option<u64>,
+    /// Refresh-token lifetime in seconds.
     #[arg(long, value_name = "S")]
     pub refresh_token_ttl: Option<u64>,
     /// sliding | absolute

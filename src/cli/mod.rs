@@ -56,8 +56,14 @@ pub enum Command {
         /// Folders or files of scenarios added to the built-in suite (repeatable).
         #[arg(long = "scenarios", value_name = "DIR")]
         extra: Vec<PathBuf>,
+        /// Output format.
         #[arg(long, value_parser = ["text", "json", "markdown"], default_value = "text")]
         format: String,
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Say, for this target, which selected scenarios would be skipped and why.
+        #[arg(long)]
+        target: Option<PathBuf>,
         /// Each catalogue id with the scenarios covering it, and the ids
         /// nobody covers.
         #[arg(long)]
@@ -81,15 +87,78 @@ pub enum Command {
     },
     /// Print the JSON Schema of scenario or target files.
     Schema {
+        /// Which file format.
         #[arg(value_parser = ["scenario", "target"])]
         kind: String,
     },
     /// Print shell completions.
-    Completions { shell: clap_complete::Shell },
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
     /// Serve the mock token server until Ctrl-C.
     Mock(MockArgs),
     /// Drive refresh traffic (goose), measure it, check it, gate on thresholds.
     Load(load::LoadArgs),
+}
+
+/// Which scenarios run (`check`) or would run (`list`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SelectArgs {
+    /// Run only scenarios with one of these tags (repeatable; `intrusive`
+    /// ones run only when selected so).
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Leave out scenarios with this tag (repeatable).
+    #[arg(long)]
+    pub skip_tag: Vec<String>,
+    /// Keep scenarios whose id, title or catalogue ids contain TEXT, or
+    /// whose id matches a glob (`rotation/*`); repeatable: any of them.
+    #[arg(long)]
+    pub filter: Vec<String>,
+    /// Leave out scenarios that --filter would keep for TEXT (repeatable).
+    #[arg(long)]
+    pub exclude: Vec<String>,
+}
+
+impl SelectArgs {
+    fn selection(&self) -> Selection {
+        Selection {
+            tags: self.tag.clone(),
+            skip_tags: self.skip_tag.clone(),
+            filter: self.filter.clone(),
+            exclude: self.exclude.clone(),
+        }
+    }
+}
+
+/// The scenarios `select` keeps, or the exit code after saying why none.
+fn select_or_explain(
+    scenarios: Vec<crate::scenario::Scenario>,
+    select: &SelectArgs,
+) -> Result<Vec<crate::scenario::Scenario>, i32> {
+    let unknown = plan::unknown_tags(
+        &scenarios,
+        &[select.tag.clone(), select.skip_tag.clone()].concat(),
+    );
+    if !unknown.is_empty() {
+        eprintln!(
+            "error: no scenario has the tag{} {}; the tags are: {}",
+            if unknown.len() == 1 { "" } else { "s" },
+            unknown.join(", "),
+            plan::known_tags(&scenarios).join(", ")
+        );
+        return Err(exit::INVALID_INPUT);
+    }
+    let kept = plan::select(scenarios, &select.selection());
+    if kept.is_empty() {
+        eprintln!(
+            "error: no scenario selected (filters {:?}, excludes {:?}, tags {:?}); `tokenprobe list` shows the suite",
+            select.filter, select.exclude, select.tag
+        );
+        return Err(exit::NOTHING_SELECTED);
+    }
+    Ok(kept)
 }
 
 #[derive(Subcommand, Debug)]
@@ -173,13 +242,9 @@ pub struct CheckArgs {
     pub mock: Option<Profile>,
     #[command(flatten)]
     pub knobs: MockKnobs,
-    #[arg(long)]
-    pub tag: Vec<String>,
-    #[arg(long)]
-    pub skip_tag: Vec<String>,
-    /// Keep scenarios whose id, title or catalogue ids contain TEXT.
-    #[arg(long)]
-    pub filter: Option<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+
     /// Scenarios run at once (default: CPU count).
     #[arg(short = 'j', long)]
     pub jobs: Option<usize>,
@@ -218,11 +283,13 @@ pub fn main_with(cli: Cli) -> i32 {
             extra,
             format,
             coverage,
+            select,
+            target,
         } => {
             if coverage {
                 list_coverage(&paths, &extra, &format)
             } else {
-                list(&paths, &extra, &format)
+                list(&paths, &extra, &format, &select, target.as_deref())
             }
         }
         Command::Validate {
@@ -239,12 +306,12 @@ pub fn main_with(cli: Cli) -> i32 {
         }
         Command::Completions { shell } => {
             use clap::CommandFactory;
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "tokenprobe",
-                &mut std::io::stdout(),
-            );
+            use std::io::Write as _;
+            // Into a buffer, then out: a closed pipe (`| head`) is not an
+            // error of ours.
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "tokenprobe", &mut buf);
+            let _ = std::io::stdout().lock().write_all(&buf);
             exit::OK
         }
         Command::Mock(args) => mock(args),
@@ -330,16 +397,10 @@ fn check(args: CheckArgs) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let selection = Selection {
-        tags: args.tag.clone(),
-        skip_tags: args.skip_tag.clone(),
-        filter: args.filter.clone(),
+    let scenarios = match select_or_explain(scenarios, &args.select) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
-    let scenarios = plan::select(scenarios, &selection);
-    if scenarios.is_empty() {
-        eprintln!("error: no scenario selected");
-        return exit::NOTHING_SELECTED;
-    }
     let opts = RunOptions {
         jobs: args
             .jobs
@@ -484,15 +545,33 @@ pub async fn start_mock(
     })
 }
 
-fn list(paths: &[PathBuf], extra: &[PathBuf], format: &str) -> i32 {
+fn list(
+    paths: &[PathBuf],
+    extra: &[PathBuf],
+    format: &str,
+    select: &SelectArgs,
+    target: Option<&std::path::Path>,
+) -> i32 {
     let (scenarios, _) = match load_scenarios(paths, extra) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    let scenarios = match select_or_explain(scenarios, select) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let target = match target.map(Target::load).transpose() {
+        Ok(t) => t,
+        Err(d) => {
+            eprintln!("{d}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let skip = |s: &crate::scenario::Scenario| target.as_ref().and_then(|t| plan::unmet(s, t));
     if format == "json" {
         let items: Vec<serde_json::Value> = scenarios
             .iter()
-            .map(|s| serde_json::json!({"id": s.id, "title": s.title, "level": s.level.as_str(), "tags": s.tags, "covers": s.covers, "file": s.file, "line": s.line}))
+            .map(|s| serde_json::json!({"id": s.id, "title": s.title, "level": s.level.as_str(), "tags": s.tags, "covers": s.covers, "file": s.file, "line": s.line, "skipped": skip(s)}))
             .collect();
         say!(
             "{}",
@@ -501,13 +580,16 @@ fn list(paths: &[PathBuf], extra: &[PathBuf], format: &str) -> i32 {
     } else {
         for s in &scenarios {
             say!(
-                "{:<40} {:<8} {:<24} {:<20} {}:{}",
+                "{:<40} {:<8} {:<24} {:<20} {}:{}{}",
                 s.id,
                 s.level.as_str(),
                 s.covers.join(","),
                 s.tags.join(","),
                 s.file.display(),
-                s.line
+                s.line,
+                skip(s)
+                    .map(|why| format!("  [skipped: {why}]"))
+                    .unwrap_or_default()
             );
         }
     }
