@@ -12,7 +12,7 @@ fn root() -> &'static Path {
 
 #[test]
 fn checked_in_file_schemas_are_current() {
-    for kind in ["scenario", "target"] {
+    for kind in ["scenario", "target", "expected-failures"] {
         let path = root().join(format!("schemas/{kind}.schema.json"));
         let want = tokenprobe::cli::schema_text(kind);
         if std::env::var_os("UPDATE_SCHEMAS").is_some() {

@@ -589,3 +589,70 @@ fn a_wrong_client_secret_is_one_message_and_exit_3() {
     assert!(!err.contains("not-the-secret"), "{err}");
     assert!(!json.exists(), "nothing runs, nothing is reported");
 }
+
+fn check_mock_with(expected: &str, fault: Option<&str>) -> (i32, serde_json::Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("expected.yaml");
+    std::fs::write(&file, expected).unwrap();
+    let json = dir.path().join("r.json");
+    let xml = dir.path().join("r.xml");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tokenprobe"));
+    cmd.args(["check", "--mock", "strict", "--filter", "concurrency/race"])
+        .args(["--expected-failures", file.to_str().unwrap()])
+        .args(["--report", &format!("json={}", json.display())])
+        .args(["--report", &format!("junit={}", xml.display())])
+        .current_dir(dir.path());
+    if let Some(f) = fault {
+        cmd.args(["--fault", f]);
+    }
+    let out = cmd.output().unwrap();
+    let report = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let text = format!(
+        "{}{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(&xml).unwrap()
+    );
+    (out.status.code().unwrap(), report, text)
+}
+
+/// Expected failures: a planted fault listed as expected is known (exit 0,
+/// visible everywhere); the same list against a correct server names the
+/// stale entry (exit 1); an entry past its date fails the run.
+#[test]
+fn expected_failures_are_known_stale_or_expired() {
+    let list = "expected_failures:\n  - id: CC-RACE\n    reason: \"vendor ticket IAM-1234: fixed in 7.2\"\n";
+    let (code, report, text) = check_mock_with(list, Some("race"));
+    assert_eq!(code, 0, "{text}");
+    let race = &report["scenarios"][0];
+    assert_eq!(race["outcome"], "failed");
+    assert_eq!(
+        race["known_failure"],
+        "vendor ticket IAM-1234: fixed in 7.2"
+    );
+    assert_eq!(report["summary"]["known"], 1);
+    assert!(
+        text.contains("(known failure: vendor ticket IAM-1234: fixed in 7.2)"),
+        "{text}"
+    );
+    assert!(text.contains("type=\"known-failure\""), "{text}");
+
+    let (code, report, text) = check_mock_with(list, None);
+    assert_eq!(code, 1, "{text}");
+    let problem = report["expectation_problems"][0].as_str().unwrap();
+    assert!(
+        problem.contains("`CC-RACE`") && problem.contains("no longer happens"),
+        "{problem}"
+    );
+    assert!(text.contains("STALE"), "{text}");
+
+    let expired = "expected_failures:\n  - {id: concurrency/race, reason: r, until: 2020-01-01}\n";
+    let (code, report, _) = check_mock_with(expired, Some("race"));
+    assert_eq!(code, 1);
+    assert!(
+        report["expectation_problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("expired on 2020-01-01")
+    );
+}

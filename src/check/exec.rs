@@ -171,6 +171,7 @@ impl Runner {
             duration: started.elapsed(),
             steps: trace.records,
             attributed,
+            known: None,
         }
     }
 

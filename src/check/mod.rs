@@ -6,6 +6,7 @@
 pub mod context;
 pub mod exec;
 pub mod expect;
+pub mod expected;
 pub mod plan;
 pub mod preflight;
 pub mod quality;

@@ -212,6 +212,10 @@ pub struct ScenarioResult {
     /// Format defects seen here that belong to another check.
     #[serde(skip)]
     pub attributed: Vec<Attributed>,
+    /// Set when the failure was listed as expected: the entry's reason. A
+    /// known failure is reported, and does not fail the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known: Option<String>,
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -228,6 +232,9 @@ pub struct RunResult {
     /// Started at, RFC 3339.
     pub started_at: String,
     pub strict: bool,
+    /// Entries of the expected-failures file that fail the run: failures
+    /// that no longer happen (stale) and entries past their `until`.
+    pub expectation_problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -246,11 +253,19 @@ pub struct Counts {
     pub skipped: usize,
     pub blocked: usize,
     pub errored: usize,
+    /// Failures listed as expected.
+    pub known: usize,
 }
 
 impl Counts {
     pub fn total(&self) -> usize {
-        self.passed + self.failed + self.warned + self.skipped + self.blocked + self.errored
+        self.passed
+            + self.failed
+            + self.warned
+            + self.skipped
+            + self.blocked
+            + self.errored
+            + self.known
     }
 }
 
@@ -259,6 +274,7 @@ impl RunResult {
         let mut c = Counts::default();
         for s in &self.scenarios {
             match s.outcome.kind() {
+                _ if s.known.is_some() => c.known += 1,
                 OutcomeKind::Passed => c.passed += 1,
                 OutcomeKind::Failed => c.failed += 1,
                 OutcomeKind::Warned => c.warned += 1,
@@ -275,7 +291,12 @@ impl RunResult {
         let c = self.counts();
         // A blocked check is no finding, but it did not pass either: a run
         // that could not try its checks must not look green.
-        if c.failed > 0 || c.errored > 0 || c.blocked > 0 || (self.strict && c.warned > 0) {
+        if c.failed > 0
+            || c.errored > 0
+            || c.blocked > 0
+            || (self.strict && c.warned > 0)
+            || !self.expectation_problems.is_empty()
+        {
             crate::exit::CHECK_FAILED
         } else {
             crate::exit::OK

@@ -152,6 +152,7 @@ pub async fn run(
         duration: started.elapsed(),
         started_at,
         strict: opts.strict,
+        expectation_problems: Vec::new(),
     }
 }
 
@@ -173,6 +174,7 @@ fn crashed(s: &Scenario, e: &tokio::task::JoinError) -> ScenarioResult {
         duration: Duration::ZERO,
         steps: Vec::new(),
         attributed: Vec::new(),
+        known: None,
     }
 }
 
@@ -260,6 +262,7 @@ fn attribute(results: &mut Vec<ScenarioResult>) {
                     duration: Duration::ZERO,
                     steps: Vec::new(),
                     attributed: Vec::new(),
+                    known: None,
                 });
             }
         }

@@ -88,7 +88,7 @@ pub enum Command {
     /// Print the JSON Schema of scenario or target files.
     Schema {
         /// Which file format.
-        #[arg(value_parser = ["scenario", "target"])]
+        #[arg(value_parser = ["scenario", "target", "expected-failures"])]
         kind: String,
     },
     /// Print shell completions.
@@ -267,6 +267,11 @@ pub struct CheckArgs {
     /// Run the suite even when the preflight login is refused.
     #[arg(long)]
     pub no_preflight: bool,
+    /// Known failures (YAML: expected_failures: [{id, reason, until}]): they
+    /// are reported as known and do not fail the run; one that no longer
+    /// happens, or is past its `until`, fails it.
+    #[arg(long, value_name = "FILE")]
+    pub expected_failures: Option<PathBuf>,
 }
 
 /// Runs a command and returns the process exit code.
@@ -324,6 +329,9 @@ pub fn main_with(cli: Cli) -> i32 {
 pub fn schema_text(kind: &str) -> String {
     let schema = match kind {
         "scenario" => schemars::schema_for!(crate::scenario::model::ScenarioFile),
+        "expected-failures" => {
+            schemars::schema_for!(crate::check::expected::ExpectedFailuresFile)
+        }
         _ => schemars::schema_for!(crate::target::TargetFile),
     };
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
@@ -396,6 +404,18 @@ fn check(args: CheckArgs) -> i32 {
     let (scenarios, suite) = match load_scenarios(&args.paths, &args.extra) {
         Ok(s) => s,
         Err(code) => return code,
+    };
+    let expected = match args
+        .expected_failures
+        .as_deref()
+        .map(crate::check::expected::Expected::load)
+        .transpose()
+    {
+        Ok(e) => e,
+        Err(d) => {
+            eprintln!("{d}");
+            return exit::INVALID_INPUT;
+        }
     };
     let scenarios = match select_or_explain(scenarios, &args.select) {
         Ok(s) => s,
@@ -484,11 +504,18 @@ fn check(args: CheckArgs) -> i32 {
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        let result = run::run(target, client, http, redactor, scenarios, &opts, |r| {
-            bar.suspend(|| print_line(r, verbose));
+        let mut result = run::run(target, client, http, redactor, scenarios, &opts, |r| {
+            let mut shown = r.clone();
+            if let Some(e) = &expected {
+                shown.known = e.reason_for(r);
+            }
+            bar.suspend(|| print_line(&shown, verbose));
             bar.inc(1);
         })
         .await;
+        if let Some(e) = &expected {
+            e.apply(&mut result, time::OffsetDateTime::now_utc().date());
+        }
         bar.finish_and_clear();
         if let Some(m) = mock {
             m.shutdown().await;

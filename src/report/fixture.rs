@@ -71,6 +71,7 @@ fn scenario(id: &str, level: Level, outcome: Outcome, ms: u64) -> ScenarioResult
         duration: Duration::from_millis(ms),
         steps: vec![],
         attributed: Vec::new(),
+        known: None,
     }
 }
 
@@ -234,6 +235,7 @@ pub fn run() -> RunResult {
         duration: Duration::from_millis(11_734),
         started_at: "2026-11-22T12:05:03Z".into(),
         strict: false,
+        expectation_problems: Vec::new(),
     }
 }
 

@@ -36,6 +36,9 @@ pub struct Report {
     pub summary: Summary,
     /// One entry per scenario, sorted by id.
     pub scenarios: Vec<Scenario>,
+    /// Expected-failures entries that fail the run (stale or expired).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expectation_problems: Vec<String>,
 }
 
 /// The program that wrote the report.
@@ -66,6 +69,9 @@ pub struct Summary {
     /// property was never tried.
     #[serde(default)]
     pub blocked: u64,
+    /// Failures listed as expected (not counted as failed).
+    #[serde(default)]
+    pub known: u64,
     pub errored: u64,
     pub total: u64,
     /// 0 when the run passed, 1 when a check failed or errored (see the
@@ -132,6 +138,10 @@ pub struct Scenario {
     /// Present when `outcome` is `blocked`: the step and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_by: Option<Blocked>,
+    /// Present when the failure was listed as expected: the entry's reason.
+    /// A known failure does not fail the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_failure: Option<String>,
     /// Present when `outcome` is `errored`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ScenarioError>,
@@ -312,11 +322,13 @@ impl Report {
                 warned: c.warned as u64,
                 skipped: c.skipped as u64,
                 blocked: c.blocked as u64,
+                known: c.known as u64,
                 errored: c.errored as u64,
                 total: c.total() as u64,
                 exit_code: run.exit_code(),
             },
             scenarios,
+            expectation_problems: run.expectation_problems.clone(),
         }
     }
 }
@@ -385,6 +397,7 @@ impl From<&ScenarioResult> for Scenario {
             finding,
             skip_reason,
             blocked_by,
+            known_failure: s.known.clone(),
             error,
             steps: s
                 .steps

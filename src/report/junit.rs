@@ -55,6 +55,21 @@ pub fn render(run: &RunResult) -> String {
 }
 
 fn test_case(s: &ScenarioResult) -> TestCase {
+    // A known failure is marked so that CI dashboards do not count it as new.
+    if let Some(reason) = &s.known {
+        let mut st = TestCaseStatus::skipped();
+        st.set_message(single_line(&format!(
+            "known failure ({reason}): {}",
+            s.outcome.message()
+        )))
+        .set_type("known-failure");
+        let mut case = TestCase::new(s.id.as_str(), st);
+        let folder = folder_of(&s.id).unwrap_or(ROOT_SUITE);
+        case.set_classname(format!("{folder}.{}", s.level.as_str()))
+            .set_time(s.duration);
+        case.add_property(Property::new("outcome", "known"));
+        return case;
+    }
     let status = match &s.outcome {
         Outcome::Passed { .. } | Outcome::Warned(_) => TestCaseStatus::success(),
         Outcome::Failed(f) => {

@@ -25,14 +25,23 @@ pub fn render(run: &RunResult) -> String {
     let mut out = String::new();
     header(&mut out, run);
     counts(&mut out, &scenarios);
+    // Findings first, then known failures, then (collapsed) the skips.
     let mut not_passed: Vec<&ScenarioResult> = scenarios
         .iter()
         .copied()
-        .filter(|s| s.outcome.kind() != OutcomeKind::Passed)
+        .filter(|s| {
+            !matches!(s.outcome.kind(), OutcomeKind::Passed | OutcomeKind::Skipped)
+                && s.known.is_none()
+        })
         .collect();
     not_passed.sort_by_key(|s| severity(s.outcome.kind()));
+    problems(&mut out, run);
     if !not_passed.is_empty() {
         not_passed_table(&mut out, &not_passed);
+    }
+    known_table(&mut out, &scenarios);
+    skipped_list(&mut out, &scenarios);
+    if !not_passed.is_empty() {
         let _ = writeln!(out, "### Details\n");
         let with_details: Vec<&&ScenarioResult> = not_passed
             .iter()
@@ -143,8 +152,64 @@ fn counts(out: &mut String, scenarios: &[&ScenarioResult]) {
     let _ = writeln!(out, "| **all** | {} | **{sum}** |\n", cells.join(" | "));
 }
 
+/// Entries of the expected-failures file that fail the run.
+fn problems(out: &mut String, run: &RunResult) {
+    if run.expectation_problems.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### Expected-failures file\n");
+    for p in &run.expectation_problems {
+        let _ = writeln!(out, "- ❌ {}", text(p));
+    }
+    out.push('\n');
+}
+
+/// Failures listed as expected: visible, not failing.
+fn known_table(out: &mut String, scenarios: &[&ScenarioResult]) {
+    let known: Vec<&&ScenarioResult> = scenarios.iter().filter(|s| s.known.is_some()).collect();
+    if known.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### Known failures ({})\n", known.len());
+    out.push_str("| scenario | level | reason | message |\n|---|---|---|---|\n");
+    for s in known {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            cell(&code(&s.id)),
+            s.level.as_str(),
+            cell(&text(s.known.as_deref().unwrap_or_default())),
+            cell(&text(&s.outcome.message()))
+        );
+    }
+    out.push('\n');
+}
+
+/// The skipped scenarios, grouped by reason, collapsed.
+fn skipped_list(out: &mut String, scenarios: &[&ScenarioResult]) {
+    let mut by_reason: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for s in scenarios {
+        if let Outcome::Skipped { why } = &s.outcome {
+            by_reason.entry(why.clone()).or_default().push(&s.id);
+        }
+    }
+    if by_reason.is_empty() {
+        return;
+    }
+    let n: usize = by_reason.values().map(Vec::len).sum();
+    let _ = writeln!(
+        out,
+        "<details>\n<summary>Skipped ({n}), by reason</summary>\n"
+    );
+    for (why, ids) in by_reason {
+        let ids: Vec<String> = ids.iter().map(|i| code(i)).collect();
+        let _ = writeln!(out, "- {}: {}", text(&why), ids.join(", "));
+    }
+    out.push_str("\n</details>\n\n");
+}
+
 fn not_passed_table(out: &mut String, not_passed: &[&ScenarioResult]) {
-    let _ = writeln!(out, "### Not passed ({})\n", not_passed.len());
+    let _ = writeln!(out, "### Findings ({})\n", not_passed.len());
     out.push_str("| scenario | level | outcome | message |\n|---|---|---|---|\n");
     for s in not_passed {
         let k = s.outcome.kind();
@@ -374,7 +439,7 @@ mod tests {
             .filter_map(|l| l.split('`').nth(1))
             .collect();
         assert_eq!(
-            &ids[..7],
+            &ids[..6],
             [
                 "rotation/mode",
                 "rotation/old-refused",
@@ -382,8 +447,12 @@ mod tests {
                 "smoke",
                 "errors/description",
                 "scope/narrow",
-                "reuse/family-revoked",
             ]
+        );
+        // Skips are not findings: a collapsed list, grouped by reason.
+        assert!(
+            md.contains("<summary>Skipped (1), by reason</summary>\n\n- requires rotation: rotate; the target declares static: `reuse/family-revoked`"),
+            "{md}"
         );
     }
 

@@ -225,6 +225,10 @@ pub(crate) fn verdict(run: &RunResult) -> Verdict {
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let why = if passed {
         match (c.warned, c.passed) {
+            (0, _) if c.known > 0 => format!(
+                "every check that ran passed but {} (expected)",
+                plural(c.known, "known failure", "known failures")
+            ),
             (0, 0) => "no check ran to completion".to_owned(),
             (0, _) => "every check that ran passed".to_owned(),
             (w, _) => format!(
@@ -244,6 +248,16 @@ pub(crate) fn verdict(run: &RunResult) -> Verdict {
             reasons.push(format!(
                 "{} blocked by a refused setup step",
                 plural(c.blocked, "check", "checks")
+            ));
+        }
+        if !run.expectation_problems.is_empty() {
+            reasons.push(format!(
+                "{} in the expected-failures file",
+                plural(
+                    run.expectation_problems.len(),
+                    "stale or expired entry",
+                    "stale or expired entries"
+                )
             ));
         }
         if run.strict && c.warned > 0 {

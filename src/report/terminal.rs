@@ -104,8 +104,12 @@ pub fn scenario_line(s: &ScenarioResult, style: &Style) -> String {
     } else {
         style.bold(&s.id)
     };
+    let known = match &s.known {
+        Some(reason) => format!(" {}", style.dim(&format!("(known failure: {reason})"))),
+        None => String::new(),
+    };
     let mut line = format!(
-        "{} {} {id}{}",
+        "{} {} {id}{}{known}",
         status(kind, style),
         style.dim(&format!("[{:>7}]", human_duration(s.duration))),
         level_tag(s.level, style)
@@ -261,6 +265,9 @@ pub fn summary(run: &RunResult, style: &Style) -> String {
             count(c.errored, "errored", AnsiColor::Magenta),
         ),
     ];
+    if c.known > 0 {
+        lines[1].push_str(&format!(", {} known", c.known));
+    }
     let mut notable: Vec<&ScenarioResult> = run
         .scenarios
         .iter()
@@ -280,11 +287,21 @@ pub fn summary(run: &RunResult, style: &Style) -> String {
         (rank(a.outcome.kind()), &a.id).cmp(&(rank(b.outcome.kind()), &b.id))
     });
     for s in notable {
+        let known = match &s.known {
+            Some(reason) => format!(" {}", style.dim(&format!("(known failure: {reason})"))),
+            None => String::new(),
+        };
         lines.push(format!(
-            "{} {}{}",
+            "{} {}{}{known}",
             status(s.outcome.kind(), style),
             s.id,
             level_tag(s.level, style)
+        ));
+    }
+    for p in &run.expectation_problems {
+        lines.push(format!(
+            "{} {p}",
+            style.paint(AnsiColor::Red.on_default().bold(), "STALE")
         ));
     }
     let v = verdict(run);
