@@ -656,3 +656,70 @@ fn expected_failures_are_known_stale_or_expired() {
             .contains("expired on 2020-01-01")
     );
 }
+
+fn race_run(
+    dir: &Path,
+    name: &str,
+    fault: bool,
+    compare: Option<&Path>,
+    fail_on: &str,
+) -> (i32, String) {
+    let json = dir.join(name);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tokenprobe"));
+    cmd.args([
+        "check",
+        "--mock",
+        "strict",
+        "--filter",
+        "concurrency/race",
+        "--filter",
+        "rotation/old",
+    ])
+    .args(["--report", &format!("json={}", json.display())])
+    .args(["--fail-on", fail_on])
+    .current_dir(dir);
+    if fault {
+        cmd.args(["--fault", "race"]);
+    }
+    if let Some(p) = compare {
+        cmd.args(["--compare", p.to_str().unwrap()]);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// `--compare`: a failure of the previous run that is gone is reported as
+/// fixed; with `--fail-on new` only new findings fail the run.
+#[test]
+fn compare_says_new_fixed_and_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _) = race_run(dir.path(), "before.json", true, None, "any");
+    assert_eq!(code, 1, "the fault makes the race check fail");
+    let before = dir.path().join("before.json");
+
+    let (code, out) = race_run(dir.path(), "after.json", false, Some(&before), "any");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 new, 1 fixed, 0 unchanged"), "{out}");
+    assert!(out.contains("FIXED concurrency/race"), "{out}");
+    let after: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("after.json")).unwrap()).unwrap();
+    assert_eq!(
+        after["comparison"]["fixed"],
+        serde_json::json!(["concurrency/race"])
+    );
+
+    // The same failure again: unchanged, so --fail-on new passes, any fails.
+    let (code, out) = race_run(dir.path(), "again.json", true, Some(&before), "new");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("no new findings since"), "{out}");
+    let (code, _) = race_run(dir.path(), "again.json", true, Some(&before), "any");
+    assert_eq!(code, 1);
+    // New against a clean run.
+    let clean = dir.path().join("after.json");
+    let (code, out) = race_run(dir.path(), "new.json", true, Some(&clean), "new");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("NEW concurrency/race"), "{out}");
+}

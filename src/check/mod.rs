@@ -3,6 +3,7 @@
 //!
 //! May use: `scenario`, `target`, `oauth`, `catalogue`, `redact`, `secret`, `verdict`, `wire`, `diag`, `yaml`, `exit`.
 
+pub mod compare;
 pub mod context;
 pub mod exec;
 pub mod expect;

@@ -235,6 +235,24 @@ pub struct RunResult {
     /// Entries of the expected-failures file that fail the run: failures
     /// that no longer happen (stale) and entries past their `until`.
     pub expectation_problems: Vec<String>,
+    /// The comparison with a previous run (`--compare`).
+    pub comparison: Option<Comparison>,
+    /// `--fail-on new`: only new findings (and expectation problems) fail
+    /// the run when there is a comparison.
+    pub fail_on_new: bool,
+}
+
+/// What changed since a previous run: scenario ids.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Comparison {
+    /// The previous report compared with.
+    pub previous: String,
+    /// Failing now, not before.
+    pub new: Vec<String>,
+    /// Failing before, passing (or known) now.
+    pub fixed: Vec<String>,
+    /// Failing in both.
+    pub unchanged: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -288,6 +306,15 @@ impl RunResult {
 
     /// The exit code this run deserves (see `exit.rs`).
     pub fn exit_code(&self) -> i32 {
+        if self.fail_on_new
+            && let Some(cmp) = &self.comparison
+        {
+            return if cmp.new.is_empty() && self.expectation_problems.is_empty() {
+                crate::exit::OK
+            } else {
+                crate::exit::CHECK_FAILED
+            };
+        }
         let c = self.counts();
         // A blocked check is no finding, but it did not pass either: a run
         // that could not try its checks must not look green.

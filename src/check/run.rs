@@ -153,6 +153,8 @@ pub async fn run(
         started_at,
         strict: opts.strict,
         expectation_problems: Vec::new(),
+        comparison: None,
+        fail_on_new: false,
     }
 }
 

@@ -272,6 +272,12 @@ pub struct CheckArgs {
     /// happens, or is past its `until`, fails it.
     #[arg(long, value_name = "FILE")]
     pub expected_failures: Option<PathBuf>,
+    /// A previous run's report.json: say what is new, fixed and unchanged.
+    #[arg(long, value_name = "REPORT")]
+    pub compare: Option<PathBuf>,
+    /// With --compare: fail on any finding (`any`) or on new ones only (`new`).
+    #[arg(long, value_parser = ["new", "any"], default_value = "any")]
+    pub fail_on: String,
 }
 
 /// Runs a command and returns the process exit code.
@@ -405,6 +411,22 @@ fn check(args: CheckArgs) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    let previous = match &args.compare {
+        Some(p) => match std::fs::read(p)
+            .map_err(|e| e.to_string())
+            .and_then(|b| {
+                serde_json::from_slice::<serde_json::Value>(&b).map_err(|e| e.to_string())
+            })
+            .and_then(|v| crate::check::compare::failing_in(&v))
+        {
+            Ok(ids) => Some((p.display().to_string(), ids)),
+            Err(e) => {
+                eprintln!("error: --compare {}: {e}", p.display());
+                return exit::INVALID_INPUT;
+            }
+        },
+        None => None,
+    };
     let expected = match args
         .expected_failures
         .as_deref()
@@ -515,6 +537,10 @@ fn check(args: CheckArgs) -> i32 {
         .await;
         if let Some(e) = &expected {
             e.apply(&mut result, time::OffsetDateTime::now_utc().date());
+        }
+        if let Some((path, before)) = &previous {
+            result.comparison = Some(crate::check::compare::compare(&result, path, before));
+            result.fail_on_new = args.fail_on == "new";
         }
         bar.finish_and_clear();
         if let Some(m) = mock {

@@ -236,6 +236,8 @@ pub fn run() -> RunResult {
         started_at: "2026-11-22T12:05:03Z".into(),
         strict: false,
         expectation_problems: Vec::new(),
+        comparison: None,
+        fail_on_new: false,
     }
 }
 

@@ -39,6 +39,22 @@ pub struct Report {
     /// Expected-failures entries that fail the run (stale or expired).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expectation_problems: Vec<String>,
+    /// The comparison with a previous report (`--compare`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
+}
+
+/// What changed since a previous run: scenario ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Comparison {
+    /// The previous report's path.
+    pub previous: String,
+    /// Failing now, not before.
+    pub new: Vec<String>,
+    /// Failing before, passing (or known) now.
+    pub fixed: Vec<String>,
+    /// Failing in both.
+    pub unchanged: Vec<String>,
 }
 
 /// The program that wrote the report.
@@ -329,6 +345,12 @@ impl Report {
             },
             scenarios,
             expectation_problems: run.expectation_problems.clone(),
+            comparison: run.comparison.as_ref().map(|c| Comparison {
+                previous: c.previous.clone(),
+                new: c.new.clone(),
+                fixed: c.fixed.clone(),
+                unchanged: c.unchanged.clone(),
+            }),
         }
     }
 }

@@ -36,6 +36,23 @@ pub fn render(run: &RunResult) -> String {
         .collect();
     not_passed.sort_by_key(|s| severity(s.outcome.kind()));
     problems(&mut out, run);
+    if let Some(cmp) = &run.comparison {
+        let ids = |v: &[String]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.iter().map(|i| code(i)).collect::<Vec<_>>().join(", ")
+            }
+        };
+        let _ = writeln!(
+            out,
+            "### Since {}\n\n- 🆕 new: {}\n- ✅ fixed: {}\n- unchanged: {}\n",
+            code(&cmp.previous),
+            ids(&cmp.new),
+            ids(&cmp.fixed),
+            cmp.unchanged.len()
+        );
+    }
     if !not_passed.is_empty() {
         not_passed_table(&mut out, &not_passed);
     }

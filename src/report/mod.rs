@@ -223,7 +223,17 @@ pub(crate) fn verdict(run: &RunResult) -> Verdict {
     let passed = exit_code == crate::exit::OK;
     let plural =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    let why = if passed {
+    let why = if passed
+        && run.fail_on_new
+        && let Some(cmp) = &run.comparison
+    {
+        format!(
+            "no new findings since {} ({} unchanged, {} fixed; --fail-on new)",
+            cmp.previous,
+            cmp.unchanged.len(),
+            cmp.fixed.len()
+        )
+    } else if passed {
         match (c.warned, c.passed) {
             (0, _) if c.known > 0 => format!(
                 "every check that ran passed but {} (expected)",

@@ -298,6 +298,27 @@ pub fn summary(run: &RunResult, style: &Style) -> String {
             level_tag(s.level, style)
         ));
     }
+    if let Some(cmp) = &run.comparison {
+        lines.push(format!(
+            "compared with {}: {} new, {} fixed, {} unchanged",
+            cmp.previous,
+            cmp.new.len(),
+            cmp.fixed.len(),
+            cmp.unchanged.len()
+        ));
+        for id in &cmp.new {
+            lines.push(format!(
+                "{} {id}",
+                style.paint(AnsiColor::Red.on_default().bold(), "  NEW")
+            ));
+        }
+        for id in &cmp.fixed {
+            lines.push(format!(
+                "{} {id}",
+                style.paint(AnsiColor::Green.on_default().bold(), "FIXED")
+            ));
+        }
+    }
     for p in &run.expectation_problems {
         lines.push(format!(
             "{} {p}",
