@@ -22,12 +22,34 @@ pub struct Entry {
 
 static ENTRIES: LazyLock<Vec<Entry>> = LazyLock::new(|| parse(TEXT));
 
-pub fn entries() -> &'static [Entry] {
-    &ENTRIES
+/// Ids a user declared for their own scenarios (`--catalogue FILE`, or a
+/// `catalogue.yaml` beside them); they live as long as the process.
+static USER: std::sync::RwLock<Vec<&'static Entry>> = std::sync::RwLock::new(Vec::new());
+
+/// Every entry: the catalogue's, then the user's.
+pub fn entries() -> Vec<&'static Entry> {
+    let user = USER.read().unwrap_or_else(|p| p.into_inner());
+    ENTRIES.iter().chain(user.iter().copied()).collect()
 }
 
 pub fn get(id: &str) -> Option<&'static Entry> {
-    ENTRIES.iter().find(|e| e.id == id)
+    ENTRIES.iter().find(|e| e.id == id).or_else(|| {
+        let user = USER.read().unwrap_or_else(|p| p.into_inner());
+        user.iter().copied().find(|e| e.id == id)
+    })
+}
+
+/// Adds a user's own catalogue ids; an id of the catalogue, or one already
+/// added, is refused (its name).
+pub fn add_user(entries: Vec<Entry>) -> Result<(), String> {
+    let mut user = USER.write().unwrap_or_else(|p| p.into_inner());
+    for e in entries {
+        if ENTRIES.iter().any(|b| b.id == e.id) || user.iter().any(|u| u.id == e.id) {
+            return Err(e.id);
+        }
+        user.push(Box::leak(Box::new(e)));
+    }
+    Ok(())
 }
 
 /// One catalogue id and the scenarios that cite it.
@@ -41,7 +63,7 @@ pub struct Coverage {
 /// whose `covers` name it; `cited` is each scenario's id and `covers`.
 pub fn coverage(cited: &[(&str, &[String])]) -> Vec<Coverage> {
     entries()
-        .iter()
+        .into_iter()
         .map(|entry| {
             let mut ids: Vec<String> = cited
                 .iter()

@@ -178,3 +178,55 @@ fn selection_composes_and_list_previews_a_run() {
         "{err}"
     );
 }
+
+#[test]
+fn users_may_cite_their_own_catalogue_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let mine = dir.path().join("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(
+        mine.join("acme.yaml"),
+        "id: acme/scope\ntitle: ACME scope\nlevel: must\ncovers: [ACME-SCOPE-1]\nsteps:\n  - grant: password\n    expect: { status: 200 }\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Undeclared: refused, located.
+    let (code, _, err) = run(&["validate", "--scenarios", "mine"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("`ACME-SCOPE-1` is not a catalogue id"),
+        "{err}"
+    );
+    // Declared beside the scenarios: accepted, and in the coverage.
+    std::fs::write(
+        mine.join("catalogue.yaml"),
+        "catalogue:\n  - { id: ACME-SCOPE-1, level: MUST, text: \"ACME §4: admin scope needs MFA\" }\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(&["list", "--coverage", "--scenarios", "mine"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("ACME-SCOPE-1") && out.contains("acme/scope"),
+        "{out}"
+    );
+    // A catalogue id of the built-in catalogue cannot be redeclared.
+    std::fs::write(
+        dir.path().join("clash.yaml"),
+        "catalogue:\n  - { id: ROT-OLD, level: MUST, text: x }\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&["--catalogue", "clash.yaml", "list"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("`ROT-OLD` is already a catalogue id"), "{err}");
+}

@@ -41,6 +41,10 @@ pub struct Cli {
     /// and whether stdout is a terminal).
     #[arg(long, global = true, value_parser = ["auto", "always", "never"], default_value = "auto")]
     pub color: String,
+    /// Your own catalogue ids (YAML: catalogue: [{id, level, text}]) for your
+    /// scenarios' `covers`; a catalogue.yaml beside them is read as well.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub catalogue: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -287,6 +291,12 @@ pub fn main_with(cli: Cli) -> i32 {
         "never" => anstream::ColorChoice::Never.write_global(),
         _ => {}
     }
+    if let Some(file) = &cli.catalogue
+        && let Err(d) = crate::scenario::catalogue_file::load(file)
+    {
+        eprintln!("{d}");
+        return exit::INVALID_INPUT;
+    }
     match cli.command {
         Command::Check(args) => check(args),
         Command::List {
@@ -356,6 +366,16 @@ fn load_scenarios(
     paths: &[PathBuf],
     extra: &[PathBuf],
 ) -> Result<(Vec<crate::scenario::Scenario>, crate::scenario::SuiteSource), i32> {
+    // The users' own catalogue ids: a catalogue.yaml in a folder they give.
+    for dir in paths.iter().chain(extra).filter(|p| p.is_dir()) {
+        let file = dir.join("catalogue.yaml");
+        if file.is_file()
+            && let Err(d) = crate::scenario::catalogue_file::load(&file)
+        {
+            eprintln!("{d}");
+            return Err(exit::INVALID_INPUT);
+        }
+    }
     crate::scenario::load_suite(paths, extra).map_err(|d| {
         eprintln!("{d}");
         exit::INVALID_INPUT

@@ -354,7 +354,9 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<Diagnostic>) {
                 continue;
             }
             walk(&path, files, errors);
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+            && path.file_name().is_none_or(|n| n != "catalogue.yaml")
+        {
             files.push(path);
         }
     }
@@ -442,7 +444,8 @@ impl Compiler<'_> {
         }
         for (i, id) in f.covers.iter().enumerate() {
             if crate::catalogue::get(id).is_none() {
-                let ids = crate::catalogue::entries().iter().map(|e| e.id.as_str());
+                let all = crate::catalogue::entries();
+                let ids = all.iter().map(|e| e.id.as_str());
                 let mut d = self.source.error_at_path(
                     &format!("covers[{i}]"),
                     format!("`{id}` is not a catalogue id (docs/CONFORMANCE.md)"),

@@ -5,6 +5,7 @@
 //!
 //! May use: `target`, `oauth`, `catalogue`, `verdict`, `wire`, `diag`, `yaml`.
 
+pub mod catalogue_file;
 pub mod compile;
 pub mod model;
 pub mod template;
