@@ -51,7 +51,12 @@ fn the_suite_passes_against_the_strict_mock() {
 fn no_secret_reaches_output_or_reports_at_vv() {
     let dir = tempfile::tempdir().unwrap();
     let mut args = vec!["check".to_string(), "-vv".to_string()];
-    for (f, name) in [("json", "r.json"), ("junit", "r.xml"), ("markdown", "r.md")] {
+    for (f, name) in [
+        ("json", "r.json"),
+        ("junit", "r.xml"),
+        ("markdown", "r.md"),
+        ("html", "r.html"),
+    ] {
         args.push("--report".into());
         args.push(format!("{f}={}", dir.path().join(name).display()));
     }
@@ -59,7 +64,7 @@ fn no_secret_reaches_output_or_reports_at_vv() {
     let out = tokenprobe(&args, dir.path());
     let mut all = String::from_utf8_lossy(&out.stdout).into_owned();
     all.push_str(&String::from_utf8_lossy(&out.stderr));
-    for name in ["r.json", "r.xml", "r.md"] {
+    for name in ["r.json", "r.xml", "r.md", "r.html"] {
         all.push_str(&std::fs::read_to_string(dir.path().join(name)).unwrap());
     }
     // -vv prints every exchange: the steps are really there.

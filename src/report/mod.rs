@@ -17,6 +17,7 @@
 //!
 //! May use: `check`, `load`, `catalogue`, `verdict`, `secret`, `exit`.
 
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -74,14 +75,16 @@ pub enum ReportFormat {
     Junit,
     Json,
     Markdown,
+    Html,
 }
 
 impl ReportFormat {
     /// Every format, in the order the CLI documents them.
-    pub const ALL: [ReportFormat; 3] = [
+    pub const ALL: [ReportFormat; 4] = [
         ReportFormat::Junit,
         ReportFormat::Json,
         ReportFormat::Markdown,
+        ReportFormat::Html,
     ];
 
     /// The name used on the command line (`--report junit=PATH`).
@@ -90,6 +93,7 @@ impl ReportFormat {
             ReportFormat::Junit => "junit",
             ReportFormat::Json => "json",
             ReportFormat::Markdown => "markdown",
+            ReportFormat::Html => "html",
         }
     }
 
@@ -99,6 +103,7 @@ impl ReportFormat {
             ReportFormat::Junit => junit::render(run),
             ReportFormat::Json => json::render(run),
             ReportFormat::Markdown => markdown::render(run),
+            ReportFormat::Html => html::render(run),
         }
     }
 }
@@ -136,6 +141,7 @@ impl FromStr for ReportFormat {
             "junit" => Ok(ReportFormat::Junit),
             "json" => Ok(ReportFormat::Json),
             "markdown" | "md" => Ok(ReportFormat::Markdown),
+            "html" => Ok(ReportFormat::Html),
             _ => Err(ParseReportError::UnknownFormat(s.to_owned())),
         }
     }
@@ -175,6 +181,7 @@ pub fn default_outputs(dir: &Path) -> Vec<ReportOutput> {
         (ReportFormat::Junit, "junit.xml"),
         (ReportFormat::Json, "report.json"),
         (ReportFormat::Markdown, "summary.md"),
+        (ReportFormat::Html, "report.html"),
     ]
     .into_iter()
     .map(|(format, name)| ReportOutput {
@@ -316,10 +323,10 @@ mod tests {
 
     #[test]
     fn bad_report_arguments_list_the_formats() {
-        let e = "html=r.html".parse::<ReportOutput>().unwrap_err();
+        let e = "pdf=r.pdf".parse::<ReportOutput>().unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown report format `html` (formats: junit, json, markdown)"
+            "unknown report format `pdf` (formats: junit, json, markdown, html)"
         );
         let e = "junit".parse::<ReportOutput>().unwrap_err();
         assert!(e.to_string().contains("write FORMAT=PATH"), "{e}");
@@ -371,7 +378,7 @@ mod tests {
     }
 
     #[test]
-    fn default_outputs_name_the_three_files() {
+    fn default_outputs_name_the_four_files() {
         let outs = default_outputs(Path::new("reports/latest"));
         let pairs: Vec<(ReportFormat, &Path)> =
             outs.iter().map(|o| (o.format, o.path.as_path())).collect();
@@ -384,6 +391,7 @@ mod tests {
                     ReportFormat::Markdown,
                     Path::new("reports/latest/summary.md")
                 ),
+                (ReportFormat::Html, Path::new("reports/latest/report.html")),
             ]
         );
     }

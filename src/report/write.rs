@@ -119,7 +119,10 @@ mod tests {
             written,
             outputs.iter().map(|o| o.path.clone()).collect::<Vec<_>>()
         );
-        assert_eq!(entries(&dir), ["junit.xml", "report.json", "summary.md"]);
+        assert_eq!(
+            entries(&dir),
+            ["junit.xml", "report.html", "report.json", "summary.md"]
+        );
         for o in &outputs {
             assert_eq!(fs::read_to_string(&o.path).unwrap(), o.format.render(&run));
         }
