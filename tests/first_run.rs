@@ -230,3 +230,65 @@ fn users_may_cite_their_own_catalogue_ids() {
     assert_eq!(code, Some(2));
     assert!(err.contains("`ROT-OLD` is already a catalogue id"), "{err}");
 }
+
+/// `init` writes a target file from a discovery document that validates and
+/// runs as it is once its variables are set; it never overwrites a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_writes_a_target_that_runs() {
+    let mock = tokenprobe::mock::MockServer::start(
+        tokenprobe::mock::MockConfig::strict(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_tokenprobe");
+    let discovery = format!("{}/.well-known/openid-configuration", mock.base_url());
+    let out = Command::new(bin)
+        .args(["init", "--discovery", &discovery])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("target.yaml")).unwrap();
+    for want in [
+        "token_endpoint:",
+        "revocation_endpoint:",
+        "jwks_uri:",
+        "${env:TOKENPROBE_CLIENT_SECRET}",
+        "# CHECK",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    let again = Command::new(bin)
+        .args(["init", "--discovery", &discovery])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2), "no overwrite without --force");
+    let check = Command::new(bin)
+        .args(["check", "--target", "target.yaml"])
+        .envs([
+            ("TOKENPROBE_CLIENT_ID", "app"),
+            ("TOKENPROBE_CLIENT_SECRET", "app-secret"),
+            ("TOKENPROBE_USERNAME", "alice"),
+            ("TOKENPROBE_PASSWORD", "alice-pass-1"),
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+    mock.shutdown().await;
+}

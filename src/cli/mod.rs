@@ -15,6 +15,7 @@ use crate::target::Target;
 use clap::{Parser, Subcommand};
 pub use mockenv::MockKnobs;
 
+pub mod init;
 pub mod load;
 pub mod mockenv;
 
@@ -104,6 +105,8 @@ pub enum Command {
     Mock(MockArgs),
     /// Drive refresh traffic (goose), measure it, check it, gate on thresholds.
     Load(load::LoadArgs),
+    /// Write a commented target file from a discovery document or a token endpoint.
+    Init(init::InitArgs),
 }
 
 /// Which scenarios run (`check`) or would run (`list`).
@@ -337,6 +340,7 @@ pub fn main_with(cli: Cli) -> i32 {
         }
         Command::Mock(args) => mock(args),
         Command::Load(args) => load::load(args),
+        Command::Init(args) => init::init(args),
     }
 }
 

@@ -1,0 +1,207 @@
+//! `tokenprobe init`: a commented target file from a discovery document or a
+//! token endpoint: endpoints, issuer, JWKS, the auth methods and grants the
+//! server advertises, secrets as `${env:…}` placeholders, the behaviour
+//! block with the documented defaults and a comment per key saying how to
+//! find the right value. The file is validated before it is written.
+
+use crate::exit;
+use crate::oauth::http::{self, HttpOptions};
+use crate::target::Target;
+use crate::wire::Discovery;
+use crate::yaml::Source;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct InitArgs {
+    /// The server's OpenID / RFC 8414 discovery document (URL).
+    #[arg(
+        long,
+        conflicts_with = "token_endpoint",
+        required_unless_present = "token_endpoint"
+    )]
+    pub discovery: Option<String>,
+    /// The token endpoint (URL), when the server publishes no discovery document.
+    #[arg(long)]
+    pub token_endpoint: Option<String>,
+    /// Where to write the target file.
+    #[arg(long, short, default_value = "target.yaml")]
+    pub output: PathBuf,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Accept any TLS certificate when reading the discovery document.
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+}
+
+/// YAML for a string: quoted when it needs to be.
+fn q(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+pub fn init(args: InitArgs) -> i32 {
+    if args.output.exists() && !args.force {
+        eprintln!(
+            "error: {} exists; --force overwrites it",
+            args.output.display()
+        );
+        return exit::INVALID_INPUT;
+    }
+    let doc = match &args.discovery {
+        Some(url) => match fetch(url, args.insecure) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                eprintln!("error: discovery {url}: {e}");
+                return exit::TARGET_UNREACHABLE;
+            }
+        },
+        None => None,
+    };
+    let text = render(
+        args.discovery.as_deref(),
+        args.token_endpoint.as_deref(),
+        doc.as_ref(),
+    );
+    // Validated as the user will load it, with placeholders for the
+    // variables they have not set yet.
+    let source = match Source::from_str(&args.output, &text) {
+        Ok(s) => s,
+        Err(d) => {
+            eprintln!("internal error: the generated file does not read back: {d}");
+            return exit::INTERNAL;
+        }
+    };
+    if let Err(d) = Target::from_source(&source, &|name| {
+        std::env::var(name)
+            .ok()
+            .or(Some(format!("placeholder-{name}")))
+    }) {
+        eprintln!("internal error: the generated file is not valid: {d}");
+        return exit::INTERNAL;
+    }
+    if let Err(e) = crate::report::write_atomically(&args.output, text.as_bytes()) {
+        eprintln!("error: {}: {e}", args.output.display());
+        return exit::INTERNAL;
+    }
+    println!(
+        "wrote {}: set TOKENPROBE_CLIENT_ID, TOKENPROBE_CLIENT_SECRET, TOKENPROBE_USERNAME and TOKENPROBE_PASSWORD, check the behaviour block, then run `tokenprobe check --target {}`",
+        args.output.display(),
+        args.output.display()
+    );
+    exit::OK
+}
+
+fn fetch(url: &str, insecure: bool) -> Result<Discovery, String> {
+    let url = url::Url::parse(url).map_err(|e| e.to_string())?;
+    let opts = HttpOptions {
+        insecure,
+        ..HttpOptions::default()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let client = http::build_client(&opts, 1).map_err(|e| e.to_string())?;
+        let r = http::send(client.get(url), opts.request_timeout)
+            .await
+            .map_err(|e| e.to_string())?;
+        r.json()
+            .filter(|_| (200..300).contains(&r.status))
+            .and_then(|j| serde_json::from_value(j).ok())
+            .ok_or_else(|| format!("HTTP {}: not a discovery document", r.status))
+    })
+}
+
+/// The target file's text.
+fn render(
+    discovery: Option<&str>,
+    token_endpoint: Option<&str>,
+    doc: Option<&Discovery>,
+) -> String {
+    let mut out = String::from(
+        "# A tokenprobe target file, written by `tokenprobe init`. Check every\n\
+         # value marked CHECK, set the environment variables, then run:\n\
+         #   tokenprobe validate --target THIS_FILE && tokenprobe check --target THIS_FILE\n",
+    );
+    let host = doc
+        .map(|d| d.token_endpoint.as_str())
+        .or(token_endpoint)
+        .and_then(|u| url::Url::parse(u).ok())
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "my identity server".into());
+    out.push_str(&format!("name: {}\n", q(&host)));
+    match doc {
+        Some(d) => {
+            out.push_str(&format!(
+                "discovery: {}\n",
+                q(discovery.unwrap_or_default())
+            ));
+            out.push_str("# Read from the discovery document:\n");
+            out.push_str(&format!("token_endpoint: {}\n", q(&d.token_endpoint)));
+            for (key, v) in [
+                ("revocation_endpoint", &d.revocation_endpoint),
+                ("introspection_endpoint", &d.introspection_endpoint),
+                ("jwks_uri", &d.jwks_uri),
+                ("issuer", &d.issuer),
+            ] {
+                if let Some(v) = v {
+                    out.push_str(&format!("{key}: {}\n", q(v)));
+                }
+            }
+        }
+        None => {
+            out.push_str(&format!(
+                "token_endpoint: {}\n",
+                q(token_endpoint.unwrap_or_default())
+            ));
+            out.push_str(
+                "# revocation_endpoint, introspection_endpoint, jwks_uri, issuer: add them if the\n\
+                 # server has them (the checks that need them are skipped otherwise).\n",
+            );
+        }
+    }
+    let methods: &[String] = doc.map_or(&[], |d| &d.token_endpoint_auth_methods_supported);
+    let auth = ["client_secret_basic", "client_secret_post"]
+        .into_iter()
+        .find(|m| methods.is_empty() || methods.iter().any(|x| x == m))
+        .unwrap_or("client_secret_basic");
+    if !methods.is_empty() {
+        out.push_str(&format!(
+            "# token_endpoint_auth_methods_supported: {}\n",
+            methods.join(", ")
+        ));
+    }
+    let grants: &[String] = doc.map_or(&[], |d| &d.grant_types_supported);
+    if !grants.is_empty() {
+        out.push_str(&format!("# grant_types_supported: {}\n", grants.join(", ")));
+    }
+    out.push_str(&format!(
+        "clients:\n  # CHECK: a confidential client allowed the password and refresh_token grants.\n  # Add `secondary` (another client) to enable the binding checks.\n  primary: {{ id: \"${{env:TOKENPROBE_CLIENT_ID}}\", secret: \"${{env:TOKENPROBE_CLIENT_SECRET}}\", auth: {auth} }}\n"
+    ));
+    out.push_str(
+        "users:\n  # CHECK: a test user (never a real person's account: some checks send wrong passwords).\n  primary: { username: \"${env:TOKENPROBE_USERNAME}\", password: \"${env:TOKENPROBE_PASSWORD}\" }\n",
+    );
+    let scope = doc
+        .map(|d| &d.scopes_supported)
+        .filter(|s| s.iter().any(|x| x == "openid"))
+        .map_or("", |_| "openid");
+    out.push_str(&format!(
+        "password_grant:\n  user_credentials: form     # basic_header when the user goes in Authorization: Basic (EmpowerID)\n  scope: {}   # CHECK: the scope a login asks for (IDCS needs offline_access for refresh tokens)\n",
+        q(scope)
+    ));
+    out.push_str(
+        "# scopes: { narrow: …, extra: … }   # a proper subset of the scope above, and a scope that exists but is not granted\n\
+         behaviour:\n\
+        \x20 rotation: rotate            # CHECK: rotate | static | omit: does a refresh return a new refresh token, and does the old one die?\n\
+        \x20 grace_period_s: 0           # CHECK: how long a rotated refresh token still works (0: none)\n\
+        \x20 reuse_detection: none       # CHECK: family when replaying a rotated token revokes its successors (RFC 9700)\n\
+        \x20 # access_token_ttl_s: 3600  # CHECK: the expires_in of a login, as configured\n\
+        \x20 # refresh_token_ttl_s: 86400   # the refresh-token lifetime: declare a short one on a test client to run the expiry checks\n\
+        \x20 refresh_expiry: sliding     # CHECK: sliding (a successor gets a new lifetime) | absolute\n\
+        \x20 id_token_on_refresh: false  # CHECK: true when a refresh returns an id_token\n\
+         # introspection: { refresh_tokens: true }   # when the introspection endpoint answers for refresh tokens\n\
+         timing: { request_timeout_s: 10, connect_timeout_s: 5, max_wait_s: 30 }\n",
+    );
+    out
+}
