@@ -34,7 +34,13 @@ pub fn render(run: &RunResult) -> String {
                 && s.known.is_none()
         })
         .collect();
-    not_passed.sort_by_key(|s| severity(s.outcome.kind()));
+    // New findings (since --compare's report) on top.
+    let new: Vec<&str> = run
+        .comparison
+        .as_ref()
+        .map(|c| c.new.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    not_passed.sort_by_key(|s| (!new.contains(&s.id.as_str()), severity(s.outcome.kind())));
     problems(&mut out, run);
     if let Some(cmp) = &run.comparison {
         let ids = |v: &[String]| {
@@ -54,7 +60,7 @@ pub fn render(run: &RunResult) -> String {
         );
     }
     if !not_passed.is_empty() {
-        not_passed_table(&mut out, &not_passed);
+        not_passed_table(&mut out, &not_passed, &new);
     }
     known_table(&mut out, &scenarios);
     skipped_list(&mut out, &scenarios);
@@ -225,7 +231,7 @@ fn skipped_list(out: &mut String, scenarios: &[&ScenarioResult]) {
     out.push_str("\n</details>\n\n");
 }
 
-fn not_passed_table(out: &mut String, not_passed: &[&ScenarioResult]) {
+fn not_passed_table(out: &mut String, not_passed: &[&ScenarioResult], new: &[&str]) {
     let _ = writeln!(out, "### Findings ({})\n", not_passed.len());
     out.push_str("| scenario | level | outcome | message |\n|---|---|---|---|\n");
     for s in not_passed {
@@ -233,7 +239,15 @@ fn not_passed_table(out: &mut String, not_passed: &[&ScenarioResult]) {
         let _ = writeln!(
             out,
             "| {} | {} | {} {} | {} |",
-            cell(&code(&s.id)),
+            cell(&format!(
+                "{}{}",
+                if new.contains(&s.id.as_str()) {
+                    "🆕 "
+                } else {
+                    ""
+                },
+                code(&s.id)
+            )),
             s.level.as_str(),
             mark(k),
             k.as_str(),
