@@ -184,7 +184,7 @@ fn thresholds_pass_and_fail_by_the_exit_code() {
 }
 
 #[test]
-fn every_request_failing_still_writes_the_reports() {
+fn a_closed_port_is_unreachable_before_any_load() {
     // A port nothing listens on.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -198,25 +198,83 @@ fn every_request_failing_still_writes_the_reports() {
         format!("name: closed\ntoken_endpoint: http://127.0.0.1:{port}/token\nclients:\n  primary: {{id: app, secret: s}}\nusers:\n  primary: {{username: u, password: p}}\ntiming: {{request_timeout_s: 1, connect_timeout_s: 1}}\n"),
     )
     .unwrap();
+    let r = load(&["--target", target.to_str().unwrap()]);
+    assert_eq!(r.out.status.code(), Some(3), "{}", text(&r));
+    assert!(text(&r).contains("no load was sent"), "{}", text(&r));
+    assert!(r.report.is_null(), "nothing ran, nothing is reported");
+}
+
+/// A scripted server: the first login and refresh succeed (the preflight),
+/// then every login is refused for its credentials.
+async fn refusing_after_preflight() -> wiremock::MockServer {
+    use wiremock::matchers::{body_string_contains, method};
+    use wiremock::{Mock, ResponseTemplate};
+    let s = wiremock::MockServer::start().await;
+    let tokens = serde_json::json!({"access_token": "at-0123456789abcdef", "token_type": "Bearer", "expires_in": 60, "refresh_token": "rt-0123456789abcdef"});
+    for grant in ["grant_type=password", "grant_type=refresh_token"] {
+        Mock::given(method("POST"))
+            .and(body_string_contains(grant))
+            .respond_with(ResponseTemplate::new(200).set_body_json(tokens.clone()))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&s)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(serde_json::json!({"error": "invalid_client"})),
+        )
+        .mount(&s)
+        .await;
+    s
+}
+
+fn target_for(uri: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    let target = dir.join("t.yaml");
+    std::fs::write(
+        &target,
+        format!("name: scripted\ntoken_endpoint: {uri}/token\nclients:\n  primary: {{id: app, secret: s}}\nusers:\n  primary: {{username: u, password: p}}\n"),
+    )
+    .unwrap();
+    target
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_credentials_send_a_handful_of_logins_and_stop() {
+    // Refused from the first request: the preflight stops it at one.
+    let s = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(401)
+                .set_body_json(serde_json::json!({"error": "invalid_client"})),
+        )
+        .mount(&s)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
     let r = load(&[
         "--target",
-        target.to_str().unwrap(),
-        "--threshold",
-        "error_rate<1%",
+        target_for(&s.uri(), dir.path()).to_str().unwrap(),
     ]);
-    assert_eq!(r.out.status.code(), Some(5), "{}", text(&r));
-    assert_valid(&r.report);
-    let t = &r.report["totals"];
-    assert!(n(&t["requests"]) > 0);
-    assert_eq!(n(&t["failures"]), n(&t["requests"]));
+    assert_eq!(r.out.status.code(), Some(3), "{}", text(&r));
+    assert!(text(&r).contains("clients.primary"), "{}", text(&r));
+    assert_eq!(s.received_requests().await.unwrap().len(), 1);
+
+    // Refused once the run started: the circuit breaker stops it after a
+    // few refused logins, far from the thousands a second it used to send.
+    let s = refusing_after_preflight().await;
+    let r = load(&[
+        "--target",
+        target_for(&s.uri(), dir.path()).to_str().unwrap(),
+    ]);
+    assert_eq!(r.out.status.code(), Some(3), "{}", text(&r));
     assert!(
-        r.report["errors"]["by_code"]["transport:connect"]
-            .as_u64()
-            .unwrap()
-            > 0,
+        text(&r).contains("stopped to protect the accounts"),
         "{}",
-        r.report["errors"]
+        text(&r)
     );
+    let sent = s.received_requests().await.unwrap().len();
+    assert!(sent <= 2 + 5 + 4, "{sent} requests: a handful at most");
 }
 
 #[test]

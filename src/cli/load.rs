@@ -237,6 +237,23 @@ pub fn load(args: LoadArgs) -> i32 {
             return exit::INVALID_INPUT;
         }
     };
+    // One login (and one refresh) before any traffic: a server that refuses
+    // the target's credentials, or cannot be reached, gets nothing more.
+    let redactor = crate::redact::Redactor::new();
+    for s in target.secrets() {
+        redactor.add_secret("s", &s);
+    }
+    let preflight = mock_rt.block_on(crate::check::preflight::run(
+        &target, &client, &http, &redactor,
+    ));
+    if let Err(e) = preflight {
+        eprintln!("error: {}", redactor.redact(&e.to_string()));
+        eprintln!("  (no load was sent)");
+        if let Some(m) = mock {
+            mock_rt.block_on(m.shutdown());
+        }
+        return exit::TARGET_UNREACHABLE;
+    }
     let name = target.name.clone();
     let endpoint = target
         .token_endpoint
@@ -287,9 +304,16 @@ pub fn load(args: LoadArgs) -> i32 {
         eprintln!("error: {e}");
     }
     let stats = shared.merged();
-    let interrupted = goose::is_killswitch_triggered();
+    let refused = shared.credentials_refused();
+    let interrupted = goose::is_killswitch_triggered() && !refused;
     if interrupted {
         eprintln!("interrupted: the run stopped early; reports cover what ran");
+    }
+    if refused {
+        eprintln!(
+            "error: credentials refused: stopped to protect the accounts ({} logins in a row refused with invalid_client or invalid_grant)",
+            engine::CREDENTIALS_REFUSED_LIMIT
+        );
     }
     let info = RunInfo {
         interrupted,
@@ -327,6 +351,31 @@ pub fn load(args: LoadArgs) -> i32 {
     }
     if result.is_err() {
         return exit::INTERNAL;
+    }
+    if refused {
+        return exit::TARGET_UNREACHABLE;
+    }
+    // A run in which nothing it measures worked is not a result.
+    if settings.mix.refresh > 0 && stats.refresh_ok == 0 && !interrupted {
+        let transport_only = stats
+            .by_status
+            .keys()
+            .all(|k| k.starts_with("transport:") || k == "2xx");
+        eprintln!(
+            "error: no refresh succeeded in {} requests ({}): the figures measure failures, not the server",
+            stats.requests,
+            stats
+                .by_status
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        return if transport_only {
+            exit::TARGET_UNREACHABLE
+        } else {
+            exit::CHECK_FAILED
+        };
     }
     let breached = doc.thresholds.iter().any(|t| !t.passed) || !doc.regressions.is_empty();
     if breached {

@@ -33,6 +33,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use url::Url;
 
+/// Logins refused for their credentials in a row before the run stops, to
+/// protect the accounts (identity providers lock them).
+pub const CREDENTIALS_REFUSED_LIMIT: u32 = 5;
+
 /// Most token fingerprints kept for the duplicate check (bounded memory:
 /// 16 bytes each); beyond it new tokens are not checked.
 const MAX_FINGERPRINTS: usize = 20_000_000;
@@ -52,6 +56,9 @@ pub struct Shared {
     rotating: bool,
     probes: bool,
     family_revocation: bool,
+    /// Logins refused for their credentials in a row (`invalid_client`,
+    /// `invalid_grant`): past [`CREDENTIALS_REFUSED_LIMIT`] the run stops.
+    refused_logins: std::sync::atomic::AtomicU32,
     /// The primary client, its user, and where their requests go.
     client_creds: Client,
     user: (String, Secret),
@@ -122,6 +129,7 @@ impl Shared {
             rotating,
             probes,
             family_revocation,
+            refused_logins: std::sync::atomic::AtomicU32::new(0),
             client_creds,
             user,
             endpoint,
@@ -129,6 +137,14 @@ impl Shared {
         shared.token_request(None)?;
         shared.token_request(Some("probe"))?;
         Ok(shared)
+    }
+
+    /// True once logins were refused for their credentials too often in a
+    /// row: no further login is sent.
+    pub fn credentials_refused(&self) -> bool {
+        self.refused_logins
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= CREDENTIALS_REFUSED_LIMIT
     }
 
     /// Time since the run started.
@@ -266,9 +282,31 @@ impl Shared {
 
     /// The password grant; the new chain's refresh token.
     async fn login(&self, vu: &mut Vu) {
+        if self.credentials_refused() {
+            // Nothing more is sent; the run is stopping. Yield meanwhile:
+            // a user that returned at once would spin and starve the
+            // runtime that has to end the run.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            return;
+        }
         let (outcome, json) = self.send(vu.slot, Kind::Password, None).await;
         vu.previous = None;
         vu.refresh = None;
+        use std::sync::atomic::Ordering::Relaxed;
+        match &outcome {
+            Outcome::Status(_, Some(code))
+                if code == "invalid_client" || code == "invalid_grant" =>
+            {
+                let n = self.refused_logins.fetch_add(1, Relaxed) + 1;
+                if n == CREDENTIALS_REFUSED_LIMIT {
+                    goose::trigger_killswitch(
+                        "credentials refused: stopped to protect the accounts",
+                    );
+                }
+            }
+            Outcome::Ok => self.refused_logins.store(0, Relaxed),
+            _ => {}
+        }
         if outcome == Outcome::Ok
             && let Some(j) = json
         {

@@ -98,6 +98,8 @@ pub struct Stats {
     pub latency: BTreeMap<Kind, Histogram<u64>>,
     pub requests: u64,
     pub failures: u64,
+    /// Refreshes that succeeded: a run with none exits non-zero.
+    pub refresh_ok: u64,
     /// Failures by OAuth `error` code (`-` when the answer had none).
     pub by_code: BTreeMap<String, u64>,
     /// Answers by HTTP status; transport failures as `transport:CLASS`.
@@ -112,6 +114,7 @@ impl Default for Stats {
             latency: Kind::ALL.iter().map(|k| (*k, histogram())).collect(),
             requests: 0,
             failures: 0,
+            refresh_ok: 0,
             by_code: BTreeMap::new(),
             by_status: BTreeMap::new(),
             violations: Violations::default(),
@@ -129,6 +132,9 @@ impl Stats {
             h.saturating_record(us);
         }
         self.requests += 1;
+        if kind == Kind::Refresh && *outcome == Outcome::Ok {
+            self.refresh_ok += 1;
+        }
         let failed = match outcome {
             Outcome::Ok => false,
             Outcome::Status(..) | Outcome::Transport(_) => kind != Kind::Replay,
@@ -172,6 +178,7 @@ impl Stats {
         }
         self.requests += other.requests;
         self.failures += other.failures;
+        self.refresh_ok += other.refresh_ok;
         for (k, v) in &other.by_code {
             *self.by_code.entry(k.clone()).or_default() += v;
         }
