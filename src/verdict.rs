@@ -55,6 +55,9 @@ pub enum ErrorClass {
     Timeout,
     Tls,
     ConnectionReset,
+    /// This process ran out of file descriptors (EMFILE): ours, not the
+    /// server's; raise `ulimit -n` or use fewer users.
+    TooManyOpenFiles,
     BodyTooLarge,
     Protocol,
     /// A template or capture could not be resolved (a response lacked a member
@@ -76,6 +79,7 @@ impl ErrorClass {
             ErrorClass::Timeout => "timeout",
             ErrorClass::Tls => "tls",
             ErrorClass::ConnectionReset => "connection-reset",
+            ErrorClass::TooManyOpenFiles => "too-many-open-files",
             ErrorClass::BodyTooLarge => "body-too-large",
             ErrorClass::Protocol => "protocol",
             ErrorClass::MissingCapture => "missing-capture",

@@ -353,3 +353,38 @@ fn two_runtimes_share_the_users_and_their_counts_merge() {
         assert_eq!(n(&r.report["violations"][v]), 0, "{v}: {}", text(&r));
     }
 }
+
+/// With few file descriptors the run still ends on time, names the problem
+/// (`transport:too-many-open-files`, ours, not the server's) and warns
+/// before it starts. It used to spin for more than ten minutes.
+#[test]
+fn a_descriptor_limit_is_named_and_the_run_still_ends() {
+    let script = format!(
+        "ulimit -n 256 && exec {} load --mock strict --users 400 --ramp 0s --run-time 2s --report json=/dev/null",
+        env!("CARGO_BIN_EXE_tokenprobe")
+    );
+    let mut child = Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A guard against a hang, not a measurement: the run is 2 s long.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the run did not end");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("raise `ulimit -n`"), "{all}");
+    assert!(all.contains("transport:too-many-open-files="), "{all}");
+}

@@ -237,6 +237,16 @@ pub fn load(args: LoadArgs) -> i32 {
             return exit::INVALID_INPUT;
         }
     };
+    // One socket per user (and the in-process mock's as many again): raise
+    // the soft descriptor limit to the hard one, and say when it is short.
+    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
+    let need = settings.users as u64 * if mock.is_some() { 2 } else { 1 } + 64;
+    if limit > 0 && need > limit {
+        eprintln!(
+            "warning: {} users need about {need} file descriptors and this process may open {limit}: expect too-many-open-files errors; raise `ulimit -n` (the hard limit) or use fewer users",
+            settings.users
+        );
+    }
     // One login (and one refresh) before any traffic: a server that refuses
     // the target's credentials, or cannot be reached, gets nothing more.
     let redactor = crate::redact::Redactor::new();

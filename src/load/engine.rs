@@ -251,8 +251,21 @@ impl Shared {
             }
             Err(e) => (Outcome::Transport(e.class.to_string()), None),
         };
-        let mut stats = self.stats[slot].lock().unwrap_or_else(|p| p.into_inner());
-        stats.record(kind, took, at, &outcome);
+        {
+            let mut stats = self.stats[slot].lock().unwrap_or_else(|p| p.into_inner());
+            stats.record(kind, took, at, &outcome);
+        }
+        // A transport failure can come back at once (no descriptor left,
+        // connection refused): give the runtime a turn, and back off when
+        // the process itself is out of descriptors, so that the run's own
+        // timers still fire and it ends on time.
+        if let Outcome::Transport(class) = &outcome {
+            if class == "too-many-open-files" {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            } else {
+                tokio::task::yield_now().await;
+            }
+        }
         (outcome, json)
     }
 
@@ -343,8 +356,12 @@ impl Shared {
                     }
                 }
             }
-            (Outcome::Status(_, Some(code)), _) if code == "invalid_grant" => {
-                self.violation(vu.slot, |v| v.chain_breaks += 1);
+            // Any refusal ends the chain (counted by its code); only
+            // invalid_grant is a chain break: a token the server disowned.
+            (Outcome::Status(status, code), _) if (400..500).contains(status) => {
+                if code.as_deref() == Some("invalid_grant") {
+                    self.violation(vu.slot, |v| v.chain_breaks += 1);
+                }
                 return self.login(vu).await;
             }
             // The answer was lost: the server may have rotated the token or

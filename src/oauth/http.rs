@@ -193,7 +193,9 @@ pub async fn send(
 pub fn classify(e: &reqwest::Error) -> TransportError {
     let detail = chain(e);
     let lower = detail.to_ascii_lowercase();
-    let class = if e.is_timeout() || lower.contains("timed out") {
+    let class = if lower.contains("too many open files") || lower.contains("os error 24") {
+        ErrorClass::TooManyOpenFiles
+    } else if e.is_timeout() || lower.contains("timed out") {
         ErrorClass::Timeout
     } else if lower.contains("certificate")
         || lower.contains("tls")

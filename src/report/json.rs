@@ -235,6 +235,8 @@ pub enum ErrorClass {
     Timeout,
     Tls,
     ConnectionReset,
+    /// This process ran out of file descriptors.
+    TooManyOpenFiles,
     BodyTooLarge,
     Protocol,
     /// A later step needed a member that a response lacked.
@@ -454,6 +456,7 @@ impl From<result::ErrorClass> for ErrorClass {
             C::Timeout => ErrorClass::Timeout,
             C::Tls => ErrorClass::Tls,
             C::ConnectionReset => ErrorClass::ConnectionReset,
+            C::TooManyOpenFiles => ErrorClass::TooManyOpenFiles,
             C::BodyTooLarge => ErrorClass::BodyTooLarge,
             C::Protocol => ErrorClass::Protocol,
             C::MissingCapture => ErrorClass::MissingCapture,
