@@ -189,6 +189,21 @@ fn judges_attributed(r: &ScenarioResult) -> bool {
         .any(|c| ATTRIBUTED_IDS.contains(&c.as_str()))
 }
 
+/// The finding a judge of attributed defects shows: the first place it
+/// was seen, and every place in `seen_in`.
+fn first_seen(seen: &[(String, Attributed)], places: Vec<String>) -> Finding {
+    let (sid, a) = &seen[0];
+    let mut f = Finding::new(
+        &a.step,
+        a.subject.clone(),
+        a.expected.clone(),
+        format!("{} (in {sid})", a.actual),
+    );
+    f.exchange = a.exchange.clone();
+    f.seen_in = places;
+    f
+}
+
 /// Folds the format defects that scenarios met into the scenario that
 /// judges their id, once, with every place they were seen. When no such
 /// scenario ran, one result stands for the id.
@@ -226,28 +241,11 @@ fn attribute(results: &mut Vec<ScenarioResult>) {
                 Outcome::Failed(f) => f.seen_in.extend(places),
                 Outcome::Errored { .. } => {}
                 other => {
-                    let (sid, a) = &seen[0];
-                    let mut f = Finding::new(
-                        &a.step,
-                        a.subject.clone(),
-                        a.expected.clone(),
-                        format!("{} (in {sid})", a.actual),
-                    );
-                    f.exchange = a.exchange.clone();
-                    f.seen_in = places;
-                    *other = Outcome::Failed(f);
+                    *other = Outcome::Failed(first_seen(&seen, places));
                 }
             },
             None => {
-                let (sid, a) = &seen[0];
-                let mut f = Finding::new(
-                    &a.step,
-                    a.subject.clone(),
-                    a.expected.clone(),
-                    format!("{} (in {sid})", a.actual),
-                );
-                f.exchange = a.exchange.clone();
-                f.seen_in = places;
+                let f = first_seen(&seen, places);
                 let entry = crate::catalogue::get(id);
                 results.push(ScenarioResult {
                     id: format!("errors/{}-seen-elsewhere", id.to_ascii_lowercase()),
