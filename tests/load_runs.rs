@@ -388,3 +388,76 @@ fn a_descriptor_limit_is_named_and_the_run_still_ends() {
     assert!(all.contains("raise `ulimit -n`"), "{all}");
     assert!(all.contains("transport:too-many-open-files="), "{all}");
 }
+
+/// A server that answers every request after 50 ms.
+async fn slow_server(delay: std::time::Duration) -> wiremock::MockServer {
+    let s = wiremock::MockServer::start().await;
+    let tokens = serde_json::json!({"access_token": "at-0123456789abcdef", "token_type": "Bearer", "expires_in": 60, "refresh_token": "rt-0123456789abcdef"});
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(tokens)
+                .set_delay(delay),
+        )
+        .mount(&s)
+        .await;
+    s
+}
+
+/// The open model against a server slower than the rate: 100 iterations a
+/// second for 2 s, at most 2 in flight, 50 ms an answer. The schedule is
+/// kept (200 due), the server serves at most 2 / 50 ms = 40 a second, the
+/// rest is dropped and counted, and every sent iteration is measured from
+/// when it was due as well as from when it was sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_arrival_rate_above_what_the_server_serves_is_kept_and_the_rest_dropped() {
+    let s = slow_server(std::time::Duration::from_millis(50)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = target_for(&s.uri(), dir.path());
+    let r = load(&[
+        "--target",
+        target.to_str().unwrap(),
+        "--arrival-rate",
+        "100/s",
+        "--max-in-flight",
+        "2",
+        "--threshold",
+        "dropped==0",
+    ]);
+    assert_eq!(
+        r.out.status.code(),
+        Some(5),
+        "dropped==0 breached: {}",
+        text(&r)
+    );
+    assert_valid(&r.report);
+    let t = &r.report["totals"];
+    let (scheduled, dropped, requests) = (n(&t["scheduled"]), n(&t["dropped"]), n(&t["requests"]));
+    assert_eq!(scheduled, 200, "100/s for 2 s: {}", text(&r));
+    // One request per iteration (a login or a refresh): every due iteration
+    // was either sent or dropped.
+    assert_eq!(requests + dropped, scheduled, "{}", text(&r));
+    // Two in flight, 50 ms each: 40 a second at most (plus the two that
+    // may still be in flight when the run ends).
+    assert!(requests <= 2 * 40 + 2, "{requests}: {}", text(&r));
+    assert!(requests >= 40, "{requests}: {}", text(&r));
+    assert!(t["rps"].as_f64().unwrap() <= 42.0, "{}", text(&r));
+    let timeline_dropped: u64 = r.report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.get("dropped").map_or(0, n))
+        .sum();
+    assert_eq!(timeline_dropped, dropped);
+    let (sent, due) = (
+        &r.report["latency_us"]["all"],
+        &r.report["latency_us_corrected"]["all"],
+    );
+    assert_eq!(n(&due["count"]), requests);
+    assert!(n(&sent["p50"]) >= 50_000, "{sent}");
+    for q in ["p50", "p90", "p99", "max"] {
+        assert!(n(&due[q]) >= n(&sent[q]), "{q}: due {due} sent {sent}");
+    }
+    assert_eq!(r.report["settings"]["model"], "open");
+    assert!(text(&r).contains("dropped"), "{}", text(&r));
+}

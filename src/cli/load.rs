@@ -43,6 +43,14 @@ pub struct LoadArgs {
     /// At most this many requests per second over all users (`500` or `500/s`).
     #[arg(long)]
     pub rate: Option<String>,
+    /// Open model: start this many iterations a second whatever the server
+    /// does (`200` or `200/s`); latency is also measured from when each was
+    /// due, and iterations that cannot start are counted as dropped.
+    #[arg(long, value_name = "RATE")]
+    pub arrival_rate: Option<String>,
+    /// Open model: most iterations running at once (default 100).
+    #[arg(long, value_name = "N")]
+    pub max_in_flight: Option<usize>,
     /// `refresh=9,password=1`.
     #[arg(long)]
     pub mix: Option<Mix>,
@@ -116,15 +124,17 @@ fn settings(args: &LoadArgs) -> Result<LoadSettings, CliError> {
         Some(p) => LoadSettings::from_file(p)?,
         None => LoadSettings::default(),
     };
-    let rate = match &args.rate {
-        Some(r) => Some(
-            r.trim_end_matches("/s")
-                .trim()
-                .parse::<f64>()
-                .map_err(|_| format!("--rate {r}: give requests per second, e.g. 500 or 500/s"))?,
-        ),
-        None => None,
+    let per_second = |flag: &str, r: &Option<String>| match r {
+        Some(r) => r
+            .trim_end_matches("/s")
+            .trim()
+            .parse::<f64>()
+            .map(Some)
+            .map_err(|_| format!("{flag} {r}: give a number per second, e.g. 500 or 500/s")),
+        None => Ok(None),
     };
+    let rate = per_second("--rate", &args.rate)?;
+    let arrival_rate = per_second("--arrival-rate", &args.arrival_rate)?;
     let flags = LoadProfile {
         description: None,
         users: args.users,
@@ -135,13 +145,11 @@ fn settings(args: &LoadArgs) -> Result<LoadSettings, CliError> {
         mix: args.mix,
         replay_rate: args.replay_rate,
         thresholds: args.threshold.clone(),
+        arrival_rate,
+        max_in_flight: args.max_in_flight,
     };
     // A ramp given as a flag replaces the profile's increase_rate and the
-    // other way round.
-    let mut base = base;
-    if args.ramp.is_some() || args.increase_rate.is_some() {
-        base.increase_rate = LoadSettings::default().increase_rate;
-    }
+    // other way round (the last one given is the one kept).
     Ok(base.apply(&flags, None)?)
 }
 
@@ -284,9 +292,15 @@ pub fn load(args: LoadArgs) -> i32 {
             return exit::INVALID_INPUT;
         }
     };
+    let model = match settings.arrival {
+        Some(a) => format!(
+            "{} iterations/s (at most {} in flight)",
+            a.rate, a.max_in_flight
+        ),
+        None => format!("{} users", settings.users),
+    };
     eprintln!(
-        "tokenprobe load: {} users on {} thread{}, {} against {} ({}){}",
-        settings.users,
+        "tokenprobe load: {model} on {} thread{}, {} against {} ({}){}",
         threads,
         if threads == 1 { "" } else { "s" },
         humantime::format_duration(settings.run_time),
@@ -326,14 +340,23 @@ pub fn load(args: LoadArgs) -> i32 {
         );
     }
     let info = RunInfo {
+        not_probed: shared.not_probed(),
         interrupted,
         target: name,
         token_endpoint: endpoint,
         started_at,
         duration_s,
         settings: SettingsDoc {
+            model: if settings.arrival.is_some() {
+                "open"
+            } else {
+                "closed"
+            }
+            .into(),
+            arrival_rate: settings.arrival.map(|a| a.rate),
+            max_in_flight: settings.arrival.map(|a| a.max_in_flight),
             users: settings.users,
-            increase_rate: settings.increase_rate,
+            increase_rate: settings.increase_rate(),
             run_time_s: settings.run_time.as_secs_f64(),
             rate: settings.rate,
             mix_refresh: settings.mix.refresh,
@@ -421,12 +444,52 @@ fn print_summary(r: &LoadReport) {
         );
     }
     let _ = all;
+    if let Some(corrected) = &r.latency_us_corrected {
+        for (kind, l) in corrected {
+            let _ = writeln!(
+                out,
+                "  {kind:<9} from due: p50 {:>8.2}ms  p90 {:>8.2}ms  p99 {:>8.2}ms  p99.9 {:>8.2}ms  max {:>8.2}ms",
+                l.p50 as f64 / 1000.0,
+                l.p90 as f64 / 1000.0,
+                l.p99 as f64 / 1000.0,
+                l.p999 as f64 / 1000.0,
+                l.max as f64 / 1000.0
+            );
+        }
+    }
+    if let (Some(scheduled), Some(dropped)) = (r.totals.scheduled, r.totals.dropped) {
+        let _ = writeln!(
+            out,
+            "iterations: {scheduled} due, {dropped} dropped ({:.1}%) with {} in flight at most",
+            if scheduled > 0 {
+                dropped as f64 * 100.0 / scheduled as f64
+            } else {
+                0.0
+            },
+            r.settings.max_in_flight.unwrap_or(0)
+        );
+    }
     let v = &r.violations;
+    let shown = |name: &str, n: u64| {
+        if v.not_probed.contains_key(name) {
+            format!("{name}=not-probed")
+        } else {
+            format!("{name}={n}")
+        }
+    };
     let _ = writeln!(
         out,
-        "violations: chain_breaks={} replay_accepted={} duplicate_tokens={} rotation_violations={}",
-        v.chain_breaks, v.replay_accepted, v.duplicate_tokens, v.rotation_violations
+        "violations: {} {} {} {}",
+        shown("chain_breaks", v.chain_breaks),
+        shown("replay_accepted", v.replay_accepted),
+        shown("duplicate_tokens", v.duplicate_tokens),
+        shown("rotation_violations", v.rotation_violations)
     );
+    for (name, why) in &v.not_probed {
+        if name != "dropped" {
+            let _ = writeln!(out, "  not probed: {name}: {why}");
+        }
+    }
     if !r.errors.by_code.is_empty() {
         let codes: Vec<String> = r
             .errors
@@ -437,13 +500,12 @@ fn print_summary(r: &LoadReport) {
         let _ = writeln!(out, "errors: {}", codes.join(" "));
     }
     for t in &r.thresholds {
-        let _ = writeln!(
-            out,
-            "threshold {}: {} ({})",
-            t.threshold,
-            if t.passed { "passed" } else { "BREACHED" },
-            t.observed
-        );
+        let verdict = match (&t.not_probed, t.passed) {
+            (Some(why), _) => format!("not probed ({why})"),
+            (None, true) => format!("passed ({})", t.observed),
+            (None, false) => format!("BREACHED ({})", t.observed),
+        };
+        let _ = writeln!(out, "threshold {}: {verdict}", t.threshold);
     }
     for reg in &r.regressions {
         let _ = writeln!(out, "regression: {reg}");
@@ -462,18 +524,20 @@ fn progress(
     let handle = std::thread::spawn(move || {
         while !flag.load(std::sync::atomic::Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(1000));
-            let s = shared.merged();
-            let second = shared.elapsed().as_secs() as usize;
-            let last = second.checked_sub(1).and_then(|i| s.timeline.get(i));
-            let (rps, p99) =
-                last.map_or((0, 0), |l| (l.requests, l.latency.value_at_quantile(0.99)));
+            let l = shared.live();
             eprint!(
-                "\r\x1b[2K{:>4}s  {:>8} req/s  p99 {:>7.2}ms  errors {:>6}  chain breaks {:>5}",
-                second,
-                rps,
-                p99 as f64 / 1000.0,
-                s.failures,
-                s.violations.chain_breaks
+                "\r\x1b[2K{:>4}s  {:>8} req/s  p99 {:>7.2}ms  errors {:>6}  chain breaks {:>5}  active {:>5}{}",
+                shared.elapsed().as_secs(),
+                l.last_second,
+                l.p99_us as f64 / 1000.0,
+                l.failures,
+                l.chain_breaks,
+                l.active,
+                if l.dropped > 0 {
+                    format!("  dropped {}", l.dropped)
+                } else {
+                    String::new()
+                }
             );
         }
         eprintln!();

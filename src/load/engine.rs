@@ -37,6 +37,19 @@ use url::Url;
 /// protect the accounts (identity providers lock them).
 pub const CREDENTIALS_REFUSED_LIMIT: u32 = 5;
 
+/// What the progress line shows, read without blocking the request path.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Live {
+    pub requests: u64,
+    pub failures: u64,
+    pub chain_breaks: u64,
+    pub dropped: u64,
+    /// Requests in the last full second, and their p99 (µs).
+    pub last_second: u64,
+    pub p99_us: u64,
+    pub active: u64,
+}
+
 /// Most token fingerprints kept for the duplicate check (bounded memory:
 /// 16 bytes each); beyond it new tokens are not checked.
 const MAX_FINGERPRINTS: usize = 20_000_000;
@@ -59,6 +72,8 @@ pub struct Shared {
     /// Logins refused for their credentials in a row (`invalid_client`,
     /// `invalid_grant`): past [`CREDENTIALS_REFUSED_LIMIT`] the run stops.
     refused_logins: std::sync::atomic::AtomicU32,
+    /// Users started (closed model) or iterations in flight (open model).
+    pub(super) active: std::sync::atomic::AtomicU64,
     /// The primary client, its user, and where their requests go.
     client_creds: Client,
     user: (String, Secret),
@@ -74,15 +89,29 @@ pub enum SetupError {
     Request(#[from] RequestError),
 }
 
-/// A virtual user's state between transactions.
+/// A virtual user's state between transactions (in the open model: one
+/// token chain, taken by one iteration at a time).
 #[derive(Clone, Default)]
-struct Vu {
+pub(super) struct Vu {
     refresh: Option<String>,
     previous: Option<String>,
-    /// xorshift state for the replay draw.
+    /// xorshift state for the replay and mix draws.
     rng: u64,
     /// Which `Shared::stats` this user records into.
-    slot: usize,
+    pub(super) slot: usize,
+    /// Open model: when the current iteration was due; its first request
+    /// records its latency from then as well.
+    due: Option<Instant>,
+}
+
+impl Vu {
+    /// A user (or chain) with no token yet, recording into `slot`.
+    pub(super) fn new(slot: usize) -> Vu {
+        Vu {
+            slot,
+            ..Vu::default()
+        }
+    }
 }
 
 impl Shared {
@@ -130,6 +159,7 @@ impl Shared {
             probes,
             family_revocation,
             refused_logins: std::sync::atomic::AtomicU32::new(0),
+            active: std::sync::atomic::AtomicU64::new(0),
             client_creds,
             user,
             endpoint,
@@ -152,6 +182,44 @@ impl Shared {
         self.started.elapsed()
     }
 
+    /// When the run started.
+    pub(super) fn started(&self) -> Instant {
+        self.started
+    }
+
+    pub(super) fn settings(&self) -> &LoadSettings {
+        &self.settings
+    }
+
+    pub(super) fn request_timeout(&self) -> Duration {
+        self.http.request_timeout
+    }
+
+    /// Requests so far, and p99 of the last full second, read without
+    /// waiting for a lock the request path holds (a busy runtime is skipped
+    /// and shows next time).
+    pub fn live(&self) -> Live {
+        let mut live = Live::default();
+        let second = self.started.elapsed().as_secs();
+        for s in &self.stats {
+            let Ok(s) = s.try_lock() else { continue };
+            live.requests += s.requests;
+            live.failures += s.failures;
+            live.chain_breaks += s.violations.chain_breaks;
+            live.dropped += s.dropped;
+            let step = s.timeline.step_s;
+            if let Some(b) = second
+                .checked_sub(1)
+                .and_then(|last| s.timeline.buckets.get((last / step) as usize))
+            {
+                live.last_second += b.total() / step;
+                live.p99_us = live.p99_us.max(b.latency.value_at_quantile(0.99));
+            }
+        }
+        live.active = self.active.load(std::sync::atomic::Ordering::Relaxed);
+        live
+    }
+
     /// All runtimes' statistics together.
     pub fn merged(&self) -> Stats {
         let mut all = Stats::default();
@@ -164,6 +232,43 @@ impl Shared {
     /// True when replay probes run (rotation declared, no grace period).
     pub fn probes(&self) -> bool {
         self.probes
+    }
+
+    /// The violations this run cannot see, and why: a zero there is not a
+    /// pass.
+    pub fn not_probed(&self) -> std::collections::BTreeMap<String, String> {
+        let mut out = std::collections::BTreeMap::new();
+        let b = &self.target.behaviour;
+        let replay = if !self.rotating {
+            Some(
+                "the target does not declare rotation (behaviour.rotation), so a replayed refresh token may be valid",
+            )
+        } else if b.grace_period_s > 0 {
+            Some(
+                "the target declares a grace period (behaviour.grace_period_s): a replay within it may succeed",
+            )
+        } else if self.settings.replay_rate <= 0.0 {
+            Some("no replay probes were sent (--replay-rate 0)")
+        } else {
+            None
+        };
+        if let Some(why) = replay {
+            out.insert("replay_accepted".to_string(), why.to_string());
+        }
+        if !self.rotating {
+            out.insert(
+                "rotation_violations".to_string(),
+                "the target does not declare rotation (behaviour.rotation)".to_string(),
+            );
+        }
+        if self.settings.arrival.is_none() {
+            out.insert(
+                "dropped".to_string(),
+                "closed model: users wait for answers, nothing is dropped (use --arrival-rate)"
+                    .to_string(),
+            );
+        }
+        out
     }
 
     /// Waits for a slot under the rate cap.
@@ -222,12 +327,14 @@ impl Shared {
         Ok(request.build()?.post(self.endpoint.clone()))
     }
 
-    /// Sends one token request and records it.
+    /// Sends one token request and records it; `due`: when the open
+    /// model's iteration was due (its latency from then is recorded too).
     async fn send(
         &self,
         slot: usize,
         kind: Kind,
         refresh_token: Option<&str>,
+        due: Option<Instant>,
     ) -> (Outcome, Option<serde_json::Value>) {
         // Every request is built before the pacing slot is taken; one that
         // cannot be built (checked before the run) is never sent.
@@ -252,8 +359,13 @@ impl Shared {
             Err(e) => (Outcome::Transport(e.class.to_string()), None),
         };
         {
+            let active = self.active.load(std::sync::atomic::Ordering::Relaxed);
             let mut stats = self.stats[slot].lock().unwrap_or_else(|p| p.into_inner());
             stats.record(kind, took, at, &outcome);
+            stats.active(at, active);
+            if let Some(due) = due {
+                stats.record_corrected(kind, due.elapsed());
+            }
         }
         // A transport failure can come back at once (no descriptor left,
         // connection refused): give the runtime a turn, and back off when
@@ -293,6 +405,23 @@ impl Shared {
         f(&mut stats.violations);
     }
 
+    /// One iteration of the open model, due at `due`: a login when the
+    /// chain has none (or the mix draws one), else a refresh.
+    pub(super) async fn iteration(&self, vu: &mut Vu, due: Instant) {
+        vu.due = Some(due);
+        let mix = self.settings.mix;
+        let password = vu.refresh.is_none()
+            || (mix.password > 0
+                && draw(&mut vu.rng) * f64::from(mix.refresh + mix.password)
+                    < f64::from(mix.password));
+        if password {
+            self.login(vu).await;
+        } else {
+            self.refresh(vu).await;
+        }
+        vu.due = None;
+    }
+
     /// The password grant; the new chain's refresh token.
     async fn login(&self, vu: &mut Vu) {
         if self.credentials_refused() {
@@ -302,7 +431,9 @@ impl Shared {
             tokio::time::sleep(Duration::from_millis(100)).await;
             return;
         }
-        let (outcome, json) = self.send(vu.slot, Kind::Password, None).await;
+        let (outcome, json) = self
+            .send(vu.slot, Kind::Password, None, vu.due.take())
+            .await;
         vu.previous = None;
         vu.refresh = None;
         use std::sync::atomic::Ordering::Relaxed;
@@ -336,7 +467,9 @@ impl Shared {
         let Some(current) = vu.refresh.clone() else {
             return self.login(vu).await;
         };
-        let (outcome, json) = self.send(vu.slot, Kind::Refresh, Some(&current)).await;
+        let (outcome, json) = self
+            .send(vu.slot, Kind::Refresh, Some(&current), vu.due.take())
+            .await;
         match (&outcome, json) {
             (Outcome::Ok, Some(j)) => {
                 self.note_tokens(vu.slot, &j, Some(&current));
@@ -386,7 +519,7 @@ impl Shared {
         let Some(current) = vu.refresh.clone() else {
             return;
         };
-        let one = || self.send(vu.slot, Kind::Replay, Some(&current));
+        let one = || self.send(vu.slot, Kind::Replay, Some(&current), None);
         let (a, b) = futures::join!(one(), one());
         let winners: Vec<serde_json::Value> = [a, b]
             .into_iter()
@@ -416,7 +549,7 @@ impl Shared {
         let Some(old) = vu.previous.take() else {
             return;
         };
-        let (outcome, json) = self.send(vu.slot, Kind::Replay, Some(&old)).await;
+        let (outcome, json) = self.send(vu.slot, Kind::Replay, Some(&old), None).await;
         if outcome == Outcome::Ok {
             self.violation(vu.slot, |v| v.replay_accepted += 1);
             if let Some(j) = json {
@@ -447,7 +580,11 @@ fn draw(state: &mut u64) -> f64 {
 /// with its own goose attack and a share of the users. Returns when the
 /// run time is over or Ctrl-C was pressed.
 pub fn run(shared: Arc<Shared>, threads: usize) -> Result<(), String> {
-    let threads = threads.clamp(1, shared.settings.users.max(1));
+    let most = match shared.settings.arrival {
+        Some(a) => a.max_in_flight,
+        None => shared.settings.users,
+    };
+    let threads = threads.clamp(1, most.max(1));
     let handles: Vec<std::thread::JoinHandle<Result<(), String>>> = (0..threads)
         .map(|i| {
             let shared = shared.clone();
@@ -459,7 +596,15 @@ pub fn run(shared: Arc<Shared>, threads: usize) -> Result<(), String> {
                         .enable_all()
                         .build()
                         .map_err(|e| format!("cannot start a runtime: {e}"))?;
-                    rt.block_on(attack(shared, i, users, threads))
+                    match shared.settings.arrival {
+                        Some(a) => rt.block_on(super::arrivals::run(
+                            shared.clone(),
+                            i,
+                            a.rate / threads as f64,
+                            share(a.max_in_flight, threads, i).max(1),
+                        )),
+                        None => rt.block_on(attack(shared, i, users, threads)),
+                    }
                 })
                 .map_err(|e| e.to_string())
         })
@@ -476,7 +621,7 @@ pub fn run(shared: Arc<Shared>, threads: usize) -> Result<(), String> {
 }
 
 /// Users of runtime `i` of `n`.
-fn share(users: usize, n: usize, i: usize) -> usize {
+pub(super) fn share(users: usize, n: usize, i: usize) -> usize {
     users / n + usize::from(i < users % n)
 }
 
@@ -496,7 +641,10 @@ async fn attack(
     let mut config = goose::config::GooseConfiguration::default();
     config.host = Some(host);
     config.users = Some(users);
-    config.increase_rate = Some(format!("{}", (s.increase_rate / threads as f64).max(0.001)));
+    config.increase_rate = Some(format!(
+        "{}",
+        (s.increase_rate() / threads as f64).max(0.001)
+    ));
     config.run_time = Some(format!("{}s", s.run_time.as_secs().max(1)));
     config.no_metrics = true;
     config.no_print_metrics = true;
@@ -513,6 +661,9 @@ async fn attack(
                     slot,
                     ..Vu::default()
                 };
+                shared
+                    .active
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 shared.login(&mut vu).await;
                 user.set_session_data(vu);
                 Ok(())

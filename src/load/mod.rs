@@ -4,12 +4,14 @@
 //!
 //! - [`profile`]: load profiles (`scenarios/load/*.yaml`) and their settings;
 //! - [`engine`]: goose as the scheduler of virtual users, our own requests;
+//! - [`arrivals`]: the open model, iterations at an arrival rate;
 //! - [`stats`]: mergeable HDR histograms, counts and violations;
 //! - [`threshold`]: `p99<250ms`-style expressions;
 //! - [`report`]: the JSON document (with its schema), Markdown and HTML.
 //!
 //! May use: `target`, `oauth`, `redact`, `secret`, `verdict`, `wire`, `diag`, `yaml`, `exit`.
 
+pub mod arrivals;
 pub mod engine;
 pub mod profile;
 pub mod report;

@@ -34,6 +34,14 @@ pub struct LoadProfile {
     /// Requests per second over all users, at most (`0`: no cap).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
+    /// Open model: iterations started per second whatever the server does
+    /// (instead of users in a loop).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrival_rate: Option<f64>,
+    /// Open model: most iterations running at once; one due beyond it is
+    /// dropped (and counted). Default 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<usize>,
     /// Relative weights of what a user does in its loop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mix: Option<Mix>,
@@ -100,14 +108,50 @@ impl std::str::FromStr for Mix {
 #[derive(Debug, Clone)]
 pub struct LoadSettings {
     pub users: usize,
-    /// Users started per second.
-    pub increase_rate: f64,
+    /// How the users start: kept as given, so that a ramp from a profile
+    /// spreads the users a flag sets (`--users 1000` over the profile's
+    /// `ramp: 10s` is 100 users a second, not the profile's count over 10 s).
+    pub start: Start,
     pub run_time: Duration,
     /// Requests per second over all users; `None`: no cap.
     pub rate: Option<f64>,
     pub mix: Mix,
     pub replay_rate: f64,
     pub thresholds: Vec<Threshold>,
+    /// The open model, when an arrival rate is given.
+    pub arrival: Option<Arrival>,
+}
+
+/// The open model's schedule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Arrival {
+    /// Iterations started per second.
+    pub rate: f64,
+    /// Most iterations running at once.
+    pub max_in_flight: usize,
+}
+
+/// Default bound on iterations in flight in the open model.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 100;
+
+/// How the users start.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Start {
+    /// All users over this time (zero: at once).
+    Ramp(Duration),
+    /// This many users a second.
+    Rate(f64),
+}
+
+impl LoadSettings {
+    /// Users started per second.
+    pub fn increase_rate(&self) -> f64 {
+        match self.start {
+            Start::Rate(r) => r,
+            Start::Ramp(d) if d.is_zero() => self.users as f64,
+            Start::Ramp(d) => (self.users as f64 / d.as_secs_f64()).max(0.001),
+        }
+    }
 }
 
 /// Longest run accepted (a bound on every loop).
@@ -119,12 +163,13 @@ impl Default for LoadSettings {
     fn default() -> LoadSettings {
         LoadSettings {
             users: 10,
-            increase_rate: 100.0,
+            start: Start::Rate(100.0),
             run_time: Duration::from_secs(10),
             rate: None,
             mix: Mix::default(),
             replay_rate: 0.0,
             thresholds: Vec::new(),
+            arrival: None,
         }
     }
 }
@@ -180,11 +225,10 @@ impl LoadSettings {
             }
             (Some(r), None) => {
                 let d = duration("ramp", r)?;
-                self.increase_rate = if d.is_zero() {
-                    self.users as f64
-                } else {
-                    self.users as f64 / d.as_secs_f64()
-                };
+                if d > MAX_RUN_TIME {
+                    return Err(err("ramp", format!("`{r}`: give at most 24h")));
+                }
+                self.start = Start::Ramp(d);
             }
             (None, Some(rate)) => {
                 if !(rate > 0.0 && rate.is_finite()) {
@@ -193,7 +237,7 @@ impl LoadSettings {
                         format!("{rate}: give users per second above 0"),
                     ));
                 }
-                self.increase_rate = rate;
+                self.start = Start::Rate(rate);
             }
             (None, None) => {}
         }
@@ -205,6 +249,36 @@ impl LoadSettings {
                 ));
             }
             self.rate = (rate > 0.0).then_some(rate);
+        }
+        if let Some(r) = p.arrival_rate {
+            if !(r > 0.0 && r.is_finite() && r <= 1_000_000.0) {
+                return Err(err(
+                    "arrival_rate",
+                    format!("{r}: give iterations per second, above 0 and at most 1000000"),
+                ));
+            }
+            let max_in_flight = self
+                .arrival
+                .map_or(DEFAULT_MAX_IN_FLIGHT, |a| a.max_in_flight);
+            self.arrival = Some(Arrival {
+                rate: r,
+                max_in_flight,
+            });
+        }
+        if let Some(m) = p.max_in_flight {
+            if m == 0 || m > MAX_USERS {
+                return Err(err("max_in_flight", format!("{m}: give 1 to {MAX_USERS}")));
+            }
+            match &mut self.arrival {
+                Some(a) => a.max_in_flight = m,
+                None if p.arrival_rate.is_none() => {
+                    return Err(err(
+                        "max_in_flight",
+                        "bounds the open model: give an arrival rate too".into(),
+                    ));
+                }
+                None => {}
+            }
         }
         if let Some(m) = p.mix {
             if m.refresh + m.password == 0 {
@@ -263,6 +337,29 @@ mod tests {
         std::fs::write(&path, "users: 10\nrampp: 5s\n").unwrap();
         let d = LoadSettings::from_file(&path).unwrap_err().to_string();
         assert!(d.contains("ramp"), "{d}");
+    }
+
+    #[test]
+    fn a_ramp_spreads_the_users_of_whoever_sets_them_last() {
+        let profile = LoadProfile {
+            users: Some(10),
+            ramp: Some("10s".into()),
+            ..LoadProfile::default()
+        };
+        let from_file = LoadSettings::default().apply(&profile, None).unwrap();
+        assert_eq!(from_file.increase_rate(), 1.0);
+        let flags = LoadProfile {
+            users: Some(1000),
+            ..LoadProfile::default()
+        };
+        let both = from_file.apply(&flags, None).unwrap();
+        assert_eq!(both.increase_rate(), 100.0);
+        let at_once = LoadProfile {
+            ramp: Some("0s".into()),
+            ..LoadProfile::default()
+        };
+        let s = both.apply(&at_once, None).unwrap();
+        assert_eq!(s.increase_rate(), 1000.0);
     }
 
     #[test]

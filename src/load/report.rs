@@ -5,7 +5,7 @@
 //! that runs can be merged and compared exactly.
 
 use super::stats::{Kind, Stats};
-use super::threshold::{Observed, QUANTILES, Threshold, Verdict};
+use super::threshold::{Figures, Observed, QUANTILES, Threshold, Verdict};
 use base64::Engine;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
@@ -13,12 +13,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(title = "tokenprobe load report")]
 pub struct LoadReport {
-    #[schemars(extend("const" = 1))]
+    #[schemars(extend("const" = 2))]
     pub schema_version: u32,
     pub tool: String,
     pub target: String,
@@ -30,10 +30,22 @@ pub struct LoadReport {
     pub interrupted: bool,
     pub settings: SettingsDoc,
     pub totals: Totals,
-    /// Per request kind (`password`, `refresh`, `replay`) and `all`.
+    /// Per request kind (`password`, `refresh`, `replay`) and `all`, from
+    /// the moment each request was sent.
     pub latency_us: BTreeMap<String, Latency>,
+    /// Open model only: the same, from the moment each iteration was due.
+    /// Iterations are sent on schedule whatever the server does (a server
+    /// that falls behind shows as `totals.dropped`), so the difference from
+    /// `latency_us` is the generator's own delay in sending (its timer's
+    /// 1 ms resolution, a busy runtime): a large one means the figures
+    /// measure the generator, not the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_us_corrected: Option<BTreeMap<String, Latency>>,
     pub errors: Errors,
     pub violations: ViolationsDoc,
+    /// Seconds per timeline entry (1 up to 10 minutes, then wider: the
+    /// timeline has at most 600 entries).
+    pub timeline_step_s: u64,
     pub timeline: Vec<SecondDoc>,
     pub thresholds: Vec<Verdict>,
     /// Regressions against `--baseline`, if one was given.
@@ -45,6 +57,14 @@ pub struct LoadReport {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SettingsDoc {
+    /// `closed` (users in a loop) or `open` (iterations at an arrival rate).
+    pub model: String,
+    /// Open model: iterations started per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrival_rate: Option<f64>,
+    /// Open model: most iterations running at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<usize>,
     pub users: usize,
     pub increase_rate: f64,
     pub run_time_s: f64,
@@ -59,6 +79,13 @@ pub struct SettingsDoc {
 pub struct Totals {
     pub requests: u64,
     pub failures: u64,
+    /// Open model: iterations due over the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<u64>,
+    /// Open model: iterations due while `max_in_flight` were running, not
+    /// sent (k6's `dropped_iterations`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped: Option<u64>,
     pub rps: f64,
     pub duration_s: f64,
     pub error_rate: f64,
@@ -90,14 +117,35 @@ pub struct ViolationsDoc {
     pub replay_accepted: u64,
     pub duplicate_tokens: u64,
     pub rotation_violations: u64,
+    /// Violations this run could not see, and why (`replay_accepted`:
+    /// no replay probes ran), so that a zero is not read as a pass.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub not_probed: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SecondDoc {
-    pub second: usize,
+    /// Start of the entry, in seconds from the start of the run.
+    pub second: u64,
     pub requests: u64,
+    /// Requests by kind.
+    pub by_kind: BTreeMap<String, u64>,
     pub errors: u64,
+    /// Failures by code (a few codes; the rest `other`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors_by_code: BTreeMap<String, u64>,
+    pub p50_us: u64,
+    pub p95_us: u64,
     pub p99_us: u64,
+    /// Users (closed model) or iterations in flight (open model), at most.
+    pub active: u64,
+    /// Open model: iterations dropped.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn latency(h: &Histogram<u64>) -> Latency {
@@ -127,35 +175,71 @@ pub fn decode(text: &str) -> Option<Histogram<u64>> {
     Deserializer::new().deserialize(&mut bytes.as_slice()).ok()
 }
 
-/// What the run produced, for thresholds.
-pub fn observed(stats: &Stats, duration_s: f64) -> Observed {
-    let all = stats.all_latency();
+fn figures(
+    h: &Histogram<u64>,
+    requests: u64,
+    failures: u64,
+    measured: u64,
+    duration_s: f64,
+) -> Figures {
+    Figures {
+        latency: QUANTILES
+            .iter()
+            .map(|(q, _)| (*q, h.value_at_quantile(*q) as f64))
+            .collect(),
+        error_rate: if measured == 0 {
+            0.0
+        } else {
+            failures as f64 / measured as f64
+        },
+        rps: if duration_s > 0.0 {
+            requests as f64 / duration_s
+        } else {
+            0.0
+        },
+        requests: requests as f64,
+        failures: failures as f64,
+    }
+}
+
+/// What the run produced, for thresholds. `not_probed`: the violations the
+/// run could not see, with why.
+pub fn observed(stats: &Stats, duration_s: f64, not_probed: &BTreeMap<String, String>) -> Observed {
+    // A replay's refusal is its expected answer: replays are not in the
+    // error rate's denominator.
     let measured: u64 = Kind::ALL
         .iter()
         .filter(|k| **k != Kind::Replay)
         .map(|k| stats.latency[k].len())
         .sum();
+    let kinds = stats
+        .latency
+        .iter()
+        .filter(|(_, h)| !h.is_empty())
+        .map(|(k, h)| {
+            let failures = stats.failures_by_kind.get(k).copied().unwrap_or(0);
+            let denominator = if *k == Kind::Replay { 0 } else { h.len() };
+            (
+                k.as_str().to_string(),
+                figures(h, h.len(), failures, denominator, duration_s),
+            )
+        })
+        .collect();
     Observed {
-        latency: QUANTILES
-            .iter()
-            .map(|(q, _)| (*q, all.value_at_quantile(*q) as f64))
-            .collect(),
-        error_rate: if measured == 0 {
-            0.0
-        } else {
-            stats.failures as f64 / measured as f64
-        },
-        rps: if duration_s > 0.0 {
-            stats.requests as f64 / duration_s
-        } else {
-            0.0
-        },
-        requests: stats.requests as f64,
-        failures: stats.failures as f64,
+        all: figures(
+            &stats.all_latency(),
+            stats.requests,
+            stats.failures,
+            measured,
+            duration_s,
+        ),
+        kinds,
         chain_breaks: stats.violations.chain_breaks as f64,
         replay_accepted: stats.violations.replay_accepted as f64,
         duplicate_tokens: stats.violations.duplicate_tokens as f64,
         rotation_violations: stats.violations.rotation_violations as f64,
+        dropped: stats.dropped as f64,
+        not_probed: not_probed.clone(),
     }
 }
 
@@ -167,18 +251,28 @@ pub struct RunInfo {
     pub started_at: String,
     pub duration_s: f64,
     pub settings: SettingsDoc,
+    /// Violations the run could not see, and why.
+    pub not_probed: BTreeMap<String, String>,
 }
 
-/// Builds the report.
-pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadReport {
-    let o = observed(stats, info.duration_s);
-    let mut latency_us: BTreeMap<String, Latency> = stats
-        .latency
+fn latencies(map: &BTreeMap<Kind, Histogram<u64>>) -> BTreeMap<String, Latency> {
+    let mut out: BTreeMap<String, Latency> = map
         .iter()
         .filter(|(_, h)| !h.is_empty())
         .map(|(k, h)| (k.as_str().to_string(), latency(h)))
         .collect();
-    latency_us.insert("all".into(), latency(&stats.all_latency()));
+    let mut all = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds");
+    for h in map.values() {
+        let _ = all.add(h);
+    }
+    out.insert("all".into(), latency(&all));
+    out
+}
+
+/// Builds the report.
+pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadReport {
+    let o = observed(stats, info.duration_s, &info.not_probed);
+    let open = info.settings.model == "open";
     LoadReport {
         schema_version: SCHEMA_VERSION,
         tool: concat!("tokenprobe ", env!("CARGO_PKG_VERSION")).into(),
@@ -190,11 +284,14 @@ pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadRepo
         totals: Totals {
             requests: stats.requests,
             failures: stats.failures,
-            rps: (o.rps * 10.0).round() / 10.0,
+            scheduled: open.then_some(stats.scheduled),
+            dropped: open.then_some(stats.dropped),
+            rps: (o.all.rps * 10.0).round() / 10.0,
             duration_s: (info.duration_s * 1000.0).round() / 1000.0,
-            error_rate: o.error_rate,
+            error_rate: o.all.error_rate,
         },
-        latency_us,
+        latency_us: latencies(&stats.latency),
+        latency_us_corrected: open.then(|| latencies(&stats.corrected)),
         errors: Errors {
             by_code: stats.by_code.clone(),
             by_status: stats.by_status.clone(),
@@ -204,16 +301,29 @@ pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadRepo
             replay_accepted: stats.violations.replay_accepted,
             duplicate_tokens: stats.violations.duplicate_tokens,
             rotation_violations: stats.violations.rotation_violations,
+            not_probed: info.not_probed,
         },
+        timeline_step_s: stats.timeline.step_s,
         timeline: stats
             .timeline
+            .buckets
             .iter()
             .enumerate()
-            .map(|(i, s)| SecondDoc {
-                second: i,
-                requests: s.requests,
-                errors: s.errors,
-                p99_us: s.latency.value_at_quantile(0.99),
+            .map(|(i, b)| SecondDoc {
+                second: i as u64 * stats.timeline.step_s,
+                requests: b.total(),
+                by_kind: Kind::ALL
+                    .iter()
+                    .filter(|k| b.requests[**k as usize] > 0)
+                    .map(|k| (k.as_str().to_string(), b.requests[*k as usize]))
+                    .collect(),
+                errors: b.errors,
+                errors_by_code: b.errors_by_code.clone(),
+                p50_us: b.latency.value_at_quantile(0.5),
+                p95_us: b.latency.value_at_quantile(0.95),
+                p99_us: b.latency.value_at_quantile(0.99),
+                active: b.active,
+                dropped: b.dropped,
             })
             .collect(),
         thresholds: thresholds.iter().map(|t| t.judge(&o)).collect(),
@@ -547,7 +657,11 @@ mod tests {
             token_endpoint: "http://127.0.0.1:1/token".into(),
             started_at: "2026-11-22T00:00:00Z".into(),
             duration_s: 2.0,
+            not_probed: BTreeMap::new(),
             settings: SettingsDoc {
+                model: "closed".into(),
+                arrival_rate: None,
+                max_in_flight: None,
                 users: 2,
                 increase_rate: 2.0,
                 run_time_s: 2.0,

@@ -63,20 +63,138 @@ impl Violations {
     }
 }
 
-/// One second of the run.
-#[derive(Debug, Clone)]
-pub struct Second {
-    pub requests: u64,
-    pub errors: u64,
-    pub latency: Histogram<u64>,
+/// Most buckets a timeline holds: past it, buckets double in width (two
+/// neighbours merged), so a timeline's memory does not grow with run time
+/// (600 buckets: 1 s each up to 10 minutes, 256 s each at 24 hours).
+pub const MAX_BUCKETS: usize = 600;
+
+/// Most distinct error codes a bucket keeps apart; the rest are `other`.
+const MAX_CODES_PER_BUCKET: usize = 8;
+
+/// A coarse latency histogram for a bucket of the timeline: one significant
+/// digit (about 6 % resolution), ≈4 KB, enough for a chart.
+fn coarse_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 1).expect("valid bounds")
 }
 
-impl Default for Second {
-    fn default() -> Second {
-        Second {
-            requests: 0,
+/// One bucket of the run's timeline: `Timeline::step_s` seconds.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    /// Requests by kind (index: `Kind as usize`).
+    pub requests: [u64; 3],
+    pub errors: u64,
+    /// Failures by OAuth error code (at most a few, the rest `other`).
+    pub errors_by_code: BTreeMap<String, u64>,
+    pub latency: Histogram<u64>,
+    /// Most users (closed model) or iterations in flight (open model) seen.
+    pub active: u64,
+    /// Iterations that were due and could not start (open model).
+    pub dropped: u64,
+}
+
+impl Default for Bucket {
+    fn default() -> Bucket {
+        Bucket {
+            requests: [0; 3],
             errors: 0,
-            latency: Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid bounds"),
+            errors_by_code: BTreeMap::new(),
+            latency: coarse_histogram(),
+            active: 0,
+            dropped: 0,
+        }
+    }
+}
+
+impl Bucket {
+    pub fn total(&self) -> u64 {
+        self.requests.iter().sum()
+    }
+
+    fn add(&mut self, o: &Bucket) {
+        for (a, b) in self.requests.iter_mut().zip(o.requests) {
+            *a += b;
+        }
+        self.errors += o.errors;
+        for (code, n) in &o.errors_by_code {
+            self.count_code(code, *n);
+        }
+        let _ = self.latency.add(&o.latency);
+        self.active = self.active.max(o.active);
+        self.dropped += o.dropped;
+    }
+
+    fn count_code(&mut self, code: &str, n: u64) {
+        let key = if self.errors_by_code.contains_key(code)
+            || self.errors_by_code.len() < MAX_CODES_PER_BUCKET
+        {
+            code
+        } else {
+            "other"
+        };
+        *self.errors_by_code.entry(key.to_string()).or_default() += n;
+    }
+}
+
+/// The run over time, in at most [`MAX_BUCKETS`] buckets of `step_s`
+/// seconds each.
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    pub step_s: u64,
+    pub buckets: Vec<Bucket>,
+}
+
+impl Default for Timeline {
+    fn default() -> Timeline {
+        Timeline {
+            step_s: 1,
+            buckets: Vec::new(),
+        }
+    }
+}
+
+impl Timeline {
+    /// The bucket that holds second `at` of the run (made, and the buckets
+    /// widened, as needed).
+    pub fn at(&mut self, at: Duration) -> &mut Bucket {
+        let second = at.as_secs();
+        while second / self.step_s >= MAX_BUCKETS as u64 {
+            self.widen();
+        }
+        let i = (second / self.step_s) as usize;
+        if self.buckets.len() <= i {
+            self.buckets.resize_with(i + 1, Bucket::default);
+        }
+        &mut self.buckets[i]
+    }
+
+    /// Doubles the bucket width: neighbours merged.
+    fn widen(&mut self) {
+        let old = std::mem::take(&mut self.buckets);
+        let mut it = old.into_iter();
+        while let Some(mut a) = it.next() {
+            if let Some(b) = it.next() {
+                a.add(&b);
+            }
+            self.buckets.push(a);
+        }
+        self.step_s *= 2;
+    }
+
+    /// Adds `other` (widened to the coarser of the two steps).
+    pub fn merge(&mut self, other: &Timeline) {
+        let mut other = other.clone();
+        while self.step_s < other.step_s {
+            self.widen();
+        }
+        while other.step_s < self.step_s {
+            other.widen();
+        }
+        if self.buckets.len() < other.buckets.len() {
+            self.buckets
+                .resize_with(other.buckets.len(), Bucket::default);
+        }
+        for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
+            mine.add(theirs);
         }
     }
 }
@@ -96,8 +214,17 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub struct Stats {
     pub latency: BTreeMap<Kind, Histogram<u64>>,
+    /// Open model: latency from each iteration's intended start (corrected
+    /// for coordinated omission); empty in the closed model.
+    pub corrected: BTreeMap<Kind, Histogram<u64>>,
     pub requests: u64,
     pub failures: u64,
+    /// Failures by kind (a replay's refusal is not one).
+    pub failures_by_kind: BTreeMap<Kind, u64>,
+    /// Open model: iterations due, and those that could not start because
+    /// `max_in_flight` were running.
+    pub scheduled: u64,
+    pub dropped: u64,
     /// Refreshes that succeeded: a run with none exits non-zero.
     pub refresh_ok: u64,
     /// Failures by OAuth `error` code (`-` when the answer had none).
@@ -105,20 +232,24 @@ pub struct Stats {
     /// Answers by HTTP status; transport failures as `transport:CLASS`.
     pub by_status: BTreeMap<String, u64>,
     pub violations: Violations,
-    pub timeline: Vec<Second>,
+    pub timeline: Timeline,
 }
 
 impl Default for Stats {
     fn default() -> Stats {
         Stats {
             latency: Kind::ALL.iter().map(|k| (*k, histogram())).collect(),
+            corrected: BTreeMap::new(),
             requests: 0,
             failures: 0,
+            failures_by_kind: BTreeMap::new(),
+            scheduled: 0,
+            dropped: 0,
             refresh_ok: 0,
             by_code: BTreeMap::new(),
             by_status: BTreeMap::new(),
             violations: Violations::default(),
-            timeline: Vec::new(),
+            timeline: Timeline::default(),
         }
     }
 }
@@ -145,26 +276,46 @@ impl Stats {
             Outcome::Transport(class) => format!("transport:{class}"),
         };
         *self.by_status.entry(status).or_default() += 1;
+        let bucket = self.timeline.at(at);
+        bucket.requests[kind as usize] += 1;
+        bucket.latency.saturating_record(us);
         if failed {
-            self.failures += 1;
             let code = match outcome {
                 Outcome::Status(_, Some(code)) => code.clone(),
                 Outcome::Status(_, None) => "-".to_string(),
                 Outcome::Transport(class) => format!("transport:{class}"),
                 Outcome::Ok => unreachable!("not a failure"),
             };
+            bucket.errors += 1;
+            bucket.count_code(&code, 1);
+            self.failures += 1;
+            *self.failures_by_kind.entry(kind).or_default() += 1;
             *self.by_code.entry(code).or_default() += 1;
         }
-        let second = at.as_secs() as usize;
-        if self.timeline.len() <= second {
-            self.timeline.resize_with(second + 1, Second::default);
+    }
+
+    /// Records an open-model iteration's latency from its intended start.
+    pub fn record_corrected(&mut self, kind: Kind, from_intended: Duration) {
+        let us = (from_intended.as_micros() as u64).clamp(1, 3_600_000_000);
+        self.corrected
+            .entry(kind)
+            .or_insert_with(histogram)
+            .saturating_record(us);
+    }
+
+    /// An iteration was due at `at`; `started` false when it was dropped.
+    pub fn scheduled(&mut self, at: Duration, started: bool) {
+        self.scheduled += 1;
+        if !started {
+            self.dropped += 1;
+            self.timeline.at(at).dropped += 1;
         }
-        let s = &mut self.timeline[second];
-        s.requests += 1;
-        if failed {
-            s.errors += 1;
-        }
-        s.latency.saturating_record(us);
+    }
+
+    /// Notes how many users (or iterations) were active at `at`.
+    pub fn active(&mut self, at: Duration, n: u64) {
+        let b = self.timeline.at(at);
+        b.active = b.active.max(n);
     }
 
     /// Adds `other` into `self`.
@@ -176,8 +327,20 @@ impl Stats {
                 .add(h)
                 .expect("histograms with the same bounds");
         }
+        for (k, h) in &other.corrected {
+            self.corrected
+                .entry(*k)
+                .or_insert_with(histogram)
+                .add(h)
+                .expect("histograms with the same bounds");
+        }
         self.requests += other.requests;
         self.failures += other.failures;
+        for (k, v) in &other.failures_by_kind {
+            *self.failures_by_kind.entry(*k).or_default() += v;
+        }
+        self.scheduled += other.scheduled;
+        self.dropped += other.dropped;
         self.refresh_ok += other.refresh_ok;
         for (k, v) in &other.by_code {
             *self.by_code.entry(k.clone()).or_default() += v;
@@ -186,15 +349,7 @@ impl Stats {
             *self.by_status.entry(k.clone()).or_default() += v;
         }
         self.violations.merge(&other.violations);
-        if self.timeline.len() < other.timeline.len() {
-            self.timeline
-                .resize_with(other.timeline.len(), Second::default);
-        }
-        for (mine, theirs) in self.timeline.iter_mut().zip(&other.timeline) {
-            mine.requests += theirs.requests;
-            mine.errors += theirs.errors;
-            let _ = mine.latency.add(&theirs.latency);
-        }
+        self.timeline.merge(&other.timeline);
     }
 
     /// All request kinds' latencies together.
@@ -244,9 +399,10 @@ mod tests {
         assert_eq!(s.by_code["transport:timeout"], 1);
         assert_eq!(s.by_status["400"], 2);
         assert_eq!(s.by_status["2xx"], 2);
-        assert_eq!(s.timeline.len(), 3);
-        assert_eq!(s.timeline[1].requests, 2);
-        assert_eq!(s.timeline[1].errors, 1);
+        assert_eq!(s.timeline.buckets.len(), 3);
+        assert_eq!(s.timeline.buckets[1].total(), 2);
+        assert_eq!(s.timeline.buckets[1].errors, 1);
+        assert_eq!(s.failures_by_kind[&Kind::Refresh], 2);
         assert_eq!(s.latency[&Kind::Refresh].len(), 3);
     }
 
@@ -276,10 +432,84 @@ mod tests {
         for k in Kind::ALL {
             assert_eq!(a.latency[&k], whole.latency[&k]);
         }
-        assert_eq!(a.timeline.len(), whole.timeline.len());
+        assert_eq!(a.timeline.buckets.len(), whole.timeline.buckets.len());
+        assert_eq!(a.failures_by_kind, whole.failures_by_kind);
         assert_eq!(
             a.all_latency().value_at_quantile(0.99),
             whole.all_latency().value_at_quantile(0.99)
         );
+    }
+
+    /// A day-long run on a fake clock (the `at` of each record): the
+    /// timeline stays within its bucket budget, nothing is lost, and the
+    /// memory it holds is that of a ten-minute run.
+    #[test]
+    fn a_long_run_keeps_a_bounded_timeline() {
+        let mut s = Stats::default();
+        let day = 24 * 3600u64;
+        let mut n = 0u64;
+        let mut at = 0u64;
+        while at < day {
+            let outcome = if at.is_multiple_of(97) {
+                Outcome::Status(400, Some(format!("code{}", at % 13)))
+            } else {
+                Outcome::Ok
+            };
+            s.record(Kind::Refresh, ms(3), Duration::from_secs(at), &outcome);
+            n += 1;
+            at += 7;
+            if at == 600 {
+                assert_eq!(s.timeline.step_s, 1, "one-second buckets for 10 minutes");
+            }
+        }
+        assert!(
+            s.timeline.buckets.len() <= MAX_BUCKETS,
+            "{}",
+            s.timeline.buckets.len()
+        );
+        assert_eq!(s.timeline.step_s, 256);
+        let total: u64 = s.timeline.buckets.iter().map(Bucket::total).sum();
+        assert_eq!(total, n);
+        let errors: u64 = s.timeline.buckets.iter().map(|b| b.errors).sum();
+        assert_eq!(errors, s.failures);
+        assert!(
+            s.timeline
+                .buckets
+                .iter()
+                .all(|b| b.errors_by_code.len() <= MAX_CODES_PER_BUCKET + 1)
+        );
+    }
+
+    #[test]
+    fn timelines_of_different_steps_merge() {
+        let (mut short, mut long) = (Stats::default(), Stats::default());
+        short.record(Kind::Refresh, ms(1), Duration::from_secs(5), &Outcome::Ok);
+        long.record(Kind::Refresh, ms(1), Duration::from_secs(5), &Outcome::Ok);
+        long.record(
+            Kind::Refresh,
+            ms(1),
+            Duration::from_secs(3000),
+            &Outcome::Ok,
+        );
+        short.merge(&long);
+        assert_eq!(short.timeline.step_s, long.timeline.step_s);
+        assert_eq!(short.timeline.buckets[0].total(), 2);
+        let total: u64 = short.timeline.buckets.iter().map(Bucket::total).sum();
+        assert_eq!(total, 3);
+    }
+
+    #[test]
+    fn dropped_and_corrected_are_counted() {
+        let mut s = Stats::default();
+        s.scheduled(ms(10), true);
+        s.scheduled(ms(20), false);
+        s.record_corrected(Kind::Refresh, ms(40));
+        let mut t = Stats::default();
+        t.scheduled(ms(1500), false);
+        s.merge(&t);
+        assert_eq!((s.scheduled, s.dropped), (3, 2));
+        assert_eq!(s.timeline.buckets[0].dropped, 1);
+        assert_eq!(s.timeline.buckets[1].dropped, 1);
+        assert_eq!(s.corrected[&Kind::Refresh].len(), 1);
     }
 }

@@ -1,6 +1,11 @@
 //! Threshold expressions evaluated after a load run: `p99<250ms`,
-//! `p50<=10ms`, `error_rate<0.1%`, `rps>1000`, `replay_accepted==0`.
+//! `p50<=10ms`, `error_rate<0.1%`, `rps>1000`, `replay_accepted==0`,
+//! `dropped==0`; latency, rate and count metrics also per request kind
+//! (`refresh.p99<50ms`, `password.error_rate<0.01`).
 //! Any breach makes the run exit with [`crate::exit::THRESHOLD_BREACHED`].
+//! A threshold on something the run did not measure (a violation whose
+//! probe was off, a kind that sent nothing) is reported "not probed", not
+//! passed on a zero.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -18,6 +23,33 @@ pub enum Metric {
     ReplayAccepted,
     DuplicateTokens,
     RotationViolations,
+    Dropped,
+}
+
+impl Metric {
+    /// Metrics that exist per request kind.
+    fn per_kind(self) -> bool {
+        matches!(
+            self,
+            Metric::Latency(_)
+                | Metric::ErrorRate
+                | Metric::Rps
+                | Metric::Requests
+                | Metric::Failures
+        )
+    }
+
+    /// The violation's name in `Observed::not_probed`.
+    fn violation(self) -> Option<&'static str> {
+        match self {
+            Metric::ChainBreaks => Some("chain_breaks"),
+            Metric::ReplayAccepted => Some("replay_accepted"),
+            Metric::DuplicateTokens => Some("duplicate_tokens"),
+            Metric::RotationViolations => Some("rotation_violations"),
+            Metric::Dropped => Some("dropped"),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,22 +65,36 @@ pub enum Op {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Threshold {
     pub text: String,
+    /// `refresh`, `password` or `replay`; `None`: all requests.
+    pub kind: Option<String>,
     pub metric: Metric,
     pub op: Op,
     /// In the metric's unit: microseconds, a fraction, requests/s, a count.
     pub value: f64,
 }
 
-/// The values a run produced, in the units thresholds compare.
+/// The figures a run produced for a set of requests (all, or one kind).
 #[derive(Debug, Clone, Default)]
-pub struct Observed {
+pub struct Figures {
     /// (quantile, microseconds)
     pub latency: Vec<(f64, f64)>,
     pub error_rate: f64,
     pub rps: f64,
     pub requests: f64,
     pub failures: f64,
+}
+
+/// The values a run produced, in the units thresholds compare.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// All requests.
+    pub all: Figures,
+    /// Per kind that sent at least one request.
+    pub kinds: std::collections::BTreeMap<String, Figures>,
     pub chain_breaks: f64,
+    pub dropped: f64,
+    /// Violations (and `dropped`) the run could not see, with why.
+    pub not_probed: std::collections::BTreeMap<String, String>,
     pub replay_accepted: f64,
     pub duplicate_tokens: f64,
     pub rotation_violations: f64,
@@ -61,9 +107,13 @@ pub struct Verdict {
     /// The measured value, as the threshold writes it (`212ms`, `0.04%`).
     pub observed: String,
     pub passed: bool,
+    /// Why the run could not measure it (then it is neither passed nor
+    /// breached: `passed` stays true so that it does not fail the gate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_probed: Option<String>,
 }
 
-const NAMES: [&str; 14] = [
+const NAMES: [&str; 15] = [
     "p50",
     "p90",
     "p95",
@@ -78,7 +128,10 @@ const NAMES: [&str; 14] = [
     "replay_accepted",
     "duplicate_tokens",
     "rotation_violations",
+    "dropped",
 ];
+
+const KINDS: [&str; 3] = ["password", "refresh", "replay"];
 
 impl std::str::FromStr for Threshold {
     type Err = String;
@@ -96,8 +149,22 @@ impl std::str::FromStr for Threshold {
             .filter_map(|(s, op)| t.find(s).map(|i| (i, *s, *op)))
             .min_by_key(|(i, s, _)| (*i, usize::MAX - s.len()))
             .ok_or_else(|| format!("`{text}`: no comparison (<, <=, >, >=, ==)"))?;
-        let name = t[..at].trim();
+        let full = t[..at].trim();
         let value = t[at + op_text.len()..].trim();
+        let (kind, name) = match full.split_once('.') {
+            Some((k, n)) => {
+                if !KINDS.contains(&k) {
+                    let hint = crate::diag::did_you_mean(k, KINDS)
+                        .map(|c| format!(" (did you mean `{c}`?)"))
+                        .unwrap_or_default();
+                    return Err(format!(
+                        "`{text}`: unknown request kind `{k}`{hint}; kinds: password refresh replay"
+                    ));
+                }
+                (Some(k.to_string()), n)
+            }
+            None => (None, full),
+        };
         let metric = match name {
             "p50" => Metric::Latency(0.5),
             "p90" => Metric::Latency(0.9),
@@ -113,15 +180,21 @@ impl std::str::FromStr for Threshold {
             "replay_accepted" => Metric::ReplayAccepted,
             "duplicate_tokens" => Metric::DuplicateTokens,
             "rotation_violations" => Metric::RotationViolations,
+            "dropped" => Metric::Dropped,
             other => {
                 let hint = crate::diag::did_you_mean(other, NAMES)
                     .map(|c| format!(" (did you mean `{c}`?)"))
                     .unwrap_or_default();
                 return Err(format!(
-                    "`{text}`: unknown metric `{other}`{hint}; metrics: p50 p90 p95 p99 p999 max error_rate rps requests failures chain_breaks replay_accepted duplicate_tokens rotation_violations"
+                    "`{text}`: unknown metric `{other}`{hint}; metrics: p50 p90 p95 p99 p999 max error_rate rps requests failures chain_breaks replay_accepted duplicate_tokens rotation_violations dropped (the first seven also per kind: refresh.p99)"
                 ));
             }
         };
+        if kind.is_some() && !metric.per_kind() {
+            return Err(format!(
+                "`{text}`: `{name}` is counted over the whole run, not per kind; write `{name}`"
+            ));
+        }
         let value = match metric {
             Metric::Latency(_) => {
                 let d = humantime::parse_duration(value).map_err(|_| {
@@ -147,6 +220,7 @@ impl std::str::FromStr for Threshold {
         }
         Ok(Threshold {
             text: t.to_string(),
+            kind,
             metric,
             op,
             value,
@@ -157,20 +231,37 @@ impl std::str::FromStr for Threshold {
 impl Threshold {
     /// Compares with what the run measured.
     pub fn judge(&self, o: &Observed) -> Verdict {
+        let not_probed = |why: String| Verdict {
+            threshold: self.text.clone(),
+            observed: "not probed".into(),
+            passed: true,
+            not_probed: Some(why),
+        };
+        if let Some(why) = self.metric.violation().and_then(|v| o.not_probed.get(v)) {
+            return not_probed(why.clone());
+        }
+        let figures = match &self.kind {
+            None => &o.all,
+            Some(k) => match o.kinds.get(k) {
+                Some(f) => f,
+                None => return not_probed(format!("the run sent no {k} request")),
+            },
+        };
         let actual = match self.metric {
-            Metric::Latency(q) => o
+            Metric::Latency(q) => figures
                 .latency
                 .iter()
                 .find(|(x, _)| (*x - q).abs() < 1e-9)
                 .map_or(0.0, |(_, v)| *v),
-            Metric::ErrorRate => o.error_rate,
-            Metric::Rps => o.rps,
-            Metric::Requests => o.requests,
-            Metric::Failures => o.failures,
+            Metric::ErrorRate => figures.error_rate,
+            Metric::Rps => figures.rps,
+            Metric::Requests => figures.requests,
+            Metric::Failures => figures.failures,
             Metric::ChainBreaks => o.chain_breaks,
             Metric::ReplayAccepted => o.replay_accepted,
             Metric::DuplicateTokens => o.duplicate_tokens,
             Metric::RotationViolations => o.rotation_violations,
+            Metric::Dropped => o.dropped,
         };
         let passed = match self.op {
             Op::Lt => actual < self.value,
@@ -189,6 +280,7 @@ impl Threshold {
             threshold: self.text.clone(),
             observed,
             passed,
+            not_probed: None,
         }
     }
 }
@@ -214,12 +306,29 @@ mod tests {
     use super::*;
 
     fn observed() -> Observed {
-        Observed {
+        let all = Figures {
             latency: vec![(0.5, 4_000.0), (0.99, 212_000.0), (1.0, 900_000.0)],
             error_rate: 0.0004,
             rps: 1500.0,
+            ..Figures::default()
+        };
+        let refresh = Figures {
+            latency: vec![(0.5, 2_000.0), (0.99, 40_000.0), (1.0, 90_000.0)],
+            error_rate: 0.0,
+            rps: 1400.0,
+            ..Figures::default()
+        };
+        Observed {
+            all,
+            kinds: [("refresh".to_string(), refresh)].into_iter().collect(),
             replay_accepted: 0.0,
             chain_breaks: 3.0,
+            not_probed: [(
+                "replay_accepted".to_string(),
+                "no replay probes ran".to_string(),
+            )]
+            .into_iter()
+            .collect(),
             ..Observed::default()
         }
     }
@@ -235,8 +344,12 @@ mod tests {
             ("error_rate<0.0001", false, "0.040%"),
             ("rps>1000", true, "1500.0"),
             ("rps>=2000", false, "1500.0"),
-            ("replay_accepted==0", true, "0"),
+            ("replay_accepted==0", true, "not probed"),
             ("chain_breaks==0", false, "3"),
+            ("refresh.p99<50ms", true, "40.00ms"),
+            ("refresh.p99<30ms", false, "40.00ms"),
+            ("refresh.rps>1450", false, "1400.0"),
+            ("password.error_rate<0.01", true, "not probed"),
         ];
         for (text, passed, shown) in cases {
             let t: Threshold = text.parse().unwrap_or_else(|e| panic!("{e}"));
@@ -254,6 +367,8 @@ mod tests {
             ("chain_break==0", "did you mean `chain_breaks`"),
             ("rps 10", "no comparison"),
             ("error_rate<lots", "percentage"),
+            ("refrsh.p99<1ms", "did you mean `refresh`"),
+            ("refresh.chain_breaks==0", "whole run"),
         ] {
             let e = text.parse::<Threshold>().unwrap_err();
             assert!(e.contains(says), "{text}: {e}");
