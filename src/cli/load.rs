@@ -37,7 +37,8 @@ pub struct LoadArgs {
     /// Users started per second.
     #[arg(long)]
     pub increase_rate: Option<f64>,
-    /// `60s`, `5m`.
+    /// `60s`, `5m`: once every user has started (the ramp comes first), or
+    /// in all with --arrival-rate.
     #[arg(long)]
     pub run_time: Option<String>,
     /// At most this many requests per second over all users (`500` or `500/s`).

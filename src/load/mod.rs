@@ -7,12 +7,14 @@
 //! - [`arrivals`]: the open model, iterations at an arrival rate;
 //! - [`stats`]: mergeable HDR histograms, counts and violations;
 //! - [`threshold`]: `p99<250ms`-style expressions;
-//! - [`report`]: the JSON document (with its schema), Markdown and HTML.
+//! - [`report`]: the JSON document (with its schema) and Markdown;
+//! - [`html`]: the HTML page with its SVG charts.
 //!
 //! May use: `target`, `oauth`, `redact`, `secret`, `verdict`, `wire`, `diag`, `yaml`, `exit`.
 
 pub mod arrivals;
 pub mod engine;
+pub mod html;
 pub mod profile;
 pub mod report;
 pub mod stats;

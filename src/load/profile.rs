@@ -28,7 +28,8 @@ pub struct LoadProfile {
     /// Users started per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub increase_rate: Option<f64>,
-    /// How long the run lasts once started (`60s`, `5m`).
+    /// How long the run lasts once every user has started (`60s`, `5m`);
+    /// the ramp comes first. With `arrival_rate`: the whole run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_time: Option<String>,
     /// Requests per second over all users, at most (`0`: no cap).

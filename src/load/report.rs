@@ -53,6 +53,9 @@ pub struct LoadReport {
     pub regressions: Vec<String>,
     /// HDR histograms per kind: V2 serialization, base64.
     pub histograms: BTreeMap<String, String>,
+    /// Open model only: the histograms of `latency_us_corrected`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histograms_corrected: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -333,6 +336,13 @@ pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadRepo
             .iter()
             .map(|(k, h)| (k.as_str().to_string(), encode(h)))
             .collect(),
+        histograms_corrected: open.then(|| {
+            stats
+                .corrected
+                .iter()
+                .map(|(k, h)| (k.as_str().to_string(), encode(h)))
+                .collect()
+        }),
     }
 }
 
@@ -470,153 +480,9 @@ pub fn markdown(r: &LoadReport) -> String {
     m
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// An SVG line chart of `points` (x = second).
-fn line_chart(title: &str, unit: &str, points: &[(f64, f64)], color: &str) -> String {
-    let (w, h, pad) = (640.0, 200.0, 40.0);
-    let max_x = points.iter().map(|p| p.0).fold(1.0, f64::max);
-    let max_y = points.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-9);
-    let path: Vec<String> = points
-        .iter()
-        .map(|(x, y)| {
-            format!(
-                "{:.1},{:.1}",
-                pad + x / max_x * (w - 2.0 * pad),
-                h - pad - y / max_y * (h - 2.0 * pad)
-            )
-        })
-        .collect();
-    format!(
-        r##"<figure><figcaption>{title}</figcaption><svg viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{title}">
-<line x1="{pad}" y1="{b}" x2="{r}" y2="{b}" stroke="#999"/><line x1="{pad}" y1="{pad}" x2="{pad}" y2="{b}" stroke="#999"/>
-<text x="2" y="{pad}" font-size="11">{max_y:.1} {unit}</text><text x="{r}" y="{t}" font-size="11" text-anchor="end">{max_x:.0} s</text>
-<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{pts}"/></svg></figure>"##,
-        b = h - pad,
-        r = w - pad,
-        t = h - 5.0,
-        pts = path.join(" ")
-    )
-}
-
-/// The self-contained HTML page: summary tables and SVG charts of
-/// throughput, p99 over time, and the latency distribution.
+/// The self-contained HTML page (see [`super::html`]).
 pub fn html(r: &LoadReport) -> String {
-    let rps: Vec<(f64, f64)> = r
-        .timeline
-        .iter()
-        .map(|s| (s.second as f64, s.requests as f64))
-        .collect();
-    let errors: Vec<(f64, f64)> = r
-        .timeline
-        .iter()
-        .map(|s| (s.second as f64, s.errors as f64))
-        .collect();
-    let p99: Vec<(f64, f64)> = r
-        .timeline
-        .iter()
-        .map(|s| (s.second as f64, s.p99_us as f64 / 1000.0))
-        .collect();
-    // Latency distribution: the value at each percentile, 0 to 99.9.
-    let distribution: Vec<(f64, f64)> = r
-        .histograms
-        .get("refresh")
-        .and_then(|h| decode(h))
-        .filter(|h| !h.is_empty())
-        .or_else(|| {
-            r.histograms
-                .values()
-                .filter_map(|h| decode(h))
-                .find(|h| !h.is_empty())
-        })
-        .map(|h| {
-            (0..=999)
-                .map(|i| {
-                    let q = i as f64 / 1000.0;
-                    (q * 100.0, h.value_at_quantile(q) as f64 / 1000.0)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let md = markdown(r);
-    let table_html = markdown_tables_to_html(&md);
-    format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>tokenprobe load: {title}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#222}}table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #ccc;padding:.2rem .6rem;text-align:right}}td:first-child,th:first-child{{text-align:left}}figure{{margin:1rem 0}}figcaption{{font-weight:600}}</style></head><body>
-{tables}
-{c1}{c2}{c3}{c4}
-</body></html>
-"#,
-        title = escape(&r.target),
-        tables = table_html,
-        c1 = line_chart("Throughput (requests per second)", "req/s", &rps, "#1f77b4"),
-        c2 = line_chart("Errors per second", "err/s", &errors, "#d62728"),
-        c3 = line_chart("p99 latency per second", "ms", &p99, "#ff7f0e"),
-        c4 = line_chart(
-            "Latency distribution (x: percentile, y: ms)",
-            "ms",
-            &distribution,
-            "#2ca02c"
-        ),
-    )
-}
-
-/// Just enough Markdown → HTML for the summary: headings, paragraphs, pipe
-/// tables, list items (text escaped).
-fn markdown_tables_to_html(md: &str) -> String {
-    let mut out = String::new();
-    let mut in_table = false;
-    for line in md.lines() {
-        let inline = |s: &str| {
-            let e = escape(s);
-            let mut t = String::new();
-            let mut bold = false;
-            for (i, part) in e.split("**").enumerate() {
-                if i > 0 {
-                    t.push_str(if bold { "</b>" } else { "<b>" });
-                    bold = !bold;
-                }
-                t.push_str(part);
-            }
-            t.replace('`', "")
-        };
-        if line.starts_with('|') {
-            if line.contains("---") {
-                continue;
-            }
-            if !in_table {
-                out.push_str("<table>");
-                in_table = true;
-            }
-            let cells: Vec<String> = line
-                .trim_matches('|')
-                .split('|')
-                .map(|c| format!("<td>{}</td>", inline(c.trim())))
-                .collect();
-            out.push_str(&format!("<tr>{}</tr>", cells.join("")));
-            continue;
-        }
-        if in_table {
-            out.push_str("</table>\n");
-            in_table = false;
-        }
-        if let Some(h) = line.strip_prefix("## ") {
-            out.push_str(&format!("<h1>{}</h1>\n", inline(h)));
-        } else if let Some(li) = line.strip_prefix("- ") {
-            out.push_str(&format!("<p>{}</p>\n", inline(li)));
-        } else if !line.is_empty() {
-            out.push_str(&format!("<p>{}</p>\n", inline(line)));
-        }
-    }
-    if in_table {
-        out.push_str("</table>\n");
-    }
-    out
+    super::html::page(r)
 }
 
 /// The JSON Schema of the report.
@@ -728,11 +594,18 @@ mod tests {
         insta::assert_snapshot!("load_markdown", md);
         let page = html(&r);
         assert!(page.starts_with("<!doctype html>"));
-        assert_eq!(page.matches("<svg").count(), 4);
+        assert_eq!(
+            page.matches("<svg").count(),
+            5,
+            "one chart each, errors included"
+        );
         assert!(!page.contains("<script"), "self-contained, no script");
         assert!(
-            page.contains("<b>1 of 2 thresholds breached.</b>"),
-            "{page}"
+            !page.contains("http://") || !page.contains("src="),
+            "no external asset"
         );
+        assert!(page.contains("1 of 2 thresholds breached"), "{page}");
+        // The p99<250ms threshold is drawn on the latency chart.
+        assert!(page.contains(">p99&lt;250ms</text>"), "{page}");
     }
 }
