@@ -4,6 +4,10 @@
 # on the same core, against
 #   - the static nginx token server (the ceiling: its cost is near zero), and
 #   - the mock (rotating; wrk follows the returned refresh token).
+# Also: the open model against the static server (an arrival rate above what
+# it serves, CONNS in flight: the generator's ceiling in that model), and
+# `load --mock strict` with its in-process mock (id_tokens signed, ES256),
+# whose figure should stay within 2x of load against the static server.
 # Server on core 0, generator on core 1; A/B alternated ROUNDS times, medians
 # and ratios printed. Then the resident memory of `tokenprobe load` with
 # 10,000 virtual users.
@@ -77,21 +81,39 @@ tp_load() {
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["totals"]["rps"]); assert r["totals"]["failures"] == 0, r["errors"]' "$WORK/load.json"
 }
 
+# tp_open TARGET: requests/s of the open model, asked for more than it gets.
+tp_open() {
+  taskset -c 1 "$BIN" load --target "$1" --arrival-rate 1000000 --max-in-flight "$CONNS" \
+    --run-time "${SECS}s" --report "json=$WORK/open.json" >/dev/null 2>&1
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["totals"]["rps"]); assert r["totals"]["failures"] == 0, r["errors"]' "$WORK/open.json"
+}
+# tp_inproc: `load --mock strict`, generator and mock in one process, one
+# core each.
+tp_inproc() {
+  taskset -c 0,1 "$BIN" load --mock strict --users 4 --ramp 0s --run-time "${SECS}s" \
+    --report "json=$WORK/inproc.json" >/dev/null 2>&1
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["totals"]["rps"]); assert r["totals"]["failures"] == 0, r["errors"]' "$WORK/inproc.json"
+}
+
 declare -A runs
 for ((r = 1; r <= ROUNDS; r++)); do
   runs[wrk_static]+="$(wrk_static) "
   runs[load_static]+="$(tp_load "$WORK/static.yaml" "$CONNS") "
+  runs[open_static]+="$(tp_open "$WORK/static.yaml") "
   runs[wrk_mock]+="$(wrk_mock) "
   runs[load_mock]+="$(tp_load "$MOCK_TARGET" 4) "
+  runs[load_inproc]+="$(tp_inproc) "
 done
 echo "server on core 0, generator on core 1, ${SECS}s runs, $ROUNDS rounds (medians)"
 declare -A med
-for c in wrk_static load_static wrk_mock load_mock; do
+for c in wrk_static load_static open_static wrk_mock load_mock load_inproc; do
   med[$c]=$(median <<<"${runs[$c]}")
   printf '%-12s %10.0f req/s   runs: %s\n' "$c" "${med[$c]}" "${runs[$c]}"
 done
 awk -v a="${med[load_static]}" -v b="${med[wrk_static]}" -v c="${med[load_mock]}" -v d="${med[wrk_mock]}" \
   'BEGIN { printf "tokenprobe load / wrk: static server %.2f (%d connections), mock %.2f (4 connections, following rotation)\n", a / b, '"$CONNS"', c / d }'
+awk -v a="${med[open_static]}" -v b="${med[wrk_static]}" -v c="${med[load_inproc]}" -v d="${med[load_static]}" \
+  'BEGIN { printf "open model / wrk (static server): %.2f; load --mock strict / load against the static server: %.2f\n", a / b, c / d }'
 
 if [[ "$RSS_USERS" -gt 0 ]]; then
   taskset -c 1 "$BIN" load --target "$WORK/static.yaml" --users "$RSS_USERS" --ramp 2s --run-time 8s --rate 5000 \

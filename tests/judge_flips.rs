@@ -206,9 +206,13 @@ async fn random_tokens_pass_rb_entropy() {
 #[tokio::test]
 async fn an_id_token_signed_by_another_key_fails_id_valid() {
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
-    // A real JWKS: the one the tokenprobe mock publishes.
+    // A real JWKS: the one the tokenprobe mock publishes (its RS256 key:
+    // the forged token has the right algorithm, only the key is wrong).
     let mock = tokenprobe::mock::MockServer::start(
-        tokenprobe::mock::MockConfig::strict(),
+        tokenprobe::mock::MockConfig {
+            id_token_alg: tokenprobe::mock::IdTokenAlg::RS256,
+            ..tokenprobe::mock::MockConfig::strict()
+        },
         "127.0.0.1:0".parse().unwrap(),
     )
     .await

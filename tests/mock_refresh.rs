@@ -326,7 +326,14 @@ async fn verify_id_token(m: &Mock, token: &str) -> Value {
     let key = jwks
         .find(header.kid.as_deref().expect("kid"))
         .expect("key in JWKS");
-    let mut v = Validation::new(Algorithm::RS256);
+    // The algorithm the discovery document announces (ES256 for strict).
+    let alg: Algorithm = d["id_token_signing_alg_values_supported"][0]
+        .as_str()
+        .expect("announced")
+        .parse()
+        .unwrap();
+    assert_eq!(header.alg, alg);
+    let mut v = Validation::new(alg);
     v.set_audience(&["app"]);
     v.set_issuer(&[d["issuer"].as_str().unwrap()]);
     jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(key).unwrap(), &v)

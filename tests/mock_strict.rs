@@ -441,6 +441,34 @@ async fn discovery_and_jwks_describe_the_server() {
         .await
         .unwrap();
     assert_eq!(jwks["keys"][0]["kid"], tokenprobe::mock::KEY_ID);
+    assert_eq!(jwks["keys"][0]["kty"], "EC", "strict signs with ES256");
+    assert_eq!(jwks["keys"][0]["crv"], "P-256");
+    // The vendor profiles sign with RS256, as the vendors do; the JWKS
+    // follows the algorithm.
+    for p in [
+        tokenprobe::mock::Profile::EmpowerId,
+        tokenprobe::mock::Profile::Idcs,
+        tokenprobe::mock::Profile::Wso2,
+    ] {
+        assert_eq!(
+            MockConfig::profile(p).id_token_alg,
+            tokenprobe::mock::IdTokenAlg::RS256
+        );
+    }
+    let m = start(MockConfig {
+        id_token_alg: tokenprobe::mock::IdTokenAlg::RS256,
+        ..MockConfig::strict()
+    })
+    .await;
+    let jwks: Value = m
+        .http
+        .get(m.url("/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(jwks["keys"][0]["kty"], "RSA");
 }
 

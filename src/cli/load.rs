@@ -239,7 +239,11 @@ pub fn load(args: LoadArgs) -> i32 {
         return exit::INVALID_INPUT;
     }
     let http = target.http_options(args.insecure, args.cacert.as_deref());
-    let client = match crate::oauth::http::build_client(&http, settings.users.max(8)) {
+    // One kept-alive connection per user, or per iteration in flight (a
+    // smaller pool would close connections after each request and measure
+    // connection set-up).
+    let connections = settings.arrival.map_or(settings.users, |a| a.max_in_flight);
+    let client = match crate::oauth::http::build_client(&http, connections.max(8)) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -249,11 +253,10 @@ pub fn load(args: LoadArgs) -> i32 {
     // One socket per user (and the in-process mock's as many again): raise
     // the soft descriptor limit to the hard one, and say when it is short.
     let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
-    let need = settings.users as u64 * if mock.is_some() { 2 } else { 1 } + 64;
+    let need = connections as u64 * if mock.is_some() { 2 } else { 1 } + 64;
     if limit > 0 && need > limit {
         eprintln!(
-            "warning: {} users need about {need} file descriptors and this process may open {limit}: expect too-many-open-files errors; raise `ulimit -n` (the hard limit) or use fewer users",
-            settings.users
+            "warning: {connections} connections need about {need} file descriptors and this process may open {limit}: expect too-many-open-files errors; raise `ulimit -n` (the hard limit) or use fewer users (or a lower --max-in-flight)"
         );
     }
     // One login (and one refresh) before any traffic: a server that refuses

@@ -9,7 +9,8 @@
 use crate::cli::CliError;
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::mock::{
-    Fault, MockConfig, MockServer, Profile, RefreshExpiry, ReuseDetection, Rotation, TlsIdentity,
+    Fault, IdTokenAlg, MockConfig, MockServer, Profile, RefreshExpiry, ReuseDetection, Rotation,
+    TlsIdentity,
 };
 use crate::secret::Secret;
 use crate::target::{ClockControl, Target, TargetFile};
@@ -78,6 +79,10 @@ pub struct MockKnobs {
     /// sliding | absolute
     #[arg(long, value_parser = parse_enum::<RefreshExpiry>)]
     pub refresh_expiry: Option<RefreshExpiry>,
+    /// How id_tokens are signed: ES256 (strict's default, fast) | RS256 (the
+    /// vendor profiles').
+    #[arg(long, value_parser = parse_enum::<IdTokenAlg>, value_name = "ALG")]
+    pub id_token_alg: Option<IdTokenAlg>,
 }
 
 impl MockKnobs {
@@ -93,6 +98,7 @@ impl MockKnobs {
             || self.access_token_ttl.is_some()
             || self.refresh_token_ttl.is_some()
             || self.refresh_expiry.is_some()
+            || self.id_token_alg.is_some()
     }
 }
 
@@ -190,6 +196,9 @@ pub fn resolve(
     }
     if let Some(e) = knobs.refresh_expiry {
         cfg.refresh_expiry = e;
+    }
+    if let Some(a) = knobs.id_token_alg {
+        cfg.id_token_alg = a;
     }
     for f in &knobs.faults {
         cfg = cfg.fault(*f);

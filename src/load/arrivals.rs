@@ -18,51 +18,96 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 
 /// Runs runtime `slot`'s share of the schedule: `rate` iterations a second,
 /// at most `max_in_flight` at once, until the run time is over (or the run
 /// is stopped); then waits for the iterations in flight, each bounded by
 /// the request timeout.
+///
+/// Iteration `n` is due at `start + n / rate`. While no slot is free the
+/// loop waits for one (it does no work per missed iteration); when one
+/// frees, it starts the latest iteration due and every earlier one that
+/// came due meanwhile is counted as dropped at once, so an overloaded
+/// schedule costs nothing per drop.
 pub(super) async fn run(
     shared: Arc<Shared>,
     slot: usize,
     rate: f64,
     max_in_flight: usize,
 ) -> Result<(), String> {
-    let period = Duration::from_secs_f64(1.0 / rate.max(1e-3));
+    let rate = rate.max(1e-3);
     let start = Instant::from_std(shared.started());
-    let end = start + shared.settings().run_time;
+    let run_time = shared.settings().run_time;
+    let end = start + run_time;
+    // Iterations due before the end: n / rate < run_time.
+    let total = ((run_time.as_secs_f64() * rate) - 1e-9).ceil().max(0.0) as u64;
+    let due_at = |n: u64| start + Duration::from_secs_f64(n as f64 / rate);
     let permits = Arc::new(Semaphore::new(max_in_flight));
     let chains: Arc<Mutex<VecDeque<Vu>>> = Arc::new(Mutex::new(VecDeque::new()));
-    // Burst: ticks missed while the runtime was busy fire at once, each
-    // with the time it was due, so the schedule is kept, not stretched.
-    let mut ticker = tokio::time::interval_at(start, period);
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let record = |at: Instant, sent: u64, dropped: u64| {
+        let at = at.into_std().saturating_duration_since(shared.started());
+        let mut stats = shared.stats[slot].lock().unwrap_or_else(|p| p.into_inner());
+        for _ in 0..sent {
+            stats.scheduled(at, true);
+        }
+        stats.dropped_many(at, dropped);
+    };
     let interrupt = tokio::signal::ctrl_c();
-    tokio::pin!(interrupt);
-    loop {
-        let due = tokio::select! {
-            // Ticks first: every iteration due before the end is counted
-            // (sent or dropped), even when the runtime is behind.
-            biased;
-            due = ticker.tick() => due,
-            _ = tokio::time::sleep_until(end) => break,
-            _ = &mut interrupt => {
-                goose::trigger_killswitch("SIGINT received");
-                break;
+    let over = tokio::time::sleep_until(end);
+    tokio::pin!(interrupt, over);
+    let mut n = 0u64;
+    while n < total && !goose::is_killswitch_triggered() {
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                let waited = tokio::select! {
+                    biased;
+                    _ = &mut interrupt => {
+                        goose::trigger_killswitch("SIGINT received");
+                        break;
+                    }
+                    p = permits.clone().acquire_owned() => p.ok(),
+                    _ = &mut over => None,
+                };
+                // Everything that came due while every slot was taken is
+                // dropped, but the latest: the freed slot starts it now
+                // (measured from when it was due).
+                let now = Instant::now();
+                let p = match waited {
+                    Some(p) if now < end => p,
+                    _ => {
+                        record(now, 0, total - n);
+                        break;
+                    }
+                };
+                let due_by_now =
+                    (((now - start).as_secs_f64() * rate).floor() as u64 + 1).min(total);
+                if due_by_now > n + 1 {
+                    record(now, 0, due_by_now - n - 1);
+                    n = due_by_now - 1;
+                }
+                if n >= total {
+                    break;
+                }
+                p
             }
         };
-        if due >= end || goose::is_killswitch_triggered() {
-            break;
+        let due = due_at(n);
+        // A wait shorter than the timer's resolution (1 ms, rounded up)
+        // would make the schedule late: start now, a little early.
+        if due > Instant::now() + Duration::from_micros(500) {
+            tokio::select! {
+                biased;
+                _ = &mut interrupt => {
+                    goose::trigger_killswitch("SIGINT received");
+                    break;
+                }
+                _ = tokio::time::sleep_until(due) => {}
+            }
         }
-        let at = due.into_std().saturating_duration_since(shared.started());
-        let permit = permits.clone().try_acquire_owned().ok();
-        shared.stats[slot]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .scheduled(at, permit.is_some());
-        let Some(permit) = permit else { continue };
+        record(due, 1, 0);
+        n += 1;
         let (shared, chains) = (shared.clone(), chains.clone());
         tokio::spawn(async move {
             let idle = chains.lock().unwrap_or_else(|p| p.into_inner()).pop_front();

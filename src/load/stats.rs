@@ -312,6 +312,16 @@ impl Stats {
         }
     }
 
+    /// `n` iterations due by `at` were dropped.
+    pub fn dropped_many(&mut self, at: Duration, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.scheduled += n;
+        self.dropped += n;
+        self.timeline.at(at).dropped += n;
+    }
+
     /// Notes how many users (or iterations) were active at `at`.
     pub fn active(&mut self, at: Duration, n: u64) {
         let b = self.timeline.at(at);

@@ -181,7 +181,7 @@ impl App {
                 Clock::real()
             },
             store: Store::new(Policy::from_config(&cfg)),
-            signer: Signer::fixed()?,
+            signer: Signer::for_alg(cfg.id_token_alg)?,
             jtis: JtiCache::default(),
             password_limit: Limiter::new(cfg.password_failures),
             client_limit: Limiter::new(cfg.client_failures),
@@ -231,7 +231,7 @@ impl App {
         if let Some(m) = v.as_object_mut() {
             m.insert(
                 "id_token_signing_alg_values_supported".into(),
-                serde_json::json!(["RS256"]),
+                serde_json::json!([self.signer.alg()]),
             );
             m.insert(
                 "response_types_supported".into(),

@@ -15,6 +15,16 @@ use std::str::FromStr;
 
 pub use crate::wire::{RefreshExpiry, ReuseDetection, Rotation};
 
+/// The algorithm the mock signs id_tokens with. ES256 is the strict
+/// profile's (an ECDSA signature costs tens of microseconds, so a load run
+/// against the mock measures the generator, not RSA); the vendor profiles
+/// sign with RS256, as those vendors do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IdTokenAlg {
+    RS256,
+    ES256,
+}
+
 /// A vendor profile: paths, client authentication, response shape and
 /// lifetimes modelled on one vendor's documentation (see `shared/seeds`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -235,8 +245,10 @@ pub struct MockConfig {
     /// Refresh tokens only when the granted scope holds this scope (IDCS
     /// `offline_access`).
     pub refresh_token_requires_scope: Option<String>,
-    /// An RS256 id_token when the scope holds `openid` and a user is involved.
+    /// An id_token when the scope holds `openid` and a user is involved.
     pub id_token: bool,
+    /// How id_tokens are signed (the JWKS publishes the matching key).
+    pub id_token_alg: IdTokenAlg,
     /// EmpowerID's response extras: an `id` member (GUID-shaped) and
     /// `"id_token": null` when no id_token is issued.
     pub vendor_extras: bool,
@@ -298,6 +310,7 @@ impl MockConfig {
             scope_access_ttl: Vec::new(),
             refresh_token_requires_scope: None,
             id_token: true,
+            id_token_alg: IdTokenAlg::ES256,
             vendor_extras: false,
             user_credentials: UserCredentials::Form,
             virtual_clock: false,
@@ -352,6 +365,7 @@ impl MockConfig {
                     reuse_detection: ReuseDetection::None,
                     refresh_token_max_lifetime_s: None,
                     vendor_extras: true,
+                    id_token_alg: IdTokenAlg::RS256,
                     user_credentials: UserCredentials::Basic,
                     clients: strict.clients.iter().cloned().map(post_only).collect(),
                     ..strict
@@ -396,6 +410,7 @@ impl MockConfig {
                         "write",
                     ]),
                     default_scope: "urn:opc:idm:__myscopes__".into(),
+                    id_token_alg: IdTokenAlg::RS256,
                     ..strict
                 }
             }
@@ -404,6 +419,7 @@ impl MockConfig {
                 reuse_detection: ReuseDetection::None,
                 refresh_token_ttl_s: 84_600,
                 refresh_token_max_lifetime_s: None,
+                id_token_alg: IdTokenAlg::RS256,
                 ..strict
             },
         }

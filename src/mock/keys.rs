@@ -1,19 +1,23 @@
-//! Keys and JWTs: the mock's RS256 signing key (id_tokens, the JWKS at
-//! `/jwks`) and the verification of RFC 7523 client assertions
+//! Keys and JWTs: the mock's signing keys (id_tokens, RS256 or ES256, the
+//! JWKS at `/jwks`) and the verification of RFC 7523 client assertions
 //! (`client_secret_jwt` with HS256, `private_key_jwt` with RS256).
 //!
 //! The signing key is a fixed test key pair checked in under
 //! `fixtures/keys/`: this is a mock, and a fixed key keeps id_tokens
 //! verifiable across restarts. Never use it for anything real.
 
-use super::config::{AuthMethod, ClientAccount};
+use super::config::{AuthMethod, ClientAccount, IdTokenAlg};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, jwk};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// The mock's fixed signing key (PKCS#8 PEM, RSA 2048).
+/// The mock's fixed RS256 signing key (PKCS#8 PEM, RSA 2048).
 pub const SIGNING_KEY_PEM: &str = include_str!("../../fixtures/keys/mock-signing-key.pem");
+
+/// The mock's fixed ES256 signing key (PKCS#8 PEM, P-256).
+pub const SIGNING_KEY_ES256_PEM: &str =
+    include_str!("../../fixtures/keys/mock-signing-key-es256.pem");
 
 /// The `kid` of the signing key, in id_token headers and the JWKS.
 pub const KEY_ID: &str = "tokenprobe-mock-1";
@@ -28,7 +32,7 @@ pub enum KeyError {
 
 /// id_token claims (OpenID Connect Core §2). No `nonce`: the password grant
 /// has none to echo.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct IdClaims {
     pub iss: String,
     pub sub: String,
@@ -39,23 +43,53 @@ pub struct IdClaims {
 }
 
 /// Signs id_tokens and publishes the matching JWKS.
+///
+/// Identical claims get the identical id_token: within one second of `iat`
+/// the signed tokens are kept by their claims (at most
+/// [`MAX_CACHED_ID_TOKENS`]), so that a load run refreshing one user's
+/// chains thousands of times a second measures the generator, not the
+/// mock's signing. A server signing with RS256 (deterministic) gives the
+/// same token for the same claims too.
 pub struct Signer {
     key: EncodingKey,
     header: Header,
     jwks: String,
+    cache: Mutex<(u64, HashMap<IdClaims, String>)>,
 }
 
+/// Most id_tokens kept for one second of `iat`.
+pub const MAX_CACHED_ID_TOKENS: usize = 4096;
+
 impl Signer {
-    /// The fixed key from `fixtures/keys/mock-signing-key.pem`.
-    pub fn fixed() -> Result<Signer, KeyError> {
-        let key = EncodingKey::from_rsa_pem(SIGNING_KEY_PEM.as_bytes())?;
-        let mut public = jwk::Jwk::from_encoding_key(&key, Algorithm::RS256)?;
+    /// The fixed key of `alg` (`fixtures/keys/mock-signing-key*.pem`).
+    pub fn for_alg(alg: IdTokenAlg) -> Result<Signer, KeyError> {
+        let (key, algorithm) = match alg {
+            IdTokenAlg::RS256 => (
+                EncodingKey::from_rsa_pem(SIGNING_KEY_PEM.as_bytes())?,
+                Algorithm::RS256,
+            ),
+            IdTokenAlg::ES256 => (
+                EncodingKey::from_ec_pem(SIGNING_KEY_ES256_PEM.as_bytes())?,
+                Algorithm::ES256,
+            ),
+        };
+        let mut public = jwk::Jwk::from_encoding_key(&key, algorithm)?;
         public.common.key_id = Some(KEY_ID.into());
         public.common.public_key_use = Some(jwk::PublicKeyUse::Signature);
         let jwks = serde_json::to_string(&jwk::JwkSet { keys: vec![public] })?;
-        let mut header = Header::new(Algorithm::RS256);
+        let mut header = Header::new(algorithm);
         header.kid = Some(KEY_ID.into());
-        Ok(Signer { key, header, jwks })
+        Ok(Signer {
+            key,
+            header,
+            jwks,
+            cache: Mutex::new((0, HashMap::new())),
+        })
+    }
+
+    /// The algorithm's name (`RS256`), for discovery documents.
+    pub fn alg(&self) -> String {
+        format!("{:?}", self.header.alg)
     }
 
     /// `{"keys":[…]}`.
@@ -64,7 +98,21 @@ impl Signer {
     }
 
     pub fn id_token(&self, claims: &IdClaims) -> Result<String, KeyError> {
-        Ok(jsonwebtoken::encode(&self.header, claims, &self.key)?)
+        {
+            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if cache.0 != claims.iat {
+                *cache = (claims.iat, HashMap::new());
+            }
+            if let Some(t) = cache.1.get(claims) {
+                return Ok(t.clone());
+            }
+        }
+        let token = jsonwebtoken::encode(&self.header, claims, &self.key)?;
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.0 == claims.iat && cache.1.len() < MAX_CACHED_ID_TOKENS {
+            cache.1.insert(claims.clone(), token.clone());
+        }
+        Ok(token)
     }
 }
 
@@ -227,25 +275,39 @@ mod tests {
 
     #[test]
     fn the_signed_id_token_verifies_with_the_published_jwks() {
-        let s = Signer::fixed().unwrap();
-        let c = IdClaims {
-            iss: "i".into(),
-            sub: "alice".into(),
-            aud: "app".into(),
-            iat: 1,
-            exp: 4_000_000_000,
-            auth_time: 1,
-        };
-        let token = s.id_token(&c).unwrap();
-        let set: jwk::JwkSet = serde_json::from_str(s.jwks_json()).unwrap();
-        let key = set.find(KEY_ID).expect("kid in the JWKS");
-        let mut v = Validation::new(Algorithm::RS256);
-        v.set_audience(&["app"]);
-        let back =
-            jsonwebtoken::decode::<IdClaims>(&token, &DecodingKey::from_jwk(key).unwrap(), &v)
-                .unwrap();
-        assert_eq!(back.claims, c);
-        assert_eq!(back.header.kid.as_deref(), Some(KEY_ID));
+        for (alg, algorithm) in [
+            (IdTokenAlg::RS256, Algorithm::RS256),
+            (IdTokenAlg::ES256, Algorithm::ES256),
+        ] {
+            let s = Signer::for_alg(alg).unwrap();
+            assert_eq!(s.alg(), format!("{alg:?}"));
+            let c = IdClaims {
+                iss: "i".into(),
+                sub: "alice".into(),
+                aud: "app".into(),
+                iat: 1,
+                exp: 4_000_000_000,
+                auth_time: 1,
+            };
+            let token = s.id_token(&c).unwrap();
+            let set: jwk::JwkSet = serde_json::from_str(s.jwks_json()).unwrap();
+            let key = set.find(KEY_ID).expect("kid in the JWKS");
+            let mut v = Validation::new(algorithm);
+            v.set_audience(&["app"]);
+            let back =
+                jsonwebtoken::decode::<IdClaims>(&token, &DecodingKey::from_jwk(key).unwrap(), &v)
+                    .unwrap();
+            assert_eq!(back.claims, c);
+            assert_eq!(back.header.kid.as_deref(), Some(KEY_ID));
+            assert_eq!(back.header.alg, algorithm);
+            // The same claims, the same token; other claims, another.
+            assert_eq!(s.id_token(&c).unwrap(), token);
+            let later = IdClaims {
+                iat: 2,
+                ..c.clone()
+            };
+            assert_ne!(s.id_token(&later).unwrap(), token);
+        }
     }
 
     #[test]
