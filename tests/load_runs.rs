@@ -461,3 +461,101 @@ async fn an_arrival_rate_above_what_the_server_serves_is_kept_and_the_rest_dropp
     assert_eq!(r.report["settings"]["model"], "open");
     assert!(text(&r).contains("dropped"), "{}", text(&r));
 }
+
+/// `--metrics-listen`: the run's counters are served while it goes. The
+/// scrape happens mid-run (the run lasts 4 s; the first scrape that shows
+/// refreshes ends the wait), and the values only grow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_metrics_are_served_during_the_run() {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+        .args([
+            "load",
+            "--mock",
+            "strict",
+            "--users",
+            "2",
+            "--ramp",
+            "0s",
+            "--run-time",
+            "4s",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--report",
+            "json=/dev/null",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let url = loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the metrics address is printed");
+        if let Some(u) = line.strip_prefix("metrics: ") {
+            break u.to_string();
+        }
+    };
+    let count = |text: &str| -> u64 {
+        text.lines()
+            .filter(|l| l.starts_with(r#"tokenprobe_requests_total{kind="refresh",status="2xx""#))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    };
+    let client = reqwest::Client::new();
+    let mut seen = Vec::new();
+    let mut last = String::new();
+    // Bounded: at most 40 scrapes, 100 ms apart, while the run goes.
+    for _ in 0..40 {
+        let r = client.get(&url).send().await.unwrap();
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/openmetrics-text")
+        );
+        let text = r.text().await.unwrap();
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        seen.push(count(&text));
+        last = text;
+        // Two scrapes with refreshes, the second with more: the run is live.
+        let latest = seen[seen.len() - 1];
+        if seen.iter().any(|&v| v > 0 && v < latest) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        seen.windows(2).all(|w| w[0] <= w[1]),
+        "a counter only grows: {seen:?}"
+    );
+    let latest = seen[seen.len() - 1];
+    assert!(seen.iter().any(|&v| v > 0 && v < latest), "{seen:?}");
+    let active: u64 = last
+        .lines()
+        .find_map(|l| l.strip_prefix("tokenprobe_active "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!((1..=2).contains(&active), "users started: {last}");
+    assert!(
+        last.contains(r#"tokenprobe_request_duration_seconds_bucket{le="#),
+        "{last}"
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "scraped while the run was going"
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}

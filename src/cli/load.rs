@@ -70,6 +70,10 @@ pub struct LoadArgs {
     /// FORMAT=PATH: json, markdown, html; default reports/load/{report.json,summary.md,report.html}.
     #[arg(long)]
     pub report: Vec<String>,
+    /// Serve live metrics (OpenMetrics text at http://ADDR/metrics) during
+    /// the run, e.g. 127.0.0.1:9464 (port 0: any free port, printed).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Runtimes (threads), each with a share of the users.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
@@ -289,12 +293,35 @@ pub fn load(args: LoadArgs) -> i32 {
     // Every kind of request is built once before the run: a target whose
     // requests cannot be built (an assertion that cannot be signed) stops
     // here, and nothing without client authentication is ever sent.
+    let metrics = args
+        .metrics_listen
+        .map(|_| Arc::new(crate::load::metrics::Metrics::new()));
     let shared = match Shared::new(client, target, http, settings.clone(), threads) {
-        Ok(s) => Arc::new(s),
+        Ok(s) => Arc::new(match &metrics {
+            Some(m) => s.with_metrics(m.clone()),
+            None => s,
+        }),
         Err(e) => {
             eprintln!("error: {e}");
             return exit::INVALID_INPUT;
         }
+    };
+    // Live metrics on a thread of their own, until the reports are written.
+    let _endpoint = match (args.metrics_listen, &metrics) {
+        (Some(addr), Some(m)) => {
+            let (m, s) = (m.clone(), shared.clone());
+            match crate::load::metrics::serve(addr, Arc::new(move || m.render(s.active_now()))) {
+                Ok(e) => {
+                    eprintln!("metrics: http://{}/metrics", e.addr);
+                    Some(e)
+                }
+                Err(e) => {
+                    eprintln!("error: --metrics-listen {addr}: {e}");
+                    return exit::INVALID_INPUT;
+                }
+            }
+        }
+        _ => None,
     };
     let model = match settings.arrival {
         Some(a) => format!(

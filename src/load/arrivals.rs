@@ -52,6 +52,12 @@ pub(super) async fn run(
             stats.scheduled(at, true);
         }
         stats.dropped_many(at, dropped);
+        drop(stats);
+        if let Some(m) = &shared.metrics
+            && dropped > 0
+        {
+            m.dropped(dropped);
+        }
     };
     let interrupt = tokio::signal::ctrl_c();
     let over = tokio::time::sleep_until(end);

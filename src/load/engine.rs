@@ -37,6 +37,26 @@ use url::Url;
 /// protect the accounts (identity providers lock them).
 pub const CREDENTIALS_REFUSED_LIMIT: u32 = 5;
 
+/// The violations counted under load.
+#[derive(Clone, Copy)]
+enum Violation {
+    ChainBreaks,
+    ReplayAccepted,
+    DuplicateTokens,
+    RotationViolations,
+}
+
+impl Violation {
+    fn as_str(self) -> &'static str {
+        match self {
+            Violation::ChainBreaks => "chain_breaks",
+            Violation::ReplayAccepted => "replay_accepted",
+            Violation::DuplicateTokens => "duplicate_tokens",
+            Violation::RotationViolations => "rotation_violations",
+        }
+    }
+}
+
 /// What the progress line shows, read without blocking the request path.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Live {
@@ -74,6 +94,8 @@ pub struct Shared {
     refused_logins: std::sync::atomic::AtomicU32,
     /// Users started (closed model) or iterations in flight (open model).
     pub(super) active: std::sync::atomic::AtomicU64,
+    /// Live metrics, when `--metrics-listen` serves them.
+    pub(super) metrics: Option<Arc<super::metrics::Metrics>>,
     /// The primary client, its user, and where their requests go.
     client_creds: Client,
     user: (String, Secret),
@@ -160,6 +182,7 @@ impl Shared {
             family_revocation,
             refused_logins: std::sync::atomic::AtomicU32::new(0),
             active: std::sync::atomic::AtomicU64::new(0),
+            metrics: None,
             client_creds,
             user,
             endpoint,
@@ -167,6 +190,17 @@ impl Shared {
         shared.token_request(None)?;
         shared.token_request(Some("probe"))?;
         Ok(shared)
+    }
+
+    /// `self` feeding live metrics.
+    pub fn with_metrics(mut self, metrics: Arc<super::metrics::Metrics>) -> Shared {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Users started or iterations in flight, now.
+    pub fn active_now(&self) -> u64 {
+        self.active.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// True once logins were refused for their credentials too often in a
@@ -367,6 +401,9 @@ impl Shared {
                 stats.record_corrected(kind, due.elapsed());
             }
         }
+        if let Some(m) = &self.metrics {
+            m.observe(kind, &outcome, took);
+        }
         // A transport failure can come back at once (no descriptor left,
         // connection refused): give the runtime a turn, and back off when
         // the process itself is out of descriptors, so that the run's own
@@ -395,14 +432,25 @@ impl Shared {
             }
         }
         if dups > 0 {
-            let mut stats = self.stats[slot].lock().unwrap_or_else(|p| p.into_inner());
-            stats.violations.duplicate_tokens += dups;
+            self.violation(slot, Violation::DuplicateTokens, dups);
         }
     }
 
-    fn violation(&self, slot: usize, f: impl FnOnce(&mut super::stats::Violations)) {
-        let mut stats = self.stats[slot].lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut stats.violations);
+    /// Counts `n` violations (statistics, and live metrics when served).
+    fn violation(&self, slot: usize, v: Violation, n: u64) {
+        {
+            let mut stats = self.stats[slot].lock().unwrap_or_else(|p| p.into_inner());
+            let s = &mut stats.violations;
+            *match v {
+                Violation::ChainBreaks => &mut s.chain_breaks,
+                Violation::ReplayAccepted => &mut s.replay_accepted,
+                Violation::DuplicateTokens => &mut s.duplicate_tokens,
+                Violation::RotationViolations => &mut s.rotation_violations,
+            } += n;
+        }
+        if let Some(m) = &self.metrics {
+            m.violation(v.as_str(), n);
+        }
     }
 
     /// One iteration of the open model, due at `due`: a login when the
@@ -484,7 +532,7 @@ impl Shared {
                     }
                     _ => {
                         if self.rotating {
-                            self.violation(vu.slot, |v| v.rotation_violations += 1);
+                            self.violation(vu.slot, Violation::RotationViolations, 1);
                         }
                     }
                 }
@@ -493,7 +541,7 @@ impl Shared {
             // invalid_grant is a chain break: a token the server disowned.
             (Outcome::Status(status, code), _) if (400..500).contains(status) => {
                 if code.as_deref() == Some("invalid_grant") {
-                    self.violation(vu.slot, |v| v.chain_breaks += 1);
+                    self.violation(vu.slot, Violation::ChainBreaks, 1);
                 }
                 return self.login(vu).await;
             }
@@ -529,7 +577,7 @@ impl Shared {
             self.note_tokens(vu.slot, j, Some(&current));
         }
         if winners.len() > 1 {
-            self.violation(vu.slot, |v| v.replay_accepted += 1);
+            self.violation(vu.slot, Violation::ReplayAccepted, 1);
         }
         match winners
             .first()
@@ -551,7 +599,7 @@ impl Shared {
         };
         let (outcome, json) = self.send(vu.slot, Kind::Replay, Some(&old), None).await;
         if outcome == Outcome::Ok {
-            self.violation(vu.slot, |v| v.replay_accepted += 1);
+            self.violation(vu.slot, Violation::ReplayAccepted, 1);
             if let Some(j) = json {
                 self.note_tokens(vu.slot, &j, Some(&old));
             }

@@ -8,13 +8,15 @@
 //! - [`stats`]: mergeable HDR histograms, counts and violations;
 //! - [`threshold`]: `p99<250ms`-style expressions;
 //! - [`report`]: the JSON document (with its schema) and Markdown;
-//! - [`html`]: the HTML page with its SVG charts.
+//! - [`html`]: the HTML page with its SVG charts;
+//! - [`metrics`]: live OpenMetrics text during the run.
 //!
 //! May use: `target`, `oauth`, `redact`, `secret`, `verdict`, `wire`, `diag`, `yaml`, `exit`.
 
 pub mod arrivals;
 pub mod engine;
 pub mod html;
+pub mod metrics;
 pub mod profile;
 pub mod report;
 pub mod stats;
