@@ -559,3 +559,77 @@ async fn live_metrics_are_served_during_the_run() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// The sessions model: 6 sessions spread over 3 accounts of a users file,
+/// each refreshing when 50 s of its 60 s token are left, lifetimes scaled
+/// by 0.05: a refresh every 0.5 s. In 2 s that is one login and 3 or 4
+/// refreshes a session, over new connections (`--connection per-request`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_refresh_near_expiry_as_every_account_of_the_users_file() {
+    let s = slow_server(std::time::Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = target_for(&s.uri(), dir.path());
+    let users = dir.path().join("users.csv");
+    std::fs::write(&users, "username,password\nu1,p1\nu2,\"p,2\"\nu3,p3\n").unwrap();
+    let r = load(&[
+        "--target",
+        target.to_str().unwrap(),
+        "--sessions",
+        "6",
+        "--refresh-before",
+        "50s",
+        "--time-scale",
+        "0.05",
+        "--users-file",
+        users.to_str().unwrap(),
+        "--connection",
+        "per-request",
+    ]);
+    assert_eq!(r.out.status.code(), Some(0), "{}", text(&r));
+    assert_valid(&r.report);
+    let settings = &r.report["settings"];
+    assert_eq!(settings["model"], "sessions");
+    assert_eq!(settings["accounts"], 3);
+    assert_eq!(settings["connection"], "per-request");
+    let logins = n(&r.report["latency_us"]["password"]["count"]);
+    let refreshes = n(&r.report["latency_us"]["refresh"]["count"]);
+    assert_eq!(logins, 6, "one login a session: {}", text(&r));
+    assert!(
+        // 3 or 4 on time; 2 when the machine is so busy that turns slip.
+        (6 * 2..=6 * 4).contains(&refreshes),
+        "{refreshes}: {}",
+        text(&r)
+    );
+    assert_eq!(
+        n(&r.report["latency_us_corrected"]["all"]["count"]),
+        logins + refreshes
+    );
+    let most_active = r.report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| n(&b["active"]))
+        .max();
+    assert_eq!(most_active, Some(6), "six live sessions");
+    // Every account logged in, twice (round robin), beside the preflight's.
+    let bodies: Vec<String> = s
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .filter(|b| b.contains("grant_type=password"))
+        .collect();
+    for (user, times) in [("u1", 2), ("u2", 2), ("u3", 2)] {
+        let seen = bodies
+            .iter()
+            .filter(|b| b.contains(&format!("username={user}&")))
+            .count();
+        assert_eq!(seen, times, "{user}: {bodies:?}");
+    }
+    assert!(
+        bodies.iter().any(|b| b.contains("password=p%2C2")),
+        "{bodies:?}"
+    );
+    assert!(!text(&r).contains("p,2"), "no password in the output");
+}

@@ -49,9 +49,32 @@ pub struct LoadArgs {
     /// due, and iterations that cannot start are counted as dropped.
     #[arg(long, value_name = "RATE")]
     pub arrival_rate: Option<String>,
-    /// Open model: most iterations running at once (default 100).
+    /// Open or sessions model: most iterations (refreshes) running at once
+    /// (default 100).
     #[arg(long, value_name = "N")]
     pub max_in_flight: Option<usize>,
+    /// Sessions model: hold N token families, each refreshing when its
+    /// access token nears expiry (see --refresh-before, --time-scale).
+    #[arg(long, value_name = "N", conflicts_with = "arrival_rate")]
+    pub sessions: Option<usize>,
+    /// Sessions model: refresh when this much of the access token's life is
+    /// left (default 60s).
+    #[arg(long, value_name = "DURATION")]
+    pub refresh_before: Option<String>,
+    /// Sessions model: scale the server's lifetimes by this factor for short
+    /// runs (0.01: a 3600 s token is refreshed after 35.4 s with the default
+    /// --refresh-before).
+    #[arg(long, value_name = "FACTOR")]
+    pub time_scale: Option<f64>,
+    /// keep-alive (default) or per-request (a new connection for each
+    /// request, as many real clients do).
+    #[arg(long, value_name = "MODE")]
+    pub connection: Option<crate::load::profile::Connection>,
+    /// Log in as the accounts of this CSV file (`username,password` per
+    /// line), spread over the users, chains or sessions, instead of the
+    /// target's primary user alone.
+    #[arg(long, value_name = "CSV")]
+    pub users_file: Option<PathBuf>,
     /// `refresh=9,password=1`.
     #[arg(long)]
     pub mix: Option<Mix>,
@@ -152,6 +175,10 @@ fn settings(args: &LoadArgs) -> Result<LoadSettings, CliError> {
         thresholds: args.threshold.clone(),
         arrival_rate,
         max_in_flight: args.max_in_flight,
+        sessions: args.sessions,
+        refresh_before: args.refresh_before.clone(),
+        time_scale: args.time_scale,
+        connection: args.connection,
     };
     // A ramp given as a flag replaces the profile's increase_rate and the
     // other way round (the last one given is the one kept).
@@ -246,8 +273,16 @@ pub fn load(args: LoadArgs) -> i32 {
     // One kept-alive connection per user, or per iteration in flight (a
     // smaller pool would close connections after each request and measure
     // connection set-up).
-    let connections = settings.arrival.map_or(settings.users, |a| a.max_in_flight);
-    let client = match crate::oauth::http::build_client(&http, connections.max(8)) {
+    let connections = match (settings.arrival, settings.sessions) {
+        (Some(a), _) => a.max_in_flight,
+        (None, Some(s)) => s.max_in_flight.min(s.count),
+        (None, None) => settings.users,
+    };
+    let pool = match settings.connection {
+        crate::load::profile::Connection::KeepAlive => connections.max(8),
+        crate::load::profile::Connection::PerRequest => 0,
+    };
+    let client = match crate::oauth::http::build_client(&http, pool) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -293,14 +328,32 @@ pub fn load(args: LoadArgs) -> i32 {
     // Every kind of request is built once before the run: a target whose
     // requests cannot be built (an assertion that cannot be signed) stops
     // here, and nothing without client authentication is ever sent.
+    let accounts = match &args.users_file {
+        Some(path) => match crate::load::accounts::read(path) {
+            Ok(a) => {
+                for (_, password) in &a {
+                    redactor.add_secret("password", password);
+                }
+                a
+            }
+            Err(d) => {
+                eprintln!("{d}");
+                return exit::INVALID_INPUT;
+            }
+        },
+        None => Vec::new(),
+    };
     let metrics = args
         .metrics_listen
         .map(|_| Arc::new(crate::load::metrics::Metrics::new()));
     let shared = match Shared::new(client, target, http, settings.clone(), threads) {
-        Ok(s) => Arc::new(match &metrics {
-            Some(m) => s.with_metrics(m.clone()),
-            None => s,
-        }),
+        Ok(s) => {
+            let s = s.with_accounts(accounts);
+            Arc::new(match &metrics {
+                Some(m) => s.with_metrics(m.clone()),
+                None => s,
+            })
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return exit::INVALID_INPUT;
@@ -323,12 +376,23 @@ pub fn load(args: LoadArgs) -> i32 {
         }
         _ => None,
     };
-    let model = match settings.arrival {
-        Some(a) => format!(
+    let model = match (settings.arrival, settings.sessions) {
+        (Some(a), _) => format!(
             "{} iterations/s (at most {} in flight)",
             a.rate, a.max_in_flight
         ),
-        None => format!("{} users", settings.users),
+        (None, Some(s)) => format!(
+            "{} sessions refreshing {} before expiry{} (at most {} in flight)",
+            s.count,
+            humantime::format_duration(s.refresh_before),
+            if s.time_scale < 1.0 {
+                format!(", lifetimes scaled by {}", s.time_scale)
+            } else {
+                String::new()
+            },
+            s.max_in_flight
+        ),
+        (None, None) => format!("{} users", settings.users),
     };
     eprintln!(
         "tokenprobe load: {model} on {} thread{}, {} against {} ({}){}",
@@ -378,14 +442,22 @@ pub fn load(args: LoadArgs) -> i32 {
         started_at,
         duration_s,
         settings: SettingsDoc {
-            model: if settings.arrival.is_some() {
-                "open"
-            } else {
-                "closed"
+            model: match (settings.arrival, settings.sessions) {
+                (Some(_), _) => "open",
+                (None, Some(_)) => "sessions",
+                (None, None) => "closed",
             }
             .into(),
             arrival_rate: settings.arrival.map(|a| a.rate),
-            max_in_flight: settings.arrival.map(|a| a.max_in_flight),
+            max_in_flight: settings
+                .arrival
+                .map(|a| a.max_in_flight)
+                .or(settings.sessions.map(|s| s.max_in_flight)),
+            sessions: settings.sessions.map(|s| s.count),
+            refresh_before_s: settings.sessions.map(|s| s.refresh_before.as_secs_f64()),
+            time_scale: settings.sessions.map(|s| s.time_scale),
+            connection: settings.connection.as_str().into(),
+            accounts: shared.accounts(),
             users: settings.users,
             increase_rate: settings.increase_rate(),
             run_time_s: settings.run_time.as_secs_f64(),

@@ -117,7 +117,7 @@ pub(super) async fn run(
         let (shared, chains) = (shared.clone(), chains.clone());
         tokio::spawn(async move {
             let idle = chains.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
-            let mut vu = idle.unwrap_or_else(|| Vu::new(slot));
+            let mut vu = idle.unwrap_or_else(|| shared.new_vu(slot));
             shared.active.fetch_add(1, Relaxed);
             shared.iteration(&mut vu, due.into_std()).await;
             shared.active.fetch_sub(1, Relaxed);

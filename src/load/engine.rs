@@ -96,9 +96,11 @@ pub struct Shared {
     pub(super) active: std::sync::atomic::AtomicU64,
     /// Live metrics, when `--metrics-listen` serves them.
     pub(super) metrics: Option<Arc<super::metrics::Metrics>>,
-    /// The primary client, its user, and where their requests go.
+    /// The primary client, the accounts users log in as (the target's
+    /// primary user, or `--users-file`), and where their requests go.
     client_creds: Client,
-    user: (String, Secret),
+    accounts: Vec<(String, Secret)>,
+    next_account: std::sync::atomic::AtomicUsize,
     endpoint: Url,
 }
 
@@ -121,18 +123,19 @@ pub(super) struct Vu {
     rng: u64,
     /// Which `Shared::stats` this user records into.
     pub(super) slot: usize,
+    /// Which account it logs in as.
+    account: usize,
+    /// `expires_in` of the last access token issued to it.
+    pub(super) expires_in: Option<u64>,
     /// Open model: when the current iteration was due; its first request
     /// records its latency from then as well.
     due: Option<Instant>,
 }
 
 impl Vu {
-    /// A user (or chain) with no token yet, recording into `slot`.
-    pub(super) fn new(slot: usize) -> Vu {
-        Vu {
-            slot,
-            ..Vu::default()
-        }
+    /// True while it holds a refresh token (a live session).
+    pub(super) fn alive(&self) -> bool {
+        self.refresh.is_some()
     }
 }
 
@@ -184,12 +187,40 @@ impl Shared {
             active: std::sync::atomic::AtomicU64::new(0),
             metrics: None,
             client_creds,
-            user,
+            accounts: vec![user],
+            next_account: std::sync::atomic::AtomicUsize::new(0),
             endpoint,
         };
-        shared.token_request(None)?;
-        shared.token_request(Some("probe"))?;
+        shared.token_request(None, 0)?;
+        shared.token_request(Some("probe"), 0)?;
         Ok(shared)
+    }
+
+    /// `self` logging in as these accounts (each user, chain or session
+    /// takes the next, round robin).
+    pub fn with_accounts(mut self, accounts: Vec<(String, Secret)>) -> Shared {
+        if !accounts.is_empty() {
+            self.accounts = accounts;
+        }
+        self
+    }
+
+    /// How many accounts users log in as.
+    pub fn accounts(&self) -> usize {
+        self.accounts.len()
+    }
+
+    /// A new user, chain or session recording into `slot`, with the next
+    /// account.
+    pub(super) fn new_vu(&self, slot: usize) -> Vu {
+        let i = self
+            .next_account
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Vu {
+            slot,
+            account: i % self.accounts.len(),
+            ..Vu::default()
+        }
     }
 
     /// `self` feeding live metrics.
@@ -334,16 +365,20 @@ impl Shared {
 
     /// A token request of the primary client, built by the request layer
     /// exactly as `check` builds it: the password grant with the primary
-    /// user, or a refresh of `refresh_token`.
-    pub fn token_request(&self, refresh_token: Option<&str>) -> Result<WireRequest, RequestError> {
+    /// user (`account`), or a refresh of `refresh_token`.
+    pub fn token_request(
+        &self,
+        refresh_token: Option<&str>,
+        account: usize,
+    ) -> Result<WireRequest, RequestError> {
         let request = match refresh_token {
             Some(t) => TokenRequest::new(grant::REFRESH_TOKEN, &self.client_creds, &self.endpoint)
                 .param("refresh_token", t),
             None => {
                 let mut r = TokenRequest::new(grant::PASSWORD, &self.client_creds, &self.endpoint)
                     .user(
-                        &self.user.0,
-                        self.user.1.expose(),
+                        &self.accounts[account % self.accounts.len()].0,
+                        self.accounts[account % self.accounts.len()].1.expose(),
                         self.target.password_grant.user_credentials,
                     );
                 if let Some(scope) = self
@@ -366,13 +401,14 @@ impl Shared {
     async fn send(
         &self,
         slot: usize,
+        account: usize,
         kind: Kind,
         refresh_token: Option<&str>,
         due: Option<Instant>,
     ) -> (Outcome, Option<serde_json::Value>) {
         // Every request is built before the pacing slot is taken; one that
         // cannot be built (checked before the run) is never sent.
-        let req = match self.token_request(refresh_token) {
+        let req = match self.token_request(refresh_token, account) {
             Ok(w) => w.to_reqwest(&self.client),
             Err(_) => return (Outcome::Transport("request".into()), None),
         };
@@ -453,6 +489,28 @@ impl Shared {
         }
     }
 
+    /// The access-token lifetime assumed when an answer has no
+    /// `expires_in`: the target's declaration, else an hour.
+    pub(super) fn default_access_ttl_s(&self) -> u64 {
+        self.target
+            .behaviour
+            .access_token_ttl_s
+            .filter(|t| *t > 0)
+            .unwrap_or(3600)
+    }
+
+    /// A session's turn, due at `due`: a refresh while it holds a refresh
+    /// token, else a login.
+    pub(super) async fn session_turn(&self, vu: &mut Vu, due: Instant) {
+        vu.due = Some(due);
+        if vu.alive() {
+            self.refresh(vu).await;
+        } else {
+            self.login(vu).await;
+        }
+        vu.due = None;
+    }
+
     /// One iteration of the open model, due at `due`: a login when the
     /// chain has none (or the mix draws one), else a refresh.
     pub(super) async fn iteration(&self, vu: &mut Vu, due: Instant) {
@@ -480,7 +538,7 @@ impl Shared {
             return;
         }
         let (outcome, json) = self
-            .send(vu.slot, Kind::Password, None, vu.due.take())
+            .send(vu.slot, vu.account, Kind::Password, None, vu.due.take())
             .await;
         vu.previous = None;
         vu.refresh = None;
@@ -503,6 +561,7 @@ impl Shared {
             && let Some(j) = json
         {
             self.note_tokens(vu.slot, &j, None);
+            vu.expires_in = j.get("expires_in").and_then(|e| e.as_u64());
             vu.refresh = j
                 .get("refresh_token")
                 .and_then(|t| t.as_str())
@@ -516,11 +575,18 @@ impl Shared {
             return self.login(vu).await;
         };
         let (outcome, json) = self
-            .send(vu.slot, Kind::Refresh, Some(&current), vu.due.take())
+            .send(
+                vu.slot,
+                vu.account,
+                Kind::Refresh,
+                Some(&current),
+                vu.due.take(),
+            )
             .await;
         match (&outcome, json) {
             (Outcome::Ok, Some(j)) => {
                 self.note_tokens(vu.slot, &j, Some(&current));
+                vu.expires_in = j.get("expires_in").and_then(|e| e.as_u64());
                 let next = j
                     .get("refresh_token")
                     .and_then(|t| t.as_str())
@@ -567,7 +633,7 @@ impl Shared {
         let Some(current) = vu.refresh.clone() else {
             return;
         };
-        let one = || self.send(vu.slot, Kind::Replay, Some(&current), None);
+        let one = || self.send(vu.slot, vu.account, Kind::Replay, Some(&current), None);
         let (a, b) = futures::join!(one(), one());
         let winners: Vec<serde_json::Value> = [a, b]
             .into_iter()
@@ -597,7 +663,9 @@ impl Shared {
         let Some(old) = vu.previous.take() else {
             return;
         };
-        let (outcome, json) = self.send(vu.slot, Kind::Replay, Some(&old), None).await;
+        let (outcome, json) = self
+            .send(vu.slot, vu.account, Kind::Replay, Some(&old), None)
+            .await;
         if outcome == Outcome::Ok {
             self.violation(vu.slot, Violation::ReplayAccepted, 1);
             if let Some(j) = json {
@@ -628,9 +696,10 @@ fn draw(state: &mut u64) -> f64 {
 /// with its own goose attack and a share of the users. Returns when the
 /// run time is over or Ctrl-C was pressed.
 pub fn run(shared: Arc<Shared>, threads: usize) -> Result<(), String> {
-    let most = match shared.settings.arrival {
-        Some(a) => a.max_in_flight,
-        None => shared.settings.users,
+    let most = match (shared.settings.arrival, shared.settings.sessions) {
+        (Some(a), _) => a.max_in_flight,
+        (None, Some(s)) => s.count.min(s.max_in_flight),
+        (None, None) => shared.settings.users,
     };
     let threads = threads.clamp(1, most.max(1));
     let handles: Vec<std::thread::JoinHandle<Result<(), String>>> = (0..threads)
@@ -644,14 +713,21 @@ pub fn run(shared: Arc<Shared>, threads: usize) -> Result<(), String> {
                         .enable_all()
                         .build()
                         .map_err(|e| format!("cannot start a runtime: {e}"))?;
-                    match shared.settings.arrival {
-                        Some(a) => rt.block_on(super::arrivals::run(
+                    match (shared.settings.arrival, shared.settings.sessions) {
+                        (Some(a), _) => rt.block_on(super::arrivals::run(
                             shared.clone(),
                             i,
                             a.rate / threads as f64,
                             share(a.max_in_flight, threads, i).max(1),
                         )),
-                        None => rt.block_on(attack(shared, i, users, threads)),
+                        (None, Some(s)) => rt.block_on(super::sessions::run(
+                            shared.clone(),
+                            i,
+                            share(s.count, threads, i),
+                            shared.settings.ramp_of(s.count),
+                            share(s.max_in_flight, threads, i).max(1),
+                        )),
+                        (None, None) => rt.block_on(attack(shared, i, users, threads)),
                     }
                 })
                 .map_err(|e| e.to_string())
@@ -705,10 +781,7 @@ async fn attack(
         Transaction::new(Arc::new(move |user: &mut GooseUser| {
             let shared = shared.clone();
             Box::pin(async move {
-                let mut vu = Vu {
-                    slot,
-                    ..Vu::default()
-                };
+                let mut vu = shared.new_vu(slot);
                 shared
                     .active
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -43,6 +43,24 @@ pub struct LoadProfile {
     /// dropped (and counted). Default 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_in_flight: Option<usize>,
+    /// Sessions model: this many token families held at once, each
+    /// refreshing when its access token nears expiry (instead of users in a
+    /// loop or an arrival rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<usize>,
+    /// Sessions model: refresh when this much of the access token's life is
+    /// left (`60s`, the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_before: Option<String>,
+    /// Sessions model: the server's lifetimes scaled by this factor, so that
+    /// a short run sees many refreshes (`0.01`: an hour-long token refreshes
+    /// after 36 s, less `refresh_before` scaled alike). Default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_scale: Option<f64>,
+    /// `keep-alive` (the default: connections are reused) or `per-request`
+    /// (a new connection for every request, as many real clients do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<Connection>,
     /// Relative weights of what a user does in its loop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mix: Option<Mix>,
@@ -121,7 +139,53 @@ pub struct LoadSettings {
     pub thresholds: Vec<Threshold>,
     /// The open model, when an arrival rate is given.
     pub arrival: Option<Arrival>,
+    /// The sessions model, when a number of sessions is given.
+    pub sessions: Option<SessionsModel>,
+    pub connection: Connection,
 }
+
+/// How connections are used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Connection {
+    #[default]
+    KeepAlive,
+    PerRequest,
+}
+
+impl std::str::FromStr for Connection {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Connection, String> {
+        match s {
+            "keep-alive" => Ok(Connection::KeepAlive),
+            "per-request" => Ok(Connection::PerRequest),
+            other => Err(format!("`{other}`: give keep-alive or per-request")),
+        }
+    }
+}
+
+impl Connection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Connection::KeepAlive => "keep-alive",
+            Connection::PerRequest => "per-request",
+        }
+    }
+}
+
+/// The sessions model: token families refreshing near their expiry.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SessionsModel {
+    pub count: usize,
+    pub refresh_before: Duration,
+    pub time_scale: f64,
+    /// Most refreshes in flight at once; a session due while they run
+    /// waits (and its lateness shows in the latency from due).
+    pub max_in_flight: usize,
+}
+
+/// Most sessions accepted.
+pub const MAX_SESSIONS: usize = 1_000_000;
 
 /// The open model's schedule.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -147,10 +211,23 @@ pub enum Start {
 impl LoadSettings {
     /// Users started per second.
     pub fn increase_rate(&self) -> f64 {
+        self.increase_rate_of(self.users)
+    }
+
+    /// Time over which `n` users (or sessions) start.
+    pub fn ramp_of(&self, n: usize) -> Duration {
+        match self.start {
+            Start::Ramp(d) => d,
+            Start::Rate(r) => Duration::from_secs_f64(n as f64 / r.max(1e-3)),
+        }
+    }
+
+    /// Started per second when `n` users (or sessions) start.
+    pub fn increase_rate_of(&self, n: usize) -> f64 {
         match self.start {
             Start::Rate(r) => r,
-            Start::Ramp(d) if d.is_zero() => self.users as f64,
-            Start::Ramp(d) => (self.users as f64 / d.as_secs_f64()).max(0.001),
+            Start::Ramp(d) if d.is_zero() => n as f64,
+            Start::Ramp(d) => (n as f64 / d.as_secs_f64()).max(0.001),
         }
     }
 }
@@ -171,6 +248,8 @@ impl Default for LoadSettings {
             replay_rate: 0.0,
             thresholds: Vec::new(),
             arrival: None,
+            sessions: None,
+            connection: Connection::KeepAlive,
         }
     }
 }
@@ -266,20 +345,66 @@ impl LoadSettings {
                 max_in_flight,
             });
         }
+        if let Some(n) = p.sessions {
+            if n == 0 || n > MAX_SESSIONS {
+                return Err(err("sessions", format!("{n}: give 1 to {MAX_SESSIONS}")));
+            }
+            let base = self.sessions.unwrap_or(SessionsModel {
+                count: n,
+                refresh_before: Duration::from_secs(60),
+                time_scale: 1.0,
+                max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            });
+            self.sessions = Some(SessionsModel { count: n, ..base });
+        }
+        if p.refresh_before.is_some() || p.time_scale.is_some() {
+            let Some(model) = self.sessions.as_mut() else {
+                let field = if p.refresh_before.is_some() {
+                    "refresh_before"
+                } else {
+                    "time_scale"
+                };
+                return Err(err(
+                    field,
+                    "shapes the sessions model: give a number of sessions too".into(),
+                ));
+            };
+            if let Some(t) = &p.refresh_before {
+                model.refresh_before = duration("refresh_before", t)?;
+            }
+            if let Some(f) = p.time_scale {
+                if !(f > 0.0 && f <= 1.0) {
+                    return Err(err(
+                        "time_scale",
+                        format!("{f}: give a factor above 0 and at most 1"),
+                    ));
+                }
+                model.time_scale = f;
+            }
+        }
+        if self.sessions.is_some() && self.arrival.is_some() {
+            return Err(err(
+                "sessions",
+                "give sessions or an arrival rate, not both".into(),
+            ));
+        }
         if let Some(m) = p.max_in_flight {
             if m == 0 || m > MAX_USERS {
                 return Err(err("max_in_flight", format!("{m}: give 1 to {MAX_USERS}")));
             }
-            match &mut self.arrival {
-                Some(a) => a.max_in_flight = m,
-                None if p.arrival_rate.is_none() => {
+            match (&mut self.arrival, &mut self.sessions) {
+                (Some(a), _) => a.max_in_flight = m,
+                (None, Some(s)) => s.max_in_flight = m,
+                (None, None) => {
                     return Err(err(
                         "max_in_flight",
-                        "bounds the open model: give an arrival rate too".into(),
+                        "bounds the open or the sessions model: give an arrival rate or a number of sessions too".into(),
                     ));
                 }
-                None => {}
             }
+        }
+        if let Some(c) = p.connection {
+            self.connection = c;
         }
         if let Some(m) = p.mix {
             if m.refresh + m.password == 0 {

@@ -65,9 +65,25 @@ pub struct SettingsDoc {
     /// Open model: iterations started per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrival_rate: Option<f64>,
-    /// Open model: most iterations running at once.
+    /// Open or sessions model: most iterations running at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_in_flight: Option<usize>,
+    /// Sessions model: token families held at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<usize>,
+    /// Sessions model: refresh when this much of the token's life is left
+    /// (server time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_before_s: Option<f64>,
+    /// Sessions model: the factor server lifetimes were scaled by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_scale: Option<f64>,
+    /// `keep-alive` or `per-request`.
+    #[serde(default = "keep_alive")]
+    pub connection: String,
+    /// Accounts logged in as (1: the target's primary user).
+    #[serde(default = "one")]
+    pub accounts: usize,
     pub users: usize,
     pub increase_rate: f64,
     pub run_time_s: f64,
@@ -145,6 +161,14 @@ pub struct SecondDoc {
     /// Open model: iterations dropped.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dropped: u64,
+}
+
+fn keep_alive() -> String {
+    "keep-alive".into()
+}
+
+fn one() -> usize {
+    1
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -275,7 +299,9 @@ fn latencies(map: &BTreeMap<Kind, Histogram<u64>>) -> BTreeMap<String, Latency> 
 /// Builds the report.
 pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadReport {
     let o = observed(stats, info.duration_s, &info.not_probed);
-    let open = info.settings.model == "open";
+    // Open and sessions models measure from when each turn was due.
+    let open = info.settings.model != "closed";
+    let arrivals = info.settings.model == "open";
     LoadReport {
         schema_version: SCHEMA_VERSION,
         tool: concat!("tokenprobe ", env!("CARGO_PKG_VERSION")).into(),
@@ -287,8 +313,8 @@ pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadRepo
         totals: Totals {
             requests: stats.requests,
             failures: stats.failures,
-            scheduled: open.then_some(stats.scheduled),
-            dropped: open.then_some(stats.dropped),
+            scheduled: arrivals.then_some(stats.scheduled),
+            dropped: arrivals.then_some(stats.dropped),
             rps: (o.all.rps * 10.0).round() / 10.0,
             duration_s: (info.duration_s * 1000.0).round() / 1000.0,
             error_rate: o.all.error_rate,
@@ -528,6 +554,11 @@ mod tests {
                 model: "closed".into(),
                 arrival_rate: None,
                 max_in_flight: None,
+                sessions: None,
+                refresh_before_s: None,
+                time_scale: None,
+                connection: "keep-alive".into(),
+                accounts: 1,
                 users: 2,
                 increase_rate: 2.0,
                 run_time_s: 2.0,
