@@ -314,9 +314,12 @@ fn charts(r: &LoadReport) -> String {
     .svg();
     // Users or iterations in flight, and drops.
     let open = r.settings.model == "open";
+    let sessions = r.settings.model == "sessions";
     let mut series = vec![Series {
         name: if open {
             "iterations in flight".into()
+        } else if sessions {
+            "live sessions".into()
         } else {
             "users".into()
         },
@@ -337,10 +340,18 @@ fn charts(r: &LoadReport) -> String {
     out += &Chart {
         title: if open {
             "Iterations in flight (most per interval) and dropped"
+        } else if sessions {
+            "Live sessions (most per interval)"
         } else {
             "Active users (most per interval)"
         },
-        unit: if open { "iterations" } else { "users" },
+        unit: if open {
+            "iterations"
+        } else if sessions {
+            "sessions"
+        } else {
+            "users"
+        },
         x: XAxis::Time,
         series,
         lines: Vec::new(),
@@ -507,10 +518,21 @@ pub fn page(r: &LoadReport) -> String {
     // Parameters.
     let s = &r.settings;
     body.push_str("<h2>Run</h2><table>");
-    let model = match (s.arrival_rate, s.max_in_flight) {
-        (Some(rate), Some(m)) => {
-            format!("open: {} iterations/s, at most {m} in flight", number(rate))
-        }
+    let model = match (s.model.as_str(), s.arrival_rate, s.sessions) {
+        ("open", Some(rate), _) => format!(
+            "open: {} iterations/s, at most {} in flight",
+            number(rate),
+            s.max_in_flight.unwrap_or(0)
+        ),
+        ("sessions", _, Some(n)) => format!(
+            "sessions: {n}, each refreshing {} s before its access token expires{}, at most {} in flight",
+            number(s.refresh_before_s.unwrap_or(0.0)),
+            match s.time_scale {
+                Some(f) if f < 1.0 => format!(" (lifetimes scaled by {})", number(f)),
+                _ => String::new(),
+            },
+            s.max_in_flight.unwrap_or(0)
+        ),
         _ => format!(
             "closed: {} users, started at {} a second",
             s.users,
@@ -526,7 +548,7 @@ pub fn page(r: &LoadReport) -> String {
             format!(
                 "{} s{} (measured {:.1} s)",
                 number(s.run_time_s),
-                if s.arrival_rate.is_none() && s.users as f64 > s.increase_rate {
+                if s.model == "closed" && s.users as f64 > s.increase_rate {
                     format!(
                         " once the {} users have started ({:.1} s ramp)",
                         s.users,
@@ -541,7 +563,11 @@ pub fn page(r: &LoadReport) -> String {
         ("model", model),
         (
             "mix",
-            format!("refresh {} : password {}", s.mix_refresh, s.mix_password),
+            if s.model == "sessions" {
+                "refreshes; a login when a chain ends".into()
+            } else {
+                format!("refresh {} : password {}", s.mix_refresh, s.mix_password)
+            },
         ),
         (
             "replay probes",
@@ -556,6 +582,8 @@ pub fn page(r: &LoadReport) -> String {
             s.rate
                 .map_or("none".into(), |r| format!("{} requests/s", number(r))),
         ),
+        ("connections", escape(&s.connection)),
+        ("accounts", s.accounts.to_string()),
         ("threads", s.threads.to_string()),
         ("tool", escape(&r.tool)),
     ] {
