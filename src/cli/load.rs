@@ -49,6 +49,10 @@ pub struct LoadArgs {
     /// due, and iterations that cannot start are counted as dropped.
     #[arg(long, value_name = "RATE")]
     pub arrival_rate: Option<String>,
+    /// Open model: a stage ramping the arrival rate linearly to RATE over
+    /// DURATION (`30s:200`, repeatable; the stages set the run time).
+    #[arg(long, value_name = "DURATION:RATE")]
+    pub stage: Vec<crate::load::profile::StageDoc>,
     /// Open or sessions model: most iterations (refreshes) running at once
     /// (default 100).
     #[arg(long, value_name = "N")]
@@ -174,6 +178,7 @@ fn settings(args: &LoadArgs) -> Result<LoadSettings, CliError> {
         replay_rate: args.replay_rate,
         thresholds: args.threshold.clone(),
         arrival_rate,
+        stages: args.stage.clone(),
         max_in_flight: args.max_in_flight,
         sessions: args.sessions,
         refresh_before: args.refresh_before.clone(),
@@ -377,6 +382,17 @@ pub fn load(args: LoadArgs) -> i32 {
         _ => None,
     };
     let model = match (settings.arrival, settings.sessions) {
+        (Some(a), _) if !settings.stages.is_empty() => format!(
+            "iterations from {}/s through stages {} (at most {} in flight)",
+            a.rate,
+            settings
+                .stages
+                .iter()
+                .map(|s| format!("{}:{}", humantime::format_duration(s.duration), s.target))
+                .collect::<Vec<_>>()
+                .join(" "),
+            a.max_in_flight
+        ),
         (Some(a), _) => format!(
             "{} iterations/s (at most {} in flight)",
             a.rate, a.max_in_flight
@@ -449,6 +465,11 @@ pub fn load(args: LoadArgs) -> i32 {
             }
             .into(),
             arrival_rate: settings.arrival.map(|a| a.rate),
+            stages: settings
+                .stages
+                .iter()
+                .map(|s| format!("{}:{}", humantime::format_duration(s.duration), s.target))
+                .collect(),
             max_in_flight: settings
                 .arrival
                 .map(|a| a.max_in_flight)

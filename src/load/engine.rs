@@ -717,7 +717,11 @@ pub fn run(shared: Arc<Shared>, threads: usize) -> Result<(), String> {
                         (Some(a), _) => rt.block_on(super::arrivals::run(
                             shared.clone(),
                             i,
-                            a.rate / threads as f64,
+                            super::arrivals::Schedule::new(
+                                a.rate,
+                                &shared.settings.stages,
+                                1.0 / threads as f64,
+                            ),
                             share(a.max_in_flight, threads, i).max(1),
                         )),
                         (None, Some(s)) => rt.block_on(super::sessions::run(

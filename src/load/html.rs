@@ -520,8 +520,13 @@ pub fn page(r: &LoadReport) -> String {
     body.push_str("<h2>Run</h2><table>");
     let model = match (s.model.as_str(), s.arrival_rate, s.sessions) {
         ("open", Some(rate), _) => format!(
-            "open: {} iterations/s, at most {} in flight",
+            "open: {} iterations/s{}, at most {} in flight",
             number(rate),
+            if s.stages.is_empty() {
+                String::new()
+            } else {
+                format!(", then stages {}", s.stages.join(" → "))
+            },
             s.max_in_flight.unwrap_or(0)
         ),
         ("sessions", _, Some(n)) => format!(

@@ -39,6 +39,11 @@ pub struct LoadProfile {
     /// (instead of users in a loop).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrival_rate: Option<f64>,
+    /// Open model: stages that ramp the arrival rate linearly from the one
+    /// before (or from `arrival_rate`, else 0) to their `target` over their
+    /// `duration` (k6's ramping-arrival-rate). They set the run time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageDoc>,
     /// Open model: most iterations running at once; one due beyond it is
     /// dropped (and counted). Default 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,6 +77,42 @@ pub struct LoadProfile {
     /// `replay_accepted==0`…
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thresholds: Vec<String>,
+}
+
+/// One stage of the open model, as written.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageDoc {
+    /// Iterations a second at the end of the stage.
+    pub target: f64,
+    /// How long the stage lasts (`30s`).
+    pub duration: String,
+}
+
+impl std::str::FromStr for StageDoc {
+    type Err = String;
+    /// `30s:200` (duration:target).
+    fn from_str(s: &str) -> Result<StageDoc, String> {
+        let (d, t) = s
+            .split_once(':')
+            .ok_or_else(|| format!("`{s}`: write DURATION:RATE, e.g. 30s:200"))?;
+        let target = t
+            .trim()
+            .trim_end_matches("/s")
+            .parse::<f64>()
+            .map_err(|_| format!("`{s}`: `{t}` is not a rate"))?;
+        Ok(StageDoc {
+            target,
+            duration: d.trim().to_string(),
+        })
+    }
+}
+
+/// One stage of the open model, resolved.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stage {
+    pub target: f64,
+    pub duration: Duration,
 }
 
 /// Weights of the loop's actions.
@@ -139,6 +180,8 @@ pub struct LoadSettings {
     pub thresholds: Vec<Threshold>,
     /// The open model, when an arrival rate is given.
     pub arrival: Option<Arrival>,
+    /// Open model: the arrival rate's stages (empty: constant).
+    pub stages: Vec<Stage>,
     /// The sessions model, when a number of sessions is given.
     pub sessions: Option<SessionsModel>,
     pub connection: Connection,
@@ -248,6 +291,7 @@ impl Default for LoadSettings {
             replay_rate: 0.0,
             thresholds: Vec::new(),
             arrival: None,
+            stages: Vec::new(),
             sessions: None,
             connection: Connection::KeepAlive,
         }
@@ -344,6 +388,44 @@ impl LoadSettings {
                 rate: r,
                 max_in_flight,
             });
+        }
+        if !p.stages.is_empty() {
+            if p.run_time.is_some() {
+                return Err(err(
+                    "stages",
+                    "stages set the run time: give `stages` or `run_time`, not both".into(),
+                ));
+            }
+            let mut stages = Vec::new();
+            for (i, st) in p.stages.iter().enumerate() {
+                let field = format!("stages[{i}]");
+                let d = duration(&field, &st.duration)?;
+                if d.is_zero() || !(st.target >= 0.0 && st.target <= 1_000_000.0) {
+                    return Err(err(
+                        &field,
+                        format!(
+                            "`{}:{}`: a duration above 0 and a rate from 0 to 1000000",
+                            st.duration, st.target
+                        ),
+                    ));
+                }
+                stages.push(Stage {
+                    target: st.target,
+                    duration: d,
+                });
+            }
+            let total: Duration = stages.iter().map(|s| s.duration).sum();
+            if total > MAX_RUN_TIME {
+                return Err(err("stages", "the stages last more than 24h".into()));
+            }
+            self.run_time = total;
+            self.stages = stages;
+            if self.arrival.is_none() {
+                self.arrival = Some(Arrival {
+                    rate: 0.0,
+                    max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+                });
+            }
         }
         if let Some(n) = p.sessions {
             if n == 0 || n > MAX_SESSIONS {
@@ -486,6 +568,26 @@ mod tests {
         };
         let s = both.apply(&at_once, None).unwrap();
         assert_eq!(s.increase_rate(), 1000.0);
+    }
+
+    #[test]
+    fn stages_set_the_run_time_and_the_open_model() {
+        let p = LoadProfile {
+            stages: vec!["10s:100".parse().unwrap(), "5s:0".parse().unwrap()],
+            max_in_flight: Some(7),
+            ..LoadProfile::default()
+        };
+        let s = LoadSettings::default().apply(&p, None).unwrap();
+        assert_eq!(s.run_time, Duration::from_secs(15));
+        assert_eq!(s.stages.len(), 2);
+        assert_eq!(s.arrival.map(|a| a.max_in_flight), Some(7));
+        let both = LoadProfile {
+            run_time: Some("1m".into()),
+            ..p
+        };
+        let e = LoadSettings::default().apply(&both, None).unwrap_err();
+        assert!(e.to_string().contains("not both"), "{e}");
+        assert!("10s".parse::<StageDoc>().is_err());
     }
 
     #[test]

@@ -65,6 +65,9 @@ pub struct SettingsDoc {
     /// Open model: iterations started per second.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrival_rate: Option<f64>,
+    /// Open model: the arrival rate's stages (`30s:200`: to 200/s over 30 s).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<String>,
     /// Open or sessions model: most iterations running at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_in_flight: Option<usize>,
@@ -553,6 +556,7 @@ mod tests {
             settings: SettingsDoc {
                 model: "closed".into(),
                 arrival_rate: None,
+                stages: Vec::new(),
                 max_in_flight: None,
                 sessions: None,
                 refresh_before_s: None,
