@@ -6,7 +6,7 @@ use super::CliError;
 use super::mockenv::MockKnobs;
 use crate::exit;
 use crate::load::engine::{self, Shared};
-use crate::load::profile::{LoadProfile, LoadSettings, Mix};
+use crate::load::profile::{LoadProfile, LoadSettings, Mix, Shard};
 use crate::load::report::{self, LoadReport, RunInfo, SettingsDoc};
 use crate::mock::Profile;
 use crate::target::Target;
@@ -101,6 +101,19 @@ pub struct LoadArgs {
     /// the run, e.g. 127.0.0.1:9464 (port 0: any free port, printed).
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Run shard INDEX of COUNT (`0/4`): its part of the users, sessions
+    /// and rates, and its slice of --users-file; `report merge` adds the
+    /// shards' reports up.
+    #[arg(long, value_name = "I/N", conflicts_with = "shards")]
+    pub shard: Option<crate::load::profile::Shard>,
+    /// Run one of N shards, its index read from JOB_COMPLETION_INDEX (a
+    /// Kubernetes Indexed Job).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<usize>,
+    /// Start the traffic at this time (RFC 3339, e.g. 2026-12-01T10:00:00Z),
+    /// so that every shard starts together; the preflight runs before.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<String>,
     /// Runtimes (threads), each with a share of the users.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
@@ -122,8 +135,12 @@ enum Format {
 }
 
 fn outputs(args: &[String]) -> Result<Vec<(Format, PathBuf)>, String> {
+    outputs_in(args, "reports/load")
+}
+
+fn outputs_in(args: &[String], default_dir: &str) -> Result<Vec<(Format, PathBuf)>, String> {
     if args.is_empty() {
-        let dir = PathBuf::from("reports/load");
+        let dir = PathBuf::from(default_dir);
         return Ok(vec![
             (Format::Json, dir.join("report.json")),
             (Format::Markdown, dir.join("summary.md")),
@@ -210,13 +227,137 @@ fn loopback_only(target: &Target, allow_remote: bool) -> Result<(), String> {
     }
 }
 
+/// The whole run's settings as reports record them (a shard records the
+/// whole's, and its identity beside them).
+fn settings_doc(s: &LoadSettings, threads: usize, accounts: usize) -> SettingsDoc {
+    SettingsDoc {
+        model: match (s.arrival, s.sessions) {
+            (Some(_), _) => "open",
+            (None, Some(_)) => "sessions",
+            (None, None) => "closed",
+        }
+        .into(),
+        arrival_rate: s.arrival.map(|a| a.rate),
+        stages: s
+            .stages
+            .iter()
+            .map(|st| format!("{}:{}", humantime::format_duration(st.duration), st.target))
+            .collect(),
+        max_in_flight: s
+            .arrival
+            .map(|a| a.max_in_flight)
+            .or(s.sessions.map(|m| m.max_in_flight)),
+        sessions: s.sessions.map(|m| m.count),
+        refresh_before_s: s.sessions.map(|m| m.refresh_before.as_secs_f64()),
+        time_scale: s.sessions.map(|m| m.time_scale),
+        connection: s.connection.as_str().into(),
+        accounts,
+        users: s.users,
+        increase_rate: s.increase_rate(),
+        run_time_s: s.run_time.as_secs_f64(),
+        rate: s.rate,
+        mix_refresh: s.mix.refresh,
+        mix_password: s.mix.password,
+        replay_rate: s.replay_rate,
+        threads,
+        thresholds: s.thresholds.iter().map(|t| t.text.clone()).collect(),
+    }
+}
+
+/// The shard this process runs, from `--shard` or `--shards` and
+/// `JOB_COMPLETION_INDEX`.
+fn shard_of(args: &LoadArgs) -> Result<Option<Shard>, String> {
+    match (args.shard, args.shards) {
+        (Some(s), _) => Ok(Some(s)),
+        (None, Some(n)) => {
+            let index = std::env::var("JOB_COMPLETION_INDEX").map_err(|_| {
+                format!("--shards {n}: JOB_COMPLETION_INDEX is not set (a Kubernetes Indexed Job sets it; else give --shard I/{n})")
+            })?;
+            let index: usize = index
+                .trim()
+                .parse()
+                .map_err(|_| format!("JOB_COMPLETION_INDEX `{index}` is not a shard index"))?;
+            Shard::new(index, n).map(Some)
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// `--start-at`: when the traffic starts (at most a day ahead).
+fn start_at(text: &str) -> Result<time::OffsetDateTime, String> {
+    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("--start-at {text}: not an RFC 3339 time ({e})"))?;
+    if at - time::OffsetDateTime::now_utc() > time::Duration::days(1) {
+        return Err(format!("--start-at {text}: more than a day ahead"));
+    }
+    Ok(at)
+}
+
 pub fn load(args: LoadArgs) -> i32 {
-    let settings = match settings(&args) {
+    let global = match settings(&args) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
             return exit::INVALID_INPUT;
         }
+    };
+    // A shard runs its part of the whole; reports carry the whole's
+    // settings and the shard's identity.
+    let shard = match shard_of(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let settings = match shard.map(|sh| global.for_shard(sh)) {
+        None => global.clone(),
+        Some(Ok(s)) => s,
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let start_at = match args.start_at.as_deref().map(start_at) {
+        None => None,
+        Some(Ok(t)) => Some(t),
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    // The accounts (this shard's slice of them), read before anything is
+    // sent.
+    let mut accounts_total = 1;
+    let accounts = match &args.users_file {
+        Some(path) => match crate::load::accounts::read(path) {
+            Ok(all) => match shard {
+                Some(sh) => {
+                    let slice = sh.slice(all.len());
+                    if slice.is_empty() {
+                        eprintln!(
+                            "error: {}: {} accounts for {} shards: shard {} would have none",
+                            path.display(),
+                            all.len(),
+                            sh.count,
+                            sh.index
+                        );
+                        return exit::INVALID_INPUT;
+                    }
+                    accounts_total = all.len();
+                    all[slice].to_vec()
+                }
+                None => {
+                    accounts_total = all.len();
+                    all
+                }
+            },
+            Err(d) => {
+                eprintln!("{d}");
+                return exit::INVALID_INPUT;
+            }
+        },
+        None => Vec::new(),
     };
     let outputs = match outputs(&args.report) {
         Ok(o) => o,
@@ -327,27 +468,29 @@ pub fn load(args: LoadArgs) -> i32 {
         .map(|u| u.to_string())
         .unwrap_or_default();
     let threads = args.threads.clamp(1, 64);
-    let started_at = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    for (_, password) in &accounts {
+        redactor.add_secret("password", password);
+    }
+    // Every shard starts together: wait (bounded: at most a day, checked).
+    if let Some(at) = start_at {
+        let wait = at - time::OffsetDateTime::now_utc();
+        if wait.is_positive() {
+            eprintln!(
+                "waiting {wait:.0} for --start-at {}",
+                args.start_at.as_deref().unwrap_or("")
+            );
+            std::thread::sleep(wait.unsigned_abs());
+        } else {
+            eprintln!(
+                "warning: --start-at {} has passed ({:.1} ago): starting now",
+                args.start_at.as_deref().unwrap_or(""),
+                -wait
+            );
+        }
+    }
     // Every kind of request is built once before the run: a target whose
     // requests cannot be built (an assertion that cannot be signed) stops
     // here, and nothing without client authentication is ever sent.
-    let accounts = match &args.users_file {
-        Some(path) => match crate::load::accounts::read(path) {
-            Ok(a) => {
-                for (_, password) in &a {
-                    redactor.add_secret("password", password);
-                }
-                a
-            }
-            Err(d) => {
-                eprintln!("{d}");
-                return exit::INVALID_INPUT;
-            }
-        },
-        None => Vec::new(),
-    };
     let metrics = args
         .metrics_listen
         .map(|_| Arc::new(crate::load::metrics::Metrics::new()));
@@ -364,6 +507,11 @@ pub fn load(args: LoadArgs) -> i32 {
             return exit::INVALID_INPUT;
         }
     };
+    // The wall-clock time of the run's clock start: shards' timelines are
+    // aligned on it.
+    let started_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
     // Live metrics on a thread of their own, until the reports are written.
     let _endpoint = match (args.metrics_listen, &metrics) {
         (Some(addr), Some(m)) => {
@@ -411,7 +559,11 @@ pub fn load(args: LoadArgs) -> i32 {
         (None, None) => format!("{} users", settings.users),
     };
     eprintln!(
-        "tokenprobe load: {model} on {} thread{}, {} against {} ({}){}",
+        "tokenprobe load: {}{model} on {} thread{}, {} against {} ({}){}",
+        shard.map_or(String::new(), |s| format!(
+            "shard {}/{}: ",
+            s.index, s.count
+        )),
         threads,
         if threads == 1 { "" } else { "s" },
         humantime::format_duration(settings.run_time),
@@ -457,39 +609,16 @@ pub fn load(args: LoadArgs) -> i32 {
         token_endpoint: endpoint,
         started_at,
         duration_s,
-        settings: SettingsDoc {
-            model: match (settings.arrival, settings.sessions) {
-                (Some(_), _) => "open",
-                (None, Some(_)) => "sessions",
-                (None, None) => "closed",
-            }
-            .into(),
-            arrival_rate: settings.arrival.map(|a| a.rate),
-            stages: settings
-                .stages
-                .iter()
-                .map(|s| format!("{}:{}", humantime::format_duration(s.duration), s.target))
-                .collect(),
-            max_in_flight: settings
-                .arrival
-                .map(|a| a.max_in_flight)
-                .or(settings.sessions.map(|s| s.max_in_flight)),
-            sessions: settings.sessions.map(|s| s.count),
-            refresh_before_s: settings.sessions.map(|s| s.refresh_before.as_secs_f64()),
-            time_scale: settings.sessions.map(|s| s.time_scale),
-            connection: settings.connection.as_str().into(),
-            accounts: shared.accounts(),
-            users: settings.users,
-            increase_rate: settings.increase_rate(),
-            run_time_s: settings.run_time.as_secs_f64(),
-            rate: settings.rate,
-            mix_refresh: settings.mix.refresh,
-            mix_password: settings.mix.password,
-            replay_rate: settings.replay_rate,
-            threads,
-        },
+        settings: settings_doc(&global, threads, accounts_total),
     };
-    let mut doc = report::build(&stats, info, &settings.thresholds);
+    // A shard's thresholds are judged by `report merge` over all shards.
+    let judged: &[crate::load::threshold::Threshold] = if shard.is_some() {
+        &[]
+    } else {
+        &settings.thresholds
+    };
+    let mut doc = report::build(&stats, info, judged);
+    doc.shard = shard;
     if let Some(base) = &baseline {
         doc.regressions = report::regressions(&doc, base, args.baseline_tolerance);
     }
@@ -667,4 +796,90 @@ fn progress(
         eprintln!();
     });
     (stop, handle)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// The shards' JSON reports (`load --shard I/N --report json=…`).
+    #[arg(required = true, value_name = "REPORT")]
+    pub files: Vec<PathBuf>,
+    /// Judge these over the merged run instead of the shards' own (repeatable).
+    #[arg(long)]
+    pub threshold: Vec<String>,
+    /// FORMAT=PATH: json, markdown, html; default reports/merged/{report.json,summary.md,report.html}.
+    #[arg(long)]
+    pub report: Vec<String>,
+}
+
+/// `tokenprobe report merge`: exit 0, 5 when a threshold is breached over
+/// the merged run, 2 when the set cannot be merged (with why).
+pub fn merge(args: MergeArgs) -> i32 {
+    let outputs = match outputs_in(&args.report, "reports/merged") {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let thresholds = if args.threshold.is_empty() {
+        None
+    } else {
+        match args
+            .threshold
+            .iter()
+            .map(|t| t.parse::<crate::load::threshold::Threshold>())
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("error: --threshold {e}");
+                return exit::INVALID_INPUT;
+            }
+        }
+    };
+    let mut reports = Vec::new();
+    for path in &args.files {
+        let read = std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice::<LoadReport>(&b).map_err(|e| e.to_string()));
+        match read {
+            Ok(r) => reports.push((path.clone(), r)),
+            Err(e) => {
+                eprintln!("error: {}: not a load report ({e})", path.display());
+                return exit::INVALID_INPUT;
+            }
+        }
+    }
+    let doc = match crate::load::merge::merge(&reports, thresholds) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    eprintln!(
+        "merged {} shard{} of {} ({})",
+        doc.shards.len(),
+        if doc.shards.len() == 1 { "" } else { "s" },
+        doc.target,
+        doc.token_endpoint
+    );
+    print_summary(&doc);
+    for (format, path) in &outputs {
+        let body = match format {
+            Format::Json => serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n",
+            Format::Markdown => report::markdown(&doc),
+            Format::Html => report::html(&doc),
+        };
+        if let Err(e) = crate::report::write_atomically(path, body.as_bytes()) {
+            eprintln!("error: {e}");
+            return exit::INTERNAL;
+        }
+        eprintln!("report: {}", path.display());
+    }
+    if doc.thresholds.iter().any(|t| !t.passed) {
+        exit::THRESHOLD_BREACHED
+    } else {
+        exit::OK
+    }
 }

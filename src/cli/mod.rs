@@ -53,7 +53,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run conformance scenarios against a target (the embedded mock when none is given).
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// List scenarios: id, level, tags, covered catalogue ids, file:line.
     List {
         /// Scenario files or folders instead of the built-in suite.
@@ -104,9 +104,22 @@ pub enum Command {
     /// Serve the mock token server until Ctrl-C.
     Mock(MockArgs),
     /// Drive refresh traffic (goose), measure it, check it, gate on thresholds.
-    Load(load::LoadArgs),
+    Load(Box<load::LoadArgs>),
     /// Write a commented target file from a discovery document or a token endpoint.
     Init(init::InitArgs),
+    /// Work with load reports.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportCommand {
+    /// Add up the JSON reports of a distributed run's shards exactly
+    /// (histograms added, counts summed, timelines aligned on wall-clock
+    /// time) and judge thresholds over the whole.
+    Merge(load::MergeArgs),
 }
 
 /// Which scenarios run (`check`) or would run (`list`).
@@ -301,7 +314,7 @@ pub fn main_with(cli: Cli) -> i32 {
         return exit::INVALID_INPUT;
     }
     match cli.command {
-        Command::Check(args) => check(args),
+        Command::Check(args) => check(*args),
         Command::List {
             paths,
             extra,
@@ -339,8 +352,11 @@ pub fn main_with(cli: Cli) -> i32 {
             exit::OK
         }
         Command::Mock(args) => mock(args),
-        Command::Load(args) => load::load(args),
+        Command::Load(args) => load::load(*args),
         Command::Init(args) => init::init(args),
+        Command::Report {
+            command: ReportCommand::Merge(args),
+        } => load::merge(args),
     }
 }
 

@@ -595,6 +595,35 @@ pub fn page(r: &LoadReport) -> String {
         row(&mut body, &[k, &v]);
     }
     body.push_str("</table>");
+    if let Some(sh) = r.shard {
+        let _ = write!(
+            body,
+            "<p>Shard {} of {}: its thresholds are judged over all shards by <code>tokenprobe report merge</code>.</p>",
+            sh.index, sh.count
+        );
+    }
+    if !r.shards.is_empty() {
+        let _ = write!(
+            body,
+            "<h2>Shards</h2><p>Merged from {} shards: histograms added, the percentiles are exact.</p><table><tr><th>shard</th><th>started</th><th>duration</th><th>requests</th><th>failures</th><th>requests/s</th><th>p99</th></tr>",
+            r.shards.len()
+        );
+        for s in &r.shards {
+            row(
+                &mut body,
+                &[
+                    &s.index.to_string(),
+                    &escape(&s.started_at),
+                    &format!("{:.1} s", s.duration_s),
+                    &s.requests.to_string(),
+                    &s.failures.to_string(),
+                    &format!("{:.1}", s.rps),
+                    &ms(s.p99_us),
+                ],
+            );
+        }
+        body.push_str("</table>");
+    }
     // Thresholds.
     if !r.thresholds.is_empty() {
         body.push_str(

@@ -11,7 +11,8 @@
 //! - [`threshold`]: `p99<250ms`-style expressions;
 //! - [`report`]: the JSON document (with its schema) and Markdown;
 //! - [`html`]: the HTML page with its SVG charts;
-//! - [`metrics`]: live OpenMetrics text during the run.
+//! - [`metrics`]: live OpenMetrics text during the run;
+//! - [`merge`]: shards' reports added up exactly (`report merge`).
 //!
 //! May use: `target`, `oauth`, `redact`, `secret`, `verdict`, `wire`, `diag`, `yaml`, `exit`.
 
@@ -19,6 +20,7 @@ pub mod accounts;
 pub mod arrivals;
 pub mod engine;
 pub mod html;
+pub mod merge;
 pub mod metrics;
 pub mod profile;
 pub mod report;

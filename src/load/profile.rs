@@ -275,6 +275,105 @@ impl LoadSettings {
     }
 }
 
+/// A run's place among the shards of a distributed run: `index` of
+/// `count` (0-based, as Kubernetes' `JOB_COMPLETION_INDEX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    /// `0/4`.
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("`{s}`: write INDEX/COUNT, e.g. 0/4 (0-based)"))?;
+        let index: usize = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}`: `{i}` is not an index"))?;
+        let count: usize = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}`: `{n}` is not a count"))?;
+        Shard::new(index, count)
+    }
+}
+
+impl Shard {
+    /// Most shards of one run.
+    pub const MAX: usize = 1000;
+
+    pub fn new(index: usize, count: usize) -> Result<Shard, String> {
+        if count == 0 || count > Shard::MAX {
+            return Err(format!("{count} shards: give 1 to {}", Shard::MAX));
+        }
+        if index >= count {
+            return Err(format!(
+                "shard {index} of {count}: the index counts from 0 to {}",
+                count - 1
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// This shard's part of `total` (the parts add up to `total` exactly).
+    pub fn part(self, total: usize) -> usize {
+        total / self.count + usize::from(self.index < total % self.count)
+    }
+
+    /// This shard's slice of `0..total`: disjoint, in order, covering it.
+    pub fn slice(self, total: usize) -> std::ops::Range<usize> {
+        let start = (0..self.index)
+            .map(|i| Shard { index: i, ..self }.part(total))
+            .sum::<usize>();
+        start..start + self.part(total)
+    }
+}
+
+impl LoadSettings {
+    /// The settings one shard runs: its part of the users, sessions and
+    /// in-flight bounds, and its fraction of every rate (start rate, request
+    /// cap, arrival rate and stages); ramps and run time unchanged, so that
+    /// the shards together are the whole run.
+    pub fn for_shard(&self, shard: Shard) -> Result<LoadSettings, String> {
+        let n = shard.count as f64;
+        let mut s = self.clone();
+        let part = |total: usize, what: &str| {
+            let p = shard.part(total);
+            if p == 0 {
+                Err(format!(
+                    "{total} {what} for {} shards: shard {} would have none",
+                    shard.count, shard.index
+                ))
+            } else {
+                Ok(p)
+            }
+        };
+        match (&mut s.arrival, &mut s.sessions) {
+            (Some(a), _) => {
+                a.rate /= n;
+                a.max_in_flight = part(a.max_in_flight, "iterations in flight")?;
+                for st in &mut s.stages {
+                    st.target /= n;
+                }
+            }
+            (None, Some(m)) => {
+                m.count = part(m.count, "sessions")?;
+                m.max_in_flight = shard.part(m.max_in_flight).max(1);
+            }
+            (None, None) => s.users = part(self.users, "users")?,
+        }
+        if let Start::Rate(r) = s.start {
+            s.start = Start::Rate(r / n);
+        }
+        s.rate = s.rate.map(|r| r / n);
+        Ok(s)
+    }
+}
+
 /// Longest run accepted (a bound on every loop).
 pub const MAX_RUN_TIME: Duration = Duration::from_secs(24 * 3600);
 /// Most virtual users accepted.
@@ -588,6 +687,49 @@ mod tests {
         let e = LoadSettings::default().apply(&both, None).unwrap_err();
         assert!(e.to_string().contains("not both"), "{e}");
         assert!("10s".parse::<StageDoc>().is_err());
+    }
+
+    #[test]
+    fn shards_split_the_run_exactly() {
+        for (total, count) in [(10, 3), (1, 1), (7, 7), (1000, 8), (5, 2)] {
+            let shards: Vec<Shard> = (0..count).map(|i| Shard::new(i, count).unwrap()).collect();
+            let parts: usize = shards.iter().map(|s| s.part(total)).sum();
+            assert_eq!(parts, total);
+            let mut covered: Vec<usize> = shards.iter().flat_map(|s| s.slice(total)).collect();
+            covered.sort();
+            assert_eq!(
+                covered,
+                (0..total).collect::<Vec<_>>(),
+                "disjoint, covering"
+            );
+        }
+        assert!("4/4".parse::<Shard>().is_err());
+        assert!("1/0".parse::<Shard>().is_err());
+        let base = LoadSettings {
+            users: 10,
+            rate: Some(100.0),
+            ..LoadSettings::default()
+        };
+        let s = base.for_shard(Shard::new(1, 4).unwrap()).unwrap();
+        assert_eq!(s.users, 3);
+        assert_eq!(s.rate, Some(25.0));
+        assert_eq!(s.increase_rate(), 25.0);
+        let open = LoadProfile {
+            arrival_rate: Some(400.0),
+            max_in_flight: Some(10),
+            ..LoadProfile::default()
+        };
+        let o = LoadSettings::default().apply(&open, None).unwrap();
+        let s = o.for_shard(Shard::new(0, 4).unwrap()).unwrap();
+        assert_eq!(
+            s.arrival.map(|a| (a.rate, a.max_in_flight)),
+            Some((100.0, 3))
+        );
+        let few = LoadSettings {
+            users: 2,
+            ..LoadSettings::default()
+        };
+        assert!(few.for_shard(Shard::new(2, 3).unwrap()).is_err());
     }
 
     #[test]

@@ -28,6 +28,12 @@ pub struct LoadReport {
     /// The run was stopped early (Ctrl-C) rather than by its run time.
     #[serde(default)]
     pub interrupted: bool,
+    /// This report is one shard of a distributed run (`load --shard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::profile::Shard>,
+    /// A merged report: one row per shard (`report merge`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardRow>,
     pub settings: SettingsDoc,
     pub totals: Totals,
     /// Per request kind (`password`, `refresh`, `replay`) and `all`, from
@@ -56,6 +62,19 @@ pub struct LoadReport {
     /// Open model only: the histograms of `latency_us_corrected`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub histograms_corrected: Option<BTreeMap<String, String>>,
+}
+
+/// One shard of a merged report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ShardRow {
+    pub index: usize,
+    pub started_at: String,
+    pub duration_s: f64,
+    pub requests: u64,
+    pub failures: u64,
+    pub rps: f64,
+    /// p99 of all its requests, µs.
+    pub p99_us: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -95,6 +114,10 @@ pub struct SettingsDoc {
     pub mix_password: u32,
     pub replay_rate: f64,
     pub threads: usize,
+    /// The thresholds given (judged in `thresholds`; a shard's are judged
+    /// by `report merge`).
+    #[serde(default)]
+    pub thresholds: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -129,6 +152,9 @@ pub struct Latency {
 pub struct Errors {
     /// Failed requests by OAuth `error` code (`transport:CLASS` without an answer).
     pub by_code: BTreeMap<String, u64>,
+    /// Failed requests by kind.
+    #[serde(default)]
+    pub by_kind: BTreeMap<String, u64>,
     /// All answers by HTTP status (`2xx` for successes).
     pub by_status: BTreeMap<String, u64>,
 }
@@ -164,6 +190,10 @@ pub struct SecondDoc {
     /// Open model: iterations dropped.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dropped: u64,
+    /// The entry's latency histogram (coarse: one significant digit; V2
+    /// serialization, base64), so that shards' timelines merge exactly.
+    #[serde(default)]
+    pub hdr: String,
 }
 
 fn keep_alive() -> String {
@@ -312,6 +342,8 @@ pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadRepo
         token_endpoint: info.token_endpoint,
         started_at: info.started_at,
         interrupted: info.interrupted,
+        shard: None,
+        shards: Vec::new(),
         settings: info.settings,
         totals: Totals {
             requests: stats.requests,
@@ -325,6 +357,11 @@ pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadRepo
         latency_us: latencies(&stats.latency),
         latency_us_corrected: open.then(|| latencies(&stats.corrected)),
         errors: Errors {
+            by_kind: stats
+                .failures_by_kind
+                .iter()
+                .map(|(k, n)| (k.as_str().to_string(), *n))
+                .collect(),
             by_code: stats.by_code.clone(),
             by_status: stats.by_status.clone(),
         },
@@ -356,6 +393,7 @@ pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadRepo
                 p99_us: b.latency.value_at_quantile(0.99),
                 active: b.active,
                 dropped: b.dropped,
+                hdr: encode(&b.latency),
             })
             .collect(),
         thresholds: thresholds.iter().map(|t| t.judge(&o)).collect(),
@@ -461,6 +499,31 @@ pub fn markdown(r: &LoadReport) -> String {
             format!("**{breached} of {} thresholds breached.**", r.thresholds.len())
         }
     ));
+    if let Some(s) = r.shard {
+        m.push_str(&format!(
+            "Shard {} of {}: its thresholds are judged over all shards by `tokenprobe report merge`.\n\n",
+            s.index, s.count
+        ));
+    }
+    if !r.shards.is_empty() {
+        m.push_str(&format!(
+            "Merged from {} shards (histograms added: the percentiles are exact).\n\n| shard | started | duration | requests | failures | req/s | p99 |\n| ---: | --- | ---: | ---: | ---: | ---: | ---: |\n",
+            r.shards.len()
+        ));
+        for s in &r.shards {
+            m.push_str(&format!(
+                "| {} | {} | {:.1} s | {} | {} | {:.1} | {} |\n",
+                s.index,
+                s.started_at,
+                s.duration_s,
+                s.requests,
+                s.failures,
+                s.rps,
+                ms(s.p99_us)
+            ));
+        }
+        m.push('\n');
+    }
     m.push_str("| kind | count | p50 | p90 | p95 | p99 | p99.9 | max |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (k, l) in &r.latency_us {
         m.push_str(&format!(
@@ -571,6 +634,7 @@ mod tests {
                 mix_password: 0,
                 replay_rate: 0.0,
                 threads: 1,
+                thresholds: Vec::new(),
             },
         };
         let t = [

@@ -24,6 +24,11 @@ pub enum Kind {
 impl Kind {
     pub const ALL: [Kind; 3] = [Kind::Password, Kind::Refresh, Kind::Replay];
 
+    /// The kind named `name` (`refresh`).
+    pub fn named(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Password => "password",
@@ -71,9 +76,10 @@ pub const MAX_BUCKETS: usize = 600;
 /// Most distinct error codes a bucket keeps apart; the rest are `other`.
 const MAX_CODES_PER_BUCKET: usize = 8;
 
-/// A coarse latency histogram for a bucket of the timeline: one significant
+/// A coarse latency histogram for a bucket (also how reports carry each
+/// timeline entry's, so that merged timelines stay exact) of the timeline: one significant
 /// digit (about 6 % resolution), ≈4 KB, enough for a chart.
-fn coarse_histogram() -> Histogram<u64> {
+pub fn coarse_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 1).expect("valid bounds")
 }
 
@@ -110,7 +116,14 @@ impl Bucket {
         self.requests.iter().sum()
     }
 
-    fn add(&mut self, o: &Bucket) {
+    /// Adds another interval of the same run.
+    pub fn add(&mut self, o: &Bucket) {
+        self.add_with(o, false);
+    }
+
+    /// Adds `o`; the active gauges are added (`sum_active`: two shards'
+    /// users at once) or their highest kept (one run's intervals).
+    fn add_with(&mut self, o: &Bucket, sum_active: bool) {
         for (a, b) in self.requests.iter_mut().zip(o.requests) {
             *a += b;
         }
@@ -119,7 +132,11 @@ impl Bucket {
             self.count_code(code, *n);
         }
         let _ = self.latency.add(&o.latency);
-        self.active = self.active.max(o.active);
+        self.active = if sum_active {
+            self.active + o.active
+        } else {
+            self.active.max(o.active)
+        };
         self.dropped += o.dropped;
     }
 
@@ -182,6 +199,15 @@ impl Timeline {
 
     /// Adds `other` (widened to the coarser of the two steps).
     pub fn merge(&mut self, other: &Timeline) {
+        self.merge_with(other, false);
+    }
+
+    /// Adds another shard's timeline: as `merge`, the active gauges summed.
+    pub fn merge_shard(&mut self, other: &Timeline) {
+        self.merge_with(other, true);
+    }
+
+    fn merge_with(&mut self, other: &Timeline, sum_active: bool) {
         let mut other = other.clone();
         while self.step_s < other.step_s {
             self.widen();
@@ -194,7 +220,7 @@ impl Timeline {
                 .resize_with(other.buckets.len(), Bucket::default);
         }
         for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
-            mine.add(theirs);
+            mine.add_with(theirs, sum_active);
         }
     }
 }
