@@ -12,7 +12,7 @@ use std::process::Command;
 /// Each fault, the profile it is planted on, the catalogue id it violates,
 /// and how that id's check must end (`failed` for MUST and PROFILE ids,
 /// `warned` for a SHOULD).
-const FAULTS: [(&str, &str, &str, &str); 16] = [
+const FAULTS: [(&str, &str, &str, &str); 18] = [
     ("rotation_keeps_old", "strict", "ROT-OLD", "failed"),
     ("no_family_revoke", "strict", "RU-FAMILY", "failed"),
     ("same_refresh_token", "strict", "ROT-MODE", "failed"),
@@ -29,6 +29,8 @@ const FAULTS: [(&str, &str, &str, &str); 16] = [
     ("refused_refresh_revokes", "strict", "CA-KEEP", "warned"),
     ("keeps_narrowed_scope", "strict", "SC-NARROW", "failed"),
     ("slow_wrong_password", "strict", "PW-BADCRED", "warned"),
+    ("revoke_race", "strict", "CC-REVOKE", "warned"),
+    ("same_second_stale", "strict", "CC-STALE", "failed"),
 ];
 
 struct Verdicts {

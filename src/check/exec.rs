@@ -136,6 +136,16 @@ impl Runner {
                 let mut ctx = Context::new(&self.target);
                 let mut stop = None;
                 for step in &s.steps {
+                    if let Some((name, member)) = &step.only_if
+                        && ctx.get(name).and_then(|c| c.member(member)).is_none()
+                    {
+                        trace.records.push(StepRecord {
+                            name: step.name.clone(),
+                            summary: format!("not run: step `{name}` got no `{member}`"),
+                            exchange: None,
+                        });
+                        continue;
+                    }
                     if let Err(e) = self.step(step, &mut ctx, &mut trace).await {
                         stop = Some(e);
                         break;
@@ -633,7 +643,18 @@ impl Runner {
             async move { http::send(c.head(url), Duration::from_secs(5)).await }
         });
         futures::future::join_all(warm).await;
-        let barrier = Arc::new(tokio::sync::Barrier::new(n));
+        // A revocation raced against the copies (`with_revoke`).
+        let revoke = match &step.with_revoke {
+            Some(op) => {
+                let url =
+                    self.target.revocation_endpoint.as_ref().ok_or_else(|| {
+                        Stop::Skip("the target has no revocation_endpoint".into())
+                    })?;
+                Some(request::token_op_request(op, url, ctx).map_err(|e| Stop::build(step, e))?)
+            }
+            None => None,
+        };
+        let barrier = Arc::new(tokio::sync::Barrier::new(n + usize::from(revoke.is_some())));
         let sends = wires.iter().map(|w| {
             let b = barrier.clone();
             let client = &client;
@@ -642,7 +663,32 @@ impl Runner {
                 record::exchange(client, w, self.http.request_timeout, &self.redactor).await
             }
         });
-        let results: Vec<Exchanged> = futures::future::join_all(sends).await;
+        let revocation = async {
+            match &revoke {
+                Some(w) => {
+                    barrier.clone().wait().await;
+                    // A hair after the refreshes: on a fast server one of
+                    // them is checked first, so the race is really run.
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    Some(
+                        record::exchange(&client, w, self.http.request_timeout, &self.redactor)
+                            .await,
+                    )
+                }
+                None => None,
+            }
+        };
+        let (results, revoked): (Vec<Exchanged>, Option<Exchanged>) =
+            futures::join!(futures::future::join_all(sends), revocation);
+        if let (Some(r), Some(w)) = (revoked, &revoke) {
+            let summary = match &r.response {
+                Ok(resp) => format!("raced revocation: {}", describe(w, resp)),
+                Err(e) => format!("raced revocation: {e}"),
+            };
+            trace
+                .records
+                .push(self.step_record(step, summary, r.record));
+        }
         let (responses, exchanges): (Vec<Option<HttpResponse>>, Vec<Exchange>) = results
             .into_iter()
             .map(|e| (e.response.ok(), e.record))

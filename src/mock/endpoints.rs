@@ -26,6 +26,11 @@ pub async fn revoke(State(app): State<Arc<App>>, req: Request) -> Response {
             .get("token")
             .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
         if hint_fits(&app, token, form.get("token_type_hint")) {
+            // The `revoke_race` fault's revocation path is slow: a refresh
+            // released with it is checked first.
+            if app.faults.has(Fault::RevokeRace) {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
             app.store.revoke(token, &client.id);
         }
         Ok::<_, OAuthError>(app.reply.json(StatusCode::OK, Vec::new()))

@@ -26,10 +26,12 @@ pub enum Fault {
     RefusedRefreshRevokes,
     KeepsNarrowedScope,
     SlowWrongPassword,
+    RevokeRace,
+    SameSecondStale,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 16] = [
+    pub const ALL: [Fault; 18] = [
         Fault::RotationKeepsOld,
         Fault::NoFamilyRevoke,
         Fault::SameRefreshToken,
@@ -46,6 +48,8 @@ impl Fault {
         Fault::RefusedRefreshRevokes,
         Fault::KeepsNarrowedScope,
         Fault::SlowWrongPassword,
+        Fault::RevokeRace,
+        Fault::SameSecondStale,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +70,8 @@ impl Fault {
             Fault::RefusedRefreshRevokes => "refused_refresh_revokes",
             Fault::KeepsNarrowedScope => "keeps_narrowed_scope",
             Fault::SlowWrongPassword => "slow_wrong_password",
+            Fault::RevokeRace => "revoke_race",
+            Fault::SameSecondStale => "same_second_stale",
         }
     }
 
@@ -108,6 +114,12 @@ impl Fault {
             Fault::SlowWrongPassword => {
                 "a wrong password for a known user takes 25 ms longer than an unknown user (enumeration by timing)"
             }
+            Fault::RevokeRace => {
+                "a refresh racing a revocation issues a successor that outlives the revoked grant (check-then-act, keycloak #51312)"
+            }
+            Fault::SameSecondStale => {
+                "a refresh token rotated away is still accepted within the second of its rotation (keycloak #50999)"
+            }
         }
     }
 }
@@ -135,15 +147,18 @@ impl FromStr for Fault {
 
 /// The active faults as a bit set, for cheap checks on the hot path.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FaultSet(u16);
+pub struct FaultSet(u64);
+
+// One bit per fault.
+const _: () = assert!(Fault::ALL.len() <= 64);
 
 impl FaultSet {
     pub fn new(faults: &[Fault]) -> FaultSet {
-        FaultSet(faults.iter().fold(0, |bits, f| bits | 1 << (*f as u16)))
+        FaultSet(faults.iter().fold(0, |bits, f| bits | 1 << (*f as u64)))
     }
 
     pub fn has(self, fault: Fault) -> bool {
-        self.0 & (1 << (fault as u16)) != 0
+        self.0 & (1 << (fault as u64)) != 0
     }
 }
 
@@ -157,6 +172,11 @@ mod tests {
             assert_eq!(f.as_str().parse::<Fault>(), Ok(f));
             assert_eq!(serde_json::to_value(f).unwrap(), f.as_str());
             assert!(!f.description().is_empty());
+        }
+        // Every fault has its own bit.
+        for f in Fault::ALL {
+            let set = FaultSet::new(&[f]);
+            assert!(Fault::ALL.iter().all(|g| set.has(*g) == (*g == f)), "{f:?}");
         }
         let err = "races".parse::<Fault>().unwrap_err().to_string();
         assert!(err.contains("race,"), "{err}");

@@ -133,6 +133,8 @@ struct RefreshRecord {
     family: Arc<Family>,
     generation: u32,
     expires_ms: u64,
+    /// When it was issued, Unix seconds (the `same_second_stale` fault).
+    issued_s: u64,
 }
 
 struct AccessRecord {
@@ -262,6 +264,7 @@ impl Store {
                 family: family.clone(),
                 generation: 0,
                 expires_ms,
+                issued_s: now_ms / 1000,
             });
             if p.grace_ms > 0 {
                 lock(&family.state).current = Some(token.clone());
@@ -323,10 +326,10 @@ impl Store {
     ) -> Result<Issued, RefreshError> {
         let faults = self.policy.faults;
         let key = Key::of(token);
-        let (family, generation, expires_ms) = {
+        let (family, generation, expires_ms, issued_s) = {
             let shard = self.refresh.lock(&key);
             let r = shard.get(&key).ok_or(RefreshError::Unknown)?;
-            (r.family.clone(), r.generation, r.expires_ms)
+            (r.family.clone(), r.generation, r.expires_ms, r.issued_s)
         };
         if *family.client_id != *client_id && !faults.has(Fault::CrossClient) {
             if faults.has(Fault::RefusedRefreshRevokes) {
@@ -361,11 +364,31 @@ impl Store {
             }
             Some(_) => return Err(RefreshError::InvalidScope),
         };
-        let step = if faults.has(Fault::Race) && self.policy.rotation == Rotation::Rotate {
-            self.step_racy(&family, generation, expires_ms, now_ms)
+        let rotating = self.policy.rotation == Rotation::Rotate;
+        // The `same_second_stale` fault: a stale token is judged by the
+        // second it was issued in against the second of the family's last
+        // rotation, and the same second passes.
+        let generation = if faults.has(Fault::SameSecondStale) && rotating {
+            let st = lock(&family.state);
+            if generation < st.current_gen && issued_s == st.rotated_at_ms / 1000 {
+                st.current_gen
+            } else {
+                generation
+            }
+        } else {
+            generation
+        };
+        let (family, step) = if faults.has(Fault::Race) && rotating {
+            let step = self
+                .step_racy(&family, generation, expires_ms, now_ms)
+                .await?;
+            (family, step)
+        } else if faults.has(Fault::RevokeRace) && rotating {
+            self.step_outliving_revocation(&family, generation, expires_ms, now_ms)
                 .await?
         } else {
-            self.step(&family, generation, expires_ms, now_ms)?
+            let step = self.step(&family, generation, expires_ms, now_ms)?;
+            (family, step)
         };
         let (refresh_token, generation) = match step {
             Step::Keep => match self.policy.rotation {
@@ -443,6 +466,57 @@ impl Store {
         Ok(self.rotate(family, &mut st, expires_ms, now_ms))
     }
 
+    /// The `revoke_race` fault: the check passes and claims the rotation
+    /// under the lock, then the successor is written after [`RACE_WINDOW`];
+    /// when a revocation came in between, into a copy of the family made
+    /// from what the check saw, which the revocation does not reach.
+    async fn step_outliving_revocation(
+        &self,
+        family: &Arc<Family>,
+        generation: u32,
+        expires_ms: u64,
+        now_ms: u64,
+    ) -> Result<(Arc<Family>, Step), RefreshError> {
+        {
+            let mut st = lock(&family.state);
+            if family.is_revoked() || generation != st.current_gen {
+                drop(st);
+                return self
+                    .step(family, generation, expires_ms, now_ms)
+                    .map(|s| (family.clone(), s));
+            }
+            st.current_gen += 1;
+        }
+        tokio::time::sleep(RACE_WINDOW).await;
+        if !family.is_revoked() {
+            // Nothing came in between: an ordinary rotation.
+            let mut st = lock(&family.state);
+            st.current_gen = generation;
+            let step = self.rotate(family, &mut st, expires_ms, now_ms);
+            return Ok((family.clone(), step));
+        }
+        // A revocation came in between, and the write does not see it.
+        let copy = Arc::new(Family {
+            client_id: family.client_id.clone(),
+            user: family.user.clone(),
+            scope: family.scope.clone(),
+            auth_time_s: family.auth_time_s,
+            cap_ms: family.cap_ms,
+            revoked: AtomicBool::new(false),
+            state: Mutex::new(FamilyState {
+                current_gen: generation,
+                rotated_at_ms: now_ms,
+                current: None,
+                narrowed: None,
+            }),
+        });
+        let step = {
+            let mut st = lock(&copy.state);
+            self.rotate(&copy, &mut st, expires_ms, now_ms)
+        };
+        Ok((copy, step))
+    }
+
     /// Issues the successor refresh token; the caller holds the family lock.
     fn rotate(
         &self,
@@ -464,6 +538,7 @@ impl Store {
             family: family.clone(),
             generation,
             expires_ms,
+            issued_s: now_ms / 1000,
         });
         st.current_gen = generation;
         st.rotated_at_ms = now_ms;

@@ -172,6 +172,10 @@ pub struct Step {
     pub chain: Option<(WaitExpr, WaitExpr)>,
     /// 1 for an ordinary request.
     pub parallel: u32,
+    /// A revocation released together with a parallel refresh.
+    pub with_revoke: Option<TokenOp>,
+    /// (step name, member): run only when that capture holds the member.
+    pub only_if: Option<(String, String)>,
     /// A refusal of this step blocks the scenario (see `StepFile::setup`).
     pub setup: bool,
     /// Responses that make the scenario not applicable, with the reason.
@@ -617,6 +621,8 @@ impl Compiler<'_> {
             })
             .collect();
         let within = self.within(&path, s);
+        let with_revoke = self.with_revoke(&path, s);
+        let only_if = self.only_if(&path, s);
         let setup = s.setup.unwrap_or_else(|| self.is_setup(s, expect.as_ref()));
         // Not for the checks that judge client authentication itself.
         let judges_client = self
@@ -654,6 +660,8 @@ impl Compiler<'_> {
             tokens: s.tokens.clone(),
             chain,
             parallel: s.parallel.unwrap_or(1),
+            with_revoke,
+            only_if,
             setup,
             not_applicable_if,
             within,
@@ -661,6 +669,44 @@ impl Compiler<'_> {
             repeat: s.repeat.unwrap_or(1),
             timing: s.timing.clone(),
         })
+    }
+
+    /// `with_revoke`: only beside a `parallel` refresh.
+    fn with_revoke(&mut self, path: &str, s: &StepFile) -> Option<TokenOp> {
+        let text = s.with_revoke.as_deref()?;
+        if s.parallel.is_none() || s.grant.as_deref() != Some(crate::wire::grant::REFRESH_TOKEN) {
+            self.err_path(
+                &format!("{path}.with_revoke"),
+                "`with_revoke` races a revocation against a `parallel` refresh: it needs `grant: refresh_token` and `parallel`".into(),
+            );
+            return None;
+        }
+        let token = self.template(&format!("{path}.with_revoke"), text)?;
+        Some(TokenOp {
+            token,
+            client: s.client.clone().unwrap_or_else(|| "primary".into()),
+            auth: None,
+            token_type_hint: Some("refresh_token".into()),
+        })
+    }
+
+    /// `only_if: STEP.MEMBER`, naming an earlier step.
+    fn only_if(&mut self, path: &str, s: &StepFile) -> Option<(String, String)> {
+        let text = s.only_if.as_deref()?;
+        match text.split_once('.') {
+            Some((step, member)) if self.names.iter().any(|n| n == step) && !member.is_empty() => {
+                Some((step.to_string(), member.to_string()))
+            }
+            _ => {
+                self.err_path(
+                    &format!("{path}.only_if"),
+                    format!(
+                        "`{text}`: write STEP.MEMBER, naming an earlier step (`race.refresh_token`)"
+                    ),
+                );
+                None
+            }
+        }
     }
 
     /// The default for `setup`: an unmodified login expecting success, in
@@ -1142,6 +1188,32 @@ mod tests {
     }
 
     const HEAD: &str = "id: t/x\ntitle: T\nlevel: must\ncovers: [ROT-OLD]\n";
+
+    #[test]
+    fn a_raced_revocation_and_a_conditional_step_are_checked() {
+        let ok = compile(&format!(
+            "{HEAD}steps:\n  - name: login\n    grant: password\n  - name: race\n    grant: refresh_token\n    refresh_token: \"{{{{ login.refresh_token }}}}\"\n    parallel: 3\n    with_revoke: \"{{{{ login.refresh_token }}}}\"\n  - only_if: race.refresh_token\n    grant: refresh_token\n    refresh_token: \"{{{{ race.refresh_token }}}}\"\n"
+        ))
+        .unwrap();
+        assert!(ok.steps[1].with_revoke.is_some());
+        assert_eq!(
+            ok.steps[2].only_if,
+            Some(("race".to_string(), "refresh_token".to_string()))
+        );
+        let d = compile(&format!(
+            "{HEAD}steps:\n  - name: login\n    grant: password\n    with_revoke: x\n  - only_if: later.refresh_token\n    grant: password\n"
+        ))
+        .unwrap_err();
+        let text: Vec<String> = d.iter().map(|d| d.to_string()).collect();
+        assert!(
+            text.iter().any(|t| t.contains("`with_revoke` races")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|t| t.contains("naming an earlier step")),
+            "{text:?}"
+        );
+    }
 
     #[test]
     fn template_paths_are_checked_against_the_target_model() {

@@ -180,6 +180,16 @@ pub struct StepFile {
     /// pre-opened connections (2-200).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parallel: Option<u32>,
+    /// With a `parallel` refresh: a revocation of this token (by the same
+    /// client, hinted `refresh_token`) released together with the copies:
+    /// a refresh racing a revocation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_revoke: Option<String>,
+    /// Run this step only when an earlier capture holds this member
+    /// (`race.refresh_token`); else it is skipped, and says so (a race
+    /// whose refresh lost leaves nothing to try).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_if: Option<String>,
 
     /// Expectations on the response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
