@@ -50,6 +50,20 @@ pub enum RefreshExpiry {
 }
 
 /// Client authentication methods (RFC 6749 §2.3, OIDC Core §9).
+/// What a replay of the previous refresh token inside the grace period gets
+/// (graceful rotation).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum GraceReturns {
+    /// The successor already issued, again.
+    #[default]
+    Same,
+    /// A fresh pair (the family rotates again).
+    New,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMethod {

@@ -9,10 +9,10 @@
 
 use std::process::Command;
 
-/// Each fault, the profile it is planted on, the catalogue id it violates,
-/// and how that id's check must end (`failed` for MUST and PROFILE ids,
-/// `warned` for a SHOULD).
-const FAULTS: [(&str, &str, &str, &str); 18] = [
+/// Each fault, the profile it is planted on (with the mock flags the fault
+/// needs to show), the catalogue id it violates, and how that id's check
+/// must end (`failed` for MUST and PROFILE ids, `warned` for a SHOULD).
+const FAULTS: [(&str, &str, &str, &str); 20] = [
     ("rotation_keeps_old", "strict", "ROT-OLD", "failed"),
     ("no_family_revoke", "strict", "RU-FAMILY", "failed"),
     ("same_refresh_token", "strict", "ROT-MODE", "failed"),
@@ -31,6 +31,18 @@ const FAULTS: [(&str, &str, &str, &str); 18] = [
     ("slow_wrong_password", "strict", "PW-BADCRED", "warned"),
     ("revoke_race", "strict", "CC-REVOKE", "warned"),
     ("same_second_stale", "strict", "CC-STALE", "failed"),
+    (
+        "grace_limit_ignored",
+        "strict --grace-period 30 --grace-reuse-limit 1",
+        "RU-GRACE-LIMIT",
+        "failed",
+    ),
+    (
+        "grace_wrong_successor",
+        "strict --grace-period 30",
+        "RU-GRACE-SAME",
+        "failed",
+    ),
 ];
 
 struct Verdicts {
@@ -45,7 +57,9 @@ fn run(profile: &str, fault: Option<&str>) -> Verdicts {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tokenprobe"));
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
-        .args(["check", "--mock", profile, "--report"])
+        .args(["check", "--mock"])
+        .args(profile.split_whitespace())
+        .arg("--report")
         .arg(format!("json={}", json.display()));
     if let Some(f) = fault {
         cmd.args(["--fault", f]);
@@ -112,7 +126,14 @@ fn every_planted_fault_is_caught_by_a_must_or_profile_check() {
 
 #[test]
 fn the_profiles_used_by_the_matrix_are_clean_without_faults() {
-    for profile in ["strict", "wso2", "idcs"] {
+    for profile in [
+        "strict",
+        "wso2",
+        "idcs",
+        "strict --grace-period 30",
+        "strict --grace-period 30 --grace-reuse-limit 1",
+        "strict --grace-period 30 --grace-returns new",
+    ] {
         let v = run(profile, None);
         assert_eq!(v.exit, Some(0), "{profile}: {:?}", v.flagged);
         assert!(v.flagged.is_empty(), "{profile}: {:?}", v.flagged);

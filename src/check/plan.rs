@@ -141,6 +141,31 @@ pub fn unmet(s: &Scenario, t: &Target) -> Option<String> {
             format!("grace_period_s: {}", b.grace_period_s),
         );
     }
+    if let Some(want) = r.grace_returns
+        && want != b.grace_returns
+    {
+        return declared("grace_returns", yaml_name(want), yaml_name(b.grace_returns));
+    }
+    if let Some(want) = r.grace_reuse_limit
+        && Some(want) != b.grace_reuse_limit
+    {
+        return declared(
+            "grace_reuse_limit",
+            want.to_string(),
+            b.grace_reuse_limit
+                .map_or("none".to_string(), |n| n.to_string()),
+        );
+    }
+    if let Some(want) = r.grace_reuse_limited
+        && want != b.grace_reuse_limit.is_some()
+    {
+        return declared(
+            "grace_reuse_limit",
+            if want { "a limit" } else { "none" }.into(),
+            b.grace_reuse_limit
+                .map_or("none".to_string(), |n| n.to_string()),
+        );
+    }
     if let Some(want) = r.refresh_token_max_lifetime
         && want != b.refresh_token_max_lifetime_s.is_some()
     {

@@ -9,8 +9,8 @@
 use crate::cli::CliError;
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::mock::{
-    Fault, IdTokenAlg, MockConfig, MockServer, Profile, RefreshExpiry, ReuseDetection, Rotation,
-    TlsIdentity,
+    Fault, GraceReturns, IdTokenAlg, MockConfig, MockServer, Profile, RefreshExpiry,
+    ReuseDetection, Rotation, TlsIdentity,
 };
 use crate::secret::Secret;
 use crate::target::{ClockControl, Target, TargetFile};
@@ -67,6 +67,13 @@ pub struct MockKnobs {
     /// Seconds during which a rotated refresh token still works.
     #[arg(long, value_name = "S")]
     pub grace_period: Option<u64>,
+    /// Graceful rotation: replays of the previous token accepted inside the
+    /// grace period.
+    #[arg(long, value_name = "N")]
+    pub grace_reuse_limit: Option<u32>,
+    /// Graceful rotation: what a replay inside the grace period gets: same | new
+    #[arg(long, value_parser = parse_enum::<GraceReturns>, value_name = "WHAT")]
+    pub grace_returns: Option<GraceReturns>,
     /// family | none
     #[arg(long, value_parser = parse_enum::<ReuseDetection>)]
     pub reuse_detection: Option<ReuseDetection>,
@@ -94,6 +101,8 @@ impl MockKnobs {
             || self.tls_cert.is_some()
             || self.rotation.is_some()
             || self.grace_period.is_some()
+            || self.grace_reuse_limit.is_some()
+            || self.grace_returns.is_some()
             || self.reuse_detection.is_some()
             || self.access_token_ttl.is_some()
             || self.refresh_token_ttl.is_some()
@@ -185,6 +194,12 @@ pub fn resolve(
     if let Some(g) = knobs.grace_period {
         cfg.grace_period_s = g;
     }
+    if let Some(n) = knobs.grace_reuse_limit {
+        cfg.grace_reuse_limit = Some(n);
+    }
+    if let Some(r) = knobs.grace_returns {
+        cfg.grace_returns = r;
+    }
     if let Some(r) = knobs.reuse_detection {
         cfg.reuse_detection = r;
     }
@@ -259,6 +274,8 @@ pub fn target_file(
     let b = &mut file.behaviour;
     b.rotation = cfg.rotation;
     b.grace_period_s = cfg.grace_period_s;
+    b.grace_reuse_limit = cfg.grace_reuse_limit;
+    b.grace_returns = cfg.grace_returns;
     b.reuse_detection = cfg.reuse_detection;
     b.access_token_ttl_s = Some(cfg.access_token_ttl_s);
     b.refresh_token_ttl_s = Some(cfg.refresh_token_ttl_s);

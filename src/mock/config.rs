@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-pub use crate::wire::{RefreshExpiry, ReuseDetection, Rotation};
+pub use crate::wire::{GraceReturns, RefreshExpiry, ReuseDetection, Rotation};
 
 /// The algorithm the mock signs id_tokens with. ES256 is the strict
 /// profile's (an ECDSA signature costs tens of microseconds, so a load run
@@ -232,6 +232,11 @@ pub struct MockConfig {
     /// *current* successor refresh token (no new rotation), and the family
     /// survives. 0 disables it.
     pub grace_period_s: u64,
+    /// Graceful rotation: replays of the previous token accepted inside the
+    /// grace period (none: any number).
+    pub grace_reuse_limit: Option<u32>,
+    /// Graceful rotation: what such a replay gets.
+    pub grace_returns: GraceReturns,
     pub reuse_detection: ReuseDetection,
     pub access_token_ttl_s: u64,
     /// Also accepted as `refresh_token_validity_s` (WSO2's name).
@@ -302,6 +307,8 @@ impl MockConfig {
             profile: Profile::Strict,
             rotation: Rotation::Rotate,
             grace_period_s: 0,
+            grace_reuse_limit: None,
+            grace_returns: GraceReturns::Same,
             reuse_detection: ReuseDetection::Family,
             access_token_ttl_s: 3600,
             refresh_token_ttl_s: 86_400,

@@ -28,10 +28,12 @@ pub enum Fault {
     SlowWrongPassword,
     RevokeRace,
     SameSecondStale,
+    GraceLimitIgnored,
+    GraceWrongSuccessor,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 18] = [
+    pub const ALL: [Fault; 20] = [
         Fault::RotationKeepsOld,
         Fault::NoFamilyRevoke,
         Fault::SameRefreshToken,
@@ -50,6 +52,8 @@ impl Fault {
         Fault::SlowWrongPassword,
         Fault::RevokeRace,
         Fault::SameSecondStale,
+        Fault::GraceLimitIgnored,
+        Fault::GraceWrongSuccessor,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -72,6 +76,8 @@ impl Fault {
             Fault::SlowWrongPassword => "slow_wrong_password",
             Fault::RevokeRace => "revoke_race",
             Fault::SameSecondStale => "same_second_stale",
+            Fault::GraceLimitIgnored => "grace_limit_ignored",
+            Fault::GraceWrongSuccessor => "grace_wrong_successor",
         }
     }
 
@@ -119,6 +125,12 @@ impl Fault {
             }
             Fault::SameSecondStale => {
                 "a refresh token rotated away is still accepted within the second of its rotation (keycloak #50999)"
+            }
+            Fault::GraceLimitIgnored => {
+                "graceful rotation accepts the previous token inside the grace period beyond the declared reuse limit"
+            }
+            Fault::GraceWrongSuccessor => {
+                "graceful rotation gives a replay the other successor than declared (a fresh pair for `same`, the same one for `new`)"
             }
         }
     }

@@ -40,8 +40,8 @@ mod token;
 
 pub use app::{CLOCK_PATH, Paths};
 pub use config::{
-    Account, AuthMethod, ClientAccount, FailureLimit, IdTokenAlg, MockConfig, Profile,
-    RefreshExpiry, ReuseDetection, Rotation, ScopeTtl, TlsIdentity, UserCredentials,
+    Account, AuthMethod, ClientAccount, FailureLimit, GraceReturns, IdTokenAlg, MockConfig,
+    Profile, RefreshExpiry, ReuseDetection, Rotation, ScopeTtl, TlsIdentity, UserCredentials,
 };
 pub use fault::Fault;
 pub use keys::KEY_ID;

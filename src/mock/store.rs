@@ -14,7 +14,7 @@
 //! HTTP, client authentication and scope syntax live elsewhere; this module
 //! sees client ids, usernames and scope strings that were already checked.
 
-use super::config::{MockConfig, RefreshExpiry, ReuseDetection, Rotation, ScopeTtl};
+use super::config::{GraceReturns, MockConfig, RefreshExpiry, ReuseDetection, Rotation, ScopeTtl};
 use super::fault::{Fault, FaultSet};
 use super::shards::{Key, Shards, lock};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,6 +31,8 @@ const RACE_WINDOW: std::time::Duration = std::time::Duration::from_millis(10);
 pub struct Policy {
     pub rotation: Rotation,
     pub grace_ms: u64,
+    pub grace_reuse_limit: Option<u32>,
+    pub grace_returns: GraceReturns,
     pub reuse_detection: ReuseDetection,
     pub access_ttl_s: u64,
     pub scope_ttls: Vec<ScopeTtl>,
@@ -51,6 +53,8 @@ impl Policy {
                 r => r,
             },
             grace_ms: c.grace_period_s.saturating_mul(1000),
+            grace_reuse_limit: c.grace_reuse_limit,
+            grace_returns: c.grace_returns,
             reuse_detection: c.reuse_detection,
             access_ttl_s: c.access_token_ttl_s,
             scope_ttls: c.scope_access_ttl.clone(),
@@ -112,6 +116,13 @@ struct FamilyState {
     current: Option<String>,
     /// The last narrowed scope (kept only for the `keeps_narrowed_scope` fault).
     narrowed: Option<Arc<str>>,
+    /// Replays of the previous token inside the grace period since the
+    /// last rotation (graceful rotation's reuse limit).
+    grace_reuses: u32,
+    /// The generation a replay of which the grace period covers: the one
+    /// the last ordinary rotation replaced (a fresh pair given to a replay
+    /// leaves it, and the window, as they were).
+    grace_gen: Option<u32>,
 }
 
 impl Family {
@@ -257,6 +268,8 @@ impl Store {
                     rotated_at_ms: now_ms,
                     current: None,
                     narrowed: None,
+                    grace_reuses: 0,
+                    grace_gen: None,
                 }),
             });
             let expires_ms = self.capped(&family, now_ms.saturating_add(p.refresh_ttl_ms));
@@ -428,13 +441,39 @@ impl Store {
             return Ok(self.rotate(family, &mut st, expires_ms, now_ms));
         }
         let in_grace = p.grace_ms > 0
-            && generation + 1 == st.current_gen
+            && st.grace_gen == Some(generation)
             && now_ms < st.rotated_at_ms.saturating_add(p.grace_ms);
-        match (in_grace, st.current.clone()) {
-            (true, Some(token)) => Ok(Step::Grace {
-                token,
-                generation: st.current_gen,
-            }),
+        // Graceful rotation's reuse limit (the `grace_limit_ignored` fault
+        // forgets it).
+        let within_limit = p
+            .grace_reuse_limit
+            .is_none_or(|n| st.grace_reuses < n || p.faults.has(Fault::GraceLimitIgnored));
+        // `same`: the successor again; `new`: a fresh pair (the
+        // `grace_wrong_successor` fault gives the other).
+        let fresh =
+            (p.grace_returns == GraceReturns::New) != p.faults.has(Fault::GraceWrongSuccessor);
+        match (in_grace && within_limit, st.current.clone()) {
+            (true, Some(_)) if fresh => {
+                let (reuses, rotated_at, grace_gen) =
+                    (st.grace_reuses + 1, st.rotated_at_ms, st.grace_gen);
+                let step = self.rotate(family, &mut st, expires_ms, now_ms);
+                // Still the same grace window and count: the replayed token
+                // stays the one inside it.
+                st.grace_reuses = reuses;
+                st.rotated_at_ms = rotated_at;
+                st.grace_gen = grace_gen;
+                Ok(match step {
+                    Step::Rotated { token, generation } => Step::Grace { token, generation },
+                    other => other,
+                })
+            }
+            (true, Some(token)) => {
+                st.grace_reuses += 1;
+                Ok(Step::Grace {
+                    token,
+                    generation: st.current_gen,
+                })
+            }
             _ => {
                 if p.reuse_detection == ReuseDetection::Family
                     && !p.faults.has(Fault::NoFamilyRevoke)
@@ -508,6 +547,8 @@ impl Store {
                 rotated_at_ms: now_ms,
                 current: None,
                 narrowed: None,
+                grace_reuses: 0,
+                grace_gen: None,
             }),
         });
         let step = {
@@ -540,8 +581,10 @@ impl Store {
             expires_ms,
             issued_s: now_ms / 1000,
         });
+        st.grace_gen = Some(st.current_gen);
         st.current_gen = generation;
         st.rotated_at_ms = now_ms;
+        st.grace_reuses = 0;
         if p.grace_ms > 0 {
             st.current = Some(token.clone());
         }

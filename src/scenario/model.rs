@@ -52,6 +52,16 @@ pub struct Requires {
     /// true: a grace period > 0 is declared; false: none is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grace_period: Option<bool>,
+    /// `behaviour.grace_returns` must be this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_returns: Option<crate::wire::GraceReturns>,
+    /// `behaviour.grace_reuse_limit` must be this number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_reuse_limit: Option<u32>,
+    /// true: a grace reuse limit is declared; false: none is (any number
+    /// of replays inside the grace period).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_reuse_limited: Option<bool>,
     /// true: an absolute maximum refresh-token lifetime is declared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_max_lifetime: Option<bool>,

@@ -119,9 +119,11 @@ fn yes() -> bool {
 }
 
 /// The names of [`Behaviour`]'s fields (scenarios' `requires.declared`).
-pub const BEHAVIOUR_FIELDS: [&str; 10] = [
+pub const BEHAVIOUR_FIELDS: [&str; 12] = [
     "rotation",
     "grace_period_s",
+    "grace_reuse_limit",
+    "grace_returns",
     "reuse_detection",
     "access_token_ttl_s",
     "refresh_token_ttl_s",
@@ -140,6 +142,14 @@ pub struct Behaviour {
     pub rotation: Rotation,
     #[serde(default)]
     pub grace_period_s: u64,
+    /// Graceful rotation: how many replays of the previous refresh token
+    /// inside the grace period are accepted (none given: any number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_reuse_limit: Option<u32>,
+    /// Graceful rotation: what such a replay gets: `same` (the successor
+    /// already issued) or `new` (a fresh pair).
+    #[serde(default)]
+    pub grace_returns: crate::wire::GraceReturns,
     #[serde(default = "default_reuse")]
     pub reuse_detection: ReuseDetection,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -168,6 +178,7 @@ mod tests {
     fn behaviour_fields_are_listed() {
         let full = super::Behaviour {
             access_token_ttl_s: Some(1),
+            grace_reuse_limit: Some(1),
             refresh_token_ttl_s: Some(1),
             refresh_token_max_lifetime_s: Some(1),
             refresh_token_requires_scope: Some("x".into()),
@@ -197,6 +208,8 @@ impl Default for Behaviour {
         Behaviour {
             rotation: default_rotation(),
             grace_period_s: 0,
+            grace_reuse_limit: None,
+            grace_returns: crate::wire::GraceReturns::Same,
             reuse_detection: default_reuse(),
             access_token_ttl_s: None,
             refresh_token_ttl_s: None,
