@@ -292,3 +292,61 @@ async fn a_grant_that_drops_a_scope_silently_fails_sc_echo() {
     assert!(message.contains("one of 2 alternatives"), "{message}");
     assert!(message.contains("body.scope"), "{message}");
 }
+
+/// The race across addresses: against the mock on every local address
+/// (`[::]`, dual stack) by the name `localhost`. Where `localhost` has two
+/// answering addresses (127.0.0.1 and ::1) the race runs across both and
+/// a check-then-act race flips it to failed; where it has one, the check is
+/// not applicable and says which address it found. An endpoint given as an
+/// address is never raced across.
+#[test]
+fn the_race_across_addresses_runs_where_the_name_has_several() {
+    use std::io::BufRead;
+    let run = |fault: Option<&str>| -> (i32, serde_json::Value) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tokenprobe"));
+        cmd.args(["mock", "--listen", "[::]:0"]);
+        if let Some(f) = fault {
+            cmd.args(["--fault", f]);
+        }
+        let mut mock = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(mock.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let mut parts = line.split_whitespace();
+        let url = parts.next().unwrap().to_string();
+        let target = std::fs::read_to_string(parts.next().unwrap()).unwrap();
+        let port = url.rsplit(':').next().unwrap().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.yaml");
+        std::fs::write(
+            &path,
+            target.replace(&url, &format!("http://localhost:{port}")),
+        )
+        .unwrap();
+        let result = check(&path, "concurrency/race-across-addresses", dir.path());
+        let _ = mock.kill();
+        let _ = mock.wait();
+        result
+    };
+    let (code, report) = run(None);
+    let s = &report["scenarios"][0];
+    match s["outcome"].as_str() {
+        Some("passed") => {
+            assert_eq!(code, 0);
+            let (code, report) = run(Some("race"));
+            assert_eq!(code, 1, "{report}");
+            assert_eq!(report["scenarios"][0]["outcome"], "failed");
+        }
+        Some("skipped") => {
+            let why = s["message"].as_str().unwrap_or_default().to_string() + &s.to_string();
+            assert!(why.contains("localhost resolves to"), "{why}");
+            assert!(why.contains("nothing to race across"), "{why}");
+        }
+        other => panic!("{other:?}: {s}"),
+    }
+}

@@ -634,11 +634,28 @@ impl Runner {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| Stop::build(step, e))?;
         let wire = &wires[0];
-        let client = http::build_client(&self.http, n).map_err(|e| Stop::transport(step, e))?;
+        // One client, or one per address of the host (`across_addresses`).
+        let (clients, spread) = if step.across_addresses {
+            let (clients, addrs) = self.address_clients(&wire.url, n).await?;
+            let spread = format!(
+                " across {} addresses ({})",
+                addrs.len(),
+                addrs
+                    .iter()
+                    .map(|a| a.ip().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            (clients, spread)
+        } else {
+            let client = http::build_client(&self.http, n).map_err(|e| Stop::transport(step, e))?;
+            (vec![client], String::new())
+        };
+        let client = &clients[0];
         // Open the connections first (any answer will do), so that the real
         // requests leave together instead of queueing behind handshakes.
-        let warm = (0..n).map(|_| {
-            let c = client.clone();
+        let warm = (0..n).map(|i| {
+            let c = clients[i % clients.len()].clone();
             let url = wire.url.clone();
             async move { http::send(c.head(url), Duration::from_secs(5)).await }
         });
@@ -655,9 +672,9 @@ impl Runner {
             None => None,
         };
         let barrier = Arc::new(tokio::sync::Barrier::new(n + usize::from(revoke.is_some())));
-        let sends = wires.iter().map(|w| {
+        let sends = wires.iter().enumerate().map(|(i, w)| {
             let b = barrier.clone();
-            let client = &client;
+            let client = &clients[i % clients.len()];
             async move {
                 b.wait().await;
                 record::exchange(client, w, self.http.request_timeout, &self.redactor).await
@@ -671,7 +688,7 @@ impl Runner {
                     // them is checked first, so the race is really run.
                     tokio::time::sleep(Duration::from_millis(1)).await;
                     Some(
-                        record::exchange(&client, w, self.http.request_timeout, &self.redactor)
+                        record::exchange(client, w, self.http.request_timeout, &self.redactor)
                             .await,
                     )
                 }
@@ -694,7 +711,7 @@ impl Runner {
             .map(|e| (e.response.ok(), e.record))
             .unzip();
         let summary = format!(
-            "{} × {} {} → {}",
+            "{} × {} {}{spread} → {}",
             n,
             wire.method.as_str(),
             wire.url.path(),
@@ -739,6 +756,62 @@ impl Runner {
             ctx.capture(&step.name, Captured::from_response(r));
         }
         Ok(())
+    }
+
+    /// One client per address the URL's host resolves to, each with
+    /// `pool` connections, for those that answer at all (any HTTP answer).
+    /// Skips, with the reason, when fewer than two do: there is nothing to
+    /// race across (an IP address, one address, or only one reachable).
+    async fn address_clients(
+        &self,
+        url: &url::Url,
+        pool: usize,
+    ) -> Result<(Vec<reqwest::Client>, Vec<std::net::SocketAddr>), Stop> {
+        let Some(url::Host::Domain(domain)) = url.host() else {
+            return Err(Stop::Skip(format!(
+                "not applicable: the token endpoint's host {} is an address, not a name that could resolve to several",
+                url.host_str().unwrap_or("")
+            )));
+        };
+        let port = url.port_or_known_default().unwrap_or(443);
+        let mut addrs: Vec<std::net::SocketAddr> = tokio::time::timeout(
+            Duration::from_secs(5),
+            tokio::net::lookup_host((domain, port)),
+        )
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .map(|a| a.collect())
+        .unwrap_or_default();
+        addrs.sort();
+        addrs.dedup();
+        let mut answering = Vec::new();
+        for addr in &addrs {
+            let Ok(client) = http::build_client_at(&self.http, pool, Some((domain, *addr))) else {
+                continue;
+            };
+            if http::send(client.head(url.clone()), Duration::from_secs(5))
+                .await
+                .is_ok()
+            {
+                answering.push((client, *addr));
+            }
+        }
+        if answering.len() < 2 {
+            return Err(Stop::Skip(format!(
+                "not applicable: {domain} resolves to {} address{} ({}), {} of which answer{}: nothing to race across",
+                addrs.len(),
+                if addrs.len() == 1 { "" } else { "es" },
+                addrs
+                    .iter()
+                    .map(|a| a.ip().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                answering.len(),
+                if answering.len() == 1 { "s" } else { "" }
+            )));
+        }
+        Ok(answering.into_iter().unzip())
     }
 
     /// A refresh repeated every `every` until `until` has passed, following

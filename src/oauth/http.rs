@@ -86,6 +86,17 @@ impl HttpResponse {
 
 /// Builds the reqwest client for a target.
 pub fn build_client(options: &HttpOptions, pool: usize) -> Result<reqwest::Client, TransportError> {
+    build_client_at(options, pool, None)
+}
+
+/// Builds the reqwest client for a target, connecting to `at` (domain,
+/// address) for that domain instead of what it resolves to: one client per
+/// address of a host (TLS still checks the domain's name).
+pub fn build_client_at(
+    options: &HttpOptions,
+    pool: usize,
+    at: Option<(&str, std::net::SocketAddr)>,
+) -> Result<reqwest::Client, TransportError> {
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("tokenprobe/", env!("CARGO_PKG_VERSION")))
         .timeout(options.request_timeout)
@@ -101,6 +112,9 @@ pub fn build_client(options: &HttpOptions, pool: usize) -> Result<reqwest::Clien
         // kept long enough for that (a `wait` step leaves them idle).
         .pool_idle_timeout(Duration::from_secs(2))
         .http1_only();
+    if let Some((domain, addr)) = at {
+        builder = builder.resolve(domain, addr);
+    }
     if options.insecure {
         builder = builder.tls_danger_accept_invalid_certs(true);
     }

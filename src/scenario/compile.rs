@@ -174,6 +174,8 @@ pub struct Step {
     pub parallel: u32,
     /// A revocation released together with a parallel refresh.
     pub with_revoke: Option<TokenOp>,
+    /// Copies spread over every address of the endpoint's host.
+    pub across_addresses: bool,
     /// (step name, member): run only when that capture holds the member.
     pub only_if: Option<(String, String)>,
     /// A refusal of this step blocks the scenario (see `StepFile::setup`).
@@ -622,6 +624,7 @@ impl Compiler<'_> {
             .collect();
         let within = self.within(&path, s);
         let with_revoke = self.with_revoke(&path, s);
+        self.across_addresses(&path, s);
         let only_if = self.only_if(&path, s);
         let setup = s.setup.unwrap_or_else(|| self.is_setup(s, expect.as_ref()));
         // Not for the checks that judge client authentication itself.
@@ -661,6 +664,7 @@ impl Compiler<'_> {
             chain,
             parallel: s.parallel.unwrap_or(1),
             with_revoke,
+            across_addresses: s.across_addresses,
             only_if,
             setup,
             not_applicable_if,
@@ -688,6 +692,17 @@ impl Compiler<'_> {
             auth: None,
             token_type_hint: Some("refresh_token".into()),
         })
+    }
+
+    /// `across_addresses` spreads the copies of a `parallel` step.
+    fn across_addresses(&mut self, path: &str, s: &StepFile) {
+        if s.across_addresses && s.parallel.is_none() {
+            self.err_path(
+                &format!("{path}.across_addresses"),
+                "`across_addresses` spreads the copies of a `parallel` step: give `parallel` too"
+                    .into(),
+            );
+        }
     }
 
     /// `only_if: STEP.MEMBER`, naming an earlier step.

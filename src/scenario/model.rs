@@ -190,6 +190,11 @@ pub struct StepFile {
     /// pre-opened connections (2-200).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parallel: Option<u32>,
+    /// With `parallel`: spread the copies over every address the token
+    /// endpoint's host resolves to (one connection pool each); skipped, with
+    /// the reason, when fewer than two of them answer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub across_addresses: bool,
     /// With a `parallel` refresh: a revocation of this token (by the same
     /// client, hinted `refresh_token`) released together with the copies:
     /// a refresh racing a revocation.
