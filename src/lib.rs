@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod dpop;
 pub mod exit;
 pub mod load;
 pub mod mock;

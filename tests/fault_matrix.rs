@@ -12,7 +12,7 @@ use std::process::Command;
 /// Each fault, the profile it is planted on (with the mock flags the fault
 /// needs to show), the catalogue id it violates, and how that id's check
 /// must end (`failed` for MUST and PROFILE ids, `warned` for a SHOULD).
-const FAULTS: [(&str, &str, &str, &str); 20] = [
+const FAULTS: [(&str, &str, &str, &str); 23] = [
     ("rotation_keeps_old", "strict", "ROT-OLD", "failed"),
     ("no_family_revoke", "strict", "RU-FAMILY", "failed"),
     ("same_refresh_token", "strict", "ROT-MODE", "failed"),
@@ -41,6 +41,24 @@ const FAULTS: [(&str, &str, &str, &str); 20] = [
         "grace_wrong_successor",
         "strict --grace-period 30",
         "RU-GRACE-SAME",
+        "failed",
+    ),
+    (
+        "dpop_unbound",
+        "strict --dpop optional",
+        "DP-BOUND",
+        "failed",
+    ),
+    (
+        "dpop_replay_accepted",
+        "strict --dpop required",
+        "DP-REPLAY",
+        "warned",
+    ),
+    (
+        "dpop_ignores_htu",
+        "strict --dpop required",
+        "DP-HTU",
         "failed",
     ),
 ];
@@ -133,6 +151,8 @@ fn the_profiles_used_by_the_matrix_are_clean_without_faults() {
         "strict --grace-period 30",
         "strict --grace-period 30 --grace-reuse-limit 1",
         "strict --grace-period 30 --grace-returns new",
+        "strict --dpop optional",
+        "strict --dpop required --dpop-nonce",
     ] {
         let v = run(profile, None);
         assert_eq!(v.exit, Some(0), "{profile}: {:?}", v.flagged);

@@ -350,3 +350,58 @@ fn the_race_across_addresses_runs_where_the_name_has_several() {
         other => panic!("{other:?}: {s}"),
     }
 }
+
+/// Every DPoP check flips against a server that ignores DPoP proofs: it
+/// answers every token request with a Bearer token, whatever proof came (or
+/// none). Against the mock with `--dpop required` the same checks pass
+/// (tests/fault_matrix.rs runs that configuration clean).
+#[tokio::test]
+async fn every_dpop_check_fails_on_a_server_that_ignores_proofs() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "at-0123456789abcdef0123", "token_type": "Bearer",
+            "expires_in": 3600, "refresh_token": "rt-0123456789abcdef0123"
+        })))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("t.yaml");
+    std::fs::write(
+        &target,
+        format!(
+            "name: ignores dpop\ntoken_endpoint: {}/token\nclients:\n  primary: {{id: app, secret: app-secret-123, dpop: {{alg: EdDSA, binds_refresh_tokens: true}}}}\nusers:\n  primary: {{username: alice, password: alice-pass-1}}\nbehaviour: {{rotation: static}}\n",
+            server.uri()
+        ),
+    )
+    .unwrap();
+    let (code, report) = check(&target, "dpop/*", dir.path());
+    assert_eq!(code, 1, "{report}");
+    let outcome = |id: &str| {
+        report["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .map(|s| s["outcome"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("{id} did not run: {report}"))
+    };
+    for (id, want) in [
+        ("dpop/token-type", "failed"),
+        ("dpop/bound-without-proof", "failed"),
+        ("dpop/bound-other-key", "failed"),
+        ("dpop/wrong-method", "failed"),
+        ("dpop/wrong-uri", "failed"),
+        ("dpop/replayed-proof", "warned"),
+        ("dpop/stale-proof", "warned"),
+    ] {
+        assert_eq!(outcome(id), want, "{id}");
+    }
+    // The proofs were there and well formed: the server could have checked.
+    let received = server.received_requests().await.unwrap();
+    let with_proof = received
+        .iter()
+        .filter(|r| r.headers.get("dpop").is_some())
+        .count();
+    assert!(with_proof >= 6, "{with_proof} requests carried a proof");
+}

@@ -42,6 +42,22 @@ pub struct Rendered {
 pub struct Context<'a> {
     pub target: &'a Target,
     pub captures: Vec<(String, Captured)>,
+    /// DPoP: the scenario's keys (one per client), the last proof sent
+    /// (for `dpop: replay`) and the server's nonce. Behind a lock because
+    /// requests are built from a shared context.
+    pub dpop: std::sync::Mutex<DpopState>,
+}
+
+/// A scenario's DPoP state.
+#[derive(Default)]
+pub struct DpopState {
+    pub keys: Vec<(String, crate::dpop::DpopKey)>,
+    /// The key of `dpop: other_key` proofs (one per scenario).
+    pub other: Option<crate::dpop::DpopKey>,
+    pub last_proof: Option<String>,
+    /// The proof a `dpop: replay` step sent (never re-signed for a nonce).
+    pub replayed: Option<String>,
+    pub nonce: Option<String>,
 }
 
 impl<'a> Context<'a> {
@@ -49,6 +65,7 @@ impl<'a> Context<'a> {
         Context {
             target,
             captures: Vec::new(),
+            dpop: std::sync::Mutex::new(DpopState::default()),
         }
     }
 

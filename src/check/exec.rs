@@ -419,7 +419,28 @@ impl Runner {
         ctx: &mut Context<'_>,
         trace: &mut Trace<'_>,
     ) -> Result<(), Stop> {
-        let Exchanged { response, record } = self.send(wire).await;
+        let Exchanged {
+            mut response,
+            mut record,
+        } = self.send(wire).await;
+        // A DPoP nonce demanded (RFC 9449 §8): once more with it.
+        let retried = match &response {
+            Ok(r) => request::dpop_nonce_retry(wire, r, ctx),
+            Err(_) => None,
+        };
+        let wire = match &retried {
+            Some(again) => {
+                if let Ok(r) = &response {
+                    let first = format!("DPoP nonce demanded: {}", describe(wire, r));
+                    trace.records.push(self.step_record(step, first, record));
+                }
+                let e = self.send(again).await;
+                response = e.response;
+                record = e.record;
+                again
+            }
+            None => wire,
+        };
         let response = match response {
             Ok(r) => r,
             Err(e) => {
@@ -633,7 +654,8 @@ impl Runner {
             .map(|_| request::grant_request(g, ctx))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| Stop::build(step, e))?;
-        let wire = &wires[0];
+        let wire = wires[0].clone();
+        let wire = &wire;
         // One client, or one per address of the host (`across_addresses`).
         let (clients, spread) = if step.across_addresses {
             let (clients, addrs) = self.address_clients(&wire.url, n).await?;
@@ -671,32 +693,66 @@ impl Runner {
             }
             None => None,
         };
-        let barrier = Arc::new(tokio::sync::Barrier::new(n + usize::from(revoke.is_some())));
-        let sends = wires.iter().enumerate().map(|(i, w)| {
-            let b = barrier.clone();
-            let client = &clients[i % clients.len()];
-            async move {
-                b.wait().await;
-                record::exchange(client, w, self.http.request_timeout, &self.redactor).await
-            }
-        });
-        let revocation = async {
-            match &revoke {
-                Some(w) => {
-                    barrier.clone().wait().await;
-                    // A hair after the refreshes: on a fast server one of
-                    // them is checked first, so the race is really run.
-                    tokio::time::sleep(Duration::from_millis(1)).await;
-                    Some(
-                        record::exchange(client, w, self.http.request_timeout, &self.redactor)
-                            .await,
-                    )
+        // Sent together; once more with the server's DPoP nonce when every
+        // answer demands one (RFC 9449 §8; never after a raced revocation).
+        let mut wires = wires;
+        let mut tries = 0;
+        let (results, revoked): (Vec<Exchanged>, Option<Exchanged>) = loop {
+            tries += 1;
+            let (results, revoked) = {
+                let barrier =
+                    Arc::new(tokio::sync::Barrier::new(n + usize::from(revoke.is_some())));
+                let sends = wires.iter().enumerate().map(|(i, w)| {
+                    let b = barrier.clone();
+                    let client = &clients[i % clients.len()];
+                    async move {
+                        b.wait().await;
+                        record::exchange(client, w, self.http.request_timeout, &self.redactor).await
+                    }
+                });
+                let revocation = async {
+                    match &revoke {
+                        Some(w) => {
+                            barrier.clone().wait().await;
+                            // A hair after the refreshes: on a fast server one of
+                            // them is checked first, so the race is really run.
+                            tokio::time::sleep(Duration::from_millis(1)).await;
+                            Some(
+                                record::exchange(
+                                    client,
+                                    w,
+                                    self.http.request_timeout,
+                                    &self.redactor,
+                                )
+                                .await,
+                            )
+                        }
+                        None => None,
+                    }
+                };
+                futures::join!(futures::future::join_all(sends), revocation)
+            };
+            let nonce = results
+                .iter()
+                .map(|e| {
+                    e.response
+                        .as_ref()
+                        .ok()
+                        .and_then(crate::oauth::request::dpop_nonce_demanded)
+                })
+                .collect::<Option<Vec<String>>>()
+                .and_then(|n| n.into_iter().next());
+            match nonce {
+                Some(nonce) if tries == 1 && revoke.is_none() => {
+                    ctx.dpop.lock().unwrap_or_else(|p| p.into_inner()).nonce = Some(nonce);
+                    wires = (0..n)
+                        .map(|_| request::grant_request(g, ctx))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| Stop::build(step, e))?;
                 }
-                None => None,
+                _ => break (results, revoked),
             }
         };
-        let (results, revoked): (Vec<Exchanged>, Option<Exchanged>) =
-            futures::join!(futures::future::join_all(sends), revocation);
         if let (Some(r), Some(w)) = (revoked, &revoke) {
             let summary = match &r.response {
                 Ok(resp) => format!("raced revocation: {}", describe(w, resp)),

@@ -141,6 +141,25 @@ pub fn unmet(s: &Scenario, t: &Target) -> Option<String> {
             format!("grace_period_s: {}", b.grace_period_s),
         );
     }
+    let primary = t.client("primary");
+    if let Some(want) = r.dpop
+        && want != primary.is_some_and(|c| c.dpop.is_some())
+    {
+        return Some(if want {
+            "needs a DPoP client: clients.primary.dpop is not declared".into()
+        } else {
+            "needs a client without DPoP: clients.primary.dpop is declared".into()
+        });
+    }
+    if let Some(want) = r.dpop_bound
+        && want != primary.is_some_and(|c| c.dpop.is_some() && c.dpop_binds_refresh)
+    {
+        return Some(if want {
+            "needs refresh tokens bound to the DPoP key: declare clients.primary.dpop (binds_refresh_tokens: true for a confidential client; RFC 9449 §5 binds a public client's)".into()
+        } else {
+            "needs DPoP refresh tokens that are not bound to the key".into()
+        });
+    }
     if let Some(want) = r.grace_returns
         && want != b.grace_returns
     {

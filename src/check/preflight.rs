@@ -69,9 +69,18 @@ pub async fn run(
         .build()
         .map_err(|e| Refused(format!("preflight: {e}")))?
         .post(endpoint.clone());
-    let Exchanged { response, .. } =
-        record::exchange(client, &wire, http.request_timeout, redactor).await;
-    let r = response.map_err(|e| Refused(format!("preflight login: {e}")))?;
+    // A DPoP client proves possession of one key for the login and the
+    // refresh (the refresh token may be bound to it).
+    let key = match c.dpop {
+        Some(alg) => Some(
+            crate::dpop::DpopKey::generate(alg).map_err(|e| Refused(format!("preflight: {e}")))?,
+        ),
+        None => None,
+    };
+    let mut nonce = None;
+    let r = send_with_dpop(client, wire, key.as_ref(), &mut nonce, http, redactor)
+        .await
+        .map_err(|e| Refused(format!("preflight login: {e}")))?;
     let (said, code) = answer(&r);
     if !(200..300).contains(&r.status) {
         let what = match code.as_deref() {
@@ -112,8 +121,7 @@ pub async fn run(
         Ok(f) => f.post(endpoint.clone()),
         Err(e) => return Err(Refused(format!("preflight: {e}"))),
     };
-    let Exchanged { response, .. } =
-        record::exchange(client, &wire, http.request_timeout, redactor).await;
+    let response = send_with_dpop(client, wire, key.as_ref(), &mut nonce, http, redactor).await;
     let refresh = match response {
         Ok(r) if (200..300).contains(&r.status) => Ok(format!("refresh {}", answer(&r).0)),
         Ok(r) => Err(format!("refresh {}", answer(&r).0)),
@@ -123,4 +131,35 @@ pub async fn run(
         login: login_said,
         refresh: Some(refresh),
     }))
+}
+
+/// Sends `wire` (with a DPoP proof by `key`, if given, and once more with
+/// the server's nonce when it demands one).
+async fn send_with_dpop(
+    client: &reqwest::Client,
+    wire: crate::oauth::WireRequest,
+    key: Option<&crate::dpop::DpopKey>,
+    nonce: &mut Option<String>,
+    http: &crate::oauth::http::HttpOptions,
+    redactor: &crate::redact::Redactor,
+) -> Result<crate::oauth::http::HttpResponse, String> {
+    let Some(key) = key else {
+        let Exchanged { response, .. } =
+            record::exchange(client, &wire, http.request_timeout, redactor).await;
+        return response.map_err(|e| e.to_string());
+    };
+    for _ in 0..2 {
+        let signed = wire
+            .clone()
+            .with_dpop(key, nonce.as_deref())
+            .map_err(|e| e.to_string())?;
+        let Exchanged { response, .. } =
+            record::exchange(client, &signed, http.request_timeout, redactor).await;
+        let r = response.map_err(|e| e.to_string())?;
+        match crate::oauth::request::dpop_nonce_demanded(&r) {
+            Some(n) if nonce.as_deref() != Some(n.as_str()) => *nonce = Some(n),
+            _ => return Ok(r),
+        }
+    }
+    Err("the server kept demanding a new DPoP nonce".into())
 }

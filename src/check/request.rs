@@ -118,7 +118,87 @@ pub fn grant_request(g: &GrantRequest, ctx: &Context) -> Result<WireRequest, Bui
         .as_ref()
         .map(|t| render(ctx, t, &mut form.sensitive))
         .transpose()?;
+    if let Some(proof) = dpop_proof(g, client, endpoint, ctx)? {
+        form.headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("DPoP"));
+        form.headers.push(("DPoP".into(), proof));
+    }
     Ok(form.finish(endpoint.clone(), g.method, g.encoding, body))
+}
+
+/// The DPoP proof a grant step sends, if any: a fresh one by the client's
+/// key for this scenario (made on first use), or the defect the step asks
+/// for (RFC 9449 §4.3: each one a server must refuse).
+fn dpop_proof(
+    g: &GrantRequest,
+    client: &crate::oauth::Client,
+    endpoint: &url::Url,
+    ctx: &Context,
+) -> Result<Option<String>, BuildError> {
+    use crate::dpop::{DpopAlg, DpopKey, ProofClaims, htu_of, new_jti, now_s};
+    use crate::scenario::model::DpopUse;
+    let mode = match (g.dpop, client.dpop) {
+        (None, None) | (Some(DpopUse::None), _) => return Ok(None),
+        (None, Some(_)) => DpopUse::Proof,
+        (Some(m), _) => m,
+    };
+    let alg = client.dpop.unwrap_or(DpopAlg::ES256);
+    let fail = |e: String| BuildError::Missing(format!("DPoP: {e}"));
+    let mut state = ctx.dpop.lock().unwrap_or_else(|p| p.into_inner());
+    if mode == DpopUse::Replay {
+        let proof = state
+            .last_proof
+            .clone()
+            .ok_or_else(|| fail("`dpop: replay` needs an earlier proof in the scenario".into()))?;
+        state.replayed = Some(proof.clone());
+        return Ok(Some(proof));
+    }
+    let key = match state.keys.iter().find(|(n, _)| *n == g.client) {
+        Some((_, k)) => k.clone(),
+        None => {
+            let k = DpopKey::generate(alg).map_err(fail)?;
+            state.keys.push((g.client.clone(), k.clone()));
+            k
+        }
+    };
+    let signer = if mode == DpopUse::OtherKey {
+        match &state.other {
+            Some(k) => k.clone(),
+            None => {
+                let k = DpopKey::generate(alg).map_err(fail)?;
+                state.other = Some(k.clone());
+                k
+            }
+        }
+    } else {
+        key
+    };
+    let mut htu = htu_of(endpoint.as_str());
+    if mode == DpopUse::WrongHtu {
+        htu = format!("{}/elsewhere", htu.trim_end_matches('/'));
+    }
+    let claims = ProofClaims {
+        jti: new_jti(),
+        htm: if mode == DpopUse::WrongHtm {
+            "GET"
+        } else {
+            "POST"
+        }
+        .into(),
+        htu,
+        iat: if mode == DpopUse::StaleIat {
+            now_s().saturating_sub(600)
+        } else {
+            now_s()
+        },
+        nonce: state.nonce.clone(),
+        ath: None,
+    };
+    let proof = signer.sign(&claims).map_err(fail)?;
+    if mode == DpopUse::Proof {
+        state.last_proof = Some(proof.clone());
+    }
+    Ok(Some(proof))
 }
 
 /// A step's `params`, `omit`, `duplicate` and `headers`, on the built form.
@@ -177,4 +257,55 @@ pub fn token_op_request(
     )?;
     wire.sensitive.append(&mut sensitive);
     Ok(wire)
+}
+
+/// When a server demands a DPoP nonce (`use_dpop_nonce` with a
+/// `DPoP-Nonce` header, RFC 9449 §8): the same request with its proof
+/// signed again by the same key, with the nonce and a new `jti`; kept for
+/// the scenario's later proofs. `None` when the answer is not that, or the
+/// proof is a replay (which must stay one).
+pub fn dpop_nonce_retry(
+    wire: &WireRequest,
+    response: &crate::oauth::http::HttpResponse,
+    ctx: &Context,
+) -> Option<WireRequest> {
+    use crate::dpop::{ProofClaims, new_jti, thumbprint};
+    if response.status != 400 && response.status != 401 {
+        return None;
+    }
+    let code = response.json()?.get("error")?.as_str()?.to_string();
+    if code != "use_dpop_nonce" {
+        return None;
+    }
+    let nonce = response.header("DPoP-Nonce")?;
+    let (i, (_, sent)) = wire
+        .headers
+        .iter()
+        .enumerate()
+        .find(|(_, (k, _))| k.eq_ignore_ascii_case("DPoP"))?;
+    let mut state = ctx.dpop.lock().unwrap_or_else(|p| p.into_inner());
+    state.nonce = Some(nonce.clone());
+    if state.replayed.as_deref() == Some(sent.as_str()) {
+        return None;
+    }
+    let jkt = thumbprint(&jsonwebtoken::decode_header(sent).ok()?.jwk?)?;
+    let key = state
+        .keys
+        .iter()
+        .map(|(_, k)| k)
+        .chain(state.other.iter())
+        .find(|k| k.thumbprint() == jkt)?
+        .clone();
+    let mut claims = jsonwebtoken::dangerous::insecure_decode::<ProofClaims>(sent)
+        .ok()?
+        .claims;
+    claims.nonce = Some(nonce);
+    claims.jti = new_jti();
+    let proof = key.sign(&claims).ok()?;
+    if state.last_proof.as_deref() == Some(sent.as_str()) {
+        state.last_proof = Some(proof.clone());
+    }
+    let mut retry = wire.clone();
+    retry.headers[i].1 = proof;
+    Some(retry)
 }

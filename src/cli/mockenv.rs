@@ -9,7 +9,7 @@
 use crate::cli::CliError;
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::mock::{
-    Fault, GraceReturns, IdTokenAlg, MockConfig, MockServer, Profile, RefreshExpiry,
+    DpopMode, Fault, GraceReturns, IdTokenAlg, MockConfig, MockServer, Profile, RefreshExpiry,
     ReuseDetection, Rotation, TlsIdentity,
 };
 use crate::secret::Secret;
@@ -86,6 +86,13 @@ pub struct MockKnobs {
     /// sliding | absolute
     #[arg(long, value_parser = parse_enum::<RefreshExpiry>)]
     pub refresh_expiry: Option<RefreshExpiry>,
+    /// DPoP (RFC 9449): off | optional | required; with a proof, tokens are
+    /// bound to its key (the mock's target then declares clients.primary.dpop).
+    #[arg(long, value_parser = parse_enum::<DpopMode>, value_name = "MODE")]
+    pub dpop: Option<DpopMode>,
+    /// DPoP: demand a server nonce in proofs (use_dpop_nonce).
+    #[arg(long)]
+    pub dpop_nonce: bool,
     /// How id_tokens are signed: ES256 (strict's default, fast) | RS256 (the
     /// vendor profiles').
     #[arg(long, value_parser = parse_enum::<IdTokenAlg>, value_name = "ALG")]
@@ -108,6 +115,8 @@ impl MockKnobs {
             || self.refresh_token_ttl.is_some()
             || self.refresh_expiry.is_some()
             || self.id_token_alg.is_some()
+            || self.dpop.is_some()
+            || self.dpop_nonce
     }
 }
 
@@ -215,6 +224,15 @@ pub fn resolve(
     if let Some(a) = knobs.id_token_alg {
         cfg.id_token_alg = a;
     }
+    if let Some(d) = knobs.dpop {
+        cfg.dpop = d;
+    }
+    if knobs.dpop_nonce {
+        cfg.dpop_nonce = true;
+        if cfg.dpop == DpopMode::Off {
+            cfg.dpop = DpopMode::Optional;
+        }
+    }
     for f in &knobs.faults {
         cfg = cfg.fault(*f);
     }
@@ -276,6 +294,16 @@ pub fn target_file(
     b.grace_period_s = cfg.grace_period_s;
     b.grace_reuse_limit = cfg.grace_reuse_limit;
     b.grace_returns = cfg.grace_returns;
+    // With DPoP on, every client proves possession (ES256) and the mock
+    // binds their refresh tokens to the key.
+    if cfg.dpop != DpopMode::Off {
+        for c in file.clients.values_mut() {
+            c.dpop = Some(crate::target::DpopFile {
+                alg: crate::dpop::DpopAlg::ES256,
+                binds_refresh_tokens: Some(true),
+            });
+        }
+    }
     b.reuse_detection = cfg.reuse_detection;
     b.access_token_ttl_s = Some(cfg.access_token_ttl_s);
     b.refresh_token_ttl_s = Some(cfg.refresh_token_ttl_s);

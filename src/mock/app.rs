@@ -135,7 +135,14 @@ pub struct App {
     pub token_url: String,
     pub reply: Reply,
     pub discovery_json: String,
+    /// DPoP: the `jti`s of accepted proofs with their `iat`, for the replay
+    /// check (kept for the accepted window), and the server nonce.
+    pub dpop_jtis: std::sync::Mutex<HashMap<String, u64>>,
+    pub dpop_nonce: String,
 }
+
+/// How far a DPoP proof's `iat` may be from the mock's clock, seconds.
+pub const DPOP_WINDOW_S: u64 = 300;
 
 impl App {
     pub fn new(cfg: MockConfig, base_url: &str) -> Result<App, ConfigError> {
@@ -194,6 +201,8 @@ impl App {
             base_url,
             reply: Reply::new(faults),
             discovery_json: String::new(),
+            dpop_jtis: std::sync::Mutex::new(HashMap::new()),
+            dpop_nonce: crate::dpop::new_jti(),
             cfg,
         };
         app.discovery_json = app.discovery().to_string();
@@ -271,4 +280,46 @@ impl App {
         }
         Ok(Arc::from(items.join(" ")))
     }
+}
+
+impl App {
+    /// Checks the DPoP proof of a token request (RFC 9449 §4.3, §8, §11.1):
+    /// its key's thumbprint, or the refusal (`invalid_dpop_proof`, or
+    /// `use_dpop_nonce` with the nonce to use).
+    pub fn check_dpop(&self, proof: &str) -> Result<Arc<str>, DpopRefusal> {
+        use super::fault::Fault;
+        // Real time: the client's clock, not the virtual one.
+        let now = crate::dpop::now_s();
+        let check_htu = !self.faults.has(Fault::DpopIgnoresHtu);
+        let (jkt, claims) = crate::dpop::verify(
+            proof,
+            "POST",
+            &self.token_url,
+            now,
+            DPOP_WINDOW_S,
+            check_htu,
+        )
+        .map_err(|e| DpopRefusal::Invalid(e.to_string()))?;
+        if self.cfg.dpop_nonce && claims.nonce.as_deref() != Some(self.dpop_nonce.as_str()) {
+            return Err(DpopRefusal::Nonce(self.dpop_nonce.clone()));
+        }
+        if !self.faults.has(Fault::DpopReplayAccepted) {
+            let mut seen = self.dpop_jtis.lock().unwrap_or_else(|p| p.into_inner());
+            seen.retain(|_, iat| iat.abs_diff(now) <= DPOP_WINDOW_S);
+            if seen.insert(claims.jti.clone(), claims.iat).is_some() {
+                return Err(DpopRefusal::Invalid(
+                    "the DPoP proof was used before (its jti is known)".into(),
+                ));
+            }
+        }
+        Ok(Arc::from(jkt.as_str()))
+    }
+}
+
+/// Why a DPoP proof was refused.
+#[derive(Debug)]
+pub enum DpopRefusal {
+    Invalid(String),
+    /// The server nonce the proof must carry.
+    Nonce(String),
 }

@@ -25,6 +25,19 @@ pub enum IdTokenAlg {
     ES256,
 }
 
+/// DPoP support (RFC 9449) of the mock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DpopMode {
+    /// A `DPoP` header is ignored; tokens are Bearer.
+    #[default]
+    Off,
+    /// A valid proof binds the grant's tokens to its key; none is fine.
+    Optional,
+    /// Every token request needs a valid proof.
+    Required,
+}
+
 /// A vendor profile: paths, client authentication, response shape and
 /// lifetimes modelled on one vendor's documentation (see `shared/seeds`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -254,6 +267,12 @@ pub struct MockConfig {
     pub id_token: bool,
     /// How id_tokens are signed (the JWKS publishes the matching key).
     pub id_token_alg: IdTokenAlg,
+    /// DPoP: off, optional or required; with a proof, the grant's access
+    /// and refresh tokens are bound to its key (refresh tokens of every
+    /// client: a server may bind a confidential client's too).
+    pub dpop: DpopMode,
+    /// DPoP: demand a server nonce in proofs (`use_dpop_nonce`, RFC 9449 §8).
+    pub dpop_nonce: bool,
     /// EmpowerID's response extras: an `id` member (GUID-shaped) and
     /// `"id_token": null` when no id_token is issued.
     pub vendor_extras: bool,
@@ -318,6 +337,8 @@ impl MockConfig {
             refresh_token_requires_scope: None,
             id_token: true,
             id_token_alg: IdTokenAlg::ES256,
+            dpop: DpopMode::Off,
+            dpop_nonce: false,
             vendor_extras: false,
             user_credentials: UserCredentials::Form,
             virtual_clock: false,

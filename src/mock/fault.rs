@@ -30,10 +30,13 @@ pub enum Fault {
     SameSecondStale,
     GraceLimitIgnored,
     GraceWrongSuccessor,
+    DpopUnbound,
+    DpopReplayAccepted,
+    DpopIgnoresHtu,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 20] = [
+    pub const ALL: [Fault; 23] = [
         Fault::RotationKeepsOld,
         Fault::NoFamilyRevoke,
         Fault::SameRefreshToken,
@@ -54,6 +57,9 @@ impl Fault {
         Fault::SameSecondStale,
         Fault::GraceLimitIgnored,
         Fault::GraceWrongSuccessor,
+        Fault::DpopUnbound,
+        Fault::DpopReplayAccepted,
+        Fault::DpopIgnoresHtu,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +84,9 @@ impl Fault {
             Fault::SameSecondStale => "same_second_stale",
             Fault::GraceLimitIgnored => "grace_limit_ignored",
             Fault::GraceWrongSuccessor => "grace_wrong_successor",
+            Fault::DpopUnbound => "dpop_unbound",
+            Fault::DpopReplayAccepted => "dpop_replay_accepted",
+            Fault::DpopIgnoresHtu => "dpop_ignores_htu",
         }
     }
 
@@ -132,6 +141,13 @@ impl Fault {
             Fault::GraceWrongSuccessor => {
                 "graceful rotation gives a replay the other successor than declared (a fresh pair for `same`, the same one for `new`)"
             }
+            Fault::DpopUnbound => {
+                "a DPoP-bound refresh token is accepted without a proof, or with another key's"
+            }
+            Fault::DpopReplayAccepted => {
+                "a DPoP proof is accepted again (its jti is not remembered)"
+            }
+            Fault::DpopIgnoresHtu => "a DPoP proof for another URI (htu) is accepted",
         }
     }
 }

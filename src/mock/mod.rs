@@ -21,7 +21,7 @@
 //! client_credentials), and `cc-only`/`cc-only-secret` (client_credentials
 //! only). IDCS adds `jwt-app` (`private_key_jwt`, key in `fixtures/keys`).
 //!
-//! May use: `secret`, `wire`, `diag`, `yaml`.
+//! May use: `dpop`, `secret`, `wire`, `diag`, `yaml`.
 
 mod app;
 mod clock;
@@ -40,8 +40,9 @@ mod token;
 
 pub use app::{CLOCK_PATH, Paths};
 pub use config::{
-    Account, AuthMethod, ClientAccount, FailureLimit, GraceReturns, IdTokenAlg, MockConfig,
-    Profile, RefreshExpiry, ReuseDetection, Rotation, ScopeTtl, TlsIdentity, UserCredentials,
+    Account, AuthMethod, ClientAccount, DpopMode, FailureLimit, GraceReturns, IdTokenAlg,
+    MockConfig, Profile, RefreshExpiry, ReuseDetection, Rotation, ScopeTtl, TlsIdentity,
+    UserCredentials,
 };
 pub use fault::Fault;
 pub use keys::KEY_ID;

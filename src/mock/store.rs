@@ -103,6 +103,8 @@ pub struct Family {
     cap_ms: Option<u64>,
     revoked: AtomicBool,
     state: Mutex<FamilyState>,
+    /// DPoP: the thumbprint of the key the family's tokens are bound to.
+    jkt: Option<Arc<str>>,
 }
 
 #[derive(Debug)]
@@ -171,6 +173,8 @@ pub struct Issued {
     pub auth_time_s: u64,
     /// The refresh-token generation now current (0 for the grant itself).
     pub generation: u32,
+    /// DPoP-bound (token_type `DPoP`).
+    pub bound: bool,
 }
 
 /// Whom an access token is issued to.
@@ -196,6 +200,10 @@ pub enum RefreshError {
     Reused,
     #[error("the requested scope exceeds the original grant")]
     InvalidScope,
+    #[error("the refresh token is bound to a DPoP key: a proof by that key is required")]
+    DpopMissing,
+    #[error("the DPoP proof is signed by another key than the refresh token is bound to")]
+    DpopKey,
 }
 
 /// What introspection says about a live token.
@@ -242,6 +250,7 @@ impl Store {
     /// A new grant (password or client_credentials). A family and a refresh
     /// token are made when `offer_refresh` (and, with
     /// `refresh_requires_scope`, when the scope holds it).
+    #[cfg(test)]
     pub fn grant(
         &self,
         client_id: Arc<str>,
@@ -249,6 +258,19 @@ impl Store {
         scope: Arc<str>,
         offer_refresh: bool,
         now_ms: u64,
+    ) -> Issued {
+        self.grant_bound(client_id, user, scope, offer_refresh, now_ms, None)
+    }
+
+    /// A new grant whose tokens are bound to the DPoP key `jkt`, if given.
+    pub fn grant_bound(
+        &self,
+        client_id: Arc<str>,
+        user: Option<Arc<str>>,
+        scope: Arc<str>,
+        offer_refresh: bool,
+        now_ms: u64,
+        jkt: Option<Arc<str>>,
     ) -> Issued {
         let p = &self.policy;
         let with_refresh = offer_refresh
@@ -271,6 +293,7 @@ impl Store {
                     grace_reuses: 0,
                     grace_gen: None,
                 }),
+                jkt: jkt.clone(),
             });
             let expires_ms = self.capped(&family, now_ms.saturating_add(p.refresh_ttl_ms));
             let token = self.refresh.insert_new(RefreshRecord {
@@ -292,7 +315,9 @@ impl Store {
             family,
             auth_time_s: now_ms / 1000,
         };
-        self.issue_access(owner, scope, refresh_token, 0, now_ms)
+        let mut issued = self.issue_access(owner, scope, refresh_token, 0, now_ms);
+        issued.bound = jkt.is_some();
+        issued
     }
 
     fn issue_access(
@@ -321,6 +346,7 @@ impl Store {
             user: owner.user,
             auth_time_s: owner.auth_time_s,
             generation,
+            bound: false,
         }
     }
 
@@ -330,12 +356,27 @@ impl Store {
 
     /// The refresh-token grant (RFC 6749 §6) for `client_id`, optionally
     /// narrowing the scope to `requested`.
+    #[cfg(test)]
     pub async fn refresh(
         &self,
         token: &str,
         client_id: &str,
         requested: Option<&str>,
         now_ms: u64,
+    ) -> Result<Issued, RefreshError> {
+        self.refresh_with(token, client_id, requested, now_ms, None)
+            .await
+    }
+
+    /// A refresh presented with a DPoP proof by the key `jkt`, if any: a
+    /// bound family needs its own key's proof (RFC 9449 §5).
+    pub async fn refresh_with(
+        &self,
+        token: &str,
+        client_id: &str,
+        requested: Option<&str>,
+        now_ms: u64,
+        jkt: Option<&str>,
     ) -> Result<Issued, RefreshError> {
         let faults = self.policy.faults;
         let key = Key::of(token);
@@ -352,6 +393,15 @@ impl Store {
         }
         if family.is_revoked() {
             return Err(RefreshError::Revoked);
+        }
+        if let Some(bound) = family.jkt.as_deref()
+            && !faults.has(Fault::DpopUnbound)
+        {
+            match jkt {
+                None => return Err(RefreshError::DpopMissing),
+                Some(k) if k != bound => return Err(RefreshError::DpopKey),
+                Some(_) => {}
+            }
         }
         if (now_ms >= expires_ms || family.expired(now_ms))
             && !faults.has(Fault::ExpiredRefreshAccepted)
@@ -412,13 +462,16 @@ impl Store {
                 (Some(token), generation)
             }
         };
+        let bound = family.jkt.is_some() && jkt.is_some();
         let owner = Owner {
             client_id: family.client_id.clone(),
             user: family.user.clone(),
             auth_time_s: family.auth_time_s,
             family: Some(family),
         };
-        Ok(self.issue_access(owner, scope, refresh_token, generation, now_ms))
+        let mut issued = self.issue_access(owner, scope, refresh_token, generation, now_ms);
+        issued.bound = bound;
+        Ok(issued)
     }
 
     /// The atomic check-then-act of a refresh.
@@ -550,6 +603,7 @@ impl Store {
                 grace_reuses: 0,
                 grace_gen: None,
             }),
+            jkt: family.jkt.clone(),
         });
         let step = {
             let mut st = lock(&copy.state);

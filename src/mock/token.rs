@@ -30,11 +30,77 @@ pub async fn token(State(app): State<Arc<App>>, req: Request) -> Response {
     };
     match result.await {
         Ok(r) => r,
-        Err(e) => app.reply.error(&e),
+        Err(Refused::OAuth(e)) => app.reply.error(&e),
+        Err(Refused::Nonce(nonce)) => {
+            let mut r = app.reply.error(&dpop_error(
+                "use_dpop_nonce",
+                "use the server's DPoP nonce (DPoP-Nonce)",
+            ));
+            if let Ok(v) = axum::http::HeaderValue::from_str(&nonce) {
+                r.headers_mut().insert("dpop-nonce", v);
+            }
+            r
+        }
     }
 }
 
-async fn handle(app: &App, headers: &HeaderMap, form: &Form<'_>) -> Result<Response, OAuthError> {
+/// Why a token request was refused: an OAuth error, or a DPoP nonce to use.
+enum Refused {
+    OAuth(OAuthError),
+    Nonce(String),
+}
+
+impl From<OAuthError> for Refused {
+    fn from(e: OAuthError) -> Refused {
+        Refused::OAuth(e)
+    }
+}
+
+/// A DPoP error (RFC 9449 §12.2): 400 with its own code.
+fn dpop_error(
+    code: &'static str,
+    description: impl Into<std::borrow::Cow<'static, str>>,
+) -> OAuthError {
+    OAuthError {
+        error: code,
+        ..OAuthError::new(ErrorCode::InvalidRequest, description)
+    }
+}
+
+/// The DPoP key of a token request: none when DPoP is off or no proof came
+/// (and that is allowed), else the checked proof's thumbprint.
+fn dpop_key(app: &App, headers: &HeaderMap) -> Result<Option<Arc<str>>, Refused> {
+    use super::app::DpopRefusal;
+    use super::config::DpopMode;
+    if app.cfg.dpop == DpopMode::Off {
+        return Ok(None);
+    }
+    let proofs: Vec<&str> = headers
+        .get_all("dpop")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    match (proofs.as_slice(), app.cfg.dpop) {
+        ([], DpopMode::Required) => Err(Refused::OAuth(dpop_error(
+            "invalid_dpop_proof",
+            "a DPoP proof is required",
+        ))),
+        ([], _) => Ok(None),
+        ([proof], _) => match app.check_dpop(proof) {
+            Ok(jkt) => Ok(Some(jkt)),
+            Err(DpopRefusal::Nonce(n)) => Err(Refused::Nonce(n)),
+            Err(DpopRefusal::Invalid(why)) => {
+                Err(Refused::OAuth(dpop_error("invalid_dpop_proof", why)))
+            }
+        },
+        _ => Err(Refused::OAuth(dpop_error(
+            "invalid_dpop_proof",
+            "more than one DPoP header",
+        ))),
+    }
+}
+
+async fn handle(app: &App, headers: &HeaderMap, form: &Form<'_>) -> Result<Response, Refused> {
     let grant_type = form
         .get("grant_type")
         .ok_or_else(|| OAuthError::invalid_request("grant_type is missing"))?;
@@ -51,9 +117,10 @@ async fn handle(app: &App, headers: &HeaderMap, form: &Form<'_>) -> Result<Respo
             {
                 app.store.revoke_family_of(t);
             }
-            return Err(e);
+            return Err(e.into());
         }
     };
+    let jkt = dpop_key(app, headers)?;
     if ![
         grant::PASSWORD,
         grant::REFRESH_TOKEN,
@@ -64,21 +131,24 @@ async fn handle(app: &App, headers: &HeaderMap, form: &Form<'_>) -> Result<Respo
         return Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             "grant_type is not supported",
-        ));
+        )
+        .into());
     }
     if !client.may_use(grant_type) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
             "the client may not use this grant type",
-        ));
+        )
+        .into());
     }
     let issued = match grant_type {
-        grant::PASSWORD => password(app, client, headers, form, user_in_basic).await?,
-        grant::REFRESH_TOKEN => refresh(app, client, form).await?,
+        grant::PASSWORD => password(app, client, headers, form, user_in_basic, jkt).await?,
+        grant::REFRESH_TOKEN => refresh(app, client, form, jkt.as_deref()).await?,
         _ => {
             let scope = app.scope(form.get("scope"))?;
             let now = app.clock.now_ms();
-            app.store.grant(client.id.clone(), None, scope, false, now)
+            app.store
+                .grant_bound(client.id.clone(), None, scope, false, now, jkt)
         }
     };
     Ok(respond(app, issued))
@@ -90,6 +160,7 @@ async fn password(
     headers: &HeaderMap,
     form: &Form<'_>,
     user_in_basic: bool,
+    jkt: Option<Arc<str>>,
 ) -> Result<Issued, OAuthError> {
     let basic_user = match headers.get(header::AUTHORIZATION) {
         Some(h) if user_in_basic && form::is_basic(h.as_bytes()) => Some(
@@ -134,12 +205,22 @@ async fn password(
     };
     let scope = app.scope(form.get("scope"))?;
     let now = app.clock.now_ms();
-    Ok(app
-        .store
-        .grant(client.id.clone(), Some(user.name.clone()), scope, true, now))
+    Ok(app.store.grant_bound(
+        client.id.clone(),
+        Some(user.name.clone()),
+        scope,
+        true,
+        now,
+        jkt,
+    ))
 }
 
-async fn refresh(app: &App, client: &Client, form: &Form<'_>) -> Result<Issued, OAuthError> {
+async fn refresh(
+    app: &App,
+    client: &Client,
+    form: &Form<'_>,
+    jkt: Option<&str>,
+) -> Result<Issued, OAuthError> {
     let token = form
         .get("refresh_token")
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
@@ -149,10 +230,11 @@ async fn refresh(app: &App, client: &Client, form: &Form<'_>) -> Result<Issued, 
     };
     let now = app.clock.now_ms();
     app.store
-        .refresh(token, &client.id, requested.as_deref(), now)
+        .refresh_with(token, &client.id, requested.as_deref(), now, jkt)
         .await
         .map_err(|e| match e {
             RefreshError::InvalidScope => OAuthError::new(ErrorCode::InvalidScope, e.to_string()),
+            RefreshError::DpopKey => dpop_error("invalid_dpop_proof", e.to_string()),
             _ => OAuthError::new(ErrorCode::InvalidGrant, e.to_string()),
         })
 }
@@ -195,7 +277,7 @@ fn respond(app: &App, issued: Issued) -> Response {
     }
     app.reply.ok(&TokenResponse {
         access_token: issued.access_token,
-        token_type: "Bearer".into(),
+        token_type: if issued.bound { "DPoP" } else { "Bearer" }.into(),
         expires_in: Some(issued.expires_in),
         refresh_token: issued.refresh_token,
         scope: Some(issued.scope.to_string()),

@@ -8,10 +8,12 @@
 //! - [`record`]: send, register secrets with the redactor, record redacted;
 //! - [`idtoken`]: id_token verification against a JWKS.
 //!
+//! DPoP proofs are signed with [`crate::dpop`], which the mock shares.
+//!
 //! Nothing above it (`target`, `scenario`, `check`, `load`, `cli`) may be
 //! used here: they use it.
 //!
-//! May use: `redact`, `secret`, `verdict`, `wire`.
+//! May use: `dpop`, `redact`, `secret`, `verdict`, `wire`.
 
 pub mod auth;
 pub mod http;

@@ -26,6 +26,10 @@ pub struct Client {
     pub key_pem: Option<Secret>,
     /// `kid` header of client assertions.
     pub kid: Option<String>,
+    /// DPoP (RFC 9449): the algorithm of the client's proof keys.
+    pub dpop: Option<crate::dpop::DpopAlg>,
+    /// DPoP: the server binds this client's refresh tokens to the key.
+    pub dpop_binds_refresh: bool,
 }
 
 /// How a request authenticates its client: the target's method, or a
@@ -110,6 +114,8 @@ pub enum RequestError {
     Signing { client: String, detail: String },
     #[error("`assertion` needs JWT client authentication, but the request uses {0}")]
     DefectWithoutJwt(&'static str),
+    #[error("DPoP: {0}")]
+    Dpop(String),
 }
 
 /// A value a request carries that no output may show.
@@ -434,6 +440,34 @@ impl TokenForm {
     pub fn post(self, url: Url) -> WireRequest {
         self.finish(url, HttpMethod::Post, Encoding::Form, None)
     }
+}
+
+impl WireRequest {
+    /// `self` with a fresh DPoP proof (RFC 9449) by `key` for its method
+    /// and URL, carrying the server's `nonce` when it gave one.
+    pub fn with_dpop(
+        mut self,
+        key: &crate::dpop::DpopKey,
+        nonce: Option<&str>,
+    ) -> Result<WireRequest, RequestError> {
+        let proof = key
+            .proof(self.method.as_str(), self.url.as_str(), nonce)
+            .map_err(RequestError::Dpop)?;
+        self.headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case("DPoP"));
+        self.headers.push(("DPoP".into(), proof));
+        Ok(self)
+    }
+}
+
+/// The server nonce a refused DPoP request asks for (`use_dpop_nonce` with
+/// a `DPoP-Nonce` header, RFC 9449 §8).
+pub fn dpop_nonce_demanded(r: &super::http::HttpResponse) -> Option<String> {
+    if !(400..500).contains(&r.status) {
+        return None;
+    }
+    let code = r.json()?.get("error")?.as_str()?.to_string();
+    (code == "use_dpop_nonce").then(|| r.header("DPoP-Nonce"))?
 }
 
 fn take_content_type(headers: &mut Params) -> Option<String> {

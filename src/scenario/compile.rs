@@ -223,6 +223,8 @@ pub struct GrantRequest {
     pub encoding: Encoding,
     pub headers: Vec<(String, Template)>,
     pub body: Option<Template>,
+    /// Which DPoP proof (when the client uses DPoP, or a defect is asked).
+    pub dpop: Option<super::model::DpopUse>,
 }
 
 #[derive(Debug, Clone)]
@@ -1052,6 +1054,7 @@ impl Compiler<'_> {
             encoding: s.encoding.unwrap_or(Encoding::Form),
             headers,
             body: self.opt_template(format!("{path}.body"), &s.body),
+            dpop: s.dpop,
         }
     }
 

@@ -52,6 +52,13 @@ pub struct Requires {
     /// true: a grace period > 0 is declared; false: none is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grace_period: Option<bool>,
+    /// true: the primary client uses DPoP (`clients.primary.dpop`) and the
+    /// server binds its refresh tokens to the key (`binds_refresh_tokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_bound: Option<bool>,
+    /// true: the primary client uses DPoP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop: Option<bool>,
     /// `behaviour.grace_returns` must be this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grace_returns: Option<crate::wire::GraceReturns>,
@@ -142,6 +149,12 @@ pub struct StepFile {
     /// to check that the server refuses it (RFC 7523 §3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assertion: Option<AssertionDefect>,
+    /// The DPoP proof of a client that uses DPoP (RFC 9449): `proof` (the
+    /// default), `none`, or a defective one: `other_key`, `replay` (the
+    /// scenario's previous proof again), `wrong_htm`, `wrong_htu`,
+    /// `stale_iat` (ten minutes old).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop: Option<DpopUse>,
     /// Override how the password grant sends the user's credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_credentials: Option<crate::target::UserCredentials>,
@@ -330,6 +343,19 @@ pub struct Expect {
     /// the requirement (a warning, and the scenario goes on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<Level>,
+}
+
+/// Which DPoP proof a grant step sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DpopUse {
+    Proof,
+    None,
+    OtherKey,
+    Replay,
+    WrongHtm,
+    WrongHtu,
+    StaleIat,
 }
 
 /// An expectation over the responses of a `parallel` step: how many of them

@@ -4,7 +4,7 @@
 //! `${file:…}`, relative endpoints) into a [`Target`] whose secrets are
 //! [`Secret`]s. No network here: discovery happens when a run starts.
 //!
-//! May use: `oauth`, `secret`, `wire`, `diag`, `yaml`.
+//! May use: `oauth`, `dpop`, `secret`, `wire`, `diag`, `yaml`.
 
 mod model;
 
@@ -246,6 +246,10 @@ impl Resolver<'_> {
                     signing,
                     key_pem,
                     kid: c.kid.clone(),
+                    dpop: c.dpop.as_ref().map(|d| d.alg),
+                    dpop_binds_refresh: c.dpop.as_ref().is_some_and(|d| {
+                        d.binds_refresh_tokens.unwrap_or(c.auth == AuthMethod::None)
+                    }),
                 },
             );
         }

@@ -78,6 +78,24 @@ pub struct ClientFile {
     /// `kid` header of client assertions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
+    /// Sender-constrained tokens (RFC 9449): the client proves possession
+    /// of a key it makes for each scenario, with this algorithm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop: Option<DpopFile>,
+}
+
+/// A client's DPoP settings.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DpopFile {
+    /// ES256 (P-256) or EdDSA (Ed25519).
+    pub alg: crate::dpop::DpopAlg,
+    /// The server binds this client's refresh tokens to the key: required
+    /// for public clients (RFC 9449 §5, the default for `auth: none`);
+    /// a confidential client's are bound to its credentials instead, so
+    /// declare it when the server binds them too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binds_refresh_tokens: Option<bool>,
 }
 
 fn default_auth() -> AuthMethod {
