@@ -633,3 +633,36 @@ async fn sessions_refresh_near_expiry_as_every_account_of_the_users_file() {
     );
     assert!(!text(&r).contains("p,2"), "no password in the output");
 }
+
+/// DPoP under load: every user proves possession of its own key on every
+/// request (the mock binds the tokens, demands a nonce and refuses a
+/// replayed proof), nothing fails, and the proofs' signing cost is in the
+/// report.
+#[test]
+fn dpop_proofs_under_load_are_accepted_and_their_cost_reported() {
+    let r = load(&[
+        "--mock",
+        "strict",
+        "--dpop",
+        "required",
+        "--dpop-nonce",
+        "--replay-rate",
+        "0.1",
+    ]);
+    assert_eq!(r.out.status.code(), Some(0), "{}", text(&r));
+    assert_valid(&r.report);
+    let requests = n(&r.report["totals"]["requests"]);
+    assert!(requests > 20, "{}", text(&r));
+    assert_eq!(n(&r.report["totals"]["failures"]), 0, "{}", text(&r));
+    // One proof a request, plus one per user for the first nonce.
+    let proofs = n(&r.report["dpop_proof_us"]["count"]);
+    assert!(
+        proofs >= requests && proofs <= requests + 8,
+        "{proofs} proofs, {requests} requests"
+    );
+    assert!(n(&r.report["dpop_proof_us"]["p99"]) > 0);
+    for v in ["chain_breaks", "replay_accepted", "duplicate_tokens"] {
+        assert_eq!(n(&r.report["violations"][v]), 0, "{v}: {}", text(&r));
+    }
+    assert!(text(&r).contains("DPoP proofs:"), "{}", text(&r));
+}

@@ -710,6 +710,15 @@ fn print_summary(r: &LoadReport) {
             );
         }
     }
+    if let Some(p) = &r.dpop_proof_us {
+        let _ = writeln!(
+            out,
+            "  DPoP proofs: {} signed, p50 {:.3}ms p99 {:.3}ms each",
+            p.count,
+            p.p50 as f64 / 1000.0,
+            p.p99 as f64 / 1000.0
+        );
+    }
     if let (Some(scheduled), Some(dropped)) = (r.totals.scheduled, r.totals.dropped) {
         let _ = writeln!(
             out,

@@ -96,6 +96,8 @@ pub struct Shared {
     pub(super) active: std::sync::atomic::AtomicU64,
     /// Live metrics, when `--metrics-listen` serves them.
     pub(super) metrics: Option<Arc<super::metrics::Metrics>>,
+    /// DPoP: the server's nonce, once it gave one.
+    dpop_nonce: Mutex<Option<String>>,
     /// The primary client, the accounts users log in as (the target's
     /// primary user, or `--users-file`), and where their requests go.
     client_creds: Client,
@@ -127,6 +129,8 @@ pub(super) struct Vu {
     account: usize,
     /// `expires_in` of the last access token issued to it.
     pub(super) expires_in: Option<u64>,
+    /// DPoP: this user's key (the primary client declares `dpop`).
+    dpop: Option<crate::dpop::DpopKey>,
     /// Open model: when the current iteration was due; its first request
     /// records its latency from then as well.
     due: Option<Instant>,
@@ -186,6 +190,7 @@ impl Shared {
             refused_logins: std::sync::atomic::AtomicU32::new(0),
             active: std::sync::atomic::AtomicU64::new(0),
             metrics: None,
+            dpop_nonce: Mutex::new(None),
             client_creds,
             accounts: vec![user],
             next_account: std::sync::atomic::AtomicUsize::new(0),
@@ -219,6 +224,10 @@ impl Shared {
         Vu {
             slot,
             account: i % self.accounts.len(),
+            dpop: self
+                .client_creds
+                .dpop
+                .and_then(|alg| crate::dpop::DpopKey::generate(alg).ok()),
             ..Vu::default()
         }
     }
@@ -405,17 +414,57 @@ impl Shared {
         kind: Kind,
         refresh_token: Option<&str>,
         due: Option<Instant>,
+        dpop: Option<&crate::dpop::DpopKey>,
     ) -> (Outcome, Option<serde_json::Value>) {
         // Every request is built before the pacing slot is taken; one that
         // cannot be built (checked before the run) is never sent.
-        let req = match self.token_request(refresh_token, account) {
-            Ok(w) => w.to_reqwest(&self.client),
+        let wire = match self.token_request(refresh_token, account) {
+            Ok(w) => w,
             Err(_) => return (Outcome::Transport("request".into()), None),
         };
         self.pace().await;
         let at = self.started.elapsed();
         let began = Instant::now();
-        let result = http::send(req, self.http.request_timeout).await;
+        let mut result;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            // A DPoP proof per request, its signing timed.
+            let signed = match dpop {
+                Some(key) => {
+                    let t = Instant::now();
+                    let nonce = self
+                        .dpop_nonce
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .clone();
+                    let w = wire.clone().with_dpop(key, nonce.as_deref());
+                    let us = t.elapsed();
+                    self.stats[slot]
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .record_proof(us);
+                    match w {
+                        Ok(w) => w,
+                        Err(_) => return (Outcome::Transport("request".into()), None),
+                    }
+                }
+                None => wire.clone(),
+            };
+            result = http::send(signed.to_reqwest(&self.client), self.http.request_timeout).await;
+            // The server's DPoP nonce (RFC 9449 §8): kept, and this request
+            // sent once more with it.
+            let demanded = match (&result, dpop) {
+                (Ok(r), Some(_)) => crate::oauth::request::dpop_nonce_demanded(r),
+                _ => None,
+            };
+            match demanded {
+                Some(n) if tries == 1 => {
+                    *self.dpop_nonce.lock().unwrap_or_else(|p| p.into_inner()) = Some(n);
+                }
+                _ => break,
+            }
+        }
         let took = began.elapsed();
         let (outcome, json) = match result {
             Ok(r) if (200..300).contains(&r.status) => (Outcome::Ok, r.json()),
@@ -538,7 +587,14 @@ impl Shared {
             return;
         }
         let (outcome, json) = self
-            .send(vu.slot, vu.account, Kind::Password, None, vu.due.take())
+            .send(
+                vu.slot,
+                vu.account,
+                Kind::Password,
+                None,
+                vu.due.take(),
+                vu.dpop.as_ref(),
+            )
             .await;
         vu.previous = None;
         vu.refresh = None;
@@ -581,6 +637,7 @@ impl Shared {
                 Kind::Refresh,
                 Some(&current),
                 vu.due.take(),
+                vu.dpop.as_ref(),
             )
             .await;
         match (&outcome, json) {
@@ -633,7 +690,16 @@ impl Shared {
         let Some(current) = vu.refresh.clone() else {
             return;
         };
-        let one = || self.send(vu.slot, vu.account, Kind::Replay, Some(&current), None);
+        let one = || {
+            self.send(
+                vu.slot,
+                vu.account,
+                Kind::Replay,
+                Some(&current),
+                None,
+                vu.dpop.as_ref(),
+            )
+        };
         let (a, b) = futures::join!(one(), one());
         let winners: Vec<serde_json::Value> = [a, b]
             .into_iter()
@@ -664,7 +730,14 @@ impl Shared {
             return;
         };
         let (outcome, json) = self
-            .send(vu.slot, vu.account, Kind::Replay, Some(&old), None)
+            .send(
+                vu.slot,
+                vu.account,
+                Kind::Replay,
+                Some(&old),
+                None,
+                vu.dpop.as_ref(),
+            )
             .await;
         if outcome == Outcome::Ok {
             self.violation(vu.slot, Violation::ReplayAccepted, 1);

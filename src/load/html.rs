@@ -674,6 +674,9 @@ pub fn page(r: &LoadReport) -> String {
             latency_rows(format!("{} (from due)", escape(k)), l);
         }
     }
+    if let Some(p) = &r.dpop_proof_us {
+        latency_rows("DPoP proof signing (generator)".into(), p);
+    }
     body.push_str("</table>");
     // Violations, explained.
     body.push_str("<h2>Correctness under load</h2><table><tr><th>violation</th><th>count</th><th>what it means</th></tr>");

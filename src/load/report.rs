@@ -47,6 +47,10 @@ pub struct LoadReport {
     /// measure the generator, not the server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_us_corrected: Option<BTreeMap<String, Latency>>,
+    /// DPoP: the time to sign each request's proof (µs), when proofs were
+    /// sent: the generator's cost of sender-constrained tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_proof_us: Option<Latency>,
     pub errors: Errors,
     pub violations: ViolationsDoc,
     /// Seconds per timeline entry (1 up to 10 minutes, then wider: the
@@ -356,6 +360,7 @@ pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadRepo
         },
         latency_us: latencies(&stats.latency),
         latency_us_corrected: open.then(|| latencies(&stats.corrected)),
+        dpop_proof_us: (!stats.proof.is_empty()).then(|| latency(&stats.proof)),
         errors: Errors {
             by_kind: stats
                 .failures_by_kind
@@ -535,6 +540,14 @@ pub fn markdown(r: &LoadReport) -> String {
             ms(l.p99),
             ms(l.p999),
             ms(l.max)
+        ));
+    }
+    if let Some(p) = &r.dpop_proof_us {
+        m.push_str(&format!(
+            "\nDPoP proofs: {} signed, p50 {} p99 {} each (the generator's cost).\n",
+            p.count,
+            ms(p.p50),
+            ms(p.p99)
         ));
     }
     let v = &r.violations;

@@ -259,6 +259,8 @@ pub struct Stats {
     pub by_status: BTreeMap<String, u64>,
     pub violations: Violations,
     pub timeline: Timeline,
+    /// DPoP: time to sign each proof (empty without DPoP).
+    pub proof: Histogram<u64>,
 }
 
 impl Default for Stats {
@@ -276,6 +278,7 @@ impl Default for Stats {
             by_status: BTreeMap::new(),
             violations: Violations::default(),
             timeline: Timeline::default(),
+            proof: histogram(),
         }
     }
 }
@@ -318,6 +321,12 @@ impl Stats {
             *self.failures_by_kind.entry(kind).or_default() += 1;
             *self.by_code.entry(code).or_default() += 1;
         }
+    }
+
+    /// Records the time a DPoP proof took to sign.
+    pub fn record_proof(&mut self, took: Duration) {
+        let us = (took.as_micros() as u64).clamp(1, 3_600_000_000);
+        self.proof.saturating_record(us);
     }
 
     /// Records an open-model iteration's latency from its intended start.
@@ -386,6 +395,7 @@ impl Stats {
         }
         self.violations.merge(&other.violations);
         self.timeline.merge(&other.timeline);
+        let _ = self.proof.add(&other.proof);
     }
 
     /// All request kinds' latencies together.
