@@ -52,7 +52,10 @@ fn latency_histogram() -> Histogram {
 pub struct Metrics {
     registry: Registry,
     requests: Family<Labels, Counter>,
-    latency: Family<Labels, Histogram, fn() -> Histogram>,
+    /// The hot series, looked up once: successes and latency per kind (the
+    /// request path then only adds to atomics).
+    ok: [Counter; 3],
+    latency_of: [Histogram; 3],
     active: Gauge,
     dropped: Counter,
     violations: Family<Labels, Counter>,
@@ -107,10 +110,26 @@ impl Metrics {
         ] {
             let _ = violations.get_or_create(&vec![("violation".into(), v.into())]);
         }
+        let kind = |k: Kind| k.as_str().to_string();
+        let ok = Kind::ALL.map(|k| {
+            requests
+                .get_or_create(&vec![
+                    ("kind".into(), kind(k)),
+                    ("status".into(), "2xx".into()),
+                    ("code".into(), "-".into()),
+                ])
+                .clone()
+        });
+        let latency_of = Kind::ALL.map(|k| {
+            latency
+                .get_or_create(&vec![("kind".into(), kind(k))])
+                .clone()
+        });
         Metrics {
             registry,
             requests,
-            latency,
+            ok,
+            latency_of,
             active,
             dropped,
             violations,
@@ -119,6 +138,11 @@ impl Metrics {
 
     /// One request of `kind` that ended with `outcome` after `took`.
     pub fn observe(&self, kind: Kind, outcome: &Outcome, took: Duration) {
+        self.latency_of[kind as usize].observe(took.as_secs_f64());
+        if *outcome == Outcome::Ok {
+            self.ok[kind as usize].inc();
+            return;
+        }
         let (status, code) = match outcome {
             Outcome::Ok => ("2xx".to_string(), "-".to_string()),
             Outcome::Status(s, c) => (
@@ -131,17 +155,13 @@ impl Metrics {
             ),
             Outcome::Transport(class) => ("transport".to_string(), class.clone()),
         };
-        let kind = kind.as_str().to_string();
         self.requests
             .get_or_create(&vec![
-                ("kind".into(), kind.clone()),
+                ("kind".into(), kind.as_str().to_string()),
                 ("status".into(), status),
                 ("code".into(), code),
             ])
             .inc();
-        self.latency
-            .get_or_create(&vec![("kind".into(), kind)])
-            .observe(took.as_secs_f64());
     }
 
     pub fn violation(&self, name: &str, n: u64) {
