@@ -280,26 +280,7 @@ mod tests {
     use std::time::Duration;
 
     fn settings() -> SettingsDoc {
-        SettingsDoc {
-            model: "closed".into(),
-            arrival_rate: None,
-            stages: Vec::new(),
-            max_in_flight: None,
-            sessions: None,
-            refresh_before_s: None,
-            time_scale: None,
-            connection: "keep-alive".into(),
-            accounts: 1,
-            users: 4,
-            increase_rate: 4.0,
-            run_time_s: 3.0,
-            rate: None,
-            mix_refresh: 1,
-            mix_password: 0,
-            replay_rate: 0.0,
-            threads: 1,
-            thresholds: vec!["requests<700".into()],
-        }
+        SettingsDoc::closed(4, 3.0, vec!["requests<700".into()])
     }
 
     fn report(stats: &Stats, shard: usize, started_at: &str) -> LoadReport {

@@ -200,6 +200,33 @@ pub struct SecondDoc {
     pub hdr: String,
 }
 
+impl SettingsDoc {
+    /// A closed-model run of `users`, for tests.
+    #[cfg(test)]
+    pub(crate) fn closed(users: usize, run_time_s: f64, thresholds: Vec<String>) -> SettingsDoc {
+        SettingsDoc {
+            model: "closed".into(),
+            arrival_rate: None,
+            stages: Vec::new(),
+            max_in_flight: None,
+            sessions: None,
+            refresh_before_s: None,
+            time_scale: None,
+            connection: "keep-alive".into(),
+            accounts: 1,
+            users,
+            increase_rate: users as f64,
+            run_time_s,
+            rate: None,
+            mix_refresh: 1,
+            mix_password: 0,
+            replay_rate: 0.0,
+            threads: 1,
+            thresholds,
+        }
+    }
+}
+
 fn keep_alive() -> String {
     "keep-alive".into()
 }
@@ -629,26 +656,7 @@ mod tests {
             started_at: "2026-11-22T00:00:00Z".into(),
             duration_s: 2.0,
             not_probed: BTreeMap::new(),
-            settings: SettingsDoc {
-                model: "closed".into(),
-                arrival_rate: None,
-                stages: Vec::new(),
-                max_in_flight: None,
-                sessions: None,
-                refresh_before_s: None,
-                time_scale: None,
-                connection: "keep-alive".into(),
-                accounts: 1,
-                users: 2,
-                increase_rate: 2.0,
-                run_time_s: 2.0,
-                rate: None,
-                mix_refresh: 1,
-                mix_password: 0,
-                replay_rate: 0.0,
-                threads: 1,
-                thresholds: Vec::new(),
-            },
+            settings: SettingsDoc::closed(2, 2.0, Vec::new()),
         };
         let t = [
             "p99<250ms".parse().unwrap(),
