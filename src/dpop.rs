@@ -1,8 +1,9 @@
 //! DPoP (RFC 9449): proof-of-possession keys and proofs, for the client
 //! (`check`, `load`) and the mock alike.
 //!
-//! A [`DpopKey`] is an ephemeral key pair (ES256 on P-256, or EdDSA on
-//! Ed25519) made with `rcgen`; its public half is the proof header's `jwk`
+//! A [`DpopKey`] is an ephemeral key pair (ES256 on P-256, EdDSA on
+//! Ed25519, or RS256 on RSA 2048, which takes a hundred times longer to
+//! make) made with `rcgen`; its public half is the proof header's `jwk`
 //! and its RFC 7638 thumbprint (`jkt`) is what a server binds tokens to. A
 //! proof is a JWT with `typ: dpop+jwt` and the claims `jti`, `htm`, `htu`,
 //! `iat` (and `nonce`, `ath` where they apply), signed by the key
@@ -14,7 +15,7 @@
 use base64::Engine as _;
 use jsonwebtoken::jwk::{
     AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters,
-    EllipticCurveKeyType, Jwk, OctetKeyPairParameters, OctetKeyPairType,
+    EllipticCurveKeyType, Jwk, OctetKeyPairParameters, OctetKeyPairType, RSAKeyParameters,
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,7 @@ use sha2::Digest as _;
 pub enum DpopAlg {
     ES256,
     EdDSA,
+    RS256,
 }
 
 /// The `typ` of a DPoP proof (§4.2).
@@ -68,6 +70,7 @@ impl DpopKey {
         let rc_alg = match alg {
             DpopAlg::ES256 => &rcgen::PKCS_ECDSA_P256_SHA256,
             DpopAlg::EdDSA => &rcgen::PKCS_ED25519,
+            DpopAlg::RS256 => &rcgen::PKCS_RSA_SHA256,
         };
         let pair = rcgen::KeyPair::generate_for(rc_alg)
             .map_err(|e| format!("cannot make a DPoP key: {e}"))?;
@@ -97,6 +100,14 @@ impl DpopKey {
                     x: b64(raw),
                 }),
             ),
+            DpopAlg::RS256 => {
+                // rcgen's DER is PKCS#8; the PEM reader takes it.
+                let key = EncodingKey::from_rsa_pem(pair.serialize_pem().as_bytes())
+                    .map_err(|e| format!("cannot read the RSA key: {e}"))?;
+                let public = Jwk::from_encoding_key(&key, Algorithm::RS256)
+                    .map_err(|e| format!("cannot read the RSA key: {e}"))?;
+                (key, public.algorithm)
+            }
         };
         let jwk = Jwk {
             common: CommonParameters::default(),
@@ -125,6 +136,7 @@ impl DpopKey {
         let mut header = Header::new(match self.alg {
             DpopAlg::ES256 => Algorithm::ES256,
             DpopAlg::EdDSA => Algorithm::EdDSA,
+            DpopAlg::RS256 => Algorithm::RS256,
         });
         header.typ = Some(PROOF_TYPE.into());
         header.jwk = Some(self.jwk.clone());
@@ -181,6 +193,9 @@ pub fn thumbprint(jwk: &Jwk) -> Option<String> {
         AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
             format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, p.x)
         }
+        AlgorithmParameters::RSA(RSAKeyParameters { n, e, .. }) => {
+            format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#)
+        }
         _ => return None,
     };
     Some(b64(&sha2::Sha256::digest(canonical.as_bytes())))
@@ -191,7 +206,7 @@ pub fn thumbprint(jwk: &Jwk) -> Option<String> {
 pub enum ProofError {
     #[error("the DPoP proof is not a JWT with typ dpop+jwt and a public jwk")]
     Malformed,
-    #[error("the DPoP proof's algorithm or key is not accepted (ES256 or EdDSA)")]
+    #[error("the DPoP proof's algorithm or key is not accepted (ES256, EdDSA or RS256)")]
     Algorithm,
     #[error("the DPoP proof's signature does not verify with its jwk")]
     Signature,
@@ -220,7 +235,10 @@ pub fn verify(
         return Err(ProofError::Malformed);
     }
     let jwk = header.jwk.ok_or(ProofError::Malformed)?;
-    if !matches!(header.alg, Algorithm::ES256 | Algorithm::EdDSA) {
+    if !matches!(
+        header.alg,
+        Algorithm::ES256 | Algorithm::EdDSA | Algorithm::RS256
+    ) {
         return Err(ProofError::Algorithm);
     }
     let jkt = thumbprint(&jwk).ok_or(ProofError::Algorithm)?;
@@ -254,7 +272,7 @@ mod tests {
 
     #[test]
     fn proofs_verify_and_each_defect_is_named() {
-        for alg in [DpopAlg::ES256, DpopAlg::EdDSA] {
+        for alg in [DpopAlg::ES256, DpopAlg::EdDSA, DpopAlg::RS256] {
             let key = DpopKey::generate(alg).unwrap();
             let uri = "https://as.example/token";
             let proof = key

@@ -70,6 +70,9 @@ pub struct Live {
     pub active: u64,
 }
 
+/// RS256 DPoP keys made for a run, shared round robin by the users.
+const RSA_DPOP_KEYS: usize = 8;
+
 /// Most token fingerprints kept for the duplicate check (bounded memory:
 /// 16 bytes each); beyond it new tokens are not checked.
 const MAX_FINGERPRINTS: usize = 20_000_000;
@@ -98,6 +101,9 @@ pub struct Shared {
     pub(super) metrics: Option<Arc<super::metrics::Metrics>>,
     /// DPoP: the server's nonce, once it gave one.
     dpop_nonce: Mutex<Option<String>>,
+    /// DPoP with RS256: a few keys the users share (an RSA key takes about
+    /// a hundred times longer to make than an EC one).
+    rsa_keys: Vec<crate::dpop::DpopKey>,
     /// The primary client, the accounts users log in as (the target's
     /// primary user, or `--users-file`), and where their requests go.
     client_creds: Client,
@@ -191,6 +197,7 @@ impl Shared {
             active: std::sync::atomic::AtomicU64::new(0),
             metrics: None,
             dpop_nonce: Mutex::new(None),
+            rsa_keys: Vec::new(),
             client_creds,
             accounts: vec![user],
             next_account: std::sync::atomic::AtomicUsize::new(0),
@@ -198,6 +205,12 @@ impl Shared {
         };
         shared.token_request(None, 0)?;
         shared.token_request(Some("probe"), 0)?;
+        let mut shared = shared;
+        if shared.client_creds.dpop == Some(crate::dpop::DpopAlg::RS256) {
+            shared.rsa_keys = (0..RSA_DPOP_KEYS)
+                .filter_map(|_| crate::dpop::DpopKey::generate(crate::dpop::DpopAlg::RS256).ok())
+                .collect();
+        }
         Ok(shared)
     }
 
@@ -224,10 +237,13 @@ impl Shared {
         Vu {
             slot,
             account: i % self.accounts.len(),
-            dpop: self
-                .client_creds
-                .dpop
-                .and_then(|alg| crate::dpop::DpopKey::generate(alg).ok()),
+            dpop: match self.client_creds.dpop {
+                Some(crate::dpop::DpopAlg::RS256) if !self.rsa_keys.is_empty() => {
+                    Some(self.rsa_keys[i % self.rsa_keys.len()].clone())
+                }
+                Some(alg) => crate::dpop::DpopKey::generate(alg).ok(),
+                None => None,
+            },
             ..Vu::default()
         }
     }

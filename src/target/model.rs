@@ -88,7 +88,7 @@ pub struct ClientFile {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DpopFile {
-    /// ES256 (P-256) or EdDSA (Ed25519).
+    /// ES256 (P-256), EdDSA (Ed25519) or RS256 (RSA 2048).
     pub alg: crate::dpop::DpopAlg,
     /// The server binds this client's refresh tokens to the key: required
     /// for public clients (RFC 9449 §5, the default for `auth: none`);
