@@ -182,8 +182,8 @@ pub fn now_s() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The RFC 7638 thumbprint of an EC or OKP public key, or `None` for
-/// another kind.
+/// The RFC 7638 thumbprint of an EC P-256, OKP Ed25519 or RSA public key,
+/// or `None` for another kind.
 pub fn thumbprint(jwk: &Jwk) -> Option<String> {
     let canonical = match &jwk.algorithm {
         AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => format!(
@@ -208,6 +208,8 @@ pub enum ProofError {
     Malformed,
     #[error("the DPoP proof's algorithm or key is not accepted (ES256, EdDSA or RS256)")]
     Algorithm,
+    #[error("the DPoP proof's jwk holds a private key")]
+    PrivateKey,
     #[error("the DPoP proof's signature does not verify with its jwk")]
     Signature,
     #[error("the DPoP proof's htm is not the request's method")]
@@ -234,6 +236,24 @@ pub fn verify(
     if header.typ.as_deref() != Some(PROOF_TYPE) {
         return Err(ProofError::Malformed);
     }
+    // Check 7: the jwk is a public key (the typed Jwk would drop a private
+    // member silently, so the header is read as JSON for it).
+    let raw_header: serde_json::Value = proof
+        .split('.')
+        .next()
+        .and_then(|h| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(h)
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or(ProofError::Malformed)?;
+    if ["d", "p", "q", "dp", "dq", "qi", "k"]
+        .iter()
+        .any(|m| raw_header["jwk"].get(m).is_some())
+    {
+        return Err(ProofError::PrivateKey);
+    }
     let jwk = header.jwk.ok_or(ProofError::Malformed)?;
     if !matches!(
         header.alg,
@@ -254,7 +274,8 @@ pub fn verify(
             _ => ProofError::Malformed,
         })?
         .claims;
-    if !claims.htm.eq_ignore_ascii_case(method) {
+    // HTTP methods are case-sensitive (RFC 9110 §9.1).
+    if claims.htm != method {
         return Err(ProofError::Method);
     }
     if check_htu && htu_of(&claims.htu) != htu_of(uri) {
@@ -284,6 +305,11 @@ mod tests {
             assert_eq!(
                 verify(&proof, "GET", uri, now_s(), 60, true).unwrap_err(),
                 ProofError::Method
+            );
+            assert_eq!(
+                verify(&proof, "post", uri, now_s(), 60, true).unwrap_err(),
+                ProofError::Method,
+                "methods are case-sensitive"
             );
             assert_eq!(
                 verify(
@@ -330,10 +356,31 @@ mod tests {
             verify("a.b.c", "POST", "u", 0, 60, true).unwrap_err(),
             ProofError::Malformed
         );
+        // A header whose jwk carries a private member (check 7).
+        let key = DpopKey::generate(DpopAlg::ES256).unwrap();
+        let proof = key.proof("POST", "https://as.example/token", None).unwrap();
+        let mut parts: Vec<String> = proof.split('.').map(str::to_string).collect();
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut header: serde_json::Value =
+            serde_json::from_slice(&engine.decode(&parts[0]).unwrap()).unwrap();
+        header["jwk"]["d"] = "c2VjcmV0".into();
+        parts[0] = engine.encode(serde_json::to_vec(&header).unwrap());
+        assert_eq!(
+            verify(
+                &parts.join("."),
+                "POST",
+                "https://as.example/token",
+                now_s(),
+                60,
+                true
+            )
+            .unwrap_err(),
+            ProofError::PrivateKey
+        );
     }
 
-    /// RFC 7638 §3.1's example key has a known thumbprint; ours for EC and
-    /// OKP follow the same canonical form (members sorted, no spaces).
+    /// Known answers: RFC 8037's OKP example and RFC 7638's RSA example
+    /// (canonical form: required members sorted, no spaces).
     #[test]
     fn thumbprints_are_canonical() {
         let jwk: Jwk = serde_json::from_value(serde_json::json!({
@@ -345,6 +392,16 @@ mod tests {
         assert_eq!(
             thumbprint(&jwk).unwrap(),
             "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
+        // RFC 7638 §3.1 (the RSA key of RFC 7517 Appendix A.1).
+        let rsa: Jwk = serde_json::from_value(serde_json::json!({
+            "kty": "RSA", "e": "AQAB", "alg": "RS256", "kid": "2011-04-29",
+            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"
+        }))
+        .unwrap();
+        assert_eq!(
+            thumbprint(&rsa).unwrap(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
         );
     }
 }
