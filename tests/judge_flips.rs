@@ -397,6 +397,18 @@ async fn every_dpop_check_fails_on_a_server_that_ignores_proofs() {
     ] {
         assert_eq!(outcome(id), want, "{id}");
     }
+    // A target declaring that the server demands nonces, which it does not.
+    std::fs::write(
+        &target,
+        std::fs::read_to_string(&target).unwrap().replace(
+            "binds_refresh_tokens: true",
+            "binds_refresh_tokens: true, nonce: true",
+        ),
+    )
+    .unwrap();
+    let (code, report) = check(&target, "dpop/nonce", dir.path());
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["scenarios"][0]["outcome"], "failed", "{report}");
     // The proofs were there and well formed: the server could have checked.
     let received = server.received_requests().await.unwrap();
     let with_proof = received

@@ -55,7 +55,8 @@ pub struct DpopState {
     /// The key of `dpop: other_key` proofs (one per scenario).
     pub other: Option<crate::dpop::DpopKey>,
     pub last_proof: Option<String>,
-    /// The proof a `dpop: replay` step sent (never re-signed for a nonce).
+    /// The proof a `dpop: replay` or `no_nonce` step sent (never re-signed
+    /// for a nonce).
     pub replayed: Option<String>,
     pub nonce: Option<String>,
 }

@@ -151,6 +151,16 @@ pub fn unmet(s: &Scenario, t: &Target) -> Option<String> {
             "needs a client without DPoP: clients.primary.dpop is declared".into()
         });
     }
+    if let Some(want) = r.dpop_nonce
+        && want != primary.is_some_and(|c| c.dpop.is_some() && c.dpop_nonce)
+    {
+        return Some(if want {
+            "needs a server that demands DPoP nonces: declare clients.primary.dpop.nonce: true"
+                .into()
+        } else {
+            "needs a server that does not demand DPoP nonces".into()
+        });
+    }
     if let Some(want) = r.dpop_bound
         && want != primary.is_some_and(|c| c.dpop.is_some() && c.dpop_binds_refresh)
     {

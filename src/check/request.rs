@@ -191,12 +191,18 @@ fn dpop_proof(
         } else {
             now_s()
         },
-        nonce: state.nonce.clone(),
+        nonce: if mode == DpopUse::NoNonce {
+            None
+        } else {
+            state.nonce.clone()
+        },
         ath: None,
     };
     let proof = signer.sign(&claims).map_err(fail)?;
-    if mode == DpopUse::Proof {
-        state.last_proof = Some(proof.clone());
+    match mode {
+        DpopUse::Proof => state.last_proof = Some(proof.clone()),
+        DpopUse::NoNonce => state.replayed = Some(proof.clone()),
+        _ => {}
     }
     Ok(Some(proof))
 }

@@ -301,6 +301,7 @@ pub fn target_file(
             c.dpop = Some(crate::target::DpopFile {
                 alg: crate::dpop::DpopAlg::ES256,
                 binds_refresh_tokens: Some(true),
+                nonce: Some(cfg.dpop_nonce),
             });
         }
     }

@@ -30,6 +30,8 @@ pub struct Client {
     pub dpop: Option<crate::dpop::DpopAlg>,
     /// DPoP: the server binds this client's refresh tokens to the key.
     pub dpop_binds_refresh: bool,
+    /// DPoP: the server demands a nonce.
+    pub dpop_nonce: bool,
 }
 
 /// How a request authenticates its client: the target's method, or a

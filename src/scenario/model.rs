@@ -59,6 +59,9 @@ pub struct Requires {
     /// true: the primary client uses DPoP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop: Option<bool>,
+    /// true: the target declares that the server demands a DPoP nonce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_nonce: Option<bool>,
     /// `behaviour.grace_returns` must be this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grace_returns: Option<crate::wire::GraceReturns>,
@@ -150,7 +153,8 @@ pub struct StepFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assertion: Option<AssertionDefect>,
     /// The DPoP proof of a client that uses DPoP (RFC 9449): `proof` (the
-    /// default), `none`, or a defective one: `other_key`, `replay` (the
+    /// default), `none`, `no_nonce` (without the server's nonce, and not
+    /// retried with it), or a defective one: `other_key`, `replay` (the
     /// scenario's previous proof again), `wrong_htm`, `wrong_htu`,
     /// `stale_iat` (ten minutes old).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -350,6 +354,8 @@ pub struct Expect {
 #[serde(rename_all = "snake_case")]
 pub enum DpopUse {
     Proof,
+    /// A fresh proof without the server's nonce, not retried with it.
+    NoNonce,
     None,
     OtherKey,
     Replay,

@@ -247,6 +247,7 @@ impl Resolver<'_> {
                     key_pem,
                     kid: c.kid.clone(),
                     dpop: c.dpop.as_ref().map(|d| d.alg),
+                    dpop_nonce: c.dpop.as_ref().is_some_and(|d| d.nonce.unwrap_or(false)),
                     dpop_binds_refresh: c.dpop.as_ref().is_some_and(|d| {
                         d.binds_refresh_tokens.unwrap_or(c.auth == AuthMethod::None)
                     }),

@@ -96,6 +96,9 @@ pub struct DpopFile {
     /// declare it when the server binds them too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binds_refresh_tokens: Option<bool>,
+    /// The server demands a DPoP nonce (RFC 9449 §8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<bool>,
 }
 
 fn default_auth() -> AuthMethod {
