@@ -22,14 +22,8 @@ CONNS="${CONNS:-32}"
 RSS_USERS="${VU_RSS_USERS:-10000}"
 HERE="$PWD/benches/wrk"
 source "$HERE/lib.sh"
-if ! command -v wrk >/dev/null || { ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; }; then
-  if [[ "$(id -u)" == 0 ]]; then
-    apt-get install -y nginx-light wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y nginx-light wrk >/dev/null; }
-  else
-    echo "needs nginx and wrk: apt-get install -y nginx-light wrk" >&2
-    exit 1
-  fi
-fi
+need_package nginx nginx-light
+need_package wrk wrk
 cargo build --release --locked --quiet
 BIN="$PWD/target/release/tokenprobe"
 WORK="$(mktemp -d)"

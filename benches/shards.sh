@@ -15,14 +15,7 @@ USERS="${3:-32}"
 PORT=18493
 HERE="$PWD/benches/wrk"
 source "$HERE/lib.sh"
-if ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; then
-  if [[ "$(id -u)" == 0 ]]; then
-    apt-get install -y nginx-light >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y nginx-light >/dev/null; }
-  else
-    echo "needs nginx: apt-get install -y nginx-light" >&2
-    exit 1
-  fi
-fi
+need_package nginx nginx-light
 cargo build --release --locked --quiet
 BIN="$PWD/target/release/tokenprobe"
 WORK="$(mktemp -d)"

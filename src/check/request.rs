@@ -276,14 +276,7 @@ pub fn dpop_nonce_retry(
     ctx: &Context,
 ) -> Option<WireRequest> {
     use crate::dpop::{ProofClaims, new_jti, thumbprint};
-    if response.status != 400 && response.status != 401 {
-        return None;
-    }
-    let code = response.json()?.get("error")?.as_str()?.to_string();
-    if code != "use_dpop_nonce" {
-        return None;
-    }
-    let nonce = response.header("DPoP-Nonce")?;
+    let nonce = crate::oauth::request::dpop_nonce_demanded(response)?;
     let (i, (_, sent)) = wire
         .headers
         .iter()

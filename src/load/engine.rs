@@ -443,6 +443,9 @@ impl Shared {
         let began = Instant::now();
         let mut result;
         let mut tries = 0;
+        // Without DPoP the request is sent as built (no copy on the hot
+        // path); with it, each try signs a copy.
+        let mut plain = Some(wire);
         loop {
             tries += 1;
             // A DPoP proof per request, its signing timed.
@@ -454,7 +457,10 @@ impl Shared {
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .clone();
-                    let w = wire.clone().with_dpop(key, nonce.as_deref());
+                    let Some(w) = plain.as_ref() else {
+                        return (Outcome::Transport("request".into()), None);
+                    };
+                    let w = w.clone().with_dpop(key, nonce.as_deref());
                     let us = t.elapsed();
                     self.stats[slot]
                         .lock()
@@ -465,7 +471,10 @@ impl Shared {
                         Err(_) => return (Outcome::Transport("request".into()), None),
                     }
                 }
-                None => wire.clone(),
+                None => match plain.take() {
+                    Some(w) => w,
+                    None => return (Outcome::Transport("request".into()), None),
+                },
             };
             result = http::send(signed.to_reqwest(&self.client), self.http.request_timeout).await;
             // The server's DPoP nonce (RFC 9449 §8): kept, and this request
