@@ -9,8 +9,8 @@ use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const SECRET: &str = "a-client-secret-long-enough-for-hs256";
-const KEY: &str = include_str!("../fixtures/keys/client-jwt-key.pem");
-const PUBLIC_KEY: &str = include_str!("../fixtures/keys/client-jwt-key.pub.pem");
+const KEY: &str = include_str!("../../fixtures/keys/client-jwt-key.pem");
+const PUBLIC_KEY: &str = include_str!("../../fixtures/keys/client-jwt-key.pub.pem");
 
 const SCENARIO: &str = "id: layer/login-refresh\ntitle: a login and a refresh\nlevel: info\ncovers: [PW-OK]\nsteps:\n  - name: login\n    grant: password\n  - name: refresh\n    grant: refresh_token\n    refresh_token: \"{{ login.refresh_token }}\"\n";
 

@@ -3,7 +3,7 @@
 //! IDCS (offline_access, JWT client assertions, per-scope lifetimes), WSO2
 //! (renew_refresh_token, validity period); and HTTPS.
 
-mod mock_support;
+use crate::mock_support;
 
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};

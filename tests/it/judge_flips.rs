@@ -354,7 +354,7 @@ fn the_race_across_addresses_runs_where_the_name_has_several() {
 /// Every DPoP check flips against a server that ignores DPoP proofs: it
 /// answers every token request with a Bearer token, whatever proof came (or
 /// none). Against the mock with `--dpop required` the same checks pass
-/// (tests/fault_matrix.rs runs that configuration clean).
+/// (tests/it/fault_matrix.rs runs that configuration clean).
 #[tokio::test]
 async fn every_dpop_check_fails_on_a_server_that_ignores_proofs() {
     let server = MockServer::start().await;

@@ -2,7 +2,7 @@
 //! detection, client binding, scope, revocation, introspection, expiry on the
 //! virtual clock, grace period, id_token on refresh, concurrency.
 
-mod mock_support;
+use crate::mock_support;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
 use mock_support::*;

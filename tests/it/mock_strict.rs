@@ -2,7 +2,7 @@
 //! every RFC 6749 error the request format and client authentication can
 //! cause, and that nothing a client sends yields a 5xx.
 
-mod mock_support;
+use crate::mock_support;
 
 use mock_support::*;
 use serde_json::Value;

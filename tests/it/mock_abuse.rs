@@ -3,7 +3,7 @@
 //! kept under a 1024-descriptor limit, server side included). Well-behaved clients are
 //! still served, nothing yields a 5xx, and every abusive connection ends.
 
-mod mock_support;
+use crate::mock_support;
 
 use mock_support::*;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! the strict mock answers correctly (see mock_refresh.rs, mock_strict.rs)
 //! gets the defective answer.
 
-mod mock_support;
+use crate::mock_support;
 
 use mock_support::*;
 use std::sync::Arc;
