@@ -14,6 +14,25 @@ pub mod grant {
     pub const PASSWORD: &str = "password";
     pub const REFRESH_TOKEN: &str = "refresh_token";
     pub const CLIENT_CREDENTIALS: &str = "client_credentials";
+    pub const AUTHORIZATION_CODE: &str = "authorization_code";
+    /// RFC 7523 §2.1: a JWT as an authorization grant (user assertions).
+    pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+    /// RFC 8628.
+    pub const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+    /// RFC 8693.
+    pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+    /// RFC 7522.
+    pub const SAML2_BEARER: &str = "urn:ietf:params:oauth:grant-type:saml2-bearer";
+    /// The grant types registered with IANA that are not URIs; any other
+    /// grant is an extension, which RFC 6749 §4.5 makes an absolute URI.
+    pub const NAMED: [&str; 4] = [
+        PASSWORD,
+        REFRESH_TOKEN,
+        CLIENT_CREDENTIALS,
+        AUTHORIZATION_CODE,
+    ];
+    /// The registered URIs (for did-you-mean).
+    pub const URIS: [&str; 4] = [JWT_BEARER, DEVICE_CODE, TOKEN_EXCHANGE, SAML2_BEARER];
 }
 
 /// What a refresh does with the refresh token: the server's declaration in a

@@ -171,12 +171,155 @@ pub fn parse<T: DeserializeOwned>(source: &Source) -> Result<T, Diagnostic> {
     serde_yaml::from_str::<T>(&source.text).map_err(|e| to_diagnostic(source, &e))
 }
 
+/// Most problems reported for one file.
+pub const MAX_DIAGNOSTICS: usize = 20;
+
+/// Parses the whole source as one `T`, reporting every problem of the file
+/// rather than the first alone: after each one the offending node is mended
+/// in a copy of the document (an unknown key removed, an unknown value
+/// replaced by an allowed one, a value of the wrong type by a neutral one
+/// of the right type) and the copy is read again, up to
+/// [`MAX_DIAGNOSTICS`]. Paths do not move (nothing is removed from a list),
+/// so every diagnostic is located in the original text.
+///
+/// Returns the value read from the mended copy when there is one (so that
+/// a loader can go on and find its own, semantic problems too), and every
+/// diagnostic; no diagnostic means the file itself was valid.
+pub fn parse_all<T: DeserializeOwned>(source: &Source) -> (Option<T>, Vec<Diagnostic>) {
+    let mut error = match serde_yaml::from_str::<T>(&source.text) {
+        Ok(t) => return (Some(t), Vec::new()),
+        Err(e) => e,
+    };
+    let mut diagnostics = vec![to_diagnostic(source, &error)];
+    // A syntax error (or an alias bomb, a duplicate key) leaves no
+    // document to mend.
+    let Ok(mut doc) = serde_yaml::from_str::<serde_yaml::Value>(&source.text) else {
+        return (None, diagnostics);
+    };
+    while diagnostics.len() < MAX_DIAGNOSTICS {
+        let text = error.to_string();
+        let without_location = match text.rfind(" at line ") {
+            Some(i) => &text[..i],
+            None => text.as_str(),
+        };
+        let (path, message) = split_path(without_location);
+        if !mend(&mut doc, path, message) {
+            return (None, diagnostics);
+        }
+        let Ok(again) = serde_yaml::to_string(&doc) else {
+            return (None, diagnostics);
+        };
+        match serde_yaml::from_str::<T>(&again) {
+            Ok(t) => return (Some(t), diagnostics),
+            Err(e) => {
+                // Located by its path in the original text: the mended
+                // copy's line numbers are its own.
+                let d = located_by_path(source, &e);
+                if diagnostics.iter().any(|x| x.message == d.message) {
+                    return (None, diagnostics);
+                }
+                diagnostics.push(d);
+                error = e;
+            }
+        }
+    }
+    (None, diagnostics)
+}
+
+/// Mends the node `path` names so that `message` no longer applies; false
+/// when it cannot.
+fn mend(doc: &mut serde_yaml::Value, path: &str, message: &str) -> bool {
+    use serde_yaml::Value;
+    let Some(segments) = segments(path) else {
+        return false;
+    };
+    let mut node = doc;
+    for s in &segments {
+        node = match (s, node) {
+            (Segment::Key(k), Value::Mapping(m)) => match m.get_mut(*k) {
+                Some(v) => v,
+                None => return false,
+            },
+            (Segment::Index(i), Value::Sequence(seq)) => match seq.get_mut(*i) {
+                Some(v) => v,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    // Serde names the problem; the mend follows it.
+    if let Some(name) = between(message, "unknown field `", "`") {
+        return match node {
+            Value::Mapping(m) => m.remove(name).is_some(),
+            _ => false,
+        };
+    }
+    if path.is_empty() {
+        return false;
+    }
+    if message.starts_with("unknown variant") {
+        let Some(first) = expected_names(message).into_iter().next() else {
+            return false;
+        };
+        // A tagged enum (`!name`) or a plain string.
+        *node = Value::String(first);
+        return true;
+    }
+    if message.starts_with("invalid type") || message.starts_with("invalid value") {
+        let expected = message.rsplit("expected ").next().unwrap_or("");
+        *node = if expected.contains("bool") {
+            Value::Bool(false)
+        } else if [
+            "integer", "u8", "u16", "u32", "u64", "usize", "i32", "i64", "f64", "f32", "number",
+        ]
+        .iter()
+        .any(|t| expected.contains(t))
+        {
+            Value::Number(1.into())
+        } else if expected.contains("sequence") || expected.contains("list") {
+            Value::Sequence(Vec::new())
+        } else if expected.contains("map") || expected.contains("struct") {
+            Value::Mapping(Default::default())
+        } else if expected.contains("string") {
+            Value::String(String::new())
+        } else {
+            return false;
+        };
+        return true;
+    }
+    false
+}
+
 /// Renders `value` as YAML (generated target files).
 pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String, String> {
     serde_yaml::to_string(value).map_err(|e| e.to_string())
 }
 
 fn to_diagnostic(source: &Source, error: &serde_yaml::Error) -> Diagnostic {
+    diagnostic(
+        source,
+        error,
+        error.location().map(|l| (l.line(), l.column())),
+    )
+}
+
+/// A diagnostic for an error met reading a mended copy of `source`: where
+/// its path leads in the original text.
+fn located_by_path(source: &Source, error: &serde_yaml::Error) -> Diagnostic {
+    let text = error.to_string();
+    let without_location = match text.rfind(" at line ") {
+        Some(i) => &text[..i],
+        None => text.as_str(),
+    };
+    let (path, _) = split_path(without_location);
+    diagnostic(source, error, locate_path(&source.text, path))
+}
+
+fn diagnostic(
+    source: &Source,
+    error: &serde_yaml::Error,
+    location: Option<(usize, usize)>,
+) -> Diagnostic {
     let full = error.to_string();
     // serde_yaml renders "PATH: MESSAGE at line L column C"; take it apart.
     let without_location = match full.rfind(" at line ") {
@@ -192,7 +335,7 @@ fn to_diagnostic(source: &Source, error: &serde_yaml::Error) -> Diagnostic {
         message = "nesting too deep".into();
     }
 
-    let mut location = error.location().map(|l| (l.line(), l.column()));
+    let mut location = location;
     if message.contains("cannot start any token")
         && let Some((line, column)) = location
         && source
@@ -580,6 +723,40 @@ mod tests {
         let src = Source::from_str(Path::new("t.yaml"), &deep).unwrap();
         let d = parse::<serde_yaml::Value>(&src).unwrap_err();
         assert!(d.message.contains("nesting too deep"), "{}", d.message);
+    }
+
+    /// Issue 22: a file with four mistakes took four rounds.
+    #[test]
+    fn every_problem_of_a_file_is_reported_at_once() {
+        let text = "id: x\nstepz: []\nsteps:\n  - grnt: password\n  - expect:\n      status: many\n  - wait: 1s\n    expct: {}\n";
+        let src = Source::from_str(Path::new("t.yaml"), text).unwrap();
+        let (value, all) = parse_all::<Doc>(&src);
+        let shown: Vec<(String, Option<usize>)> =
+            all.iter().map(|d| (d.message.clone(), d.line)).collect();
+        assert_eq!(all.len(), 4, "{shown:?}");
+        assert_eq!(all[0].line, Some(2));
+        assert!(
+            all[1].message.starts_with("steps[0]: unknown field `grnt`"),
+            "{shown:?}"
+        );
+        assert_eq!(all[1].line, Some(4));
+        assert!(
+            all[2]
+                .message
+                .starts_with("steps[1].expect.status: invalid type"),
+            "{shown:?}"
+        );
+        assert_eq!(all[2].line, Some(6));
+        assert_eq!(all[3].line, Some(8));
+        assert!(value.is_some(), "the mended document reads");
+        // A valid file: its value, no diagnostic.
+        let ok = Source::from_str(Path::new("t.yaml"), "id: x\n").unwrap();
+        let (v, none) = parse_all::<Doc>(&ok);
+        assert!(v.is_some() && none.is_empty());
+        // A syntax error: one diagnostic, nothing to mend.
+        let bad = Source::from_str(Path::new("t.yaml"), "id: [x\n").unwrap();
+        let (v, one) = parse_all::<Doc>(&bad);
+        assert!(v.is_none() && one.len() == 1);
     }
 
     #[test]

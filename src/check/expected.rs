@@ -5,7 +5,7 @@
 //! past its `until`.
 
 use super::result::{Outcome, RunResult};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostics, did_you_mean};
 use crate::yaml::Source;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -39,29 +39,56 @@ pub struct Expected {
 }
 
 impl Expected {
-    pub fn load(path: &Path) -> Result<Expected, Diagnostic> {
-        let source = Source::read(path)?;
-        let file: ExpectedFailuresFile = crate::yaml::parse(&source)?;
+    /// Reads the file; every entry's `id` must name one of `known` (the
+    /// suite's scenario ids and the catalogue's ids): a typo would waive
+    /// nothing and say nothing. Every problem of the file is reported.
+    pub fn load(path: &Path, known: &[&str]) -> Result<Expected, Diagnostics> {
+        let source = Source::read(path).map_err(|d| Diagnostics(vec![d]))?;
+        let file: ExpectedFailuresFile =
+            crate::yaml::parse(&source).map_err(|d| Diagnostics(vec![d]))?;
         let format = time::macros::format_description!("[year]-[month]-[day]");
         let mut entries = Vec::new();
+        let mut errors = Vec::new();
         for (i, e) in file.expected_failures.into_iter().enumerate() {
             let until = match &e.until {
-                Some(d) => Some(time::Date::parse(d, &format).map_err(|_| {
-                    source.error_at_text(
-                        &format!("expected_failures[{i}]"),
-                        d,
-                        format!("`until: {d}` is not a date: write YYYY-MM-DD"),
-                    )
-                })?),
+                Some(d) => match time::Date::parse(d, &format) {
+                    Ok(date) => Some(date),
+                    Err(_) => {
+                        errors.push(source.error_at_text(
+                            &format!("expected_failures[{i}]"),
+                            d,
+                            format!("`until: {d}` is not a date: write YYYY-MM-DD"),
+                        ));
+                        None
+                    }
+                },
                 None => None,
             };
             if e.reason.trim().is_empty() {
-                return Err(source.error_at_path(
+                errors.push(source.error_at_path(
                     &format!("expected_failures[{i}].reason"),
                     "say why the failure is expected (a ticket, a release)",
                 ));
             }
+            if !known.contains(&e.id.as_str()) {
+                let mut d = source.error_at_text(
+                    &format!("expected_failures[{i}]"),
+                    &e.id,
+                    format!(
+                        "`{}` names no scenario of the suite and no catalogue id: it would waive nothing",
+                        e.id
+                    ),
+                );
+                d.help = Some(match did_you_mean(&e.id, known.iter().copied()) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => "`tokenprobe list` shows the scenario ids, `tokenprobe list --coverage` the catalogue ids".into(),
+                });
+                errors.push(d);
+            }
             entries.push((e, until));
+        }
+        if !errors.is_empty() {
+            return Err(Diagnostics(errors));
         }
         Ok(Expected {
             path: path.display().to_string(),
@@ -129,23 +156,48 @@ impl Expected {
 mod tests {
     use super::*;
 
-    fn load(text: &str) -> Result<Expected, Diagnostic> {
+    fn load(text: &str) -> Result<Expected, Diagnostics> {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.yaml");
         std::fs::write(&p, text).unwrap();
-        Expected::load(&p)
+        Expected::load(&p, &["CC-RACE", "RB-BOGUS", "concurrency/race"])
     }
 
     #[test]
     fn dates_and_reasons_are_checked_with_a_location() {
         let d = load("expected_failures:\n  - id: CC-RACE\n    reason: r\n    until: soon\n")
-            .unwrap_err();
-        assert!(d.message.contains("not a date"), "{}", d.message);
-        assert_eq!(d.line, Some(4));
-        let d = load("expected_failures:\n  - id: CC-RACE\n    reason: \"\"\n").unwrap_err();
-        assert!(d.message.contains("say why"), "{}", d.message);
-        let d = load("expected_failures:\n  - id: CC-RACE\n    reasn: x\n").unwrap_err();
-        assert_eq!(d.help.as_deref(), Some("did you mean `reason`?"));
-        assert!(load("expected_failures:\n  - {id: x, reason: y, until: 2027-03-01}\n").is_ok());
+            .unwrap_err()
+            .0;
+        assert!(d[0].message.contains("not a date"), "{}", d[0].message);
+        assert_eq!(d[0].line, Some(4));
+        let d = load("expected_failures:\n  - id: CC-RACE\n    reason: \"\"\n")
+            .unwrap_err()
+            .0;
+        assert!(d[0].message.contains("say why"), "{}", d[0].message);
+        let d = load("expected_failures:\n  - id: CC-RACE\n    reasn: x\n")
+            .unwrap_err()
+            .0;
+        assert_eq!(d[0].help.as_deref(), Some("did you mean `reason`?"));
+        assert!(
+            load("expected_failures:\n  - {id: concurrency/race, reason: y, until: 2027-03-01}\n")
+                .is_ok()
+        );
+    }
+
+    /// Issue 22: a mistyped id (`RB-BOGU`) waived nothing, silently.
+    #[test]
+    fn an_id_that_names_nothing_is_refused_with_a_suggestion() {
+        let d = load("expected_failures:\n  - id: RB-BOGU\n    reason: ticket 1\n  - id: nothing/here\n    reason: r\n    until: later\n")
+            .unwrap_err()
+            .0;
+        assert_eq!(d.len(), 3, "every problem of the file at once: {d:?}");
+        assert!(
+            d[0].message.contains("`RB-BOGU` names no scenario"),
+            "{}",
+            d[0].message
+        );
+        assert_eq!(d[0].line, Some(2));
+        assert_eq!(d[0].help.as_deref(), Some("did you mean `RB-BOGUS`?"));
+        assert!(d.iter().any(|x| x.message.contains("not a date")));
     }
 }

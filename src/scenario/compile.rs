@@ -14,6 +14,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// `grant: login`: the session starts the way the target says (its
+/// `login` block: the password grant, the authorization-code flow, a JWT
+/// user assertion or a command).
+pub const LOGIN: &str = "login";
+
 /// Template roots that are not step names.
 pub const BUILTIN_ROOTS: [&str; 7] = [
     "random",
@@ -110,9 +115,55 @@ fn default_step_name(i: usize, s: &StepFile) -> String {
     format!("#{} {what}", i + 1)
 }
 
+/// Members a response may hold (RFC 6749 §5.1 and §5.2, RFC 7662 §2.2,
+/// RFC 8693, OpenID Connect), the capture's `status`, and what an
+/// authorization step captures: a name close to one of them but not it is
+/// a typo (`refresh_tokn`), which would render as nothing at run time.
+pub const KNOWN_MEMBERS: [&str; 31] = [
+    "access_token",
+    "granted_scope",
+    "token_type",
+    "expires_in",
+    "refresh_token",
+    "refresh_token_expires_in",
+    "scope",
+    "id_token",
+    "error",
+    "error_description",
+    "error_uri",
+    "issued_token_type",
+    "active",
+    "client_id",
+    "username",
+    "exp",
+    "iat",
+    "nbf",
+    "sub",
+    "aud",
+    "iss",
+    "jti",
+    "status",
+    "code",
+    "state",
+    "sent_state",
+    "nonce",
+    "code_verifier",
+    "redirect_uri",
+    "authorization_request",
+    "hops",
+];
+
 /// Why a path under a step name cannot resolve.
 fn step_path_problem(p: &[&str]) -> Option<(String, Option<String>)> {
     match p {
+        [_, member] if !KNOWN_MEMBERS.contains(member) => {
+            did_you_mean(member, KNOWN_MEMBERS).map(|close| {
+                (
+                    format!("names `{member}`, which no response holds"),
+                    Some(format!("did you mean `{close}`?")),
+                )
+            })
+        }
         [_, _] | [_, "header", _] | [_, "claims", _] => None,
         [step, ..] => Some((
             format!(
@@ -414,15 +465,28 @@ pub fn check_unique(scenarios: &[Scenario], errors: &mut Vec<Diagnostic>) {
 /// Parses and checks one scenario file. Returns every problem found in it
 /// (the first is the most important).
 pub fn load_source(source: &Source) -> Result<Scenario, Vec<Diagnostic>> {
-    let file: ScenarioFile = crate::yaml::parse(source).map_err(|d| vec![d])?;
-    Compiler {
+    // Every problem at once: the file's own (keys, types, values), then
+    // what the compiler finds in what could be read.
+    let (file, mut errors) = crate::yaml::parse_all::<ScenarioFile>(source);
+    let Some(file) = file else {
+        return Err(errors);
+    };
+    let compiled = Compiler {
         source,
         covers: file.covers.clone(),
         errors: Vec::new(),
         names: Vec::new(),
         needs: Needs::default(),
     }
-    .compile(file)
+    .compile(file);
+    match compiled {
+        Ok(s) if errors.is_empty() => Ok(s),
+        Ok(_) => Err(errors),
+        Err(more) => {
+            errors.extend(more);
+            Err(errors)
+        }
+    }
 }
 
 struct Compiler<'a> {
@@ -1015,7 +1079,45 @@ impl Compiler<'_> {
         (expect, expect_any, expect_set)
     }
 
+    /// A grant value is a registered name or an absolute URI (RFC 6749
+    /// §4.5); anything else is a typo that the server would answer with
+    /// `unsupported_grant_type`, looking like its defect.
+    fn grant_value(&mut self, path: &str, grant: &str) {
+        use crate::wire::grant;
+        const IETF: &str = "urn:ietf:params:oauth:grant-type:";
+        if grant::NAMED.contains(&grant) || grant::URIS.contains(&grant) || grant == LOGIN {
+            return;
+        }
+        // Another URI is an extension grant, unless it claims the IETF's
+        // namespace, where every grant is registered.
+        let close = if grant.contains(':') {
+            if !grant.starts_with(IETF) {
+                return;
+            }
+            did_you_mean(grant, grant::URIS)
+        } else {
+            did_you_mean(
+                grant,
+                grant::NAMED.iter().copied().chain(std::iter::once(LOGIN)),
+            )
+        };
+        let mut d = self.source.error_at_text(
+            &format!("{path}.grant"),
+            grant,
+            format!("`grant: {grant}` is not a grant type"),
+        );
+        d.help = Some(match close {
+            Some(c) => format!("did you mean `{c}`?"),
+            None => format!(
+                "give {}, `login` (the target's own way to sign in) or an absolute URI for an extension grant (RFC 6749 §4.5)",
+                grant::NAMED.join(", ")
+            ),
+        });
+        self.errors.push(d);
+    }
+
     fn grant(&mut self, path: &str, grant: &str, s: &StepFile) -> GrantRequest {
+        self.grant_value(path, grant);
         let client = s.client.clone().unwrap_or_else(|| "primary".into());
         let user = s.user.clone().unwrap_or_else(|| "primary".into());
         self.needs.clients.insert(client.clone());

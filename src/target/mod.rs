@@ -10,7 +10,7 @@ mod model;
 
 pub use model::*;
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Diagnostics};
 use crate::oauth::auth::{self, SigningKey};
 use crate::oauth::http::HttpOptions;
 use crate::secret::Secret;
@@ -62,19 +62,34 @@ pub struct TlsResolved {
 }
 
 impl Target {
-    /// Reads and resolves a target file.
-    pub fn load(path: &Path) -> Result<Target, Diagnostic> {
-        let source = Source::read(path)?;
+    /// Reads and resolves a target file; every problem of it is reported.
+    pub fn load(path: &Path) -> Result<Target, Diagnostics> {
+        let source = Source::read(path).map_err(|d| Diagnostics(vec![d]))?;
         Target::from_source(&source, &|name| std::env::var(name).ok())
     }
 
     /// Resolves a target from text already read; `env` looks variables up.
+    /// Every problem is reported: the file's own (keys, types), then what
+    /// resolving finds (variables, URLs, keys, scopes).
     pub fn from_source(
         source: &Source,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Target, Diagnostic> {
-        let file: TargetFile = crate::yaml::parse(source)?;
-        Resolver { source, env }.resolve(file)
+    ) -> Result<Target, Diagnostics> {
+        let (file, mut errors) = crate::yaml::parse_all::<TargetFile>(source);
+        let Some(file) = file else {
+            return Err(Diagnostics(errors));
+        };
+        let resolver = Resolver {
+            source,
+            env,
+            errors: Default::default(),
+        };
+        let target = resolver.resolve(file);
+        errors.extend(resolver.errors.into_inner());
+        match target {
+            Some(t) if errors.is_empty() => Ok(t),
+            _ => Err(Diagnostics(errors)),
+        }
     }
 
     /// Every secret this target holds, for the output redactor.
@@ -172,49 +187,67 @@ impl Target {
     }
 }
 
+/// Resolves a target file, gathering every problem in `errors` (the
+/// target is built only when there are none).
 struct Resolver<'a> {
     source: &'a Source,
     env: &'a dyn Fn(&str) -> Option<String>,
+    errors: std::cell::RefCell<Vec<Diagnostic>>,
 }
 
 impl Resolver<'_> {
-    fn resolve(&self, f: TargetFile) -> Result<Target, Diagnostic> {
-        let base = match &f.base_url {
-            Some(b) => Some(self.url(None, "base_url", b)?),
-            None => None,
-        };
+    /// The value, or `None` with its problem noted.
+    fn keep<T>(&self, r: Result<T, Diagnostic>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(d) => {
+                self.errors.borrow_mut().push(d);
+                None
+            }
+        }
+    }
+
+    fn note(&self, d: Diagnostic) {
+        self.errors.borrow_mut().push(d);
+    }
+
+    fn resolve(&self, f: TargetFile) -> Option<Target> {
+        let base = f
+            .base_url
+            .as_ref()
+            .and_then(|b| self.keep(self.url(None, "base_url", b)));
         let base = base.as_ref();
-        let opt_url = |key: &str, v: &Option<String>| -> Result<Option<Url>, Diagnostic> {
-            v.as_ref().map(|v| self.url(base, key, v)).transpose()
+        let opt_url = |key: &str, v: &Option<String>| -> Option<Url> {
+            v.as_ref().and_then(|v| self.keep(self.url(base, key, v)))
         };
-        let token_endpoint = opt_url("token_endpoint", &f.token_endpoint)?;
-        let discovery = opt_url("discovery", &f.discovery)?;
-        if token_endpoint.is_none() && discovery.is_none() {
-            return Err(self
-                .source
-                .error_at_path("name", "the target needs `token_endpoint` or `discovery`"));
+        let token_endpoint = opt_url("token_endpoint", &f.token_endpoint);
+        let discovery = opt_url("discovery", &f.discovery);
+        if f.token_endpoint.is_none() && f.discovery.is_none() {
+            self.note(
+                self.source
+                    .error_at_path("name", "the target needs `token_endpoint` or `discovery`"),
+            );
         }
         if !f.clients.contains_key("primary") {
-            return Err(self
-                .source
-                .error_at_path("clients", "the target needs a client named `primary`"));
+            self.note(
+                self.source
+                    .error_at_path("clients", "the target needs a client named `primary`"),
+            );
         }
         let mut clients = BTreeMap::new();
         for (name, c) in &f.clients {
             let path = format!("clients.{name}");
-            let secret = c
-                .secret
-                .as_ref()
-                .map(|s| self.expand(&format!("{path}.secret"), s).map(Secret::new))
-                .transpose()?;
+            let secret = c.secret.as_ref().and_then(|s| {
+                self.keep(self.expand(&format!("{path}.secret"), s).map(Secret::new))
+            });
             let needs_secret = matches!(
                 c.auth,
                 AuthMethod::ClientSecretBasic
                     | AuthMethod::ClientSecretPost
                     | AuthMethod::ClientSecretJwt
             );
-            if needs_secret && secret.is_none() {
-                return Err(self.source.error_at_path(
+            if needs_secret && c.secret.is_none() {
+                self.note(self.source.error_at_path(
                     &path,
                     format!(
                         "client `{name}` authenticates with {} and needs a `secret`",
@@ -222,25 +255,29 @@ impl Resolver<'_> {
                     ),
                 ));
             }
-            let key_pem = match &c.key_file {
-                Some(k) => {
-                    let k = self.expand(&format!("{path}.key_file"), k)?;
-                    let p = self.relative_path(&k);
-                    let pem = std::fs::read_to_string(&p).map_err(|e| {
-                        self.source.error_at_path(
-                            &format!("{path}.key_file"),
-                            format!("cannot read key file {}: {e}", p.display()),
-                        )
-                    })?;
-                    Some(Secret::new(pem))
-                }
-                None => None,
-            };
-            let signing = self.signing(&path, name, c, key_pem.as_ref())?;
+            let key_pem = c.key_file.as_ref().and_then(|k| {
+                let k = self.keep(self.expand(&format!("{path}.key_file"), k))?;
+                let p = self.relative_path(&k);
+                let pem = std::fs::read_to_string(&p).map_err(|e| {
+                    self.source.error_at_path(
+                        &format!("{path}.key_file"),
+                        format!("cannot read key file {}: {e}", p.display()),
+                    )
+                });
+                self.keep(pem).map(Secret::new)
+            });
+            if c.key_file.is_some() && key_pem.is_none() {
+                continue;
+            }
+            let signing = self
+                .keep(self.signing(&path, name, c, key_pem.as_ref()))
+                .flatten();
             clients.insert(
                 name.clone(),
                 Client {
-                    id: self.expand(&format!("{path}.id"), &c.id)?,
+                    id: self
+                        .keep(self.expand(&format!("{path}.id"), &c.id))
+                        .unwrap_or_default(),
                     secret,
                     auth: c.auth,
                     signing,
@@ -257,58 +294,74 @@ impl Resolver<'_> {
         let mut users = BTreeMap::new();
         for (name, u) in &f.users {
             let path = format!("users.{name}");
-            users.insert(
-                name.clone(),
-                User {
-                    username: self.expand(&format!("{path}.username"), &u.username)?,
-                    password: Secret::new(self.expand(&format!("{path}.password"), &u.password)?),
-                },
-            );
+            let username = self.keep(self.expand(&format!("{path}.username"), &u.username));
+            let password = self.keep(self.expand(&format!("{path}.password"), &u.password));
+            if let (Some(username), Some(password)) = (username, password) {
+                users.insert(
+                    name.clone(),
+                    User {
+                        username,
+                        password: Secret::new(password),
+                    },
+                );
+            }
         }
         let tls = TlsResolved {
             insecure: f.tls.insecure,
-            ca_file: f
-                .tls
-                .ca_file
-                .as_ref()
-                .map(|c| {
+            ca_file: f.tls.ca_file.as_ref().and_then(|c| {
+                self.keep(
                     self.expand("tls.ca_file", c)
-                        .map(|c| self.relative_path(&c))
-                })
-                .transpose()?,
+                        .map(|c| self.relative_path(&c)),
+                )
+            }),
             ca_pem: None,
         };
-        let clock_control = match &f.clock_control {
-            Some(c) => Some(self.url(base, "clock_control.url", &c.url)?),
-            None => None,
-        };
-        self.scopes_make_sense(&f)?;
+        let clock_control = f
+            .clock_control
+            .as_ref()
+            .and_then(|c| self.keep(self.url(base, "clock_control.url", &c.url)));
+        self.keep(self.scopes_make_sense(&f));
         for (key, v) in [
             ("timing.request_timeout_s", f.timing.request_timeout_s),
             ("timing.connect_timeout_s", f.timing.connect_timeout_s),
         ] {
             if !(v > 0.0 && v <= 3600.0) {
-                return Err(self
-                    .source
-                    .error_at_path(key, format!("`{key}` must be between 0 and 3600 seconds")));
+                self.note(
+                    self.source
+                        .error_at_path(key, format!("`{key}` must be between 0 and 3600 seconds")),
+                );
             }
         }
-        Ok(Target {
+        let issuer = f
+            .issuer
+            .as_ref()
+            .and_then(|i| self.keep(self.expand("issuer", i)));
+        let revocation_endpoint = opt_url("revocation_endpoint", &f.revocation_endpoint);
+        let introspection_endpoint = opt_url("introspection_endpoint", &f.introspection_endpoint);
+        let jwks_uri = opt_url("jwks_uri", &f.jwks_uri);
+        if !self.errors.borrow().is_empty() {
+            return None;
+        }
+        Some(Target {
             name: f.name.clone(),
             source: self.source.path.display().to_string(),
             token_endpoint,
             discovery,
-            revocation_endpoint: opt_url("revocation_endpoint", &f.revocation_endpoint)?,
-            introspection_endpoint: opt_url("introspection_endpoint", &f.introspection_endpoint)?,
-            jwks_uri: opt_url("jwks_uri", &f.jwks_uri)?,
-            issuer: f
-                .issuer
-                .as_ref()
-                .map(|i| self.expand("issuer", i))
-                .transpose()?,
+            revocation_endpoint,
+            introspection_endpoint,
+            jwks_uri,
+            issuer,
             clients,
             users,
-            password_grant: f.password_grant.clone(),
+            password_grant: PasswordGrant {
+                // An empty scope asks for nothing: the server's default.
+                scope: f
+                    .password_grant
+                    .scope
+                    .clone()
+                    .filter(|s| !s.trim().is_empty()),
+                ..f.password_grant.clone()
+            },
             scopes: f.scopes.clone(),
             behaviour: f.behaviour.clone(),
             introspection: f.introspection.clone(),
@@ -535,6 +588,10 @@ mod tests {
     use super::*;
 
     fn load(text: &str, env: &[(&str, &str)]) -> Result<Target, Diagnostic> {
+        load_all(text, env).map_err(|d| d.0.into_iter().next().expect("one at least"))
+    }
+
+    fn load_all(text: &str, env: &[(&str, &str)]) -> Result<Target, Diagnostics> {
         let source = Source::from_str(Path::new("t.yaml"), text).unwrap();
         let env: Vec<(String, String)> = env
             .iter()
@@ -594,6 +651,37 @@ mod tests {
         let d = load("name: t\ntoken_endpoint: http://x/t\nbehaviour:\n  rotaton: rotate\nclients:\n  primary: {id: a, secret: b}\n", &[]).unwrap_err();
         assert_eq!(d.help.as_deref(), Some("did you mean `rotation`?"));
         assert_eq!(d.line, Some(4));
+    }
+
+    /// Issue 22: a file with several mistakes took a round each.
+    #[test]
+    fn every_problem_of_a_target_is_reported_at_once() {
+        let text = "name: t\ntoken_endpoint: /token\nrevocation_endpoint: ftp://x/r\nclients:\n  primary: { id: a, secret: \"${env:NOPE}\" }\n  other: { id: b, auth: client_secret_post }\nbehaviour:\n  rotaton: rotate\n";
+        let all = load_all(text, &[]).unwrap_err().0;
+        let messages: Vec<&str> = all.iter().map(|d| d.message.as_str()).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("unknown field `rotaton`")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("needs `base_url`")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("http or https")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("NOPE is not set")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("needs a `secret`")),
+            "{messages:?}"
+        );
+        assert_eq!(all.len(), 5, "{messages:?}");
     }
 
     #[test]
