@@ -11,7 +11,8 @@ pub const OK: i32 = 0;
 pub const CHECK_FAILED: i32 = 1;
 /// Invalid input: a scenario, target or profile file, or the command line.
 pub const INVALID_INPUT: i32 = 2;
-/// The target could not be reached (connection refused, DNS, TLS, timeout).
+/// The target could not be reached (connection refused, DNS, TLS, timeout),
+/// stopped answering during a load run, or refused its credentials there.
 pub const TARGET_UNREACHABLE: i32 = 3;
 /// The selection (paths, tags, filter) matched no scenario.
 pub const NOTHING_SELECTED: i32 = 4;
@@ -19,6 +20,10 @@ pub const NOTHING_SELECTED: i32 = 4;
 pub const THRESHOLD_BREACHED: i32 = 5;
 /// An internal error (a bug in tokenprobe, or an I/O failure writing reports).
 pub const INTERNAL: i32 = 70;
+/// Stopped by SIGINT (Ctrl-C): the reports cover what ran (128 + 2).
+pub const INTERRUPTED: i32 = 130;
+/// Stopped by SIGTERM: the reports cover what ran (128 + 15).
+pub const TERMINATED: i32 = 143;
 
 /// The documented table: `tokenprobe --help` prints it, and a test keeps
 /// the README's table equal to it.
@@ -35,13 +40,24 @@ pub const TABLE: &[(i32, &str)] = &[
         INVALID_INPUT,
         "invalid scenario or target file, or bad flags (file:line:column is printed)",
     ),
-    (TARGET_UNREACHABLE, "the target could not be reached"),
+    (
+        TARGET_UNREACHABLE,
+        "the target could not be reached, or stopped answering during a load run, or refused the load's credentials",
+    ),
     (NOTHING_SELECTED, "the selection matched no scenario"),
     (
         THRESHOLD_BREACHED,
         "a load threshold was breached, or a regression against `--baseline`",
     ),
     (INTERNAL, "internal error, or a report could not be written"),
+    (
+        INTERRUPTED,
+        "stopped by Ctrl-C (SIGINT): the reports, marked interrupted, cover what ran",
+    ),
+    (
+        TERMINATED,
+        "stopped by SIGTERM: the reports, marked interrupted, cover what ran",
+    ),
 ];
 
 /// The table as `--help` shows it.

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod diag;
 pub mod dpop;
 pub mod exit;
+pub mod interrupt;
 pub mod load;
 pub mod mock;
 pub mod oauth;

@@ -32,23 +32,28 @@ pub fn failing_in(previous: &serde_json::Value) -> Result<Vec<String>, String> {
     Ok(ids)
 }
 
-/// Compares `run` with the failing ids of a previous run.
+/// Compares `run` with the failing ids of a previous run. A failure that is
+/// listed as expected now is *known*: the same run prints it as a known
+/// failure, so it is neither new nor fixed.
 pub fn compare(run: &RunResult, previous: &str, before: &[String]) -> Comparison {
     let mut c = Comparison {
         previous: previous.to_string(),
         ..Comparison::default()
     };
     for s in &run.scenarios {
-        let now = s.known.is_none()
-            && matches!(
-                s.outcome,
-                Outcome::Failed(_) | Outcome::Errored { .. } | Outcome::Blocked { .. }
-            );
+        if s.known.is_some() {
+            c.known.push(s.id.clone());
+            continue;
+        }
+        let now = matches!(
+            s.outcome,
+            Outcome::Failed(_) | Outcome::Errored { .. } | Outcome::Blocked { .. }
+        );
         let was = before.binary_search(&s.id).is_ok();
         match (was, now) {
             (false, true) => c.new.push(s.id.clone()),
             (true, true) => c.unchanged.push(s.id.clone()),
-            (true, false) if matches!(s.outcome, Outcome::Passed { .. }) || s.known.is_some() => {
+            (true, false) if matches!(s.outcome, Outcome::Passed { .. }) => {
                 c.fixed.push(s.id.clone())
             }
             _ => {}

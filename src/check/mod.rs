@@ -1,7 +1,7 @@
 //! Running scenarios against a target: plan (requires → skip), step
 //! execution, expectations → outcomes, and the run as a whole.
 //!
-//! May use: `scenario`, `target`, `oauth`, `dpop`, `catalogue`, `redact`, `secret`, `verdict`, `wire`, `diag`, `yaml`, `exit`.
+//! May use: `scenario`, `target`, `oauth`, `dpop`, `catalogue`, `redact`, `secret`, `verdict`, `wire`, `diag`, `yaml`, `exit`, `interrupt`.
 
 pub mod compare;
 pub mod context;

@@ -240,6 +240,12 @@ pub struct RunResult {
     /// `--fail-on new`: only new findings (and expectation problems) fail
     /// the run when there is a comparison.
     pub fail_on_new: bool,
+    /// The signal that stopped the run early (`SIGINT`, `SIGTERM`): the
+    /// scenarios it stopped are skipped, saying so.
+    pub interrupted: Option<i32>,
+    /// Why no scenario ran: the target unreachable, or its preflight login
+    /// refused (exit code 3; the reports still say so).
+    pub preflight_error: Option<String>,
 }
 
 /// What changed since a previous run: scenario ids.
@@ -253,6 +259,8 @@ pub struct Comparison {
     pub fixed: Vec<String>,
     /// Failing in both.
     pub unchanged: Vec<String>,
+    /// Failing now, and listed as expected: neither new nor fixed.
+    pub known: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -306,6 +314,12 @@ impl RunResult {
 
     /// The exit code this run deserves (see `exit.rs`).
     pub fn exit_code(&self) -> i32 {
+        if let Some(signal) = self.interrupted {
+            return crate::interrupt::exit_code(signal);
+        }
+        if self.preflight_error.is_some() {
+            return crate::exit::TARGET_UNREACHABLE;
+        }
         if self.fail_on_new
             && let Some(cmp) = &self.comparison
         {

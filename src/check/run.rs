@@ -123,9 +123,21 @@ pub async fn run(
                 let runner = runner.clone();
                 async move {
                     let meta = s.clone();
-                    match tokio::spawn(async move { runner.run(&s).await }).await {
-                        Ok(r) => r,
-                        Err(e) => crashed(&meta, &e),
+                    // After Ctrl-C or SIGTERM nothing new starts, and what
+                    // runs is cancelled: no request goes out any more.
+                    if let Some(signal) = crate::interrupt::received() {
+                        return interrupted(&meta, signal, false);
+                    }
+                    let mut task = tokio::spawn(async move { runner.run(&s).await });
+                    tokio::select! {
+                        r = &mut task => match r {
+                            Ok(r) => r,
+                            Err(e) => crashed(&meta, &e),
+                        },
+                        signal = crate::interrupt::wait() => {
+                            task.abort();
+                            interrupted(&meta, signal, true)
+                        }
                     }
                 }
             })
@@ -147,6 +159,7 @@ pub async fn run(
     }
     results.sort_by(|a, b| a.id.cmp(&b.id));
     RunResult {
+        interrupted: crate::interrupt::received(),
         target: summary,
         scenarios: results,
         duration: started.elapsed(),
@@ -155,11 +168,30 @@ pub async fn run(
         expectation_problems: Vec::new(),
         comparison: None,
         fail_on_new: false,
+        preflight_error: None,
     }
 }
 
-/// The result of a scenario whose task panicked: reported, not lost.
-fn crashed(s: &Scenario, e: &tokio::task::JoinError) -> ScenarioResult {
+/// The result of a scenario that a signal stopped (`running`) or kept from
+/// starting: skipped, with the reason (JUnit shows it as skipped).
+fn interrupted(s: &Scenario, signal: i32, running: bool) -> ScenarioResult {
+    let why = format!(
+        "interrupted by {}{}",
+        crate::interrupt::name(signal),
+        if running {
+            " while it ran: cancelled"
+        } else {
+            " before it started"
+        }
+    );
+    ScenarioResult {
+        outcome: Outcome::Skipped { why },
+        ..unfinished(s)
+    }
+}
+
+/// A result for `s` that holds no steps yet.
+fn unfinished(s: &Scenario) -> ScenarioResult {
     ScenarioResult {
         id: s.id.clone(),
         title: s.title.clone(),
@@ -168,15 +200,23 @@ fn crashed(s: &Scenario, e: &tokio::task::JoinError) -> ScenarioResult {
         tags: s.tags.clone(),
         file: s.file.clone(),
         line: s.line,
+        outcome: Outcome::Skipped { why: String::new() },
+        duration: Duration::ZERO,
+        steps: Vec::new(),
+        attributed: Vec::new(),
+        known: None,
+    }
+}
+
+/// The result of a scenario whose task panicked: reported, not lost.
+fn crashed(s: &Scenario, e: &tokio::task::JoinError) -> ScenarioResult {
+    ScenarioResult {
         outcome: Outcome::Errored {
             step: None,
             class: ErrorClass::Internal,
             detail: format!("internal error (please report it): the scenario's task failed: {e}"),
         },
-        duration: Duration::ZERO,
-        steps: Vec::new(),
-        attributed: Vec::new(),
-        known: None,
+        ..unfinished(s)
     }
 }
 

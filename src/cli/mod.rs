@@ -4,20 +4,13 @@
 //! May use: every module (it wires the stages together).
 
 use crate::check::plan::{self, Selection};
-use crate::check::result::ScenarioResult;
-use crate::check::run::{self, RunOptions};
 use crate::exit;
 use crate::mock::Profile;
 use crate::mock::{MockConfig, MockServer};
-use crate::redact::Redactor;
-use crate::report::{self, ReportOutput};
+use crate::report::ReportOutput;
 use crate::target::Target;
 use clap::{Parser, Subcommand};
 pub use mockenv::MockKnobs;
-
-pub mod init;
-pub mod load;
-pub mod mockenv;
 
 /// Prints a line on stdout. A closed stdout (`tokenprobe check | head`) is
 /// not an error: the run goes on and its reports are still written.
@@ -27,8 +20,13 @@ macro_rules! say {
         let _ = writeln!(std::io::stdout().lock(), $($arg)*);
     }};
 }
+
+pub mod check;
+pub mod init;
+pub mod load;
+pub mod mockenv;
+
 use std::path::PathBuf;
-use std::sync::Arc;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -153,7 +151,7 @@ impl SelectArgs {
 }
 
 /// The scenarios `select` keeps, or the exit code after saying why none.
-fn select_or_explain(
+pub(crate) fn select_or_explain(
     scenarios: Vec<crate::scenario::Scenario>,
     select: &SelectArgs,
 ) -> Result<Vec<crate::scenario::Scenario>, i32> {
@@ -214,6 +212,7 @@ pub struct MockArgs {
 #[derive(Debug)]
 pub enum CliError {
     File(crate::diag::Diagnostic),
+    Files(crate::diag::Diagnostics),
     Message(String),
 }
 
@@ -221,6 +220,7 @@ impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CliError::File(d) => write!(f, "{d}"),
+            CliError::Files(d) => write!(f, "{d}"),
             CliError::Message(m) => write!(f, "error: {m}"),
         }
     }
@@ -229,6 +229,12 @@ impl std::fmt::Display for CliError {
 impl From<crate::diag::Diagnostic> for CliError {
     fn from(d: crate::diag::Diagnostic) -> CliError {
         CliError::File(d)
+    }
+}
+
+impl From<crate::diag::Diagnostics> for CliError {
+    fn from(d: crate::diag::Diagnostics) -> CliError {
+        CliError::Files(d)
     }
 }
 
@@ -314,7 +320,7 @@ pub fn main_with(cli: Cli) -> i32 {
         return exit::INVALID_INPUT;
     }
     match cli.command {
-        Command::Check(args) => check(*args),
+        Command::Check(args) => check::check(*args),
         Command::List {
             paths,
             extra,
@@ -375,14 +381,14 @@ pub fn schema_text(kind: &str) -> String {
     text
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("cannot start the async runtime")
 }
 
-fn load_scenarios(
+pub(crate) fn load_scenarios(
     paths: &[PathBuf],
     extra: &[PathBuf],
 ) -> Result<(Vec<crate::scenario::Scenario>, crate::scenario::SuiteSource), i32> {
@@ -440,183 +446,6 @@ fn export(dir: &std::path::Path) -> i32 {
         dir.join("scenarios").display()
     );
     exit::OK
-}
-
-fn check(args: CheckArgs) -> i32 {
-    if args.knobs.any() && args.mock.is_none() && args.target.is_some() {
-        eprintln!("error: mock flags (--fault, --rotation, --config, --tls…) need --mock PROFILE");
-        return exit::INVALID_INPUT;
-    }
-    let (scenarios, suite) = match load_scenarios(&args.paths, &args.extra) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let previous = match &args.compare {
-        Some(p) => match std::fs::read(p)
-            .map_err(|e| e.to_string())
-            .and_then(|b| {
-                serde_json::from_slice::<serde_json::Value>(&b).map_err(|e| e.to_string())
-            })
-            .and_then(|v| crate::check::compare::failing_in(&v))
-        {
-            Ok(ids) => Some((p.display().to_string(), ids)),
-            Err(e) => {
-                eprintln!("error: --compare {}: {e}", p.display());
-                return exit::INVALID_INPUT;
-            }
-        },
-        None => None,
-    };
-    let expected = match args
-        .expected_failures
-        .as_deref()
-        .map(crate::check::expected::Expected::load)
-        .transpose()
-    {
-        Ok(e) => e,
-        Err(d) => {
-            eprintln!("{d}");
-            return exit::INVALID_INPUT;
-        }
-    };
-    let scenarios = match select_or_explain(scenarios, &args.select) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let opts = RunOptions {
-        jobs: args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
-        strict: args.strict,
-        insecure: args.insecure,
-        ca_file: args.cacert.clone(),
-    };
-    let rt = runtime();
-    rt.block_on(async {
-        let (mut target, mock) = match (&args.target, args.mock) {
-            (Some(path), None) => match Target::load(path) {
-                Ok(t) => (t, None),
-                Err(d) => {
-                    eprintln!("{d}");
-                    return exit::INVALID_INPUT;
-                }
-            },
-            (path, profile) => match start_mock(profile, &args.knobs, path.as_deref()).await {
-                Ok(started) => (started.target, Some(started.server)),
-                Err(code) => return code,
-            },
-        };
-        let redactor = Arc::new(Redactor::new());
-        for s in target.secrets() {
-            redactor.add_secret("s", &s);
-        }
-        let http = target.http_options(opts.insecure, opts.ca_file.as_deref());
-        let client = match crate::oauth::http::build_client(&http, 64) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::INVALID_INPUT;
-            }
-        };
-        if let Err(e) = run::prepare(&mut target, &client, &http).await {
-            eprintln!(
-                "error: target unreachable: {}",
-                redactor.redact(&e.to_string())
-            );
-            return exit::TARGET_UNREACHABLE;
-        }
-        if !args.no_preflight {
-            match crate::check::preflight::run(&target, &client, &http, &redactor).await {
-                Ok(Some(p)) => {
-                    if let Some(Err(refused)) = &p.refresh {
-                        eprintln!(
-                            "note: preflight {}: the refresh checks will say why",
-                            redactor.redact(refused)
-                        );
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    eprintln!("error: {}", redactor.redact(&e.to_string()));
-                    eprintln!("  (nothing else was run; --no-preflight runs the suite anyway)");
-                    return exit::TARGET_UNREACHABLE;
-                }
-            }
-        }
-        say!(
-            "tokenprobe check: {} scenario{} ({suite}) against {} ({})",
-            scenarios.len(),
-            if scenarios.len() == 1 { "" } else { "s" },
-            target.name,
-            target
-                .token_endpoint
-                .as_ref()
-                .map(|u| u.as_str())
-                .unwrap_or("")
-        );
-        let verbose = args.verbose;
-        // A progress line on stderr when it is a terminal (hidden otherwise);
-        // result lines are printed above it.
-        let bar = indicatif::ProgressBar::with_draw_target(
-            Some(scenarios.len() as u64),
-            indicatif::ProgressDrawTarget::stderr(),
-        );
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} scenarios {elapsed}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        let mut result = run::run(target, client, http, redactor, scenarios, &opts, |r| {
-            let mut shown = r.clone();
-            if let Some(e) = &expected {
-                shown.known = e.reason_for(r);
-            }
-            bar.suspend(|| print_line(&shown, verbose));
-            bar.inc(1);
-        })
-        .await;
-        if let Some(e) = &expected {
-            e.apply(&mut result, time::OffsetDateTime::now_utc().date());
-        }
-        if let Some((path, before)) = &previous {
-            result.comparison = Some(crate::check::compare::compare(&result, path, before));
-            result.fail_on_new = args.fail_on == "new";
-        }
-        bar.finish_and_clear();
-        if let Some(m) = mock {
-            m.shutdown().await;
-        }
-        say!(
-            "\n{}",
-            report::terminal::summary(&result, &report::terminal::Style::for_stdout())
-        );
-        let outputs = if args.report.is_empty() {
-            report::default_outputs(&PathBuf::from("reports/latest"))
-        } else {
-            args.report.clone()
-        };
-        match report::write_all(&result, &outputs) {
-            Ok(paths) => {
-                for p in paths {
-                    say!("report: {}", p.display());
-                }
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::INTERNAL;
-            }
-        }
-        result.exit_code()
-    })
-}
-
-fn print_line(r: &ScenarioResult, verbose: u8) {
-    let style = report::terminal::Style::for_stdout();
-    say!("{}", report::terminal::scenario_line(r, &style));
-    let details = report::terminal::details(r, verbose, &style);
-    if !details.is_empty() {
-        say!("{details}");
-    }
 }
 
 /// Starts an in-process mock of `profile` (strict when `None`) with a

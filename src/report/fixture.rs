@@ -238,6 +238,8 @@ pub fn run() -> RunResult {
         expectation_problems: Vec::new(),
         comparison: None,
         fail_on_new: false,
+        preflight_error: None,
+        interrupted: None,
     }
 }
 

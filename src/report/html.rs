@@ -163,11 +163,12 @@ fn problems_and_comparison(out: &mut String, run: &RunResult) {
         };
         let _ = writeln!(
             out,
-            "<h2>Since <code>{}</code></h2>\n<ul>\n<li><span class=\"badge new\">new</span>{}</li>\n<li><span class=\"badge fixed\">fixed</span>{}</li>\n<li>unchanged: {}</li>\n</ul>",
+            "<h2>Since <code>{}</code></h2>\n<ul>\n<li><span class=\"badge new\">new</span>{}</li>\n<li><span class=\"badge fixed\">fixed</span>{}</li>\n<li>unchanged: {}</li>\n<li><span class=\"badge known\">known</span>{}</li>\n</ul>",
             esc(&c.previous),
             list(&c.new),
             list(&c.fixed),
-            c.unchanged.len()
+            c.unchanged.len(),
+            list(&c.known)
         );
     }
 }

@@ -42,6 +42,14 @@ pub struct Report {
     /// The comparison with a previous report (`--compare`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,
+    /// The signal that stopped the run early (`SIGINT`, `SIGTERM`); the
+    /// scenarios it stopped are skipped with the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
+    /// Why no scenario ran: the target could not be reached, or its
+    /// preflight login was refused (exit code 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight_error: Option<String>,
 }
 
 /// What changed since a previous run: scenario ids.
@@ -55,6 +63,10 @@ pub struct Comparison {
     pub fixed: Vec<String>,
     /// Failing in both.
     pub unchanged: Vec<String>,
+    /// Failing now and listed as expected (`--expected-failures`): neither
+    /// new nor fixed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known: Vec<String>,
 }
 
 /// The program that wrote the report.
@@ -352,7 +364,12 @@ impl Report {
                 new: c.new.clone(),
                 fixed: c.fixed.clone(),
                 unchanged: c.unchanged.clone(),
+                known: c.known.clone(),
             }),
+            interrupted: run
+                .interrupted
+                .map(|s| crate::interrupt::name(s).to_string()),
+            preflight_error: run.preflight_error.clone(),
         }
     }
 }

@@ -67,6 +67,8 @@ fn test_case(s: &ScenarioResult) -> TestCase {
         let folder = folder_of(&s.id).unwrap_or(ROOT_SUITE);
         case.set_classname(format!("{folder}.{}", s.level.as_str()))
             .set_time(s.duration);
+        case.extra
+            .insert("file".into(), s.file.to_string_lossy().as_ref().into());
         case.add_property(Property::new("outcome", "known"));
         return case;
     }

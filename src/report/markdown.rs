@@ -52,11 +52,12 @@ pub fn render(run: &RunResult) -> String {
         };
         let _ = writeln!(
             out,
-            "### Since {}\n\n- 🆕 new: {}\n- ✅ fixed: {}\n- unchanged: {}\n",
+            "### Since {}\n\n- 🆕 new: {}\n- ✅ fixed: {}\n- unchanged: {}\n- known (expected failures): {}\n",
             code(&cmp.previous),
             ids(&cmp.new),
             ids(&cmp.fixed),
-            cmp.unchanged.len()
+            cmp.unchanged.len(),
+            ids(&cmp.known)
         );
     }
     if !not_passed.is_empty() {
@@ -233,12 +234,12 @@ fn skipped_list(out: &mut String, scenarios: &[&ScenarioResult]) {
 
 fn not_passed_table(out: &mut String, not_passed: &[&ScenarioResult], new: &[&str]) {
     let _ = writeln!(out, "### Findings ({})\n", not_passed.len());
-    out.push_str("| scenario | level | outcome | message |\n|---|---|---|---|\n");
+    out.push_str("| scenario | level | outcome | clause | message |\n|---|---|---|---|---|\n");
     for s in not_passed {
         let k = s.outcome.kind();
         let _ = writeln!(
             out,
-            "| {} | {} | {} {} | {} |",
+            "| {} | {} | {} {} | {} | {} |",
             cell(&format!(
                 "{}{}",
                 if new.contains(&s.id.as_str()) {
@@ -251,6 +252,7 @@ fn not_passed_table(out: &mut String, not_passed: &[&ScenarioResult], new: &[&st
             s.level.as_str(),
             mark(k),
             k.as_str(),
+            cell(&text(&super::clauses(s).join("; "))),
             cell(&text(&s.outcome.message()))
         );
     }
@@ -440,9 +442,9 @@ mod tests {
             .find(|l| l.starts_with("| `errors/description`"))
             .expect("a row for the warning");
         assert!(row.contains(r"bad \| token ⏎ see &lt;docs&gt;"), "{row}");
-        // Four cells: five unescaped pipes.
+        // Five cells: six unescaped pipes.
         let unescaped = row.replace(r"\|", "");
-        assert_eq!(unescaped.matches('|').count(), 5, "{row}");
+        assert_eq!(unescaped.matches('|').count(), 6, "{row}");
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! [`write_all`] is the one function here that touches the disk: it writes
 //! the file reports, each through a temporary file and a rename.
 //!
-//! May use: `check`, `load`, `catalogue`, `verdict`, `secret`, `exit`.
+//! May use: `check`, `load`, `catalogue`, `verdict`, `secret`, `exit`, `interrupt`.
 
 pub mod html;
 pub mod json;
@@ -230,15 +230,25 @@ pub(crate) fn verdict(run: &RunResult) -> Verdict {
     let passed = exit_code == crate::exit::OK;
     let plural =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    let why = if passed
+    let why = if let Some(signal) = run.interrupted {
+        format!(
+            "interrupted by {}: {} ran to the end, {} not (skipped, saying so)",
+            crate::interrupt::name(signal),
+            plural(c.total() - interrupted_count(run), "scenario", "scenarios"),
+            interrupted_count(run)
+        )
+    } else if let Some(why) = &run.preflight_error {
+        format!("no check ran: {why}")
+    } else if passed
         && run.fail_on_new
         && let Some(cmp) = &run.comparison
     {
         format!(
-            "no new findings since {} ({} unchanged, {} fixed; --fail-on new)",
+            "no new findings since {} ({} unchanged, {} fixed, {} known; --fail-on new)",
             cmp.previous,
             cmp.unchanged.len(),
-            cmp.fixed.len()
+            cmp.fixed.len(),
+            cmp.known.len()
         )
     } else if passed {
         match (c.warned, c.passed) {
@@ -290,6 +300,14 @@ pub(crate) fn verdict(run: &RunResult) -> Verdict {
         exit_code,
         why,
     }
+}
+
+/// Scenarios a signal stopped or kept from starting.
+fn interrupted_count(run: &RunResult) -> usize {
+    run.scenarios
+        .iter()
+        .filter(|s| matches!(&s.outcome, crate::check::result::Outcome::Skipped { why } if why.starts_with("interrupted by")))
+        .count()
 }
 
 /// `0ms`, `123ms`, `11.73s`, `2m03s`: short, and exact enough for people.

@@ -300,11 +300,12 @@ pub fn summary(run: &RunResult, style: &Style) -> String {
     }
     if let Some(cmp) = &run.comparison {
         lines.push(format!(
-            "compared with {}: {} new, {} fixed, {} unchanged",
+            "compared with {}: {} new, {} fixed, {} unchanged, {} known",
             cmp.previous,
             cmp.new.len(),
             cmp.fixed.len(),
-            cmp.unchanged.len()
+            cmp.unchanged.len(),
+            cmp.known.len()
         ));
         for id in &cmp.new {
             lines.push(format!(

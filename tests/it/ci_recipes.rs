@@ -71,7 +71,24 @@ fn the_ci_recipes_parse_and_their_commands_run_against_the_mock() {
     for p in &parsed[1..] {
         commands(p, &mut all);
     }
-    assert_eq!(all.len(), 2, "{all:?}");
+    // Each job has its command with the last green report and without.
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert_eq!(
+        all.iter()
+            .filter(|c| c.contains("--compare last/report.json"))
+            .count(),
+        2
+    );
+    // A last green run to compare with.
+    std::fs::create_dir_all(dir.path().join("last")).unwrap();
+    let green = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+        .args(["check", "--mock", "strict", "--fault", "race"])
+        .args(["--expected-failures", "ci/expected-failures.yaml"])
+        .args(["--report", "json=last/report.json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(green.status.code(), Some(0));
     for cmd in all {
         let cmd = cmd.replace("--target \"$TOKENPROBE_TARGET\"", "--mock strict");
         let args: Vec<&str> = cmd.split_whitespace().skip(1).collect();
@@ -90,6 +107,9 @@ fn the_ci_recipes_parse_and_their_commands_run_against_the_mock() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(stdout.contains("known failure: IAM-1234"), "{stdout}");
+        if cmd.contains("--compare") {
+            assert!(stdout.contains("0 new, 0 fixed"), "{stdout}");
+        }
         for f in ["junit.xml", "summary.md", "report.html", "report.json"] {
             assert!(dir.path().join("reports").join(f).is_file(), "{f}");
         }

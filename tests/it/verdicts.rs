@@ -587,7 +587,24 @@ fn a_wrong_client_secret_is_one_message_and_exit_3() {
         "{err}"
     );
     assert!(!err.contains("not-the-secret"), "{err}");
-    assert!(!json.exists(), "nothing runs, nothing is reported");
+    // Issue 22: a preflight failure wrote no report, and CI artifact steps
+    // had nothing to show. Now: one error case with the reason.
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("the report is written")).unwrap();
+    assert_eq!(report["summary"]["exit_code"], 3);
+    assert_eq!(report["summary"]["errored"], 1);
+    assert_eq!(report["scenarios"].as_array().unwrap().len(), 1);
+    assert_eq!(report["scenarios"][0]["id"], "preflight");
+    let why = report["preflight_error"].as_str().unwrap();
+    assert!(
+        why.contains("clients.primary (401 invalid_client)"),
+        "{why}"
+    );
+    assert!(
+        !std::fs::read_to_string(&json)
+            .unwrap()
+            .contains("not-the-secret")
+    );
 }
 
 fn check_mock_with(expected: &str, fault: Option<&str>) -> (i32, serde_json::Value, String) {
