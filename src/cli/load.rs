@@ -25,8 +25,9 @@ pub struct LoadArgs {
     pub mock: Option<Profile>,
     #[command(flatten)]
     pub knobs: MockKnobs,
-    /// A load profile (scenarios/load/*.yaml); flags override it.
-    #[arg(long, value_name = "FILE")]
+    /// A load profile: a built-in one by name (ci-gate, refresh-storm,
+    /// login-and-refresh) or a file (scenarios/load/*.yaml); flags override it.
+    #[arg(long, value_name = "NAME|FILE")]
     pub profile: Option<PathBuf>,
     /// Virtual users (default: the profile's, else 10).
     #[arg(long)]
@@ -88,6 +89,20 @@ pub struct LoadArgs {
     /// `p99<250ms`, `error_rate<0.1%`, `rps>1000`, `replay_accepted==0` (repeatable).
     #[arg(long)]
     pub threshold: Vec<String>,
+    /// Requests in a row, over all users, without an answer (refused
+    /// connects, resets, timeouts) before the run stops and exits 3 (default 20).
+    #[arg(long, value_name = "N")]
+    pub max_transport_failures: Option<u32>,
+    /// When the server stops answering: `stop` after
+    /// --max-transport-failures (exit 3), or `wait`: back off exponentially
+    /// (up to a second) and ride the outage out.
+    #[arg(long, value_enum, value_name = "stop|wait")]
+    pub on_server_down: Option<crate::load::profile::OnServerDown>,
+    /// Fail the run (exit 5) when more than this share of requests fail,
+    /// thresholds or not: `5%` (the default), `0.01`, `100%` for no such gate.
+    /// An `error_rate` threshold of your own replaces it.
+    #[arg(long, value_name = "RATE")]
+    pub max_error_rate: Option<String>,
     /// An earlier JSON report to compare with.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
@@ -168,11 +183,70 @@ fn outputs_in(args: &[String], default_dir: &str) -> Result<Vec<(Format, PathBuf
         .collect()
 }
 
+/// `--profile NAME|FILE`: a file when one is there, else a built-in
+/// profile of that name (so that `--profile ci-gate` works from any folder).
+fn profile_settings(p: &std::path::Path) -> Result<LoadSettings, CliError> {
+    if p.exists() {
+        return Ok(LoadSettings::from_file(p)?);
+    }
+    let wanted = p.to_string_lossy();
+    let wanted = wanted
+        .trim_start_matches("scenarios/load/")
+        .trim_end_matches(".yaml")
+        .trim_end_matches(".yml");
+    let builtin: Vec<_> = crate::scenario::builtin_load_profiles().collect();
+    match builtin.iter().find(|(name, ..)| *name == wanted) {
+        Some((_, path, text)) => {
+            let source = crate::yaml::Source::from_str(std::path::Path::new(path), text)?;
+            Ok(LoadSettings::from_source(&source)?)
+        }
+        None => {
+            let names: Vec<&str> = builtin.iter().map(|(n, ..)| *n).collect();
+            let hint = crate::diag::did_you_mean(wanted, names.iter().copied())
+                .map(|c| format!(" (did you mean `{c}`?)"))
+                .unwrap_or_default();
+            Err(CliError::Message(format!(
+                "--profile {}: no such file, and no built-in profile of that name{hint}; the built-in ones: {}",
+                p.display(),
+                names.join(", ")
+            )))
+        }
+    }
+}
+
+/// `5%`, `0.05`: a fraction.
+fn fraction(flag: &str, text: &str) -> Result<f64, String> {
+    let v = match text.trim().strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
+        None => text.trim().parse::<f64>(),
+    }
+    .map_err(|_| format!("{flag} {text}: give a share of requests, e.g. 5% or 0.05"))?;
+    if !(0.0..=1.0).contains(&v) {
+        return Err(format!("{flag} {text}: between 0% and 100%"));
+    }
+    Ok(v)
+}
+
 fn settings(args: &LoadArgs) -> Result<LoadSettings, CliError> {
-    let base = match &args.profile {
-        Some(p) => LoadSettings::from_file(p)?,
+    let mut base = match &args.profile {
+        Some(p) => profile_settings(p)?,
         None => LoadSettings::default(),
     };
+    if let Some(n) = args.max_transport_failures {
+        if n == 0 {
+            return Err(CliError::Message(
+                "--max-transport-failures 0: give 1 or more (or --on-server-down wait)".into(),
+            ));
+        }
+        base.max_transport_failures = n;
+    }
+    if let Some(policy) = args.on_server_down {
+        base.on_server_down = policy;
+    }
+    if let Some(rate) = &args.max_error_rate {
+        let v = fraction("--max-error-rate", rate)?;
+        base.max_error_rate = (v < 1.0).then_some(v);
+    }
     let per_second = |flag: &str, r: &Option<String>| match r {
         Some(r) => r
             .trim_end_matches("/s")
@@ -261,6 +335,15 @@ fn settings_doc(s: &LoadSettings, threads: usize, accounts: usize) -> SettingsDo
         replay_rate: s.replay_rate,
         threads,
         thresholds: s.thresholds.iter().map(|t| t.text.clone()).collect(),
+        max_error_rate: s.max_error_rate,
+        max_transport_failures: Some(s.max_transport_failures),
+        on_server_down: Some(
+            match s.on_server_down {
+                crate::load::profile::OnServerDown::Stop => "stop",
+                crate::load::profile::OnServerDown::Wait => "wait",
+            }
+            .into(),
+        ),
     }
 }
 
@@ -294,6 +377,7 @@ fn start_at(text: &str) -> Result<time::OffsetDateTime, String> {
 }
 
 pub fn load(args: LoadArgs) -> i32 {
+    crate::interrupt::install();
     let global = match settings(&args) {
         Ok(s) => s,
         Err(e) => {
@@ -575,6 +659,14 @@ pub fn load(args: LoadArgs) -> i32 {
             String::new()
         }
     );
+    {
+        let shared = shared.clone();
+        crate::interrupt::on_signal(move || {
+            if let Some(signal) = crate::interrupt::received() {
+                shared.stop(engine::StopReason::Interrupted(signal));
+            }
+        });
+    }
     let progress = std::io::stderr()
         .is_terminal()
         .then(|| progress(shared.clone()));
@@ -591,20 +683,22 @@ pub fn load(args: LoadArgs) -> i32 {
         eprintln!("error: {e}");
     }
     let stats = shared.merged();
-    let refused = shared.credentials_refused();
-    let interrupted = goose::is_killswitch_triggered() && !refused;
-    if interrupted {
-        eprintln!("interrupted: the run stopped early; reports cover what ran");
-    }
-    if refused {
-        eprintln!(
-            "error: credentials refused: stopped to protect the accounts ({} logins in a row refused with invalid_client or invalid_grant)",
-            engine::CREDENTIALS_REFUSED_LIMIT
-        );
+    let stopped = shared.stopped().cloned();
+    if let Some(why) = &stopped {
+        match why {
+            engine::StopReason::Interrupted(_) => {
+                eprintln!(
+                    "{}: the run stopped early; reports cover what ran",
+                    why.describe()
+                )
+            }
+            _ => eprintln!("error: {}; reports cover what ran", why.describe()),
+        }
     }
     let info = RunInfo {
         not_probed: shared.not_probed(),
-        interrupted,
+        interrupted: matches!(stopped, Some(engine::StopReason::Interrupted(_))),
+        stopped: stopped.as_ref().map(engine::StopReason::describe),
         target: name,
         token_endpoint: endpoint,
         started_at,
@@ -612,14 +706,26 @@ pub fn load(args: LoadArgs) -> i32 {
         settings: settings_doc(&global, threads, accounts_total),
     };
     // A shard's thresholds are judged by `report merge` over all shards.
-    let judged: &[crate::load::threshold::Threshold] = if shard.is_some() {
-        &[]
+    let judged = if shard.is_some() {
+        Vec::new()
     } else {
-        &settings.thresholds
+        crate::load::threshold::with_default_gate(
+            settings.thresholds.clone(),
+            settings.max_error_rate,
+        )
     };
-    let mut doc = report::build(&stats, info, judged);
+    let mut doc = report::build(&stats, info, &judged);
     doc.shard = shard;
     if let Some(base) = &baseline {
+        for difference in report::incomparable(&doc, base) {
+            eprintln!(
+                "warning: --baseline {}: {difference}: the comparison may not mean much",
+                args.baseline
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new(""))
+                    .display()
+            );
+        }
         doc.regressions = report::regressions(&doc, base, args.baseline_tolerance);
     }
     print_summary(&doc);
@@ -638,30 +744,11 @@ pub fn load(args: LoadArgs) -> i32 {
     if result.is_err() {
         return exit::INTERNAL;
     }
-    if refused {
-        return exit::TARGET_UNREACHABLE;
+    if let Some(why) = &stopped {
+        return why.exit_code();
     }
-    // A run in which nothing it measures worked is not a result.
-    if settings.mix.refresh > 0 && stats.refresh_ok == 0 && !interrupted {
-        let transport_only = stats
-            .by_status
-            .keys()
-            .all(|k| k.starts_with("transport:") || k == "2xx");
-        eprintln!(
-            "error: no refresh succeeded in {} requests ({}): the figures measure failures, not the server",
-            stats.requests,
-            stats
-                .by_status
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-        return if transport_only {
-            exit::TARGET_UNREACHABLE
-        } else {
-            exit::CHECK_FAILED
-        };
+    if let Some(code) = nothing_measured(&settings, &stats) {
+        return code;
     }
     let breached = doc.thresholds.iter().any(|t| !t.passed) || !doc.regressions.is_empty();
     if breached {
@@ -669,6 +756,64 @@ pub fn load(args: LoadArgs) -> i32 {
     } else {
         exit::OK
     }
+}
+
+/// A run in which nothing it measures worked is not a result: the exit
+/// code that says so, or `None`. A sessions-model run too short for any
+/// refresh to come due measured logins only: a warning with the way out,
+/// not a failure.
+fn nothing_measured(settings: &LoadSettings, stats: &crate::load::stats::Stats) -> Option<i32> {
+    use crate::load::stats::Kind;
+    if settings.mix.refresh == 0 || stats.refresh_ok > 0 {
+        return None;
+    }
+    let refreshes_sent = stats.latency[&Kind::Refresh].len()
+        + stats
+            .failures_by_kind
+            .get(&Kind::Refresh)
+            .copied()
+            .unwrap_or(0);
+    if let Some(model) = settings.sessions
+        && refreshes_sent == 0
+        && stats.logins_ok > 0
+    {
+        eprintln!(
+            "warning: no refresh came due in {}: {} of {} sessions logged in, and their access tokens outlive the run; \
+             give --time-scale (e.g. --time-scale {}) or a longer --run-time to see refreshes",
+            humantime::format_duration(settings.run_time),
+            stats.started,
+            model.count,
+            suggested_scale(settings)
+        );
+        return None;
+    }
+    let transport_only = stats
+        .by_status
+        .keys()
+        .all(|k| k.starts_with("transport:") || k == "2xx");
+    eprintln!(
+        "error: no refresh succeeded in {} requests ({}): the figures measure failures, not the server",
+        stats.requests,
+        stats
+            .by_status
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    Some(if transport_only {
+        exit::TARGET_UNREACHABLE
+    } else {
+        exit::CHECK_FAILED
+    })
+}
+
+/// A `--time-scale` that brings a refresh of an hour-long token into a
+/// third of the run.
+fn suggested_scale(settings: &LoadSettings) -> String {
+    let run = settings.run_time.as_secs_f64().max(1.0);
+    let scale = (run / 3.0 / 3600.0).clamp(1e-4, 1.0);
+    format!("{:.1e}", scale).replace("e-", "e-")
 }
 
 fn print_summary(r: &LoadReport) {
@@ -697,6 +842,7 @@ fn print_summary(r: &LoadReport) {
         );
     }
     let _ = all;
+    let _ = writeln!(out, "{}", report::started_line(r));
     if let Some(corrected) = &r.latency_us_corrected {
         for (kind, l) in corrected {
             let _ = writeln!(
@@ -761,13 +907,29 @@ fn print_summary(r: &LoadReport) {
             .collect();
         let _ = writeln!(out, "errors: {}", codes.join(" "));
     }
+    if r.totals.expected_refusals > 0 {
+        let _ = writeln!(
+            out,
+            "expected refusals: {} replays of rotated refresh tokens refused, as they must be (not failures)",
+            r.totals.expected_refusals
+        );
+    }
     for t in &r.thresholds {
         let verdict = match (&t.not_probed, t.passed) {
             (Some(why), _) => format!("not probed ({why})"),
             (None, true) => format!("passed ({})", t.observed),
             (None, false) => format!("BREACHED ({})", t.observed),
         };
-        let _ = writeln!(out, "threshold {}: {verdict}", t.threshold);
+        let _ = writeln!(
+            out,
+            "threshold {}{}: {verdict}",
+            t.threshold,
+            if t.default {
+                " (default gate; --max-error-rate)"
+            } else {
+                ""
+            }
+        );
     }
     for reg in &r.regressions {
         let _ = writeln!(out, "regression: {reg}");

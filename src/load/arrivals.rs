@@ -152,20 +152,17 @@ pub(super) async fn run(
             m.dropped(dropped);
         }
     };
-    let interrupt = tokio::signal::ctrl_c();
+    let stopped = shared.wait_stop();
     let over = tokio::time::sleep_until(end);
-    tokio::pin!(interrupt, over);
+    tokio::pin!(stopped, over);
     let mut n = 0u64;
-    while n < total && !goose::is_killswitch_triggered() {
+    while n < total && !shared.stopping() {
         let permit = match permits.clone().try_acquire_owned() {
             Ok(p) => p,
             Err(_) => {
                 let waited = tokio::select! {
                     biased;
-                    _ = &mut interrupt => {
-                        goose::trigger_killswitch("SIGINT received");
-                        break;
-                    }
+                    _ = &mut stopped => break,
                     p = permits.clone().acquire_owned() => p.ok(),
                     _ = &mut over => None,
                 };
@@ -198,10 +195,7 @@ pub(super) async fn run(
         if due > Instant::now() + Duration::from_micros(500) {
             tokio::select! {
                 biased;
-                _ = &mut interrupt => {
-                    goose::trigger_killswitch("SIGINT received");
-                    break;
-                }
+                _ = &mut stopped => break,
                 _ = tokio::time::sleep_until(due) => {}
             }
         }
@@ -223,7 +217,7 @@ pub(super) async fn run(
     }
     // The iterations in flight finish (an iteration is at most a few
     // requests, each with its timeout); past that bound they are abandoned.
-    let drain = shared.request_timeout() * 4 + Duration::from_secs(1);
+    let drain = shared.drain_time();
     let all = u32::try_from(max_in_flight).unwrap_or(u32::MAX);
     let _ = tokio::time::timeout(drain, permits.acquire_many(all)).await;
     Ok(())

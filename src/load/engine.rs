@@ -19,7 +19,7 @@
 //! and at `replay_rate` a user replays its previous (rotated) refresh token:
 //! any success is a revocation failure under load.
 
-use super::profile::LoadSettings;
+use super::profile::{LoadSettings, OnServerDown};
 use super::stats::{Kind, Outcome, Stats};
 use crate::oauth::http::{self, HttpOptions};
 use crate::oauth::{Client, RequestError, TokenRequest, WireRequest};
@@ -36,6 +36,68 @@ use url::Url;
 /// Logins refused for their credentials in a row before the run stops, to
 /// protect the accounts (identity providers lock them).
 pub const CREDENTIALS_REFUSED_LIMIT: u32 = 5;
+
+/// Why a run stopped before its run time was over.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StopReason {
+    /// Ctrl-C or SIGTERM (the signal's number).
+    Interrupted(i32),
+    /// Logins refused for their credentials [`CREDENTIALS_REFUSED_LIMIT`]
+    /// times in a row.
+    CredentialsRefused,
+    /// `failures` requests in a row got no answer at all, the first `at`
+    /// into the run (`--max-transport-failures`; `--on-server-down wait`
+    /// rides it out instead).
+    ServerDown {
+        at: Duration,
+        failures: u32,
+        class: String,
+    },
+}
+
+impl StopReason {
+    /// One line for people: `the server stopped answering at 00:02.1 (…)`.
+    pub fn describe(&self) -> String {
+        match self {
+            StopReason::Interrupted(sig) => {
+                format!("interrupted by {}", crate::interrupt::name(*sig))
+            }
+            StopReason::CredentialsRefused => format!(
+                "credentials refused: stopped to protect the accounts ({CREDENTIALS_REFUSED_LIMIT} logins in a row refused with invalid_client or invalid_grant)"
+            ),
+            StopReason::ServerDown {
+                at,
+                failures,
+                class,
+            } => format!(
+                "the server stopped answering at {} ({failures} requests in a row without an answer, the last: {class}); --on-server-down wait rides an outage out",
+                clock(*at)
+            ),
+        }
+    }
+
+    /// The process exit code of a run stopped so.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            StopReason::Interrupted(sig) => crate::interrupt::exit_code(*sig),
+            StopReason::CredentialsRefused | StopReason::ServerDown { .. } => {
+                crate::exit::TARGET_UNREACHABLE
+            }
+        }
+    }
+}
+
+/// `00:02.1`: minutes and seconds into the run.
+pub fn clock(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    format!("{:02}:{:04.1}", (s / 60.0).floor() as u64, s % 60.0)
+}
+
+/// Transport failures (no HTTP answer) that count towards the breaker:
+/// the server's side of the wire, not the generator's own limits.
+fn server_silent(class: &str) -> bool {
+    !matches!(class, "too-many-open-files" | "request")
+}
 
 /// The violations counted under load.
 #[derive(Clone, Copy)]
@@ -95,6 +157,14 @@ pub struct Shared {
     /// Logins refused for their credentials in a row (`invalid_client`,
     /// `invalid_grant`): past [`CREDENTIALS_REFUSED_LIMIT`] the run stops.
     refused_logins: std::sync::atomic::AtomicU32,
+    /// Requests in a row, over all users, that got no answer; when the
+    /// first of them was sent (µs into the run).
+    silent: std::sync::atomic::AtomicU32,
+    silent_since_us: std::sync::atomic::AtomicU64,
+    /// Set once, by whatever stops the run early; `stopped_tx` wakes the
+    /// schedulers waiting for their next due time.
+    stop: std::sync::OnceLock<StopReason>,
+    stopped_tx: tokio::sync::watch::Sender<bool>,
     /// Users started (closed model) or iterations in flight (open model).
     pub(super) active: std::sync::atomic::AtomicU64,
     /// Live metrics, when `--metrics-listen` serves them.
@@ -140,6 +210,8 @@ pub(super) struct Vu {
     /// Open model: when the current iteration was due; its first request
     /// records its latency from then as well.
     due: Option<Instant>,
+    /// It has logged in at least once (counted in `Stats::started`).
+    started: bool,
 }
 
 impl Vu {
@@ -194,6 +266,10 @@ impl Shared {
             probes,
             family_revocation,
             refused_logins: std::sync::atomic::AtomicU32::new(0),
+            silent: std::sync::atomic::AtomicU32::new(0),
+            silent_since_us: std::sync::atomic::AtomicU64::new(0),
+            stop: std::sync::OnceLock::new(),
+            stopped_tx: tokio::sync::watch::channel(false).0,
             active: std::sync::atomic::AtomicU64::new(0),
             metrics: None,
             dpop_nonce: Mutex::new(None),
@@ -259,12 +335,51 @@ impl Shared {
         self.active.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// True once logins were refused for their credentials too often in a
-    /// row: no further login is sent.
-    pub fn credentials_refused(&self) -> bool {
-        self.refused_logins
-            .load(std::sync::atomic::Ordering::Relaxed)
-            >= CREDENTIALS_REFUSED_LIMIT
+    /// Stops the run early (the first reason is kept): no further request
+    /// is sent, and the schedulers end.
+    pub fn stop(&self, why: StopReason) {
+        if self.stop.set(why.clone()).is_ok() {
+            goose::trigger_killswitch(&why.describe());
+            self.stopped_tx.send_replace(true);
+        }
+    }
+
+    /// A user's turn once the run is stopping: nothing is sent. goose is
+    /// told again (it clears its switch when its run starts, which a
+    /// signal may have beaten), and the user yields a while: one that
+    /// returned at once would spin and starve the runtime that has to end
+    /// the run.
+    async fn idle_while_stopping(&self) {
+        if let Some(why) = self.stopped() {
+            goose::trigger_killswitch(&why.describe());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    /// Resolves once the run is stopping.
+    pub async fn wait_stop(&self) {
+        let mut rx = self.stopped_tx.subscribe();
+        let _ = rx.wait_for(|stopped| *stopped).await;
+    }
+
+    /// How long what is in flight may take to finish once the schedule is
+    /// over: a few request timeouts, [`crate::interrupt::GRACE`] at most
+    /// after a signal.
+    pub(super) fn drain_time(&self) -> Duration {
+        match self.stopped() {
+            Some(StopReason::Interrupted(_)) => crate::interrupt::GRACE,
+            _ => self.http.request_timeout * 4 + Duration::from_secs(1),
+        }
+    }
+
+    /// Why the run stopped early, if it did.
+    pub fn stopped(&self) -> Option<&StopReason> {
+        self.stop.get()
+    }
+
+    /// True once the run is stopping: nothing more is sent.
+    pub fn stopping(&self) -> bool {
+        self.stop.get().is_some()
     }
 
     /// Time since the run started.
@@ -279,10 +394,6 @@ impl Shared {
 
     pub(super) fn settings(&self) -> &LoadSettings {
         &self.settings
-    }
-
-    pub(super) fn request_timeout(&self) -> Duration {
-        self.http.request_timeout
     }
 
     /// Requests so far, and p99 of the last full second, read without
@@ -505,27 +616,58 @@ impl Shared {
         {
             let active = self.active.load(std::sync::atomic::Ordering::Relaxed);
             let mut stats = self.stats[slot].lock().unwrap_or_else(|p| p.into_inner());
-            stats.record(kind, took, at, &outcome);
+            let failed = stats.record(kind, took, at, &outcome);
             stats.active(at, active);
-            if let Some(due) = due {
+            if let Some(due) = due
+                && !failed
+            {
                 stats.record_corrected(kind, due.elapsed());
             }
         }
         if let Some(m) = &self.metrics {
             m.observe(kind, &outcome, took);
         }
-        // A transport failure can come back at once (no descriptor left,
-        // connection refused): give the runtime a turn, and back off when
-        // the process itself is out of descriptors, so that the run's own
-        // timers still fire and it ends on time.
-        if let Outcome::Transport(class) = &outcome {
-            if class == "too-many-open-files" {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            } else {
+        self.breaker(&outcome, at).await;
+        (outcome, json)
+    }
+
+    /// Counts requests in a row that got no answer, over all users: past
+    /// `max_transport_failures` the run stops (the server went away), or,
+    /// with `--on-server-down wait`, each user backs off exponentially. A
+    /// transport failure can come back at once (connection refused, no
+    /// descriptor left): the runtime always gets a turn, so that the run's
+    /// own timers fire and it ends on time.
+    async fn breaker(&self, outcome: &Outcome, at: Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let Outcome::Transport(class) = outcome else {
+            self.silent.store(0, Relaxed);
+            return;
+        };
+        if !server_silent(class) {
+            // The generator's own limit: back off, the server is not to blame.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            return;
+        }
+        let n = self.silent.fetch_add(1, Relaxed) + 1;
+        if n == 1 {
+            self.silent_since_us.store(at.as_micros() as u64, Relaxed);
+        }
+        match self.settings.on_server_down {
+            OnServerDown::Stop if n >= self.settings.max_transport_failures => {
+                self.stop(StopReason::ServerDown {
+                    at: Duration::from_micros(self.silent_since_us.load(Relaxed)),
+                    failures: n,
+                    class: class.clone(),
+                });
                 tokio::task::yield_now().await;
             }
+            OnServerDown::Stop => tokio::task::yield_now().await,
+            OnServerDown::Wait => {
+                // 10 ms, doubling with the streak, at most a second.
+                let backoff = Duration::from_millis(10 << n.min(7)).min(Duration::from_secs(1));
+                tokio::time::sleep(backoff).await;
+            }
         }
-        (outcome, json)
     }
 
     /// Fingerprints the tokens of an answer; counts duplicates. `sent` is
@@ -604,12 +746,8 @@ impl Shared {
 
     /// The password grant; the new chain's refresh token.
     async fn login(&self, vu: &mut Vu) {
-        if self.credentials_refused() {
-            // Nothing more is sent; the run is stopping. Yield meanwhile:
-            // a user that returned at once would spin and starve the
-            // runtime that has to end the run.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            return;
+        if self.stopping() {
+            return self.idle_while_stopping().await;
         }
         let (outcome, json) = self
             .send(
@@ -629,14 +767,19 @@ impl Shared {
                 if code == "invalid_client" || code == "invalid_grant" =>
             {
                 let n = self.refused_logins.fetch_add(1, Relaxed) + 1;
-                if n == CREDENTIALS_REFUSED_LIMIT {
-                    goose::trigger_killswitch(
-                        "credentials refused: stopped to protect the accounts",
-                    );
+                if n >= CREDENTIALS_REFUSED_LIMIT {
+                    self.stop(StopReason::CredentialsRefused);
                 }
             }
             Outcome::Ok => self.refused_logins.store(0, Relaxed),
             _ => {}
+        }
+        if outcome == Outcome::Ok && !vu.started {
+            vu.started = true;
+            self.stats[vu.slot]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .started += 1;
         }
         if outcome == Outcome::Ok
             && let Some(j) = json
@@ -652,6 +795,9 @@ impl Shared {
 
     /// One refresh, following rotation; a replay probe now and then.
     async fn refresh(&self, vu: &mut Vu) {
+        if self.stopping() {
+            return self.idle_while_stopping().await;
+        }
         let Some(current) = vu.refresh.clone() else {
             return self.login(vu).await;
         };

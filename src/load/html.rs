@@ -110,10 +110,15 @@ impl Chart<'_> {
         let plot_h = HEIGHT - TOP - BOTTOM;
         let all = self.series.iter().flat_map(|s| s.points.iter());
         let max_x = all.clone().map(|p| p.0).fold(0.0, f64::max);
-        let max_y = all
-            .map(|p| p.1)
-            .chain(self.lines.iter().map(|l| l.0))
-            .fold(0.0, f64::max);
+        // The axis fits the data: a threshold far above it would flatten
+        // the curves (0-10 ms under a 250 ms line); one off the scale is
+        // marked at the top edge instead. Without data, the lines set it.
+        let data_max = all.map(|p| p.1).fold(0.0, f64::max);
+        let max_y = if data_max > 0.0 {
+            data_max
+        } else {
+            self.lines.iter().map(|l| l.0).fold(0.0, f64::max)
+        };
         let (x_step, x_max) = match self.x {
             XAxis::Time => {
                 let step = nice_step(max_x.max(1.0), 6.0).max(1.0);
@@ -177,8 +182,18 @@ impl Chart<'_> {
             cy = TOP + plot_h / 2.0,
             unit = escape(self.unit),
         );
-        // Threshold lines.
+        // Threshold lines; one above the axis is marked at its top edge.
         for (value, label) in &self.lines {
+            if *value > y_max {
+                let _ = write!(
+                    svg,
+                    r##"<line x1="{LEFT}" y1="{TOP}" x2="{r:.1}" y2="{TOP}" stroke="#C00" stroke-dasharray="2 4"/><text x="{r:.1}" y="{t:.1}" text-anchor="end" fill="#C00">{label} ↑ above the scale</text>"##,
+                    r = WIDTH - RIGHT,
+                    t = TOP + 12.0,
+                    label = escape(label)
+                );
+                continue;
+            }
             let _ = write!(
                 svg,
                 r##"<line x1="{LEFT}" y1="{v:.1}" x2="{r:.1}" y2="{v:.1}" stroke="#C00" stroke-dasharray="6 3"/><text x="{r:.1}" y="{t:.1}" text-anchor="end" fill="#C00">{label}</text>"##,
@@ -515,6 +530,13 @@ pub fn page(r: &LoadReport) -> String {
         },
         cls = if breached == 0 { "ok" } else { "bad" },
     );
+    if let Some(why) = &r.stopped {
+        let _ = write!(
+            body,
+            r#"<p class="bad"><b>Stopped early</b>: {}. The figures cover what ran.</p>"#,
+            escape(why)
+        );
+    }
     // Parameters.
     let s = &r.settings;
     body.push_str("<h2>Run</h2><table>");
@@ -567,13 +589,17 @@ pub fn page(r: &LoadReport) -> String {
         ),
         ("model", model),
         (
-            "mix",
+            "mix asked",
             if s.model == "sessions" {
                 "refreshes; a login when a chain ends".into()
             } else {
-                format!("refresh {} : password {}", s.mix_refresh, s.mix_password)
+                format!(
+                    "refresh {} : password {} (a login also starts every chain, and follows each refusal)",
+                    s.mix_refresh, s.mix_password
+                )
             },
         ),
+        ("sent", escape(&super::report::started_line(r))),
         (
             "replay probes",
             if s.replay_rate > 0.0 {
@@ -638,7 +664,15 @@ pub fn page(r: &LoadReport) -> String {
             row(
                 &mut body,
                 &[
-                    &format!("<code>{}</code>", escape(&t.threshold)),
+                    &format!(
+                        "<code>{}</code>{}",
+                        escape(&t.threshold),
+                        if t.default {
+                            " (the default gate, <code>--max-error-rate</code>)"
+                        } else {
+                            ""
+                        }
+                    ),
                     &escape(&t.observed),
                     &result,
                 ],
@@ -709,7 +743,13 @@ pub fn page(r: &LoadReport) -> String {
     }
     body.push_str("<table><tr><th>status</th><th>count</th></tr>");
     for (k, n) in &r.errors.by_status {
-        row(&mut body, &[&escape(k), &n.to_string()]);
+        row(
+            &mut body,
+            &[
+                &escape(k),
+                &format!("{n}{}", escape(&super::report::status_note(r, k))),
+            ],
+        );
     }
     body.push_str("</table>");
     body.push_str("<h2>Over time</h2>");
@@ -745,5 +785,27 @@ mod tests {
         assert_eq!(percentile_label(2.0), "99%");
         assert_eq!(percentile_label(3.0), "99.9%");
         assert_eq!(number(25_000.0), "25k");
+    }
+
+    /// Issue 22: a 250 ms threshold scaled the axis to 250 ms, and curves
+    /// of 0-10 ms lay flat along the bottom.
+    #[test]
+    fn the_latency_axis_fits_the_data_and_marks_an_off_scale_threshold() {
+        let chart = Chart {
+            title: "latency",
+            unit: "ms",
+            x: XAxis::Time,
+            series: vec![Series {
+                name: "p99".into(),
+                points: vec![(0.0, 2.0), (1.0, 8.0), (2.0, 6.0)],
+                dashed: false,
+            }],
+            lines: vec![(250.0, "p99<250ms".into())],
+        };
+        let svg = chart.svg();
+        assert!(svg.contains("p99&lt;250ms ↑ above the scale"), "{svg}");
+        // The top tick is the data's range (8), not 250.
+        assert!(svg.contains(">8</text>"), "{svg}");
+        assert!(!svg.contains(">250</text>"), "{svg}");
     }
 }

@@ -61,6 +61,9 @@ fn stats_of(r: &LoadReport, path: &std::path::Path, offset_s: u64) -> Result<Sta
     s.failures = r.totals.failures;
     s.scheduled = r.totals.scheduled.unwrap_or(0);
     s.dropped = r.totals.dropped.unwrap_or(0);
+    s.logins_ok = r.totals.logins;
+    s.started = r.totals.started;
+    s.expected_refusals = r.totals.expected_refusals;
     for (name, n) in &r.errors.by_kind {
         let kind = Kind::named(name).ok_or_else(|| bad(&format!("errors.by_kind `{name}`")))?;
         s.failures_by_kind.insert(kind, *n);
@@ -244,7 +247,7 @@ pub fn merge(
     }
     rows.sort_by_key(|r| r.index);
     let thresholds = match thresholds {
-        Some(t) => t,
+        Some(t) => super::threshold::with_default_gate(t, first.settings.max_error_rate),
         None => first
             .settings
             .thresholds
@@ -253,10 +256,12 @@ pub fn merge(
                 t.parse::<Threshold>()
                     .map_err(|e| refuse(format!("{}: {e}", first_path.display())))
             })
-            .collect::<Result<_, _>>()?,
+            .collect::<Result<Vec<_>, _>>()
+            .map(|t| super::threshold::with_default_gate(t, first.settings.max_error_rate))?,
     };
     let info = RunInfo {
         interrupted: reports.iter().any(|(_, r)| r.interrupted),
+        stopped: reports.iter().find_map(|(_, r)| r.stopped.clone()),
         target: first.target.clone(),
         token_endpoint: first.token_endpoint.clone(),
         started_at: base
@@ -286,6 +291,7 @@ mod tests {
     fn report(stats: &Stats, shard: usize, started_at: &str) -> LoadReport {
         let info = RunInfo {
             interrupted: false,
+            stopped: None,
             target: "t".into(),
             token_endpoint: "http://127.0.0.1:1/token".into(),
             started_at: started_at.into(),

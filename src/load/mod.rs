@@ -14,7 +14,7 @@
 //! - [`metrics`]: live OpenMetrics text during the run;
 //! - [`merge`]: shards' reports added up exactly (`report merge`).
 //!
-//! May use: `target`, `oauth`, `dpop`, `redact`, `secret`, `verdict`, `wire`, `diag`, `yaml`, `exit`.
+//! May use: `target`, `oauth`, `dpop`, `redact`, `secret`, `verdict`, `wire`, `diag`, `yaml`, `exit`, `interrupt`.
 
 pub mod accounts;
 pub mod arrivals;

@@ -185,7 +185,31 @@ pub struct LoadSettings {
     /// The sessions model, when a number of sessions is given.
     pub sessions: Option<SessionsModel>,
     pub connection: Connection,
+    /// Requests in a row without an answer that stop the run.
+    pub max_transport_failures: u32,
+    pub on_server_down: OnServerDown,
+    /// Above this fraction of failed requests the run fails, thresholds or
+    /// not (`None`: no such gate).
+    pub max_error_rate: Option<f64>,
 }
+
+/// What a run does when requests stop getting answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OnServerDown {
+    /// Stop after `--max-transport-failures` in a row, exit 3.
+    #[default]
+    Stop,
+    /// Back off exponentially (up to a second between tries) and go on.
+    Wait,
+}
+
+/// Requests in a row without an answer before a run stops (the default
+/// of `--max-transport-failures`).
+pub const DEFAULT_MAX_TRANSPORT_FAILURES: u32 = 20;
+
+/// The error rate above which a run fails even without thresholds (the
+/// default of `--max-error-rate`): 5 %.
+pub const DEFAULT_MAX_ERROR_RATE: f64 = 0.05;
 
 /// How connections are used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
@@ -393,6 +417,9 @@ impl Default for LoadSettings {
             stages: Vec::new(),
             sessions: None,
             connection: Connection::KeepAlive,
+            max_transport_failures: DEFAULT_MAX_TRANSPORT_FAILURES,
+            on_server_down: OnServerDown::Stop,
+            max_error_rate: Some(DEFAULT_MAX_ERROR_RATE),
         }
     }
 }
@@ -400,9 +427,13 @@ impl Default for LoadSettings {
 impl LoadSettings {
     /// Reads a profile file.
     pub fn from_file(path: &Path) -> Result<LoadSettings, Diagnostic> {
-        let source = Source::read(path)?;
-        let p: LoadProfile = crate::yaml::parse(&source)?;
-        LoadSettings::default().apply(&p, Some(&source))
+        LoadSettings::from_source(&Source::read(path)?)
+    }
+
+    /// Reads a profile's text (a built-in one, a file read already).
+    pub fn from_source(source: &Source) -> Result<LoadSettings, Diagnostic> {
+        let p: LoadProfile = crate::yaml::parse(source)?;
+        LoadSettings::default().apply(&p, Some(source))
     }
 
     /// `self` with the fields `p` sets; errors are located in `source` when

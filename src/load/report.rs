@@ -25,9 +25,14 @@ pub struct LoadReport {
     pub token_endpoint: String,
     /// RFC 3339.
     pub started_at: String,
-    /// The run was stopped early (Ctrl-C) rather than by its run time.
+    /// The run was stopped early by a signal (Ctrl-C, SIGTERM) rather than
+    /// by its run time.
     #[serde(default)]
     pub interrupted: bool,
+    /// Why the run ended before its run time, when it did: a signal, the
+    /// server no longer answering, refused credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
     /// This report is one shard of a distributed run (`load --shard`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<super::profile::Shard>,
@@ -122,6 +127,17 @@ pub struct SettingsDoc {
     /// by `report merge`).
     #[serde(default)]
     pub thresholds: Vec<String>,
+    /// The default error-rate gate (`--max-error-rate`), judged unless the
+    /// thresholds hold an `error_rate` of their own; absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_error_rate: Option<f64>,
+    /// Requests in a row without an answer that stop the run
+    /// (`--max-transport-failures`), and what a run does then
+    /// (`--on-server-down`: `stop` or `wait`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_transport_failures: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_server_down: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -138,6 +154,19 @@ pub struct Totals {
     pub rps: f64,
     pub duration_s: f64,
     pub error_rate: f64,
+    /// Logins that succeeded, and how many a second over the run.
+    #[serde(default)]
+    pub logins: u64,
+    #[serde(default)]
+    pub login_rate: f64,
+    /// Users, chains or sessions that logged in at least once (against
+    /// `settings.users` or `settings.sessions` asked for).
+    #[serde(default)]
+    pub started: u64,
+    /// Replay probes refused, as a rotating server must: counted under
+    /// `errors.by_status`, never as failures.
+    #[serde(default)]
+    pub expected_refusals: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -223,6 +252,9 @@ impl SettingsDoc {
             replay_rate: 0.0,
             threads: 1,
             thresholds,
+            max_error_rate: None,
+            max_transport_failures: None,
+            on_server_down: None,
         }
     }
 }
@@ -298,21 +330,25 @@ fn figures(
 pub fn observed(stats: &Stats, duration_s: f64, not_probed: &BTreeMap<String, String>) -> Observed {
     // A replay's refusal is its expected answer: replays are not in the
     // error rate's denominator.
+    // Failures are not in the histograms (they are counted apart), so a
+    // kind's requests are its histogram's count and its failures.
+    let failures_of = |k: &Kind| stats.failures_by_kind.get(k).copied().unwrap_or(0);
     let measured: u64 = Kind::ALL
         .iter()
         .filter(|k| **k != Kind::Replay)
-        .map(|k| stats.latency[k].len())
+        .map(|k| stats.latency[k].len() + failures_of(k))
         .sum();
     let kinds = stats
         .latency
         .iter()
-        .filter(|(_, h)| !h.is_empty())
+        .filter(|(k, h)| !h.is_empty() || failures_of(k) > 0)
         .map(|(k, h)| {
-            let failures = stats.failures_by_kind.get(k).copied().unwrap_or(0);
-            let denominator = if *k == Kind::Replay { 0 } else { h.len() };
+            let failures = failures_of(k);
+            let sent = h.len() + failures;
+            let denominator = if *k == Kind::Replay { 0 } else { sent };
             (
                 k.as_str().to_string(),
-                figures(h, h.len(), failures, denominator, duration_s),
+                figures(h, sent, failures, denominator, duration_s),
             )
         })
         .collect();
@@ -337,6 +373,8 @@ pub fn observed(stats: &Stats, duration_s: f64, not_probed: &BTreeMap<String, St
 /// Everything a report needs besides the statistics.
 pub struct RunInfo {
     pub interrupted: bool,
+    /// Why the run ended early, if it did.
+    pub stopped: Option<String>,
     pub target: String,
     pub token_endpoint: String,
     pub started_at: String,
@@ -373,6 +411,7 @@ pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadRepo
         token_endpoint: info.token_endpoint,
         started_at: info.started_at,
         interrupted: info.interrupted,
+        stopped: info.stopped,
         shard: None,
         shards: Vec::new(),
         settings: info.settings,
@@ -384,6 +423,14 @@ pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadRepo
             rps: (o.all.rps * 10.0).round() / 10.0,
             duration_s: (info.duration_s * 1000.0).round() / 1000.0,
             error_rate: o.all.error_rate,
+            logins: stats.logins_ok,
+            login_rate: if info.duration_s > 0.0 {
+                (stats.logins_ok as f64 / info.duration_s * 10.0).round() / 10.0
+            } else {
+                0.0
+            },
+            started: stats.started,
+            expected_refusals: stats.expected_refusals,
         },
         latency_us: latencies(&stats.latency),
         latency_us_corrected: open.then(|| latencies(&stats.corrected)),
@@ -448,6 +495,59 @@ pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadRepo
 /// Regressions of `now` against `base`: p99 (all) or error rate up by more
 /// than `tolerance` (0.1 = 10 %), or throughput down by more than it, or a
 /// violation count that was zero and is not.
+/// What makes `base` a doubtful baseline for `now`: another target, model,
+/// load or run time (each named with both values).
+pub fn incomparable(now: &LoadReport, base: &LoadReport) -> Vec<String> {
+    let mut out = Vec::new();
+    if (&now.target, &now.token_endpoint) != (&base.target, &base.token_endpoint) {
+        out.push(format!(
+            "another target: {} ({}) now, {} ({}) in the baseline",
+            now.target, now.token_endpoint, base.target, base.token_endpoint
+        ));
+    }
+    let (a, b) = (&now.settings, &base.settings);
+    let differs = |name: &str, x: String, y: String, out: &mut Vec<String>| {
+        if x != y {
+            out.push(format!(
+                "other settings: {name} {x} now, {y} in the baseline"
+            ));
+        }
+    };
+    differs("model", a.model.clone(), b.model.clone(), &mut out);
+    differs("users", a.users.to_string(), b.users.to_string(), &mut out);
+    differs(
+        "sessions",
+        format!("{:?}", a.sessions),
+        format!("{:?}", b.sessions),
+        &mut out,
+    );
+    differs(
+        "arrival rate",
+        format!("{:?}", a.arrival_rate),
+        format!("{:?}", b.arrival_rate),
+        &mut out,
+    );
+    differs(
+        "mix",
+        format!("refresh={},password={}", a.mix_refresh, a.mix_password),
+        format!("refresh={},password={}", b.mix_refresh, b.mix_password),
+        &mut out,
+    );
+    differs(
+        "threads",
+        a.threads.to_string(),
+        b.threads.to_string(),
+        &mut out,
+    );
+    differs(
+        "connection",
+        a.connection.clone(),
+        b.connection.clone(),
+        &mut out,
+    );
+    out
+}
+
 pub fn regressions(now: &LoadReport, base: &LoadReport, tolerance: f64) -> Vec<String> {
     let mut out = Vec::new();
     if let (Some(a), Some(b)) = (now.latency_us.get("all"), base.latency_us.get("all"))
@@ -506,6 +606,65 @@ pub fn regressions(now: &LoadReport, base: &LoadReport, tolerance: f64) -> Vec<S
     out
 }
 
+/// Who started and what was sent: `8 of 8 users logged in (1,105 logins,
+/// 110.5/s); sent: refresh 20,000, password 1,105, replay 200`.
+pub fn started_line(r: &LoadReport) -> String {
+    let t = &r.totals;
+    let st = &r.settings;
+    let (asked, what) = match (st.model.as_str(), st.sessions) {
+        ("sessions", Some(n)) => (n, "sessions"),
+        ("open", _) => (0, "chains"),
+        _ => (st.users, "users"),
+    };
+    let started = if asked > 0 {
+        format!("{} of {asked} {what} logged in", t.started)
+    } else {
+        format!("{} {what} logged in", t.started)
+    };
+    let sent: Vec<String> = ["refresh", "password", "replay"]
+        .iter()
+        .filter_map(|k| {
+            let n = r.latency_us.get(*k).map_or(0, |l| l.count)
+                + r.errors.by_kind.get(*k).copied().unwrap_or(0);
+            (n > 0).then(|| format!("{k} {n}"))
+        })
+        .collect();
+    format!(
+        "{started} ({} logins, {:.1}/s); sent: {}",
+        t.logins,
+        t.login_rate,
+        if sent.is_empty() {
+            "nothing".to_string()
+        } else {
+            sent.join(", ")
+        }
+    )
+}
+
+/// What a status count holds besides failures: replay probes that a
+/// rotating server refused, as it must.
+pub fn status_note(r: &LoadReport, status: &str) -> String {
+    let refused = r.totals.expected_refusals;
+    if refused == 0 || status == "2xx" || status.starts_with("transport:") {
+        return String::new();
+    }
+    let failed: u64 = r.errors.by_kind.values().sum();
+    let n = r.errors.by_status.get(status).copied().unwrap_or(0);
+    if status.starts_with('4') && n > 0 {
+        format!(
+            " (of them up to {} expected: replays refused, not failures{})",
+            refused.min(n),
+            if failed == 0 {
+                ""
+            } else {
+                "; the rest failures"
+            }
+        )
+    } else {
+        String::new()
+    }
+}
+
 fn ms(us: u64) -> String {
     format!("{:.2} ms", us as f64 / 1000.0)
 }
@@ -531,6 +690,12 @@ pub fn markdown(r: &LoadReport) -> String {
             format!("**{breached} of {} thresholds breached.**", r.thresholds.len())
         }
     ));
+    if let Some(why) = &r.stopped {
+        m.push_str(&format!(
+            "**Stopped early: {why}.** The figures cover what ran.\n\n"
+        ));
+    }
+    m.push_str(&format!("{}\n\n", started_line(r)));
     if let Some(s) = r.shard {
         m.push_str(&format!(
             "Shard {} of {}: its thresholds are judged over all shards by `tokenprobe report merge`.\n\n",
@@ -590,14 +755,15 @@ pub fn markdown(r: &LoadReport) -> String {
     }
     m.push_str("\n| status | count |\n| --- | ---: |\n");
     for (k, n) in &r.errors.by_status {
-        m.push_str(&format!("| {k} | {n} |\n"));
+        m.push_str(&format!("| {k} | {n}{} |\n", status_note(r, k)));
     }
     if !r.thresholds.is_empty() {
         m.push_str("\n| threshold | observed | result |\n| --- | ---: | --- |\n");
         for t in &r.thresholds {
             m.push_str(&format!(
-                "| `{}` | {} | {} |\n",
+                "| `{}`{} | {} | {} |\n",
                 t.threshold,
+                if t.default { " (default gate)" } else { "" },
                 t.observed,
                 if t.passed { "passed" } else { "**breached**" }
             ));
@@ -651,6 +817,7 @@ mod tests {
         s.violations.chain_breaks = 10;
         let info = RunInfo {
             interrupted: false,
+            stopped: None,
             target: "mock".into(),
             token_endpoint: "http://127.0.0.1:1/token".into(),
             started_at: "2026-11-22T00:00:00Z".into(),
@@ -696,6 +863,19 @@ mod tests {
     }
 
     #[test]
+    fn a_baseline_of_another_target_or_load_is_named() {
+        let base = sample();
+        let mut now = base.clone();
+        assert!(incomparable(&now, &base).is_empty());
+        now.target = "elsewhere".into();
+        now.settings.users += 1;
+        let d = incomparable(&now, &base);
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(d[0].starts_with("another target: elsewhere"), "{d:?}");
+        assert!(d[1].contains("users"), "{d:?}");
+    }
+
+    #[test]
     fn regressions_are_flagged_beyond_the_tolerance() {
         let base = sample();
         let mut now = base.clone();
@@ -725,7 +905,11 @@ mod tests {
             "no external asset"
         );
         assert!(page.contains("1 of 2 thresholds breached"), "{page}");
-        // The p99<250ms threshold is drawn on the latency chart.
-        assert!(page.contains(">p99&lt;250ms</text>"), "{page}");
+        // The p99<250ms threshold is marked on the latency chart, above
+        // its scale (the data's: 0-0.3 ms).
+        assert!(
+            page.contains(">p99&lt;250ms ↑ above the scale</text>"),
+            "{page}"
+        );
     }
 }

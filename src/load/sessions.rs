@@ -88,20 +88,17 @@ pub(super) async fn run(
     };
     let (done, mut returned) = tokio::sync::mpsc::unbounded_channel::<(usize, Vu)>();
     let permits = Arc::new(Semaphore::new(max_in_flight));
-    let interrupt = tokio::signal::ctrl_c();
+    let stopped = shared.wait_stop();
     let over = tokio::time::sleep_until(end);
-    tokio::pin!(interrupt, over);
+    tokio::pin!(stopped, over);
     loop {
-        if goose::is_killswitch_triggered() {
+        if shared.stopping() {
             break;
         }
         let next = book.heap.peek().map(|Reverse((at, _))| *at);
         tokio::select! {
             biased;
-            _ = &mut interrupt => {
-                goose::trigger_killswitch("SIGINT received");
-                break;
-            }
+            _ = &mut stopped => break,
             _ = &mut over => break,
             Some((i, vu)) = returned.recv() => {
                 let wait = wait_for(&vu);
@@ -119,6 +116,7 @@ pub(super) async fn run(
             tokio::select! {
                 biased;
                 _ = &mut over => break None,
+                _ = &mut stopped => break None,
                 p = permits.clone().acquire_owned() => break p.ok(),
                 Some((j, vu)) = returned.recv() => {
                     let wait = wait_for(&vu);
@@ -138,7 +136,7 @@ pub(super) async fn run(
         });
     }
     // The refreshes in flight finish, each bounded by the request timeout.
-    let drain = shared.request_timeout() * 4 + Duration::from_secs(1);
+    let drain = shared.drain_time();
     let all = u32::try_from(max_in_flight).unwrap_or(u32::MAX);
     let _ = tokio::time::timeout(drain, permits.acquire_many(all)).await;
     Ok(())

@@ -253,6 +253,12 @@ pub struct Stats {
     pub dropped: u64,
     /// Refreshes that succeeded: a run with none exits non-zero.
     pub refresh_ok: u64,
+    /// Logins that succeeded (sessions started, chains begun).
+    pub logins_ok: u64,
+    /// Users, chains or sessions that logged in at least once.
+    pub started: u64,
+    /// Replay probes refused, as they should be: answers, not failures.
+    pub expected_refusals: u64,
     /// Failures by OAuth `error` code (`-` when the answer had none).
     pub by_code: BTreeMap<String, u64>,
     /// Answers by HTTP status; transport failures as `transport:CLASS`.
@@ -274,6 +280,9 @@ impl Default for Stats {
             scheduled: 0,
             dropped: 0,
             refresh_ok: 0,
+            logins_ok: 0,
+            started: 0,
+            expected_refusals: 0,
             by_code: BTreeMap::new(),
             by_status: BTreeMap::new(),
             violations: Violations::default(),
@@ -286,19 +295,37 @@ impl Default for Stats {
 impl Stats {
     /// Records one request of `kind` that took `elapsed`, `at` seconds into
     /// the run. A replay probe's expected refusal is not a failure.
-    pub fn record(&mut self, kind: Kind, elapsed: Duration, at: Duration, outcome: &Outcome) {
+    ///
+    /// Only answers that count as answered enter the latency histograms: a
+    /// failure (an unexpected refusal, or no answer at all: a refused
+    /// connect takes microseconds) is counted by its class instead, so that
+    /// it cannot pull the percentiles down. Returns whether it failed.
+    pub fn record(
+        &mut self,
+        kind: Kind,
+        elapsed: Duration,
+        at: Duration,
+        outcome: &Outcome,
+    ) -> bool {
         let us = (elapsed.as_micros() as u64).clamp(1, 3_600_000_000);
-        if let Some(h) = self.latency.get_mut(&kind) {
-            h.saturating_record(us);
-        }
         self.requests += 1;
         if kind == Kind::Refresh && *outcome == Outcome::Ok {
             self.refresh_ok += 1;
         }
+        if kind == Kind::Password && *outcome == Outcome::Ok {
+            self.logins_ok += 1;
+        }
         let failed = match outcome {
             Outcome::Ok => false,
-            Outcome::Status(..) | Outcome::Transport(_) => kind != Kind::Replay,
+            Outcome::Status(..) => kind != Kind::Replay,
+            Outcome::Transport(_) => true,
         };
+        if kind == Kind::Replay && matches!(outcome, Outcome::Status(..)) {
+            self.expected_refusals += 1;
+        }
+        if !failed && let Some(h) = self.latency.get_mut(&kind) {
+            h.saturating_record(us);
+        }
         let status = match outcome {
             Outcome::Ok => "2xx".to_string(),
             Outcome::Status(s, _) => s.to_string(),
@@ -307,7 +334,9 @@ impl Stats {
         *self.by_status.entry(status).or_default() += 1;
         let bucket = self.timeline.at(at);
         bucket.requests[kind as usize] += 1;
-        bucket.latency.saturating_record(us);
+        if !failed {
+            bucket.latency.saturating_record(us);
+        }
         if failed {
             let code = match outcome {
                 Outcome::Status(_, Some(code)) => code.clone(),
@@ -321,6 +350,7 @@ impl Stats {
             *self.failures_by_kind.entry(kind).or_default() += 1;
             *self.by_code.entry(code).or_default() += 1;
         }
+        failed
     }
 
     /// Records the time a DPoP proof took to sign.
@@ -387,6 +417,9 @@ impl Stats {
         self.scheduled += other.scheduled;
         self.dropped += other.dropped;
         self.refresh_ok += other.refresh_ok;
+        self.logins_ok += other.logins_ok;
+        self.started += other.started;
+        self.expected_refusals += other.expected_refusals;
         for (k, v) in &other.by_code {
             *self.by_code.entry(k.clone()).or_default() += v;
         }
@@ -449,7 +482,14 @@ mod tests {
         assert_eq!(s.timeline.buckets[1].total(), 2);
         assert_eq!(s.timeline.buckets[1].errors, 1);
         assert_eq!(s.failures_by_kind[&Kind::Refresh], 2);
-        assert_eq!(s.latency[&Kind::Refresh].len(), 3);
+        // Issue 22: failures never enter the latency histograms (a refused
+        // connect takes microseconds); the replay's expected refusal does,
+        // and is counted as such.
+        assert_eq!(s.latency[&Kind::Refresh].len(), 1);
+        assert_eq!(s.latency[&Kind::Replay].len(), 1);
+        assert_eq!(s.expected_refusals, 1);
+        assert_eq!(s.logins_ok, 1);
+        assert_eq!(s.timeline.buckets[1].latency.len(), 1);
     }
 
     #[test]

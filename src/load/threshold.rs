@@ -71,6 +71,33 @@ pub struct Threshold {
     pub op: Op,
     /// In the metric's unit: microseconds, a fraction, requests/s, a count.
     pub value: f64,
+    /// The gate every run has unless told otherwise (`--max-error-rate`),
+    /// not one the user gave.
+    pub default: bool,
+}
+
+/// `thresholds` and, unless they hold an `error_rate` over all requests
+/// already, the default gate `error_rate<MAX` (`--max-error-rate`; `None`:
+/// no gate): a run whose requests mostly fail does not pass for want of a
+/// threshold.
+pub fn with_default_gate(
+    mut thresholds: Vec<Threshold>,
+    max_error_rate: Option<f64>,
+) -> Vec<Threshold> {
+    let given = thresholds
+        .iter()
+        .any(|t| t.metric == Metric::ErrorRate && t.kind.is_none());
+    if let (Some(max), false) = (max_error_rate, given) {
+        thresholds.push(Threshold {
+            text: format!("error_rate<{}%", max * 100.0),
+            kind: None,
+            metric: Metric::ErrorRate,
+            op: Op::Lt,
+            value: max,
+            default: true,
+        });
+    }
+    thresholds
 }
 
 /// The figures a run produced for a set of requests (all, or one kind).
@@ -111,6 +138,10 @@ pub struct Verdict {
     /// breached: `passed` stays true so that it does not fail the gate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_probed: Option<String>,
+    /// The default error-rate gate (`--max-error-rate`), not a threshold
+    /// the user gave.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub default: bool,
 }
 
 const NAMES: [&str; 15] = [
@@ -151,6 +182,12 @@ impl std::str::FromStr for Threshold {
             .ok_or_else(|| format!("`{text}`: no comparison (<, <=, >, >=, ==)"))?;
         let full = t[..at].trim();
         let value = t[at + op_text.len()..].trim();
+        if value.starts_with(['<', '>', '=', '!']) {
+            return Err(format!(
+                "`{text}`: one comparison, then a value: `{full}{op_text}{}`",
+                value.trim_start_matches(['<', '>', '=', '!'])
+            ));
+        }
         let (kind, name) = match full.split_once('.') {
             Some((k, n)) => {
                 if !KINDS.contains(&k) {
@@ -224,6 +261,7 @@ impl std::str::FromStr for Threshold {
             metric,
             op,
             value,
+            default: false,
         })
     }
 }
@@ -236,6 +274,7 @@ impl Threshold {
             observed: "not probed".into(),
             passed: true,
             not_probed: Some(why),
+            default: self.default,
         };
         if let Some(why) = self.metric.violation().and_then(|v| o.not_probed.get(v)) {
             return not_probed(why.clone());
@@ -281,6 +320,7 @@ impl Threshold {
             observed,
             passed,
             not_probed: None,
+            default: self.default,
         }
     }
 }
@@ -369,9 +409,28 @@ mod tests {
             ("error_rate<lots", "percentage"),
             ("refrsh.p99<1ms", "did you mean `refresh`"),
             ("refresh.chain_breaks==0", "whole run"),
+            // Issue 22: it blamed the unit.
+            ("p99<<250", "one comparison, then a value: `p99<250`"),
+            ("p99<=>250ms", "one comparison"),
         ] {
             let e = text.parse::<Threshold>().unwrap_err();
             assert!(e.contains(says), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn the_default_error_gate_applies_unless_an_error_rate_is_given() {
+        let gated = with_default_gate(vec!["p99<1s".parse().unwrap()], Some(0.05));
+        assert_eq!(gated.len(), 2);
+        assert!(gated[1].default && gated[1].text == "error_rate<5%");
+        let mut o = observed();
+        o.all.error_rate = 0.2;
+        assert!(!gated[1].judge(&o).passed);
+        let own = with_default_gate(vec!["error_rate<50%".parse().unwrap()], Some(0.05));
+        assert_eq!(own.len(), 1, "the user's own error_rate replaces the gate");
+        let per_kind =
+            with_default_gate(vec!["refresh.error_rate<1%".parse().unwrap()], Some(0.05));
+        assert_eq!(per_kind.len(), 2, "a per-kind rate is not the whole run's");
+        assert_eq!(with_default_gate(Vec::new(), None).len(), 0);
     }
 }
