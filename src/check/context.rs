@@ -12,6 +12,10 @@ pub struct Captured {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub json: Option<serde_json::Value>,
+    /// Members the runner knows besides the body's: `granted_scope`, and
+    /// what a login through the authorization endpoint captured (`code`,
+    /// `state`, `code_verifier`…).
+    pub extra: Vec<(String, serde_json::Value)>,
 }
 
 impl Captured {
@@ -20,11 +24,40 @@ impl Captured {
             status: r.status,
             headers: r.headers.clone(),
             json: r.json(),
+            extra: Vec::new(),
         }
     }
 
+    /// A token response to a request that asked for `requested` scope:
+    /// `granted_scope` is the answer's `scope`, or, when the answer leaves
+    /// it out, the scope requested (RFC 6749 §5.1: `scope` may be omitted
+    /// when it is the one requested). Absent when neither names one: the
+    /// server granted its default, which nothing says.
+    pub fn from_token_response(r: &HttpResponse, requested: Option<&str>) -> Captured {
+        let mut c = Captured::from_response(r);
+        if (200..300).contains(&r.status) {
+            let granted = c
+                .member("scope")
+                .and_then(|s| s.as_str())
+                .map(str::to_string)
+                .or_else(|| {
+                    requested
+                        .filter(|s| !s.trim().is_empty())
+                        .map(str::to_string)
+                });
+            if let Some(g) = granted {
+                c.extra
+                    .push(("granted_scope".into(), serde_json::Value::String(g)));
+            }
+        }
+        c
+    }
+
     pub fn member(&self, name: &str) -> Option<&serde_json::Value> {
-        self.json.as_ref()?.get(name)
+        self.json
+            .as_ref()
+            .and_then(|j| j.get(name))
+            .or_else(|| self.extra.iter().find(|(k, _)| k == name).map(|(_, v)| v))
     }
 
     pub fn claims(&self) -> Option<serde_json::Value> {

@@ -494,7 +494,10 @@ impl Runner {
                 format!("the response body exceeds {} bytes", http::MAX_BODY_BYTES),
             ));
         }
-        ctx.capture(&step.name, Captured::from_response(&response));
+        ctx.capture(
+            &step.name,
+            Captured::from_token_response(&response, wire.form_param("scope").as_deref()),
+        );
         Ok(())
     }
 
@@ -809,7 +812,10 @@ impl Runner {
             }
         }
         if let Some(r) = &responses[shown] {
-            ctx.capture(&step.name, Captured::from_response(r));
+            ctx.capture(
+                &step.name,
+                Captured::from_token_response(r, wire.form_param("scope").as_deref()),
+            );
         }
         Ok(())
     }
@@ -949,7 +955,10 @@ impl Runner {
                         .collect();
                     self.settle(step, &response, misses, &record, trace)?;
                 }
-                ctx.capture(&step.name, Captured::from_response(&response));
+                ctx.capture(
+                    &step.name,
+                    Captured::from_token_response(&response, wire.form_param("scope").as_deref()),
+                );
                 break;
             }
             if !(200..300).contains(&response.status) {

@@ -182,13 +182,31 @@ fn render(
     out.push_str(
         "users:\n  # CHECK: a test user (never a real person's account: some checks send wrong passwords).\n  primary: { username: \"${env:TOKENPROBE_USERNAME}\", password: \"${env:TOKENPROBE_PASSWORD}\" }\n",
     );
-    let scope = doc
-        .map(|d| &d.scopes_supported)
-        .filter(|s| s.iter().any(|x| x == "openid"))
-        .map_or("", |_| "openid");
+    // The scope a login asks for: what discovery offers of openid and
+    // offline_access (refresh tokens on OpenID providers). Nothing at all
+    // asks for the server's default: the scope checks compare with what
+    // the server grants, never with this declaration.
+    let supported: &[String] = doc.map_or(&[], |d| &d.scopes_supported);
+    let scope: Vec<&str> = ["openid", "offline_access"]
+        .into_iter()
+        .filter(|s| supported.iter().any(|x| x == s))
+        .collect();
+    let scope_line = if scope.is_empty() {
+        "  # scope: \"openid offline_access\"   # CHECK: the scope a login asks for; without one the server grants its default\n".to_string()
+    } else {
+        format!(
+            "  scope: {}   # CHECK: the scope a login asks for (IDCS needs offline_access for refresh tokens)\n",
+            q(&scope.join(" "))
+        )
+    };
+    let password_offered = grants.is_empty() || grants.iter().any(|g| g == "password");
     out.push_str(&format!(
-        "password_grant:\n  user_credentials: form     # basic_header when the user goes in Authorization: Basic (EmpowerID)\n  scope: {}   # CHECK: the scope a login asks for (IDCS needs offline_access for refresh tokens)\n",
-        q(scope)
+        "password_grant:\n  user_credentials: form     # basic_header when the user goes in Authorization: Basic (EmpowerID)\n{scope_line}{}",
+        if password_offered {
+            String::new()
+        } else {
+            "  enabled: false   # discovery does not list the password grant\n".to_string()
+        }
     ));
     out.push_str(
         "# scopes: { narrow: …, extra: … }   # a proper subset of the scope above, and a scope that exists but is not granted\n\
