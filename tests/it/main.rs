@@ -4,6 +4,7 @@
 //! (`CARGO_BIN_EXE_tokenprobe`); `mock_support` is shared by the mock suites.
 
 mod ci_recipes;
+mod ci_trust;
 mod cli_help;
 mod deploy_manifests;
 mod fault_matrix;
