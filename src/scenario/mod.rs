@@ -30,6 +30,17 @@ pub fn builtin_files() -> impl Iterator<Item = (&'static str, &'static str)> {
         .filter(|(path, _)| !path.starts_with("scenarios/load/"))
 }
 
+/// The built-in load profiles: (name, path in the checkout, text).
+pub fn builtin_load_profiles() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    embedded::EMBEDDED.iter().filter_map(|(path, text)| {
+        let name = path.strip_prefix("scenarios/load/")?;
+        let name = name
+            .strip_suffix(".yaml")
+            .or_else(|| name.strip_suffix(".yml"))?;
+        Some((name, *path, *text))
+    })
+}
+
 /// Every file of the built-in suite, load profiles included (for export).
 pub fn builtin_all() -> &'static [(&'static str, &'static str)] {
     embedded::EMBEDDED
