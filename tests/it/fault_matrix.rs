@@ -135,7 +135,17 @@ fn every_planted_fault_is_caught_by_a_must_or_profile_check() {
             v.flagged
         );
         matrix.push_str(&format!("{fault} ({profile}, violates {violated}):\n"));
-        for (id, level, outcome, _) in &v.flagged {
+        for (id, level, outcome, covers) in &v.flagged {
+            // A race that a timing fault of another id lets through now and
+            // then (same_second_stale: whether 20 refreshes land in one
+            // second) is left out of the snapshot; the fault's own check is
+            // asserted above.
+            if fault == "same_second_stale"
+                && id.starts_with("concurrency/")
+                && !covers.iter().any(|c| c == violated)
+            {
+                continue;
+            }
             matrix.push_str(&format!("  {outcome:<7} {level:<7} {id}\n"));
         }
     }
