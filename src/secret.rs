@@ -68,6 +68,7 @@ pub fn secret_kind(member: &str) -> Option<&'static str> {
         "token" => "tk",
         "assertion" => "as",
         "code" => "cd",
+        "code_verifier" => "cv",
         _ => return None,
     })
 }

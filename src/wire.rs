@@ -227,6 +227,8 @@ pub struct Discovery {
     pub issuer: Option<String>,
     pub token_endpoint: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation_endpoint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspection_endpoint: Option<String>,
@@ -251,4 +253,34 @@ pub struct ClockAdvance {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ClockState {
     pub now: u64,
+}
+
+/// The ways a session can start (`login.grant`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginGrant {
+    #[default]
+    Password,
+    AuthorizationCode,
+    JwtBearer,
+    Command,
+}
+
+impl LoginGrant {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginGrant::Password => "password",
+            LoginGrant::AuthorizationCode => "authorization_code",
+            LoginGrant::JwtBearer => "jwt_bearer",
+            LoginGrant::Command => "command",
+        }
+    }
+}
+
+impl std::fmt::Display for LoginGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }

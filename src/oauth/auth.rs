@@ -236,7 +236,7 @@ pub(crate) fn client_assertion(
 
 /// Changes one character in the middle of a JWT's signature (not the last
 /// one, whose low bits may be padding that decoders ignore).
-fn corrupt_signature(jwt: &str) -> String {
+pub(crate) fn corrupt_signature(jwt: &str) -> String {
     let start = jwt.rfind('.').map_or(0, |i| i + 1);
     let mut bytes = jwt.as_bytes().to_vec();
     let len = bytes.len() - start;

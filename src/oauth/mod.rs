@@ -6,7 +6,9 @@
 //! - [`auth`]: Basic credentials, client assertions and their keys;
 //! - [`http`]: the HTTP client, capped reads, transport errors classified;
 //! - [`record`]: send, register secrets with the redactor, record redacted;
-//! - [`idtoken`]: id_token verification against a JWKS.
+//! - [`idtoken`]: id_token verification against a JWKS;
+//! - [`login`]: how a session starts: the password grant, the headless
+//!   authorization-code flow, a JWT user assertion, a command.
 //!
 //! DPoP proofs are signed with [`crate::dpop`], which the mock shares.
 //!
@@ -18,6 +20,7 @@
 pub mod auth;
 pub mod http;
 pub mod idtoken;
+pub mod login;
 pub mod record;
 pub mod request;
 

@@ -34,6 +34,12 @@ pub struct Target {
     pub issuer: Option<String>,
     pub clients: BTreeMap<String, Client>,
     pub users: BTreeMap<String, User>,
+    /// How a session starts (the password grant unless `login` says).
+    pub login: Login,
+    /// The scope a login asks for: `login.scope`, else `password_grant.scope`.
+    pub login_scope: Option<String>,
+    /// The PEM text of the user-assertion key (only for the redactor).
+    pub login_key_pem: Option<Secret>,
     pub password_grant: PasswordGrant,
     pub scopes: BTreeMap<String, String>,
     pub behaviour: Behaviour,
@@ -46,6 +52,7 @@ pub struct Target {
 
 /// A client of the target: the request layer's own type.
 pub use crate::oauth::Client;
+pub use crate::oauth::login::Login;
 
 #[derive(Debug, Clone)]
 pub struct User {
@@ -101,6 +108,9 @@ impl Target {
         }
         for u in self.users.values() {
             out.push(u.password.clone());
+        }
+        if let Some(pem) = &self.login_key_pem {
+            out.push(pem.clone());
         }
         out
     }
@@ -176,6 +186,14 @@ impl Target {
                 .or_else(|| self.tls.ca_file.clone()),
             ca_pem: self.tls.ca_pem.clone(),
         }
+    }
+
+    /// Whether the server offers the password grant: as declared
+    /// (`password_grant.enabled`), else when it is how sessions start.
+    pub fn password_offered(&self) -> bool {
+        self.password_grant
+            .enabled
+            .unwrap_or(matches!(self.login, Login::Password))
     }
 
     pub fn client(&self, name: &str) -> Option<&Client> {
@@ -336,6 +354,18 @@ impl Resolver<'_> {
             .issuer
             .as_ref()
             .and_then(|i| self.keep(self.expand("issuer", i)));
+        let (login, login_key_pem) = match &f.login {
+            Some(l) => self
+                .login(l, base, &clients)
+                .unwrap_or((Login::Password, None)),
+            None => (Login::Password, None),
+        };
+        let login_scope = f
+            .login
+            .as_ref()
+            .and_then(|l| l.scope.clone())
+            .or_else(|| f.password_grant.scope.clone())
+            .filter(|s| !s.trim().is_empty());
         let revocation_endpoint = opt_url("revocation_endpoint", &f.revocation_endpoint);
         let introspection_endpoint = opt_url("introspection_endpoint", &f.introspection_endpoint);
         let jwks_uri = opt_url("jwks_uri", &f.jwks_uri);
@@ -353,6 +383,9 @@ impl Resolver<'_> {
             issuer,
             clients,
             users,
+            login,
+            login_scope,
+            login_key_pem,
             password_grant: PasswordGrant {
                 // An empty scope asks for nothing: the server's default.
                 scope: f
@@ -370,6 +403,192 @@ impl Resolver<'_> {
             timing: f.timing.clone(),
             clock_control,
         })
+    }
+
+    /// `login:`, resolved: each grant's keys checked, the others' refused
+    /// (a key of another grant is a mistake that would be ignored).
+    fn login(
+        &self,
+        l: &LoginFile,
+        base: Option<&Url>,
+        _clients: &BTreeMap<String, Client>,
+    ) -> Option<(Login, Option<Secret>)> {
+        use crate::oauth::login::{assertion, code, command, form};
+        let of_code = [
+            ("authorization_endpoint", l.authorization_endpoint.is_some()),
+            ("redirect_uri", l.redirect_uri.is_some()),
+            ("params", !l.params.is_empty()),
+            ("form", l.form.is_some()),
+            ("origins", !l.origins.is_empty()),
+            ("max_hops", l.max_hops.is_some()),
+        ];
+        let of_jwt = [
+            ("key_file", l.key_file.is_some()),
+            ("alg", l.alg.is_some()),
+            ("kid", l.kid.is_some()),
+            ("iss", l.iss.is_some()),
+            ("sub", l.sub.is_some()),
+            ("aud", l.aud.is_some()),
+            ("lifetime_s", l.lifetime_s.is_some()),
+            ("tracks_jti", l.tracks_jti.is_some()),
+        ];
+        let of_command = [
+            ("command", !l.command.is_empty()),
+            ("timeout_s", l.timeout_s.is_some()),
+        ];
+        let misplaced = |keys: &[(&str, bool)], belongs: &str| {
+            for (key, given) in keys {
+                if *given {
+                    self.note(self.source.error_at_text(
+                        "login",
+                        &format!("{key}:"),
+                        format!(
+                            "`login.{key}` goes with `grant: {belongs}`, and this login is `grant: {}`",
+                            l.grant
+                        ),
+                    ));
+                }
+            }
+        };
+        match l.grant {
+            LoginGrant::Password => {
+                misplaced(&of_code, "authorization_code");
+                misplaced(&of_jwt, "jwt_bearer");
+                misplaced(&of_command, "command");
+                Some((Login::Password, None))
+            }
+            LoginGrant::AuthorizationCode => {
+                misplaced(&of_jwt, "jwt_bearer");
+                misplaced(&of_command, "command");
+                let Some(redirect) = &l.redirect_uri else {
+                    self.note(self.source.error_at_path(
+                        "login",
+                        "`grant: authorization_code` needs `redirect_uri`: one registered for the client (it is never listened on)",
+                    ));
+                    return None;
+                };
+                let redirect_uri = self.keep(self.url(None, "login.redirect_uri", redirect))?;
+                let authorization_endpoint = match &l.authorization_endpoint {
+                    Some(a) => {
+                        Some(self.keep(self.url(base, "login.authorization_endpoint", a))?)
+                    }
+                    None => None,
+                };
+                let mut origins = Vec::new();
+                for (i, o) in l.origins.iter().enumerate() {
+                    let u = self.keep(self.url(None, &format!("login.origins[{i}]"), o))?;
+                    origins.push(u.origin().ascii_serialization());
+                }
+                if l.max_hops.is_some_and(|n| n == 0 || n > code::MAX_HOPS) {
+                    self.note(self.source.error_at_text(
+                        "login",
+                        "max_hops:",
+                        format!("`login.max_hops` is between 1 and {}", code::MAX_HOPS),
+                    ));
+                }
+                let hints = l.form.clone().unwrap_or_default();
+                Some((
+                    Login::AuthorizationCode(code::CodeFlow {
+                        authorization_endpoint,
+                        redirect_uri,
+                        scope: None,
+                        params: l
+                            .params
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                        pkce: l.pkce,
+                        form: form::FormHints {
+                            username_field: hints.username_field,
+                            password_field: hints.password_field,
+                            submit: hints.submit,
+                        },
+                        origins,
+                        max_hops: l.max_hops.unwrap_or(code::MAX_HOPS),
+                    }),
+                    None,
+                ))
+            }
+            LoginGrant::JwtBearer => {
+                misplaced(&of_code, "authorization_code");
+                misplaced(&of_command, "command");
+                let Some(key_file) = &l.key_file else {
+                    self.note(self.source.error_at_path(
+                        "login",
+                        "`grant: jwt_bearer` needs `key_file`: the PEM private key that signs the user assertion",
+                    ));
+                    return None;
+                };
+                let k = self.keep(self.expand("login.key_file", key_file))?;
+                let p = self.relative_path(&k);
+                let pem = self.keep(std::fs::read_to_string(&p).map_err(|e| {
+                    self.source.error_at_text(
+                        "login",
+                        "key_file:",
+                        format!("cannot read login.key_file {}: {e}", p.display()),
+                    )
+                }))?;
+                let pem = Secret::new(pem);
+                let alg = self.keep(
+                    auth::algorithm_for(AuthMethod::PrivateKeyJwt, l.alg.as_deref()).map_err(|e| {
+                        self.source
+                            .error_at_text("login", "alg:", format!("`login.alg`: {e}"))
+                    }),
+                )?;
+                let key = self.keep(SigningKey::private(alg, &pem).map_err(|e| {
+                    self.source.error_at_text(
+                        "login",
+                        "key_file:",
+                        format!("`login.key_file`: {e}"),
+                    )
+                }))?;
+                let iss = match &l.iss {
+                    Some(i) => Some(self.keep(self.expand("login.iss", i))?),
+                    None => None,
+                };
+                Some((
+                    Login::JwtBearer(assertion::UserAssertion {
+                        key,
+                        kid: l.kid.clone(),
+                        iss,
+                        sub: match &l.sub {
+                            Some(v) => Some(self.keep(self.expand("login.sub", v))?),
+                            None => None,
+                        },
+                        aud: l.aud.clone(),
+                        lifetime_s: l.lifetime_s.unwrap_or(300),
+                        tracks_jti: l.tracks_jti.unwrap_or(false),
+                    }),
+                    Some(pem),
+                ))
+            }
+            LoginGrant::Command => {
+                misplaced(&of_code, "authorization_code");
+                misplaced(&of_jwt, "jwt_bearer");
+                if l.command.is_empty() {
+                    self.note(self.source.error_at_path(
+                        "login",
+                        "`grant: command` needs `command`: the program (and its arguments) that prints a token response",
+                    ));
+                    return None;
+                }
+                let mut argv = Vec::new();
+                for (i, a) in l.command.iter().enumerate() {
+                    argv.push(self.keep(self.expand(&format!("login.command[{i}]"), a))?);
+                }
+                // A program given as a path is relative to the target file.
+                if argv[0].contains('/') && !Path::new(&argv[0]).is_absolute() {
+                    argv[0] = self.relative_path(&argv[0]).display().to_string();
+                }
+                Some((
+                    Login::Command(command::CommandLogin {
+                        argv,
+                        timeout: Duration::from_secs(l.timeout_s.unwrap_or(120).clamp(1, 3600)),
+                    }),
+                    None,
+                ))
+            }
+        }
     }
 
     /// The key that signs a JWT-authenticating client's assertions, checked

@@ -36,6 +36,11 @@ pub struct TargetFile {
     /// Named users; `primary` is required for the password grant.
     #[serde(default)]
     pub users: BTreeMap<String, UserFile>,
+    /// How a session starts (default: the password grant). Every refresh,
+    /// rotation, reuse, expiry, scope, binding, race, revocation and DPoP
+    /// check starts from it, and none judges it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<LoginFile>,
     #[serde(default)]
     pub password_grant: PasswordGrant,
     /// Named scopes the scope scenarios use: `narrow` (a subset of the
@@ -120,9 +125,11 @@ pub struct PasswordGrant {
     /// The scope the password grant asks for (and that refreshes keep).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
-    /// Set false when the server does not offer the password grant.
-    #[serde(default = "yes")]
-    pub enabled: bool,
+    /// Whether the server offers the password grant (the PW-* checks, and
+    /// checks that send their request as one, run only when it does).
+    /// Default: true when the login is the password grant, false otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
 }
 
 impl Default for PasswordGrant {
@@ -130,9 +137,110 @@ impl Default for PasswordGrant {
         PasswordGrant {
             user_credentials: UserCredentials::Form,
             scope: None,
-            enabled: true,
+            enabled: None,
         }
     }
+}
+
+pub use crate::oauth::login::LoginGrant;
+pub use crate::oauth::login::code::Pkce;
+
+/// How a session starts: `login:` in a target file.
+///
+/// ```yaml
+/// login:
+///   grant: authorization_code        # password | authorization_code | jwt_bearer | command
+///   redirect_uri: http://127.0.0.1:9/callback
+///   scope: openid offline_access
+///   params: { prompt: consent }
+/// ```
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginFile {
+    /// `password` (the password grant, `password_grant` below), or
+    /// `authorization_code` (a headless login through the server's own
+    /// pages), `jwt_bearer` (a JWT user assertion, RFC 7523 §2.1), or
+    /// `command` (a program that prints a token response).
+    pub grant: LoginGrant,
+    /// The scope a login asks for (default: `password_grant.scope`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+
+    /// authorization_code: where the authorization request goes (default:
+    /// the discovery document's `authorization_endpoint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    /// authorization_code: the redirect URI registered for the client. It
+    /// is never listened on: the login stops at the redirect to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    /// authorization_code: extra authorization-request parameters
+    /// (`prompt: consent`, `acr_values: …`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
+    /// authorization_code: `S256` (default), `plain` or `none` (RFC 7636).
+    #[serde(default)]
+    pub pkce: Pkce,
+    /// authorization_code: the login form's fields when the recipe cannot
+    /// tell them (the first text or email field, the password field, the
+    /// first submit button).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<LoginForm>,
+    /// authorization_code: origins besides the authorization endpoint's
+    /// whose forms may receive the credentials (`https://login.example`);
+    /// a login form posting anywhere else stops the login, unsent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub origins: Vec<String>,
+    /// authorization_code: most pages a login may take (default and most: 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_hops: Option<usize>,
+
+    /// jwt_bearer: the PEM private key that signs the user assertion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<String>,
+    /// jwt_bearer: RS256 (default), PS256, ES256, EdDSA…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    /// jwt_bearer: the `kid` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// jwt_bearer: `iss` (default: the primary client's id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// jwt_bearer: `sub` (default: the user's username).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// jwt_bearer: `aud` (default: the token endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    /// jwt_bearer: seconds the assertion is valid (default 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime_s: Option<u64>,
+    /// jwt_bearer: the server refuses a replayed assertion (`jti` tracked,
+    /// which RFC 7523 §3 allows, not requires): the replay check runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracks_jti: Option<bool>,
+
+    /// command: the program and its arguments (no shell), which prints an
+    /// RFC 6749 §5.1 token response on stdout.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// command: seconds it may take (default 120).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<u64>,
+}
+
+/// The login form's fields, named (`login.form`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginForm {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_field: Option<String>,
+    /// The name, value or text of the button that submits it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submit: Option<String>,
 }
 
 fn yes() -> bool {
