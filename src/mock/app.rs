@@ -27,6 +27,11 @@ pub struct Paths {
     pub userinfo: Option<&'static str>,
     /// Appended to the base URL to make the issuer.
     pub issuer_suffix: &'static str,
+    /// The authorization endpoint, where the login form posts, and the
+    /// consent page (GET shows it, POST answers it).
+    pub authorize: &'static str,
+    pub login: &'static str,
+    pub consent: &'static str,
 }
 
 /// Clock control, served only with a virtual clock.
@@ -47,6 +52,9 @@ impl Paths {
                 tokeninfo: None,
                 userinfo: None,
                 issuer_suffix: "",
+                authorize: "/authorize",
+                login: "/login",
+                consent: "/consent",
             },
             Profile::EmpowerId => Paths {
                 token: "/oauth/v2/token",
@@ -57,6 +65,9 @@ impl Paths {
                 tokeninfo: Some("/oauth/v2/tokeninfo"),
                 userinfo: Some("/oauth/v2/userinfo"),
                 issuer_suffix: "/oauth",
+                authorize: "/oauth/v2/ui/authorize",
+                login: "/oauth/v2/ui/login",
+                consent: "/oauth/v2/ui/consent",
             },
             Profile::Idcs => Paths {
                 token: "/oauth2/v1/token",
@@ -67,6 +78,9 @@ impl Paths {
                 tokeninfo: None,
                 userinfo: Some("/oauth2/v1/userinfo"),
                 issuer_suffix: "",
+                authorize: "/oauth2/v1/authorize",
+                login: "/ui/v1/signin",
+                consent: "/ui/v1/consent",
             },
             Profile::Wso2 => Paths {
                 token: "/oauth2/token",
@@ -80,6 +94,9 @@ impl Paths {
                 tokeninfo: None,
                 userinfo: Some("/oauth2/userinfo"),
                 issuer_suffix: "/oauth2/token",
+                authorize: "/oauth2/authorize",
+                login: "/commonauth",
+                consent: "/authenticationendpoint/oauth2_consent.do",
             },
         }
     }
@@ -139,6 +156,8 @@ pub struct App {
     /// check (kept for the accepted window), and the server nonce.
     pub dpop_jtis: std::sync::Mutex<HashMap<String, u64>>,
     pub dpop_nonce: String,
+    /// The authorization endpoint's interactions, sessions and codes.
+    pub logins: super::login::Logins,
 }
 
 /// How far a DPoP proof's `iat` may be from the mock's clock, seconds.
@@ -203,6 +222,7 @@ impl App {
             discovery_json: String::new(),
             dpop_jtis: std::sync::Mutex::new(HashMap::new()),
             dpop_nonce: crate::dpop::new_jti(),
+            logins: super::login::Logins::default(),
             cfg,
         };
         app.discovery_json = app.discovery().to_string();
@@ -229,6 +249,7 @@ impl App {
         let doc = wire::Discovery {
             issuer: Some(self.issuer.clone()),
             token_endpoint: self.token_url.clone(),
+            authorization_endpoint: Some(url(self.paths.authorize)),
             revocation_endpoint: Some(url(self.paths.revoke)),
             introspection_endpoint: Some(url(self.paths.introspect)),
             jwks_uri: Some(url(self.paths.jwks)),
@@ -244,8 +265,20 @@ impl App {
             );
             m.insert(
                 "response_types_supported".into(),
-                serde_json::json!(["token"]),
+                serde_json::json!(["code"]),
             );
+            m.insert(
+                "code_challenge_methods_supported".into(),
+                serde_json::json!(["S256", "plain"]),
+            );
+            // RFC 9207: the strict profile and IDCS name themselves in
+            // authorization responses.
+            if matches!(self.cfg.profile, Profile::Strict | Profile::Idcs) {
+                m.insert(
+                    "authorization_response_iss_parameter_supported".into(),
+                    true.into(),
+                );
+            }
             m.insert(
                 "subject_types_supported".into(),
                 serde_json::json!(["public"]),

@@ -115,6 +115,8 @@ pub enum AuthMethod {
     ClientSecretJwt,
     /// RFC 7523 assertion signed RS256 with the client's registered key.
     PrivateKeyJwt,
+    /// A public client: `client_id` alone (RFC 6749 §2.1).
+    None,
 }
 
 impl AuthMethod {
@@ -124,6 +126,7 @@ impl AuthMethod {
             AuthMethod::ClientSecretPost => "client_secret_post",
             AuthMethod::ClientSecretJwt => "client_secret_jwt",
             AuthMethod::PrivateKeyJwt => "private_key_jwt",
+            AuthMethod::None => "none",
         }
     }
 }
@@ -160,6 +163,18 @@ pub struct ClientAccount {
     /// PEM public key (SPKI) for `private_key_jwt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwt_public_key_pem: Option<String>,
+    /// Redirect URIs registered for the authorization-code flow (exact
+    /// match, RFC 9700 §4.1.3).
+    #[serde(default = "default_redirect_uris")]
+    pub redirect_uris: Vec<String>,
+}
+
+/// The redirect URI every mock client has registered: a loopback port no
+/// one listens on (the client stops at the redirect).
+pub const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
+
+fn default_redirect_uris() -> Vec<String> {
+    vec![REDIRECT_URI.to_string()]
 }
 
 fn default_auth_methods() -> Vec<AuthMethod> {
@@ -175,6 +190,7 @@ impl ClientAccount {
             grants,
             auth_methods: default_auth_methods(),
             jwt_public_key_pem: None,
+            redirect_uris: default_redirect_uris(),
         }
     }
 
@@ -302,7 +318,26 @@ pub struct MockConfig {
     pub default_scope: String,
     /// Planted defects (see [`Fault`]); several may be combined.
     pub faults: Vec<Fault>,
+    /// Seconds an authorization code may be exchanged (RFC 6749 §4.1.2:
+    /// shortly; 10 minutes at most is RECOMMENDED).
+    pub code_ttl_s: u64,
+    /// The login page is followed by a consent page (EmpowerID, WSO2,
+    /// strict); IDCS's trusted apps skip it.
+    pub consent: bool,
+    /// The key that signs JWT user assertions (RFC 7523 §2.1) the mock
+    /// trusts when its client issues them: the public half of
+    /// `fixtures/keys/user-assertion-key.pem`.
+    #[serde(skip)]
+    pub user_assertion_public_key_pem: String,
+    /// Not the mock's behaviour: how the target file generated for it
+    /// signs in (`--login`). The mock serves every login.
+    #[serde(skip)]
+    pub target_login: crate::wire::LoginGrant,
 }
+
+/// The public half of the user-assertion test key (`fixtures/keys`).
+pub const USER_ASSERTION_PUBLIC_KEY: &str =
+    include_str!("../../fixtures/keys/user-assertion-key.pub.pem");
 
 impl Default for MockConfig {
     fn default() -> MockConfig {
@@ -321,7 +356,13 @@ fn strings(items: &[&str]) -> Vec<String> {
 impl MockConfig {
     /// The strict RFC 6749 + RFC 9700 profile.
     pub fn strict() -> MockConfig {
-        let all = strings(&["password", "refresh_token", "client_credentials"]);
+        let all = strings(&[
+            "password",
+            "refresh_token",
+            "client_credentials",
+            "authorization_code",
+            crate::wire::grant::JWT_BEARER,
+        ]);
         MockConfig {
             profile: Profile::Strict,
             rotation: Rotation::Rotate,
@@ -366,6 +407,14 @@ impl MockConfig {
                     "cc-only-secret",
                     strings(&["client_credentials"]),
                 ),
+                // A public client (a browser or native app): no secret, the
+                // code flow with PKCE (RFC 9700 §2.1.1).
+                ClientAccount::new(
+                    "public-app",
+                    "",
+                    strings(&["authorization_code", "refresh_token"]),
+                )
+                .with_auth_methods(&[AuthMethod::None]),
             ],
             scopes: strings(&[
                 "openid",
@@ -377,6 +426,10 @@ impl MockConfig {
             ]),
             default_scope: "read".into(),
             faults: Vec::new(),
+            code_ttl_s: 60,
+            consent: true,
+            user_assertion_public_key_pem: USER_ASSERTION_PUBLIC_KEY.to_string(),
+            target_login: Default::default(),
         }
     }
 
@@ -386,8 +439,13 @@ impl MockConfig {
         match p {
             Profile::Strict => strict,
             Profile::EmpowerId => {
-                let post_only =
-                    |c: ClientAccount| c.with_auth_methods(&[AuthMethod::ClientSecretPost]);
+                let post_only = |c: ClientAccount| {
+                    if c.allows(AuthMethod::None) {
+                        c
+                    } else {
+                        c.with_auth_methods(&[AuthMethod::ClientSecretPost])
+                    }
+                };
                 MockConfig {
                     profile: p,
                     reuse_detection: ReuseDetection::None,
@@ -401,6 +459,9 @@ impl MockConfig {
             }
             Profile::Idcs => {
                 let jwt = |c: ClientAccount| {
+                    if c.allows(AuthMethod::None) {
+                        return c;
+                    }
                     c.with_auth_methods(&[
                         AuthMethod::ClientSecretBasic,
                         AuthMethod::ClientSecretJwt,
@@ -413,7 +474,12 @@ impl MockConfig {
                     ..ClientAccount::new(
                         "jwt-app",
                         "jwt-app-unused-secret",
-                        strings(&["password", "refresh_token", "client_credentials"]),
+                        strings(&[
+                            "password",
+                            "refresh_token",
+                            "client_credentials",
+                            crate::wire::grant::JWT_BEARER,
+                        ]),
                     )
                     .with_auth_methods(&[AuthMethod::PrivateKeyJwt])
                 });
@@ -439,6 +505,7 @@ impl MockConfig {
                     ]),
                     default_scope: "urn:opc:idm:__myscopes__".into(),
                     id_token_alg: IdTokenAlg::RS256,
+                    consent: false,
                     ..strict
                 }
             }

@@ -33,10 +33,19 @@ pub enum Fault {
     DpopUnbound,
     DpopReplayAccepted,
     DpopIgnoresHtu,
+    CodeReusable,
+    TokensKeptAfterCodeReuse,
+    CodeNotBound,
+    RedirectUriUnchecked,
+    PkceNotEnforced,
+    PkceDowngrade,
+    PublicRefreshUnbound,
+    AssertionExpiredAccepted,
+    AssertionAudienceIgnored,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 23] = [
+    pub const ALL: [Fault; 32] = [
         Fault::RotationKeepsOld,
         Fault::NoFamilyRevoke,
         Fault::SameRefreshToken,
@@ -60,6 +69,15 @@ impl Fault {
         Fault::DpopUnbound,
         Fault::DpopReplayAccepted,
         Fault::DpopIgnoresHtu,
+        Fault::CodeReusable,
+        Fault::TokensKeptAfterCodeReuse,
+        Fault::CodeNotBound,
+        Fault::RedirectUriUnchecked,
+        Fault::PkceNotEnforced,
+        Fault::PkceDowngrade,
+        Fault::PublicRefreshUnbound,
+        Fault::AssertionExpiredAccepted,
+        Fault::AssertionAudienceIgnored,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -87,6 +105,15 @@ impl Fault {
             Fault::DpopUnbound => "dpop_unbound",
             Fault::DpopReplayAccepted => "dpop_replay_accepted",
             Fault::DpopIgnoresHtu => "dpop_ignores_htu",
+            Fault::CodeReusable => "code_reusable",
+            Fault::TokensKeptAfterCodeReuse => "tokens_kept_after_code_reuse",
+            Fault::CodeNotBound => "code_not_bound",
+            Fault::RedirectUriUnchecked => "redirect_uri_unchecked",
+            Fault::PkceNotEnforced => "pkce_not_enforced",
+            Fault::PkceDowngrade => "pkce_downgrade",
+            Fault::PublicRefreshUnbound => "public_refresh_unbound",
+            Fault::AssertionExpiredAccepted => "assertion_expired_accepted",
+            Fault::AssertionAudienceIgnored => "assertion_audience_ignored",
         }
     }
 
@@ -148,6 +175,27 @@ impl Fault {
                 "a DPoP proof is accepted again (its jti is not remembered)"
             }
             Fault::DpopIgnoresHtu => "a DPoP proof for another URI (htu) is accepted",
+            Fault::CodeReusable => "an authorization code can be exchanged more than once",
+            Fault::TokensKeptAfterCodeReuse => {
+                "a reused code is refused but the tokens issued from it stay valid"
+            }
+            Fault::CodeNotBound => "an authorization code can be exchanged by another client",
+            Fault::RedirectUriUnchecked => {
+                "any redirect_uri is accepted, at the authorization endpoint and in the exchange"
+            }
+            Fault::PkceNotEnforced => {
+                "a code issued for a PKCE challenge is exchanged without the right verifier"
+            }
+            Fault::PkceDowngrade => {
+                "a code_verifier is accepted for a code issued without a challenge"
+            }
+            Fault::PublicRefreshUnbound => {
+                "a public client's refresh token is neither rotated nor bound to a key"
+            }
+            Fault::AssertionExpiredAccepted => "an expired JWT user assertion is accepted",
+            Fault::AssertionAudienceIgnored => {
+                "a JWT user assertion for another audience is accepted"
+            }
         }
     }
 }

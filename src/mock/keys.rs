@@ -30,8 +30,9 @@ pub enum KeyError {
     Json(#[from] serde_json::Error),
 }
 
-/// id_token claims (OpenID Connect Core §2). No `nonce`: the password grant
-/// has none to echo.
+/// id_token claims (OpenID Connect Core §2). `nonce` only in the answer to
+/// the code exchange of a request that sent one (§3.1.2.1); the password
+/// grant and refreshes have none to echo.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct IdClaims {
     pub iss: String,
@@ -40,6 +41,8 @@ pub struct IdClaims {
     pub iat: u64,
     pub exp: u64,
     pub auth_time: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
 }
 
 /// Signs id_tokens and publishes the matching JWKS.
@@ -172,6 +175,11 @@ impl JtiCache {
             .is_none()
     }
 
+    /// Records the jti of an assertion by `who`; `false` when it was seen.
+    pub fn first_use_of(&self, who: &str, jti: &str, exp_s: u64) -> bool {
+        self.first_use(who, jti, exp_s)
+    }
+
     /// Forgets jtis whose assertion has expired (they cannot be replayed).
     pub fn purge(&self, now_s: u64) {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
@@ -288,6 +296,7 @@ mod tests {
                 iat: 1,
                 exp: 4_000_000_000,
                 auth_time: 1,
+                nonce: None,
             };
             let token = s.id_token(&c).unwrap();
             let set: jwk::JwkSet = serde_json::from_str(s.jwks_json()).unwrap();

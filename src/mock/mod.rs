@@ -5,6 +5,8 @@
 //! It shares only [`crate::wire`] types with the client side. Layout, from
 //! the outside in:
 //! - [`server`]: binding, routing, HTTP/1.1 (+TLS), purge sweeps, shutdown;
+//! - `login`, `pages`: the authorization endpoint, its login and consent
+//!   pages per profile, codes with PKCE, the JWT user-assertion grant;
 //! - `token`, `endpoints`: the handlers; `request`: form POSTs and client
 //!   authentication; `reply`: RFC 6749 §5 responses and [`OAuthError`];
 //! - `store`: tokens, families, rotation, reuse detection, expiry;
@@ -31,6 +33,8 @@ pub mod fault;
 mod form;
 mod keys;
 mod limit;
+mod login;
+mod pages;
 mod reply;
 mod request;
 pub mod server;
@@ -39,6 +43,7 @@ mod store;
 mod token;
 
 pub use app::{CLOCK_PATH, Paths};
+pub use config::REDIRECT_URI;
 pub use config::{
     Account, AuthMethod, ClientAccount, DpopMode, FailureLimit, GraceReturns, IdTokenAlg,
     MockConfig, Profile, RefreshExpiry, ReuseDetection, Rotation, ScopeTtl, TlsIdentity,

@@ -120,6 +120,14 @@ pub fn authenticate<'a>(
     if jwt {
         return check_assertion(app, form, assertion, assertion_type);
     }
+    // A public client identifies itself with its client_id alone.
+    if let Some(c) = form
+        .get("client_id")
+        .and_then(|id| app.clients.get(id))
+        .filter(|c| c.account.allows(AuthMethod::None))
+    {
+        return Ok(c);
+    }
     Err(OAuthError::invalid_client(
         "client authentication is required",
     ))

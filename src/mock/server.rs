@@ -5,6 +5,7 @@
 use super::app::{App, CLOCK_PATH};
 use super::config::MockConfig;
 use super::endpoints;
+use super::login;
 use super::token;
 use axum::Router;
 use axum::routing::{any, get};
@@ -131,7 +132,10 @@ fn routes(app: Arc<App>) -> Router {
         .route(p.token, any(token::token))
         .route(p.revoke, any(endpoints::revoke))
         .route(p.introspect, any(endpoints::introspect))
-        .route(p.jwks, get(endpoints::jwks));
+        .route(p.jwks, get(endpoints::jwks))
+        .route(p.authorize, get(login::authorize))
+        .route(p.login, axum::routing::post(login::login))
+        .route(p.consent, any(login::consent));
     for d in p.discovery {
         r = r.route(d, get(endpoints::discovery));
     }
@@ -152,6 +156,7 @@ fn purge(app: &App) -> usize {
     app.password_limit.purge(now_s);
     app.client_limit.purge(now_s);
     app.jtis.purge(app.clock.wall_s());
+    app.logins.purge(now_ms);
     app.store.purge(now_ms)
 }
 

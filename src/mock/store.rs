@@ -91,6 +91,18 @@ pub fn scope_within(requested: &str, granted: &str) -> bool {
         .all(|s| scope_has(granted, s))
 }
 
+/// Who a new grant is for.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub client_id: Arc<str>,
+    pub user: Option<Arc<str>>,
+    pub scope: Arc<str>,
+    /// When the user authenticated, Unix seconds.
+    pub auth_time_s: u64,
+    /// See [`Family`]: the family's refresh token never rotates.
+    pub keeps_token: bool,
+}
+
 /// Every token descending from one grant.
 #[derive(Debug)]
 pub struct Family {
@@ -98,8 +110,11 @@ pub struct Family {
     pub user: Option<Arc<str>>,
     /// The originally granted scope; a narrowed refresh does not change it.
     pub scope: Arc<str>,
-    /// When the user authenticated (password grant), Unix seconds.
+    /// When the user authenticated, Unix seconds (the mock's clock).
     pub auth_time_s: u64,
+    /// Refreshes return the same refresh token whatever the rotation (the
+    /// `public_refresh_unbound` fault's public clients).
+    keeps_token: bool,
     cap_ms: Option<u64>,
     revoked: AtomicBool,
     state: Mutex<FamilyState>,
@@ -272,6 +287,37 @@ impl Store {
         now_ms: u64,
         jkt: Option<Arc<str>>,
     ) -> Issued {
+        self.grant_session(
+            Session {
+                client_id,
+                user,
+                scope,
+                auth_time_s: now_ms / 1000,
+                keeps_token: false,
+            },
+            offer_refresh,
+            now_ms,
+            jkt,
+        )
+    }
+
+    /// A new grant of a session: who, with which scope, authenticated
+    /// when (a login through the authorization endpoint authenticates
+    /// before its code is exchanged).
+    pub fn grant_session(
+        &self,
+        session: Session,
+        offer_refresh: bool,
+        now_ms: u64,
+        jkt: Option<Arc<str>>,
+    ) -> Issued {
+        let Session {
+            client_id,
+            user,
+            scope,
+            auth_time_s,
+            keeps_token,
+        } = session;
         let p = &self.policy;
         let with_refresh = offer_refresh
             && p.refresh_requires_scope
@@ -282,7 +328,8 @@ impl Store {
                 client_id: client_id.clone(),
                 user: user.clone(),
                 scope: scope.clone(),
-                auth_time_s: now_ms / 1000,
+                auth_time_s,
+                keeps_token,
                 cap_ms: p.max_lifetime_ms.map(|m| now_ms.saturating_add(m)),
                 revoked: AtomicBool::new(false),
                 state: Mutex::new(FamilyState {
@@ -313,7 +360,7 @@ impl Store {
             client_id,
             user,
             family,
-            auth_time_s: now_ms / 1000,
+            auth_time_s,
         };
         let mut issued = self.issue_access(owner, scope, refresh_token, 0, now_ms);
         issued.bound = jkt.is_some();
@@ -347,6 +394,15 @@ impl Store {
             auth_time_s: owner.auth_time_s,
             generation,
             bound: false,
+        }
+    }
+
+    /// The rotation a family's refreshes follow.
+    fn rotation_of(&self, family: &Family) -> Rotation {
+        if family.keeps_token {
+            Rotation::Static
+        } else {
+            self.policy.rotation
         }
     }
 
@@ -427,7 +483,7 @@ impl Store {
             }
             Some(_) => return Err(RefreshError::InvalidScope),
         };
-        let rotating = self.policy.rotation == Rotation::Rotate;
+        let rotating = self.rotation_of(&family) == Rotation::Rotate;
         // The `same_second_stale` fault: a stale token is judged by the
         // second it was issued in against the second of the family's last
         // rotation, and the same second passes.
@@ -454,7 +510,7 @@ impl Store {
             (family, step)
         };
         let (refresh_token, generation) = match step {
-            Step::Keep => match self.policy.rotation {
+            Step::Keep => match self.rotation_of(&family) {
                 Rotation::Omit => (None, generation),
                 _ => (Some(token.to_string()), generation),
             },
@@ -487,7 +543,7 @@ impl Store {
         if family.is_revoked() {
             return Err(RefreshError::Revoked);
         }
-        if p.rotation != Rotation::Rotate {
+        if p.rotation != Rotation::Rotate || family.keeps_token {
             return Ok(Step::Keep);
         }
         if generation == st.current_gen || p.faults.has(Fault::RotationKeepsOld) {
@@ -593,6 +649,7 @@ impl Store {
             user: family.user.clone(),
             scope: family.scope.clone(),
             auth_time_s: family.auth_time_s,
+            keeps_token: family.keeps_token,
             cap_ms: family.cap_ms,
             revoked: AtomicBool::new(false),
             state: Mutex::new(FamilyState {
@@ -719,7 +776,7 @@ impl Store {
         let faults = self.policy.faults;
         let expired = (now_ms >= expires_ms || family.expired(now_ms))
             && !faults.has(Fault::ExpiredRefreshAccepted);
-        let current = self.policy.rotation != Rotation::Rotate
+        let current = self.rotation_of(&family) != Rotation::Rotate
             || faults.has(Fault::RotationKeepsOld)
             || lock(&family.state).current_gen == generation;
         (!family.is_revoked() && !expired && current).then(|| TokenInfo {

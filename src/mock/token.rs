@@ -125,6 +125,8 @@ async fn handle(app: &App, headers: &HeaderMap, form: &Form<'_>) -> Result<Respo
         grant::PASSWORD,
         grant::REFRESH_TOKEN,
         grant::CLIENT_CREDENTIALS,
+        grant::AUTHORIZATION_CODE,
+        grant::JWT_BEARER,
     ]
     .contains(&grant_type)
     {
@@ -141,9 +143,18 @@ async fn handle(app: &App, headers: &HeaderMap, form: &Form<'_>) -> Result<Respo
         )
         .into());
     }
+    // A public client has no credentials to prove: it may only use the
+    // code flow and refresh its tokens (RFC 6749 §2.1).
+    let mut nonce = None;
     let issued = match grant_type {
         grant::PASSWORD => password(app, client, headers, form, user_in_basic, jkt).await?,
         grant::REFRESH_TOKEN => refresh(app, client, form, jkt.as_deref()).await?,
+        grant::AUTHORIZATION_CODE => {
+            let (issued, n) = super::login::exchange(app, client, form, jkt)?;
+            nonce = n;
+            issued
+        }
+        grant::JWT_BEARER => super::login::assertion(app, client, form, jkt)?,
         _ => {
             let scope = app.scope(form.get("scope"))?;
             let now = app.clock.now_ms();
@@ -151,7 +162,7 @@ async fn handle(app: &App, headers: &HeaderMap, form: &Form<'_>) -> Result<Respo
                 .grant_bound(client.id.clone(), None, scope, false, now, jkt)
         }
     };
-    Ok(respond(app, issued))
+    Ok(respond(app, issued, nonce))
 }
 
 async fn password(
@@ -240,7 +251,7 @@ async fn refresh(
 }
 
 /// The §5.1 response for `issued`.
-fn respond(app: &App, issued: Issued) -> Response {
+fn respond(app: &App, issued: Issued, nonce: Option<String>) -> Response {
     let now_s = app.clock.now_s();
     let id_token = match &issued.user {
         Some(user) if app.cfg.id_token && scope_has(&issued.scope, "openid") => {
@@ -256,6 +267,7 @@ fn respond(app: &App, issued: Issued) -> Response {
                 iat: now_s,
                 exp: now_s + issued.expires_in,
                 auth_time: issued.auth_time_s,
+                nonce,
             };
             match app.signer.id_token(&claims) {
                 Ok(t) => Some(t),

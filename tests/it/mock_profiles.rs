@@ -97,7 +97,7 @@ async fn empowerid_serves_its_paths_tokeninfo_and_userinfo() {
     assert_eq!(d["token_endpoint"], m.server.token_endpoint());
     assert_eq!(
         d["token_endpoint_auth_methods_supported"],
-        json!(["client_secret_post"])
+        json!(["client_secret_post", "none"])
     );
     let r = m
         .token(

@@ -109,9 +109,12 @@ async fn grant_type_errors() {
     m.token(app, &[("username", "alice")])
         .await
         .assert_error(400, "invalid_request");
-    m.token(app, &[("grant_type", "authorization_code")])
-        .await
-        .assert_error(400, "unsupported_grant_type");
+    m.token(
+        app,
+        &[("grant_type", "urn:ietf:params:oauth:grant-type:device_code")],
+    )
+    .await
+    .assert_error(400, "unsupported_grant_type");
     m.token(app, &[("grant_type", "Password")])
         .await
         .assert_error(400, "unsupported_grant_type");
@@ -427,7 +430,7 @@ async fn discovery_and_jwks_describe_the_server() {
         }
         assert_eq!(
             d.token_endpoint_auth_methods_supported,
-            ["client_secret_basic", "client_secret_post"]
+            ["client_secret_basic", "client_secret_post", "none"]
         );
         assert!(d.scopes_supported.iter().any(|s| s == "openid"));
     }
