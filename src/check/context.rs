@@ -146,9 +146,8 @@ impl<'a> Context<'a> {
                 .get(*name)
                 .map(|s| (s.clone(), false))
                 .ok_or_else(|| format!("the target declares no scope `{name}` under `scopes`")),
-            ["password_grant", "scope"] => {
-                Ok((t.password_grant.scope.clone().unwrap_or_default(), false))
-            }
+            // The scope a login asks for (`login.scope`, else this).
+            ["password_grant", "scope"] => Ok((t.login_scope.clone().unwrap_or_default(), false)),
             ["clients", name, field] => {
                 let c = t
                     .client(name)

@@ -32,7 +32,7 @@ pub struct Runner {
 }
 
 /// How a scenario ended early.
-enum Stop {
+pub(super) enum Stop {
     Finding(Box<Finding>),
     Skip(String),
     Blocked {
@@ -47,8 +47,8 @@ enum Stop {
 }
 
 /// What a scenario gathers while it runs, besides its captures.
-struct Trace<'s> {
-    records: Vec<StepRecord>,
+pub(super) struct Trace<'s> {
+    pub(super) records: Vec<StepRecord>,
     /// SHOULD parts that did not hold; the scenario went on.
     soft: Vec<(Finding, Level)>,
     /// Format defects that belong to ER-BODY / ER-STATUS.
@@ -73,7 +73,7 @@ impl<'s> Trace<'s> {
 }
 
 /// `400 invalid_grant`, `401 (no body)`, `405 (text/html, 17 bytes)`.
-fn answer(r: &HttpResponse) -> String {
+pub(super) fn answer(r: &HttpResponse) -> String {
     match (expect::error_code(r), r.body.is_empty()) {
         (Some(code), _) => format!("{} {code}", r.status),
         (None, true) => format!("{} (no body)", r.status),
@@ -97,7 +97,7 @@ enum WaitError {
 }
 
 impl Stop {
-    fn error(step: &Step, class: ErrorClass, detail: impl Into<String>) -> Stop {
+    pub(super) fn error(step: &Step, class: ErrorClass, detail: impl Into<String>) -> Stop {
         Stop::Error {
             step: step.name.clone(),
             class,
@@ -106,7 +106,7 @@ impl Stop {
     }
 
     /// The one mapping from the layers' errors to outcomes.
-    fn build(step: &Step, e: BuildError) -> Stop {
+    pub(super) fn build(step: &Step, e: BuildError) -> Stop {
         let class = match &e {
             BuildError::Render(_) => ErrorClass::MissingCapture,
             BuildError::Missing(_) | BuildError::Request(_) => ErrorClass::Request,
@@ -114,7 +114,7 @@ impl Stop {
         Stop::error(step, class, e.to_string())
     }
 
-    fn transport(step: &Step, e: TransportError) -> Stop {
+    pub(super) fn transport(step: &Step, e: TransportError) -> Stop {
         Stop::error(step, e.class, e.detail)
     }
 
@@ -292,6 +292,10 @@ impl Runner {
                 self.token_op_step(step, op, url, "introspection_endpoint", ctx, trace)
                     .await
             }
+            Action::Authorize(a) => self.authorize_step(step, a, ctx, trace).await,
+            Action::Grant(g) if g.grant_type == crate::scenario::compile::LOGIN => {
+                self.login_step(step, g, ctx, trace).await
+            }
             Action::Grant(g) => match (&step.chain, step.parallel) {
                 (Some((every, until)), _) => self.chain(step, g, every, until, ctx, trace).await,
                 (None, n) if n > 1 => self.parallel(step, g, ctx, trace).await,
@@ -370,7 +374,7 @@ impl Runner {
         self.single(step, &wire, ctx, trace).await
     }
 
-    async fn grant_step(
+    pub(super) async fn grant_step(
         &self,
         step: &Step,
         g: &GrantRequest,
@@ -378,7 +382,9 @@ impl Runner {
         trace: &mut Trace<'_>,
     ) -> Result<(), Stop> {
         let wire = request::grant_request(g, ctx).map_err(|e| Stop::build(step, e))?;
-        if g.assertion == Some(AssertionDefect::Replayed) {
+        let replayed = g.assertion == Some(AssertionDefect::Replayed)
+            || g.user_assertion == Some(crate::scenario::model::UserAssertionUse::Replayed);
+        if replayed {
             // The first use of the assertion; the expectations judge the
             // replay that follows.
             let first = self.send(&wire).await;
@@ -403,7 +409,12 @@ impl Runner {
         .await
     }
 
-    fn step_record(&self, step: &Step, summary: String, exchange: Exchange) -> StepRecord {
+    pub(super) fn step_record(
+        &self,
+        step: &Step,
+        summary: String,
+        exchange: Exchange,
+    ) -> StepRecord {
         StepRecord {
             name: step.name.clone(),
             summary: self.redactor.redact(&summary),
@@ -412,10 +423,26 @@ impl Runner {
     }
 
     /// One request: sent, recorded, judged, captured.
-    async fn single(
+    pub(super) async fn single(
         &self,
         step: &Step,
         wire: &WireRequest,
+        ctx: &mut Context<'_>,
+        trace: &mut Trace<'_>,
+    ) -> Result<(), Stop> {
+        let requested_scope = wire.form_param("scope");
+        self.single_with(step, wire, requested_scope, Vec::new(), ctx, trace)
+            .await
+    }
+
+    /// [`Runner::single`] for a request whose scope was asked elsewhere (an
+    /// authorization request), with `extra` members captured.
+    pub(super) async fn single_with(
+        &self,
+        step: &Step,
+        wire: &WireRequest,
+        requested_scope: Option<String>,
+        extra: Vec<(String, serde_json::Value)>,
         ctx: &mut Context<'_>,
         trace: &mut Trace<'_>,
     ) -> Result<(), Stop> {
@@ -453,6 +480,34 @@ impl Runner {
         trace
             .records
             .push(self.step_record(step, describe(wire, &response), record.clone()));
+        self.judge(
+            step,
+            &response,
+            &record,
+            requested_scope.as_deref(),
+            extra,
+            ctx,
+            trace,
+        )
+        .await
+    }
+
+    /// Judges one answer (sent, or made by a login: a command's output, an
+    /// authorization response): `not_applicable_if`, `expect`,
+    /// `expect_any`, the id_token's signature; then captures it, with
+    /// `extra` members.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn judge(
+        &self,
+        step: &Step,
+        response: &HttpResponse,
+        record: &Exchange,
+        requested_scope: Option<&str>,
+        extra: Vec<(String, serde_json::Value)>,
+        ctx: &mut Context<'_>,
+        trace: &mut Trace<'_>,
+    ) -> Result<(), Stop> {
+        let response = response.clone();
         for (when, reason) in &step.not_applicable_if {
             if expect::check_all(when, &response, ctx).is_empty() {
                 return Err(Stop::Skip(format!(
@@ -486,7 +541,7 @@ impl Runner {
         {
             misses.push((m, step.expect.as_ref().and_then(|e| e.level)));
         }
-        self.settle(step, &response, misses, &record, trace)?;
+        self.settle(step, &response, misses, record, trace)?;
         if response.truncated {
             return Err(Stop::error(
                 step,
@@ -494,10 +549,9 @@ impl Runner {
                 format!("the response body exceeds {} bytes", http::MAX_BODY_BYTES),
             ));
         }
-        ctx.capture(
-            &step.name,
-            Captured::from_token_response(&response, wire.form_param("scope").as_deref()),
-        );
+        let mut captured = Captured::from_token_response(&response, requested_scope);
+        captured.extra.extend(extra);
+        ctx.capture(&step.name, captured);
         Ok(())
     }
 

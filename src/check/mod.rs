@@ -8,6 +8,7 @@ pub mod context;
 pub mod exec;
 pub mod expect;
 pub mod expected;
+mod login;
 pub mod plan;
 pub mod preflight;
 pub mod quality;

@@ -255,14 +255,46 @@ pub fn unmet(s: &Scenario, t: &Target) -> Option<String> {
             }
         ));
     }
+    if let Some(want) = r.login
+        && want != t.login.grant()
+    {
+        return Some(format!(
+            "not applicable: it needs a {want} login, and the target signs in with {} (login.grant)",
+            t.login.grant()
+        ));
+    }
+    if r.public_client == Some(true)
+        && !t
+            .client("public")
+            .is_some_and(|c| c.auth == crate::target::AuthMethod::None)
+    {
+        return Some(
+            "needs a public client: declare clients.public with `auth: none` (RFC 6749 §2.1)"
+                .into(),
+        );
+    }
+    if r.tracks_assertion_jti == Some(true)
+        && !matches!(&t.login, crate::target::Login::JwtBearer(a) if a.tracks_jti)
+    {
+        return Some(
+            "needs login.tracks_jti: true (RFC 7523 §3 lets a server track assertion jtis; it need not)"
+                .into(),
+        );
+    }
     if r.clock_control == Some(true) && t.clock_control.is_none() {
         return Some("needs clock_control".into());
     }
     let uses_password = s.steps.iter().any(|st| {
         matches!(&st.action, crate::scenario::compile::Action::Grant(g) if g.grant_type == crate::wire::grant::PASSWORD)
     });
-    if uses_password && !t.password_grant.enabled {
-        return Some("uses the password grant, which the target does not offer (password_grant.enabled: false)".into());
+    if uses_password && !t.password_offered() {
+        return Some(match t.password_grant.enabled {
+            Some(false) => "not applicable: it sends the password grant, which the target does not offer (password_grant.enabled: false)".into(),
+            _ => format!(
+                "not applicable: it sends the password grant, and the target signs in with {} (login.grant); declare password_grant.enabled: true if the server offers the password grant too",
+                t.login.grant()
+            ),
+        });
     }
     for c in &s.needs.clients {
         if t.client(c).is_none() {

@@ -1,8 +1,9 @@
-//! Before the suite: one login with the primary client and user, and one
-//! refresh. A target that is unusable as configured (its client or user
+//! Before the suite: one login with the primary client and user (the way
+//! the target's `login` says), and one refresh. A target that is unusable as configured (its client or user
 //! refused, the grant not allowed) is said once, naming the key to check,
 //! instead of as a failure in every scenario.
 
+use crate::oauth::login::{self, LoginGrant, Prepared, Who};
 use crate::oauth::record::{self, Exchanged};
 use crate::oauth::{TokenRequest, http::HttpOptions};
 use crate::redact::Redactor;
@@ -41,9 +42,6 @@ pub async fn run(
     http: &HttpOptions,
     redactor: &Redactor,
 ) -> Result<Option<Preflight>, Refused> {
-    if !target.password_grant.enabled {
-        return Ok(None);
-    }
     let (Some(endpoint), Some(c), Some(user)) = (
         target.token_endpoint.as_ref(),
         target.client("primary"),
@@ -52,23 +50,24 @@ pub async fn run(
         return Ok(None);
     };
     let source = &target.source;
-    let mut login = TokenRequest::new(grant::PASSWORD, c, endpoint).user(
-        &user.username,
-        user.password.expose(),
-        target.password_grant.user_credentials,
-    );
-    if let Some(scope) = target
-        .password_grant
-        .scope
-        .as_deref()
-        .filter(|s| !s.is_empty())
-    {
-        login = login.param("scope", scope);
-    }
-    let wire = login
-        .build()
-        .map_err(|e| Refused(format!("preflight: {e}")))?
-        .post(endpoint.clone());
+    let grant = target.login.grant();
+    let who = Who {
+        client: c,
+        username: &user.username,
+        password: user.password.expose(),
+        user_credentials: target.password_grant.user_credentials,
+        token_endpoint: endpoint,
+        scope: target.login_scope.as_deref(),
+        issuer: target.issuer.as_deref(),
+    };
+    let prepared = login::prepare(&target.login, &who, client, http.request_timeout, redactor)
+        .await
+        .map_err(|e| {
+            Refused(format!(
+                "preflight login ({grant}): {}",
+                redactor.redact(&e.to_string())
+            ))
+        })?;
     // A DPoP client proves possession of one key for the login and the
     // refresh (the refresh token may be bound to it).
     let key = match c.dpop {
@@ -78,27 +77,47 @@ pub async fn run(
         None => None,
     };
     let mut nonce = None;
-    let r = send_with_dpop(client, wire, key.as_ref(), &mut nonce, http, redactor)
-        .await
-        .map_err(|e| Refused(format!("preflight login: {e}")))?;
+    let r = match prepared {
+        Prepared::Response(r) => r,
+        Prepared::Request { wire, .. } => {
+            send_with_dpop(client, wire, key.as_ref(), &mut nonce, http, redactor)
+                .await
+                .map_err(|e| Refused(format!("preflight login: {e}")))?
+        }
+    };
     let (said, code) = answer(&r);
-    if !(200..300).contains(&r.status) {
-        let what = match code.as_deref() {
-            Some("invalid_client") => format!(
+    let token_error = r.json().is_some_and(|j| j.get("error").is_some());
+    if !(200..300).contains(&r.status) || token_error {
+        let what = match (code.as_deref(), grant) {
+            (Some("invalid_client"), _) => format!(
                 "the server refused the credentials of clients.primary ({said}): check clients.primary (id, secret, auth: {}) in {source}",
                 c.auth.as_str()
             ),
-            Some("invalid_grant") => format!(
+            (Some("invalid_grant"), LoginGrant::Password) => format!(
                 "the server refused the user users.primary ({said}): check users.primary (username, password) in {source}"
             ),
-            Some("unauthorized_client") | Some("unsupported_grant_type") => format!(
-                "the server does not let clients.primary use the password grant ({said}): allow it, or set password_grant.enabled: false in {source}"
+            (Some("invalid_grant"), LoginGrant::JwtBearer) => format!(
+                "the server refused the user assertion ({said}): check login (key_file, alg, kid, iss, sub, aud) and users.primary in {source}"
             ),
-            Some("invalid_scope") => {
-                format!("the server refused password_grant.scope ({said}): check it in {source}")
+            (Some("invalid_grant"), LoginGrant::AuthorizationCode) => format!(
+                "the server refused the code exchange ({said}): check login.redirect_uri and clients.primary in {source}"
+            ),
+            (
+                Some("unauthorized_client") | Some("unsupported_grant_type"),
+                LoginGrant::Password,
+            ) => format!(
+                "the server does not let clients.primary use the password grant ({said}): allow it, or sign in another way (login.grant) in {source}"
+            ),
+            (Some("unauthorized_client") | Some("unsupported_grant_type"), g) => format!(
+                "the server does not let clients.primary use the {g} login ({said}): allow it, or sign in another way (login.grant) in {source}"
+            ),
+            (Some("invalid_scope"), _) => {
+                format!(
+                    "the server refused the login's scope ({said}): check login.scope or password_grant.scope in {source}"
+                )
             }
             _ => format!(
-                "the login with clients.primary and users.primary was refused ({said}): check the target {source}"
+                "the login ({grant}) with clients.primary and users.primary was refused ({said}): check the target {source}"
             ),
         };
         return Err(Refused(format!("preflight: {what}")));

@@ -84,7 +84,47 @@ pub fn grant_request(g: &GrantRequest, ctx: &Context) -> Result<WireRequest, Bui
         request = request.user(&username, &password, placement);
         let scope = match &g.scope {
             Some(t) => Some(render(ctx, t, &mut sensitive)?),
-            None => target.password_grant.scope.clone(),
+            None => target.login_scope.clone(),
+        };
+        if let Some(scope) = scope.filter(|s| !s.is_empty()) {
+            request = request.param("scope", scope);
+        }
+    } else if let Some(use_) = g.user_assertion {
+        // A JWT user assertion (RFC 7523 §2.1) from the target's login.
+        use crate::oauth::login::assertion::{UserAssertionDefect as D, user_assertion};
+        use crate::scenario::model::UserAssertionUse as U;
+        let crate::target::Login::JwtBearer(a) = &target.login else {
+            return Err(BuildError::Missing(format!(
+                "a user assertion needs a jwt_bearer login, and the target signs in with {}",
+                target.login.grant()
+            )));
+        };
+        let user = target
+            .user(&g.user)
+            .ok_or_else(|| BuildError::Missing(format!("the target has no user `{}`", g.user)))?;
+        let defect = match use_ {
+            U::Valid | U::Replayed => None,
+            U::Expired => Some(D::Expired),
+            U::WrongAudience => Some(D::WrongAudience),
+            U::UnknownKey => Some(D::UnknownKey),
+            U::BadSignature => Some(D::BadSignature),
+        };
+        let client_id = match &g.client_id {
+            Some(t) => render(ctx, t, &mut sensitive)?,
+            None => client.id.clone(),
+        };
+        let signed = user_assertion(a, &client_id, &user.username, endpoint.as_str(), defect)
+            .map_err(|detail| {
+                BuildError::Request(RequestError::Signing {
+                    client: client.id.clone(),
+                    detail,
+                })
+            })?;
+        sensitive.push(Sensitive::Text("as", signed.expose().to_string()));
+        request = request.param("assertion", signed.expose());
+        let scope = match &g.scope {
+            Some(t) => Some(render(ctx, t, &mut sensitive)?),
+            None => target.login_scope.clone(),
         };
         if let Some(scope) = scope.filter(|s| !s.is_empty()) {
             request = request.param("scope", scope);

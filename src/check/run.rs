@@ -58,6 +58,11 @@ pub async fn prepare(
         if target.issuer.is_none() {
             target.issuer = doc.issuer;
         }
+        if let crate::target::Login::AuthorizationCode(flow) = &mut target.login
+            && flow.authorization_endpoint.is_none()
+        {
+            flow.authorization_endpoint = doc.authorization_endpoint.as_deref().and_then(parse);
+        }
     }
     let endpoint = target.token_endpoint.clone().ok_or_else(|| {
         TransportError::new(

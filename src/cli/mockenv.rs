@@ -13,7 +13,7 @@ use crate::mock::{
     ReuseDetection, Rotation, TlsIdentity,
 };
 use crate::secret::Secret;
-use crate::target::{ClockControl, Target, TargetFile};
+use crate::target::{ClockControl, LoginFile, LoginGrant, Target, TargetFile};
 use crate::yaml::{self, Source};
 use std::path::{Path, PathBuf};
 
@@ -97,6 +97,12 @@ pub struct MockKnobs {
     /// vendor profiles').
     #[arg(long, value_parser = parse_enum::<IdTokenAlg>, value_name = "ALG")]
     pub id_token_alg: Option<IdTokenAlg>,
+    /// How the mock's target signs in: password (default) |
+    /// authorization_code (through the mock's login and consent pages) |
+    /// jwt_bearer (a JWT user assertion, as IDCS takes it). The mock serves
+    /// every one; this chooses what its target file declares.
+    #[arg(long, value_parser = parse_enum::<LoginGrant>, value_name = "GRANT")]
+    pub login: Option<LoginGrant>,
 }
 
 impl MockKnobs {
@@ -117,6 +123,7 @@ impl MockKnobs {
             || self.id_token_alg.is_some()
             || self.dpop.is_some()
             || self.dpop_nonce
+            || self.login.is_some()
     }
 }
 
@@ -236,6 +243,9 @@ pub fn resolve(
     for f in &knobs.faults {
         cfg = cfg.fault(*f);
     }
+    if let Some(l) = knobs.login {
+        cfg.target_login = l;
+    }
     cfg.virtual_clock |= virtual_clock;
     if knobs.tls.is_some() {
         cfg.tls = true;
@@ -315,7 +325,67 @@ pub fn target_file(
     file.clock_control = cfg.virtual_clock.then(|| ClockControl {
         url: crate::mock::CLOCK_PATH.to_string(),
     });
+    file.login = login_block(cfg.target_login, profile, &file)?;
     Ok((PathBuf::from(path), file))
+}
+
+/// The private half of the key the mock trusts for user assertions.
+const USER_ASSERTION_KEY: &str = include_str!("../../fixtures/keys/user-assertion-key.pem");
+
+/// The `login` block a mock's target declares for `grant`: the mock's own
+/// redirect URI, the target's scope; for assertions, the test key (written
+/// to a file of its own, so that the target works from any folder).
+fn login_block(
+    grant: LoginGrant,
+    profile: Profile,
+    file: &TargetFile,
+) -> Result<Option<LoginFile>, Diagnostic> {
+    let blank = LoginFile {
+        grant,
+        scope: file.password_grant.scope.clone(),
+        authorization_endpoint: None,
+        redirect_uri: None,
+        params: Default::default(),
+        pkce: Default::default(),
+        form: None,
+        origins: Vec::new(),
+        max_hops: None,
+        key_file: None,
+        alg: None,
+        kid: None,
+        iss: None,
+        sub: None,
+        aud: None,
+        lifetime_s: None,
+        tracks_jti: None,
+        command: Vec::new(),
+        timeout_s: None,
+    };
+    Ok(match grant {
+        LoginGrant::Password | LoginGrant::Command => None,
+        LoginGrant::AuthorizationCode => Some(LoginFile {
+            authorization_endpoint: Some(crate::mock::Paths::of(profile).authorize.to_string()),
+            redirect_uri: Some(crate::mock::REDIRECT_URI.to_string()),
+            ..blank
+        }),
+        LoginGrant::JwtBearer => {
+            let dir = std::env::temp_dir().join("tokenprobe-test-keys");
+            let path = dir.join("user-assertion-key.pem");
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| e.to_string())
+                .and_then(|_| {
+                    crate::report::write_atomically(&path, USER_ASSERTION_KEY.as_bytes())
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(|e| Diagnostic::file(&path, format!("cannot write the test key: {e}")))?;
+            Some(LoginFile {
+                key_file: Some(path.display().to_string()),
+                alg: Some("RS256".into()),
+                tracks_jti: Some(true),
+                ..blank
+            })
+        }
+    })
 }
 
 /// The target file of a running mock: [`target_file`] at the server's real

@@ -109,6 +109,8 @@ fn default_step_name(i: usize, s: &StepFile) -> String {
             Document::Discovery => "get discovery".into(),
             Document::Jwks => "get jwks".into(),
         }
+    } else if s.authorize.is_some() {
+        "authorize".into()
     } else {
         "step".into()
     };
@@ -119,7 +121,7 @@ fn default_step_name(i: usize, s: &StepFile) -> String {
 /// RFC 8693, OpenID Connect), the capture's `status`, and what an
 /// authorization step captures: a name close to one of them but not it is
 /// a typo (`refresh_tokn`), which would render as nothing at run time.
-pub const KNOWN_MEMBERS: [&str; 31] = [
+pub const KNOWN_MEMBERS: [&str; 35] = [
     "access_token",
     "granted_scope",
     "token_type",
@@ -151,6 +153,10 @@ pub const KNOWN_MEMBERS: [&str; 31] = [
     "redirect_uri",
     "authorization_request",
     "hops",
+    "state_echoed",
+    "iss_matches",
+    "code_challenge",
+    "authenticated_at",
 ];
 
 /// Why a path under a step name cannot resolve.
@@ -251,6 +257,17 @@ pub enum Action {
     Revoke(TokenOp),
     Introspect(TokenOp),
     Get(Document),
+    Authorize(Box<AuthorizeStep>),
+}
+
+/// An `authorize` step: the front channel of the code flow.
+#[derive(Debug, Clone)]
+pub struct AuthorizeStep {
+    pub client: String,
+    pub user: String,
+    pub scope: Option<Template>,
+    pub params: Vec<(String, Template)>,
+    pub pkce: Option<crate::target::Pkce>,
 }
 
 #[derive(Debug, Clone)]
@@ -276,6 +293,8 @@ pub struct GrantRequest {
     pub body: Option<Template>,
     /// Which DPoP proof (when the client uses DPoP, or a defect is asked).
     pub dpop: Option<super::model::DpopUse>,
+    /// A JWT-bearer grant's user assertion.
+    pub user_assertion: Option<super::model::UserAssertionUse>,
 }
 
 #[derive(Debug, Clone)]
@@ -799,6 +818,8 @@ impl Compiler<'_> {
         let judged_prefix = match grant {
             crate::wire::grant::PASSWORD => "PW-",
             crate::wire::grant::CLIENT_CREDENTIALS => "RB-CC",
+            // A login is never what a check judges.
+            LOGIN => "\0",
             _ => return false,
         };
         // A login by another client than the primary one is what the
@@ -886,6 +907,7 @@ impl Compiler<'_> {
             s.revoke.is_some(),
             s.introspect.is_some(),
             s.get.is_some(),
+            s.authorize.is_some(),
         ];
         let count = actions.iter().filter(|a| **a).count();
         if count != 1 {
@@ -897,7 +919,7 @@ impl Compiler<'_> {
             self.err_path(
                 path,
                 format!(
-                    "step {} {what}: give exactly one of `grant`, `wait`, `revoke`, `introspect`, `get`",
+                    "step {} {what}: give exactly one of `grant`, `wait`, `revoke`, `introspect`, `get`, `authorize`",
                     i + 1
                 ),
             );
@@ -1018,6 +1040,24 @@ impl Compiler<'_> {
             }
         } else if let Some(doc) = s.get {
             Action::Get(doc)
+        } else if let Some(a) = &s.authorize {
+            let client = s.client.clone().unwrap_or_else(|| "primary".into());
+            let user = s.user.clone().unwrap_or_else(|| "primary".into());
+            self.needs.clients.insert(client.clone());
+            self.needs.users.insert(user.clone());
+            let mut params = Vec::new();
+            for (k, v) in s.params.iter() {
+                if let Some(t) = self.template(&format!("{path}.params.{k}"), v) {
+                    params.push((k.clone(), t));
+                }
+            }
+            Action::Authorize(Box::new(AuthorizeStep {
+                client,
+                user,
+                scope: self.opt_template(format!("{path}.scope"), &s.scope),
+                params,
+                pkce: a.pkce,
+            }))
         } else {
             let (key, token) = match (&s.revoke, &s.introspect) {
                 (Some(t), _) => ("revoke", t),
@@ -1121,7 +1161,7 @@ impl Compiler<'_> {
         let client = s.client.clone().unwrap_or_else(|| "primary".into());
         let user = s.user.clone().unwrap_or_else(|| "primary".into());
         self.needs.clients.insert(client.clone());
-        if grant == crate::wire::grant::PASSWORD {
+        if grant == crate::wire::grant::PASSWORD || grant == LOGIN || s.user_assertion.is_some() {
             self.needs.users.insert(user.clone());
         }
         let mut params = Vec::new();
@@ -1157,6 +1197,7 @@ impl Compiler<'_> {
             headers,
             body: self.opt_template(format!("{path}.body"), &s.body),
             dpop: s.dpop,
+            user_assertion: s.user_assertion,
         }
     }
 

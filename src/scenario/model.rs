@@ -62,6 +62,19 @@ pub struct Requires {
     /// true: the target declares that the server demands a DPoP nonce.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_nonce: Option<bool>,
+    /// The target signs in this way (`login.grant`): the checks of the
+    /// authorization-code flow need `authorization_code`, those of user
+    /// assertions `jwt_bearer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<crate::wire::LoginGrant>,
+    /// true: the target defines a public client (`clients.public`, `auth:
+    /// none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_client: Option<bool>,
+    /// true: the target declares that the server tracks user-assertion
+    /// `jti`s (`login.tracks_jti`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracks_assertion_jti: Option<bool>,
     /// `behaviour.grace_returns` must be this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grace_returns: Option<crate::wire::GraceReturns>,
@@ -133,6 +146,16 @@ pub struct StepFile {
     /// RFC 7662: introspect this token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspect: Option<String>,
+    /// The authorization-code flow's front channel alone (RFC 6749 §4.1.1
+    /// to §4.1.2): the authorization request through the server's login
+    /// and consent pages to the redirect. Its answer holds the redirect's
+    /// `code`, `state`, `iss` (or `error`), and `state_echoed`,
+    /// `sent_state`, `nonce`, `code_verifier`, `code_challenge`,
+    /// `redirect_uri`, `hops`, `authenticated_at`; a later step exchanges
+    /// the code (`grant: authorization_code` with `params`). `client`,
+    /// `user`, `scope` and `params` apply to the authorization request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorize: Option<AuthorizeFile>,
     /// GET a document the server publishes: `discovery` (the target's
     /// `discovery` URL, else the issuer's `/.well-known/openid-configuration`)
     /// or `jwks`.
@@ -152,6 +175,12 @@ pub struct StepFile {
     /// to check that the server refuses it (RFC 7523 §3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assertion: Option<AssertionDefect>,
+    /// A JWT-bearer grant's user assertion, made from the target's `login`
+    /// (a `jwt_bearer` login): `valid`, or a defect RFC 7523 §3 says the
+    /// server must refuse: `expired`, `wrong_audience`, `unknown_key`,
+    /// `bad_signature`, `replayed` (sent twice, the second judged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_assertion: Option<UserAssertionUse>,
     /// The DPoP proof of a client that uses DPoP (RFC 9449): `proof` (the
     /// default), `none`, `no_nonce` (without the server's nonce, and not
     /// retried with it), or a defective one: `other_key`, `replay` (the
@@ -347,6 +376,28 @@ pub struct Expect {
     /// the requirement (a warning, and the scenario goes on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<Level>,
+}
+
+/// What an `authorize` step does besides the target's flow.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeFile {
+    /// `S256`, `plain` or `none`: the challenge sent (default: the
+    /// target's `login.pkce`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkce: Option<crate::target::Pkce>,
+}
+
+/// The user assertion a grant step sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UserAssertionUse {
+    Valid,
+    Expired,
+    WrongAudience,
+    UnknownKey,
+    BadSignature,
+    Replayed,
 }
 
 /// Which DPoP proof a grant step sends.

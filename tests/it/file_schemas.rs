@@ -21,7 +21,7 @@ fn checked_in_file_schemas_are_current() {
         let have = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             have == want,
-            "{} is stale: run UPDATE_SCHEMAS=1 cargo test --test file_schemas",
+            "{} is stale: run UPDATE_SCHEMAS=1 cargo test --test it file_schemas",
             path.display()
         );
     }

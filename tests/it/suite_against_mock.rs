@@ -80,12 +80,13 @@ fn no_secret_reaches_output_or_reports_at_vv() {
     }
     // Issued tokens: 43-character base64url strings (32 random bytes). Any
     // such run in the output would be a token.
-    let re = regex::Regex::new(r"[A-Za-z0-9_-]{43}").unwrap();
-    assert!(
-        re.find(&all).is_none(),
-        "a token-shaped value leaked: {:?}",
-        re.find(&all).map(|m| m.as_str())
-    );
+    // (Lowercase snake_case names, such as discovery members, are words.)
+    let re = regex::Regex::new(r"[A-Za-z0-9_-]{43,}").unwrap();
+    let leaked = re
+        .find_iter(&all)
+        .map(|m| m.as_str())
+        .find(|m| !m.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+    assert!(leaked.is_none(), "a token-shaped value leaked: {leaked:?}");
     assert!(all.contains("rt#"), "fingerprints expected in -vv output");
 }
 
