@@ -166,7 +166,10 @@ pub fn check_all(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Vec<Mismatch> 
         // A body that is not JSON has no members: `absent` and optional
         // matchers still hold; others fail, on a refusal as a format defect.
         let v = json.as_ref().and_then(|b| b.get(name));
-        if let Err(miss) = matcher(m, v, &format!("body.{name}"), secret_kind(name), ctx, false) {
+        let subject = format!("body.{name}");
+        if let Err(miss) = matcher(m, v, &subject, secret_kind(name), ctx, false)
+            .and_then(|()| near(m, v, json.as_ref(), &subject))
+        {
             out.push(match &json {
                 Some(_) => miss,
                 None if refused => {
@@ -186,14 +189,10 @@ pub fn check_all(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Vec<Mismatch> 
             None => out.push(Mismatch::new("id_token", "a decodable id_token", "none")),
             Some(claims) => {
                 for (name, m) in &e.id_token {
-                    if let Err(miss) = matcher(
-                        m,
-                        claims.get(name),
-                        &format!("id_token.{name}"),
-                        None,
-                        ctx,
-                        false,
-                    ) {
+                    let subject = format!("id_token.{name}");
+                    if let Err(miss) = matcher(m, claims.get(name), &subject, None, ctx, false)
+                        .and_then(|()| near(m, claims.get(name), Some(&claims), &subject))
+                    {
                         out.push(miss);
                     }
                 }
@@ -258,6 +257,31 @@ fn number(v: &Value) -> Option<f64> {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
+    }
+}
+
+/// `near: MEMBER`: the value is a number within the given seconds of
+/// the same object's MEMBER (absent values were judged by the matcher).
+fn near(
+    m: &MatcherC,
+    v: Option<&Value>,
+    object: Option<&Value>,
+    subject: &str,
+) -> Result<(), Mismatch> {
+    let (Some((other, within)), Some(v)) = (&m.near, v) else {
+        return Ok(());
+    };
+    let reference = object.and_then(|o| o.get(other));
+    let miss = |actual: String| {
+        let mut miss = Mismatch::new(subject, format!("within {within} s of {other}"), actual);
+        miss.level = m.level;
+        Err(miss)
+    };
+    match (number(v), reference.and_then(number)) {
+        (Some(a), Some(b)) if (a - b).abs() <= *within => Ok(()),
+        (Some(a), Some(b)) => miss(format!("{a} ({} s from {other} = {b})", (a - b).abs())),
+        (Some(a), None) => miss(format!("{a}, and no number {other} to compare with")),
+        (None, _) => miss(show(v, None)),
     }
 }
 

@@ -218,7 +218,7 @@ impl Runner {
                     return Err(Stop::Blocked {
                         step: step.name.clone(),
                         by: format!(
-                            "{problem}: a client must reject it, so the login did not go on (AC-STATE and AC-ISS judge it)"
+                            "{problem}: a client must reject it, so the login did not go on (AC-STATE judges it)"
                         ),
                     });
                 }

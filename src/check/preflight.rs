@@ -60,14 +60,28 @@ pub async fn run(
         scope: target.login_scope.as_deref(),
         issuer: target.issuer.as_deref(),
     };
-    let prepared = login::prepare(&target.login, &who, client, http.request_timeout, redactor)
-        .await
-        .map_err(|e| {
-            Refused(format!(
-                "preflight login ({grant}): {}",
-                redactor.redact(&e.to_string())
-            ))
-        })?;
+    let prepared =
+        match login::prepare(&target.login, &who, client, http.request_timeout, redactor).await {
+            Ok(p) => p,
+            // A wrong state or iss is the server's defect, not the target's:
+            // the scenarios judge it (AC-STATE), and the logins it stops
+            // block theirs, naming it.
+            Err(login::StartError::Response(problem)) => {
+                return Ok(Some(Preflight {
+                    login: format!(
+                        "login stopped: {} (code-flow/state judges it)",
+                        redactor.redact(&problem)
+                    ),
+                    refresh: None,
+                }));
+            }
+            Err(e) => {
+                return Err(Refused(format!(
+                    "preflight login ({grant}): {}",
+                    redactor.redact(&e.to_string())
+                )));
+            }
+        };
     // A DPoP client proves possession of one key for the login and the
     // refresh (the refresh token may be bound to it).
     let key = match c.dpop {

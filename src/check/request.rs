@@ -130,6 +130,28 @@ pub fn grant_request(g: &GrantRequest, ctx: &Context) -> Result<WireRequest, Bui
             request = request.param("scope", scope);
         }
     } else {
+        if let Some(name) = &g.exchange {
+            // The code of an earlier authorize step (RFC 6749 §4.1.3,
+            // RFC 7636 §4.5); `params` and `omit` change it afterwards.
+            let auth = ctx.get(name).ok_or_else(|| {
+                BuildError::Missing(format!("no authorization response from step `{name}`"))
+            })?;
+            for member in ["code", "redirect_uri", "code_verifier"] {
+                if let Some(v) = auth.member(member).and_then(|v| v.as_str()) {
+                    if member != "redirect_uri" {
+                        sensitive.push(Sensitive::Text(
+                            if member == "code" { "cd" } else { "cv" },
+                            v.to_string(),
+                        ));
+                    }
+                    request = request.param(member, v.to_string());
+                } else if member == "code" {
+                    return Err(BuildError::Missing(format!(
+                        "step `{name}` got no authorization code"
+                    )));
+                }
+            }
+        }
         if let Some(t) = &g.refresh_token {
             request = request.param("refresh_token", render(ctx, t, &mut sensitive)?);
         }

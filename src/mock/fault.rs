@@ -42,10 +42,16 @@ pub enum Fault {
     PublicRefreshUnbound,
     AssertionExpiredAccepted,
     AssertionAudienceIgnored,
+    CodeNeverExpires,
+    StateDropped,
+    NonceDropped,
+    AuthTimeStale,
+    AssertionSignatureUnchecked,
+    AssertionReplayAccepted,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 32] = [
+    pub const ALL: [Fault; 38] = [
         Fault::RotationKeepsOld,
         Fault::NoFamilyRevoke,
         Fault::SameRefreshToken,
@@ -78,6 +84,12 @@ impl Fault {
         Fault::PublicRefreshUnbound,
         Fault::AssertionExpiredAccepted,
         Fault::AssertionAudienceIgnored,
+        Fault::CodeNeverExpires,
+        Fault::StateDropped,
+        Fault::NonceDropped,
+        Fault::AuthTimeStale,
+        Fault::AssertionSignatureUnchecked,
+        Fault::AssertionReplayAccepted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -114,6 +126,12 @@ impl Fault {
             Fault::PublicRefreshUnbound => "public_refresh_unbound",
             Fault::AssertionExpiredAccepted => "assertion_expired_accepted",
             Fault::AssertionAudienceIgnored => "assertion_audience_ignored",
+            Fault::CodeNeverExpires => "code_never_expires",
+            Fault::StateDropped => "state_dropped",
+            Fault::NonceDropped => "nonce_dropped",
+            Fault::AuthTimeStale => "auth_time_stale",
+            Fault::AssertionSignatureUnchecked => "assertion_signature_unchecked",
+            Fault::AssertionReplayAccepted => "assertion_replay_accepted",
         }
     }
 
@@ -196,6 +214,18 @@ impl Fault {
             Fault::AssertionAudienceIgnored => {
                 "a JWT user assertion for another audience is accepted"
             }
+            Fault::CodeNeverExpires => "an authorization code never expires",
+            Fault::StateDropped => "the authorization response leaves out the client's state",
+            Fault::NonceDropped => {
+                "the id_token of a code exchange lacks the nonce of the authorization request"
+            }
+            Fault::AuthTimeStale => {
+                "id_tokens carry the account's creation time as auth_time, not the login's"
+            }
+            Fault::AssertionSignatureUnchecked => {
+                "a JWT user assertion is accepted whatever key signed it"
+            }
+            Fault::AssertionReplayAccepted => "a JWT user assertion's jti is accepted again",
         }
     }
 }

@@ -454,7 +454,9 @@ fn issue_code(app: &App, id: &str, i: &Interaction) -> Response {
         },
     );
     let mut q = vec![("code", code.as_str())];
-    if let Some(s) = &i.state {
+    if let Some(s) = &i.state
+        && !app.faults.has(Fault::StateDropped)
+    {
         q.push(("state", s));
     }
     if matches!(
@@ -500,7 +502,7 @@ pub fn exchange(
         }
         return Err(invalid_grant("the code was already used"));
     }
-    if now >= rec.expires_ms {
+    if now >= rec.expires_ms && !faults.has(Fault::CodeNeverExpires) {
         return Err(invalid_grant("the code has expired"));
     }
     if *rec.client_id != *client.id && !faults.has(Fault::CodeNotBound) {
@@ -558,7 +560,11 @@ pub fn exchange(
         if unbound { None } else { jkt },
     );
     rec.issued = Some((issued.access_token.clone(), issued.refresh_token.clone()));
-    Ok((issued, rec.nonce.clone()))
+    let nonce = rec
+        .nonce
+        .clone()
+        .filter(|_| !faults.has(Fault::NonceDropped));
+    Ok((issued, nonce))
 }
 
 #[derive(serde::Deserialize)]
@@ -594,7 +600,12 @@ pub fn assertion(
     validation.validate_aud = false;
     validation.validate_nbf = false;
     validation.set_required_spec_claims::<&str>(&[]);
-    let claims = jsonwebtoken::decode::<UserClaims>(assertion, &key, &validation)
+    let decoded = if app.faults.has(Fault::AssertionSignatureUnchecked) {
+        jsonwebtoken::dangerous::insecure_decode::<UserClaims>(assertion)
+    } else {
+        jsonwebtoken::decode::<UserClaims>(assertion, &key, &validation)
+    };
+    let claims = decoded
         .map_err(|e| match e.kind() {
             jsonwebtoken::errors::ErrorKind::InvalidSignature => {
                 invalid_grant("the assertion's signature is invalid")
@@ -631,6 +642,7 @@ pub fn assertion(
         return Err(invalid_grant("the assertion is not valid yet"));
     }
     if let Some(jti) = &claims.jti
+        && !app.faults.has(Fault::AssertionReplayAccepted)
         && !app
             .jtis
             .first_use_of(&format!("user:{}", client.id), jti, claims.exp)

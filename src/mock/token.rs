@@ -266,7 +266,12 @@ fn respond(app: &App, issued: Issued, nonce: Option<String>) -> Response {
                 aud: issued.client_id.to_string(),
                 iat: now_s,
                 exp: now_s + issued.expires_in,
-                auth_time: issued.auth_time_s,
+                // The fault: the account's creation time (2020-09-13).
+                auth_time: if app.faults.has(Fault::AuthTimeStale) {
+                    1_600_000_000
+                } else {
+                    issued.auth_time_s
+                },
                 nonce,
             };
             match app.signer.id_token(&claims) {

@@ -295,6 +295,8 @@ pub struct GrantRequest {
     pub dpop: Option<super::model::DpopUse>,
     /// A JWT-bearer grant's user assertion.
     pub user_assertion: Option<super::model::UserAssertionUse>,
+    /// The earlier `authorize` step whose code this grant exchanges.
+    pub exchange: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -368,6 +370,8 @@ pub struct MatcherC {
     pub max: Option<TValue>,
     pub lifetime: Option<TValue>,
     pub lacks_word: Option<Template>,
+    /// Another member of the same object, and how many seconds apart.
+    pub near: Option<(String, f64)>,
     pub level: Option<Level>,
 }
 
@@ -1198,6 +1202,23 @@ impl Compiler<'_> {
             body: self.opt_template(format!("{path}.body"), &s.body),
             dpop: s.dpop,
             user_assertion: s.user_assertion,
+            exchange: s.exchange.as_ref().and_then(|name| {
+                if grant != crate::wire::grant::AUTHORIZATION_CODE {
+                    self.err_path(
+                        &format!("{path}.exchange"),
+                        "`exchange` goes with `grant: authorization_code`".to_string(),
+                    );
+                    None
+                } else if !self.names.iter().any(|n| n == name) {
+                    self.err_path(
+                        &format!("{path}.exchange"),
+                        format!("`{name}` is not an earlier step"),
+                    );
+                    None
+                } else {
+                    Some(name.clone())
+                }
+            }),
         }
     }
 
@@ -1251,6 +1272,12 @@ impl Compiler<'_> {
                 None
             }
         });
+        if m.within_s.is_some() && m.near.is_none() {
+            self.err_path(
+                &format!("{path}.within_s"),
+                "`within_s` goes with `near: MEMBER`".to_string(),
+            );
+        }
         if m.optional && m.present.is_some() {
             self.err_path(
                 &format!("{path}.optional"),
@@ -1278,6 +1305,10 @@ impl Compiler<'_> {
             max: m.max.as_ref().and_then(|v| self.tvalue(path, v)),
             lifetime: m.lifetime.as_ref().and_then(|v| self.tvalue(path, v)),
             lacks_word: m.lacks_word.as_ref().and_then(|t| self.template(path, t)),
+            near: m
+                .near
+                .clone()
+                .map(|n| (n, m.within_s.unwrap_or(300) as f64)),
             level: m.level,
         }
     }

@@ -197,6 +197,11 @@ pub struct StepFile {
     pub scope: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// With `grant: authorization_code`: exchange the code of this earlier
+    /// `authorize` step, sending its `code`, `redirect_uri` and (when a
+    /// challenge was sent) `code_verifier`; `params` and `omit` change them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<String>,
     /// Override the user's name or password (templates; `{{ random }}` gives a fresh value).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,

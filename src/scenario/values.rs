@@ -359,6 +359,14 @@ pub struct MatcherSpec {
     /// The scope-like text (space-separated) does not hold this word.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lacks_word: Option<String>,
+    /// A number close to another member of the same object:
+    /// `{near: iat, within_s: 600}` (an id_token's `auth_time` from a login
+    /// that just happened is close to its `iat`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub near: Option<String>,
+    /// With `near`: how far apart, in seconds, they may be (default 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within_s: Option<u64>,
     /// The weight of this one check when it differs from the scenario's
     /// (`should` inside a MUST scenario).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -12,7 +12,7 @@ use std::process::Command;
 /// Each fault, the profile it is planted on (with the mock flags the fault
 /// needs to show), the catalogue id it violates, and how that id's check
 /// must end (`failed` for MUST and PROFILE ids, `warned` for a SHOULD).
-const FAULTS: [(&str, &str, &str, &str); 23] = [
+const FAULTS: [(&str, &str, &str, &str); 38] = [
     ("rotation_keeps_old", "strict", "ROT-OLD", "failed"),
     ("no_family_revoke", "strict", "RU-FAMILY", "failed"),
     ("same_refresh_token", "strict", "ROT-MODE", "failed"),
@@ -59,6 +59,96 @@ const FAULTS: [(&str, &str, &str, &str); 23] = [
         "dpop_ignores_htu",
         "strict --dpop required",
         "DP-HTU",
+        "failed",
+    ),
+    (
+        "code_reusable",
+        "strict --login authorization_code",
+        "AC-ONCE",
+        "failed",
+    ),
+    (
+        "tokens_kept_after_code_reuse",
+        "strict --login authorization_code",
+        "AC-REVOKE",
+        "warned",
+    ),
+    (
+        "code_not_bound",
+        "strict --login authorization_code",
+        "AC-CLIENT",
+        "failed",
+    ),
+    (
+        "redirect_uri_unchecked",
+        "strict --login authorization_code",
+        "AC-REDIRECT",
+        "failed",
+    ),
+    (
+        "pkce_not_enforced",
+        "strict --login authorization_code",
+        "PK-VERIFIER",
+        "failed",
+    ),
+    (
+        "pkce_downgrade",
+        "strict --login authorization_code",
+        "PK-DOWNGRADE",
+        "failed",
+    ),
+    (
+        "public_refresh_unbound",
+        "strict --login authorization_code",
+        "PC-ROTATE",
+        "failed",
+    ),
+    (
+        "code_never_expires",
+        "strict --login authorization_code",
+        "AC-EXPIRY",
+        "warned",
+    ),
+    (
+        "state_dropped",
+        "strict --login authorization_code",
+        "AC-STATE",
+        "failed",
+    ),
+    (
+        "nonce_dropped",
+        "strict --login authorization_code",
+        "ID-NONCE-SENT",
+        "failed",
+    ),
+    (
+        "auth_time_stale",
+        "strict --login authorization_code",
+        "ID-AUTH-TIME",
+        "failed",
+    ),
+    (
+        "assertion_expired_accepted",
+        "idcs --login jwt_bearer",
+        "JB-EXP",
+        "failed",
+    ),
+    (
+        "assertion_audience_ignored",
+        "idcs --login jwt_bearer",
+        "JB-AUD",
+        "failed",
+    ),
+    (
+        "assertion_signature_unchecked",
+        "idcs --login jwt_bearer",
+        "JB-SIG",
+        "failed",
+    ),
+    (
+        "assertion_replay_accepted",
+        "idcs --login jwt_bearer",
+        "JB-JTI",
         "failed",
     ),
 ];
@@ -163,6 +253,11 @@ fn the_profiles_used_by_the_matrix_are_clean_without_faults() {
         "strict --grace-period 30 --grace-returns new",
         "strict --dpop optional",
         "strict --dpop required --dpop-nonce",
+        "strict --login authorization_code",
+        "empowerid --login authorization_code",
+        "wso2 --login authorization_code",
+        "strict --login jwt_bearer",
+        "idcs --login jwt_bearer",
     ] {
         let v = run(profile, None);
         assert_eq!(v.exit, Some(0), "{profile}: {:?}", v.flagged);
