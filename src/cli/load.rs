@@ -80,6 +80,11 @@ pub struct LoadArgs {
     /// target's primary user alone.
     #[arg(long, value_name = "CSV")]
     pub users_file: Option<PathBuf>,
+    /// Start each session from a refresh token of this file (one per line,
+    /// issued elsewhere: a browser, SSO or MFA login), with no login
+    /// traffic at all; a session whose chain breaks takes the next token.
+    #[arg(long, value_name = "FILE", conflicts_with = "users_file")]
+    pub tokens_file: Option<PathBuf>,
     /// `refresh=9,password=1`.
     #[arg(long)]
     pub mix: Option<Mix>,
@@ -443,6 +448,30 @@ pub fn load(args: LoadArgs) -> i32 {
         },
         None => Vec::new(),
     };
+    // Refresh tokens issued elsewhere (this shard's slice of them).
+    let tokens = match &args.tokens_file {
+        Some(path) => match crate::load::accounts::read_tokens(path) {
+            Ok(all) => {
+                let all = match shard {
+                    Some(sh) => all[sh.slice(all.len())].to_vec(),
+                    None => all,
+                };
+                if all.is_empty() {
+                    eprintln!(
+                        "error: {}: too few tokens for the shards: this shard would have none",
+                        path.display()
+                    );
+                    return exit::INVALID_INPUT;
+                }
+                Some(all)
+            }
+            Err(d) => {
+                eprintln!("{d}");
+                return exit::INVALID_INPUT;
+            }
+        },
+        None => None,
+    };
     let outputs = match outputs(&args.report) {
         Ok(o) => o,
         Err(e) => {
@@ -528,15 +557,35 @@ pub fn load(args: LoadArgs) -> i32 {
             "warning: {connections} connections need about {need} file descriptors and this process may open {limit}: expect too-many-open-files errors; raise `ulimit -n` (the hard limit) or use fewer users (or a lower --max-in-flight)"
         );
     }
+    // A login command is a process per login: never under load.
+    if matches!(target.login, crate::target::Login::Command(_)) && tokens.is_none() {
+        eprintln!(
+            "error: {}: login.grant: command cannot start sessions under load (a process per login): run it once per session and pass the refresh tokens with --tokens-file",
+            target.source
+        );
+        if let Some(m) = mock {
+            mock_rt.block_on(m.shutdown());
+        }
+        return exit::INVALID_INPUT;
+    }
     // One login (and one refresh) before any traffic: a server that refuses
     // the target's credentials, or cannot be reached, gets nothing more.
     let redactor = crate::redact::Redactor::new();
     for s in target.secrets() {
         redactor.add_secret("s", &s);
     }
-    let preflight = mock_rt.block_on(crate::check::preflight::run(
-        &target, &client, &http, &redactor,
-    ));
+    if let Some(t) = &tokens {
+        for s in t {
+            redactor.add_secret("rt", s);
+        }
+    }
+    // Sessions from a tokens file send no login, not even this one.
+    let preflight = match tokens {
+        Some(_) => Ok(None),
+        None => mock_rt.block_on(crate::check::preflight::run(
+            &target, &client, &http, &redactor,
+        )),
+    };
     if let Err(e) = preflight {
         eprintln!("error: {}", redactor.redact(&e.to_string()));
         eprintln!("  (no load was sent)");
@@ -581,6 +630,10 @@ pub fn load(args: LoadArgs) -> i32 {
     let shared = match Shared::new(client, target, http, settings.clone(), threads) {
         Ok(s) => {
             let s = s.with_accounts(accounts);
+            let s = match tokens {
+                Some(t) => s.with_tokens(t),
+                None => s,
+            };
             Arc::new(match &metrics {
                 Some(m) => s.with_metrics(m.clone()),
                 None => s,

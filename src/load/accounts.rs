@@ -81,6 +81,43 @@ impl KindName for csv::Error {
     }
 }
 
+/// `--tokens-file`: refresh tokens issued elsewhere (by a browser login,
+/// an SSO or MFA flow no script can do), one per line; empty lines and
+/// lines starting with `#` are skipped. Each starts one session. An error
+/// names the line, never its text.
+pub fn read_tokens(path: &Path) -> Result<Vec<Secret>, Diagnostic> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Diagnostic::file(path, format!("cannot read the tokens file: {e}")))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        if t.contains(char::is_whitespace) || !t.chars().all(|c| c.is_ascii_graphic()) {
+            let mut d = Diagnostic::file(
+                path,
+                "not a refresh token: one token per line, printable ASCII without spaces (RFC 6749 Appendix A.17)",
+            );
+            d.line = Some(i + 1);
+            return Err(d);
+        }
+        if out.len() == MAX_ACCOUNTS {
+            let mut d = Diagnostic::file(path, format!("more than {MAX_ACCOUNTS} tokens"));
+            d.line = Some(i + 1);
+            return Err(d);
+        }
+        out.push(Secret::new(t));
+    }
+    if out.is_empty() {
+        return Err(Diagnostic::file(
+            path,
+            "no refresh token in the file (one per line)",
+        ));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

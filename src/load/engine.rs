@@ -24,7 +24,7 @@ use super::stats::{Kind, Outcome, Stats};
 use crate::oauth::http::{self, HttpOptions};
 use crate::oauth::{Client, RequestError, TokenRequest, WireRequest};
 use crate::secret::Secret;
-use crate::target::{ReuseDetection, Rotation, Target};
+use crate::target::{Login, ReuseDetection, Rotation, Target};
 use crate::wire::grant;
 use goose::prelude::*;
 use std::collections::HashSet;
@@ -180,6 +180,9 @@ pub struct Shared {
     accounts: Vec<(String, Secret)>,
     next_account: std::sync::atomic::AtomicUsize,
     endpoint: Url,
+    /// `--tokens-file`: refresh tokens issued elsewhere, each starting one
+    /// session; no login is ever sent.
+    tokens: Option<Mutex<std::vec::IntoIter<Secret>>>,
 }
 
 /// Why a run cannot start. Nothing has been sent when this is raised.
@@ -248,8 +251,9 @@ impl Shared {
             .user("primary")
             .map(|u| (u.username.clone(), u.password.clone()))
             .ok_or(SetupError::Missing(
-                "the target has no user `primary` (load logs in with the password grant)",
+                "the target has no user `primary` (load logs in as it)",
             ))?;
+
         let shared = Shared {
             client,
             target: Arc::new(target),
@@ -278,6 +282,7 @@ impl Shared {
             accounts: vec![user],
             next_account: std::sync::atomic::AtomicUsize::new(0),
             endpoint,
+            tokens: None,
         };
         shared.token_request(None, 0)?;
         shared.token_request(Some("probe"), 0)?;
@@ -296,6 +301,13 @@ impl Shared {
         if !accounts.is_empty() {
             self.accounts = accounts;
         }
+        self
+    }
+
+    /// `self` starting its sessions from these refresh tokens (one each,
+    /// in order), never logging in.
+    pub fn with_tokens(mut self, tokens: Vec<Secret>) -> Shared {
+        self.tokens = Some(Mutex::new(tokens.into_iter()));
         self
     }
 
@@ -549,9 +561,23 @@ impl Shared {
             Ok(w) => w,
             Err(_) => return (Outcome::Transport("request".into()), None),
         };
+        self.send_wire(slot, kind, wire, due, dpop, None).await
+    }
+
+    /// Sends one built token request and records it; `began`: when the
+    /// work it ends began (a code flow's first page), else now.
+    async fn send_wire(
+        &self,
+        slot: usize,
+        kind: Kind,
+        wire: WireRequest,
+        due: Option<Instant>,
+        dpop: Option<&crate::dpop::DpopKey>,
+        began: Option<Instant>,
+    ) -> (Outcome, Option<serde_json::Value>) {
         self.pace().await;
         let at = self.started.elapsed();
-        let began = Instant::now();
+        let began = began.unwrap_or_else(Instant::now);
         let mut result;
         let mut tries = 0;
         // Without DPoP the request is sent as built (no copy on the hot
@@ -613,10 +639,25 @@ impl Shared {
             }
             Err(e) => (Outcome::Transport(e.class.to_string()), None),
         };
+        self.record(slot, kind, took, at, due, &outcome).await;
+        (outcome, json)
+    }
+
+    /// Records one answer (or its absence), feeds the live metrics and the
+    /// transport breaker.
+    async fn record(
+        &self,
+        slot: usize,
+        kind: Kind,
+        took: Duration,
+        at: Duration,
+        due: Option<Instant>,
+        outcome: &Outcome,
+    ) {
         {
             let active = self.active.load(std::sync::atomic::Ordering::Relaxed);
             let mut stats = self.stats[slot].lock().unwrap_or_else(|p| p.into_inner());
-            let failed = stats.record(kind, took, at, &outcome);
+            let failed = stats.record(kind, took, at, outcome);
             stats.active(at, active);
             if let Some(due) = due
                 && !failed
@@ -625,10 +666,116 @@ impl Shared {
             }
         }
         if let Some(m) = &self.metrics {
-            m.observe(kind, &outcome, took);
+            m.observe(kind, outcome, took);
         }
-        self.breaker(&outcome, at).await;
-        (outcome, json)
+        self.breaker(outcome, at).await;
+    }
+
+    /// A login the target's way other than the password grant: the code
+    /// flow through the server's pages (its hops counted), or a fresh JWT
+    /// user assertion. Its latency runs from the first request to the
+    /// token response. A login that stops before its token request is
+    /// recorded as a failed login: a refusal by the authorization endpoint
+    /// or a page the recipe cannot complete counts toward the credentials
+    /// breaker; no answer, toward the transport breaker.
+    async fn login_other(
+        &self,
+        vu: &Vu,
+        due: Option<Instant>,
+    ) -> (Outcome, Option<serde_json::Value>) {
+        use crate::oauth::login::{self, Prepared, StartError, Who, code::FrontChannelError};
+        let account = &self.accounts[vu.account % self.accounts.len()];
+        let who = Who {
+            client: &self.client_creds,
+            username: &account.0,
+            password: account.1.expose(),
+            user_credentials: self.target.password_grant.user_credentials,
+            token_endpoint: &self.endpoint,
+            scope: self.target.login_scope.as_deref(),
+            issuer: self.target.issuer.as_deref(),
+        };
+        let at = self.started.elapsed();
+        let began = Instant::now();
+        // A redactor of its own: the hops are dropped with it (load shows
+        // none), and one shared by every login would grow with each.
+        let redactor = crate::redact::Redactor::new();
+        let prepared = login::prepare(
+            &self.target.login,
+            &who,
+            &self.client,
+            self.http.request_timeout,
+            &redactor,
+        )
+        .await;
+        let hops = match &prepared {
+            Ok(Prepared::Request { front: Some(f), .. }) => f.hops.len(),
+            Err(StartError::FrontChannel(e)) => e.hops().len(),
+            Err(StartError::Refused { front, .. }) => front.hops.len(),
+            _ => 0,
+        };
+        if hops > 0 {
+            let mut stats = self.stats[vu.slot]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            stats.login_hops += hops as u64;
+            // The hops are requests too: the request count says what the
+            // server served.
+            stats.requests += hops as u64;
+        }
+        let outcome = match prepared {
+            Ok(Prepared::Request { wire, .. }) => {
+                return self
+                    .send_wire(
+                        vu.slot,
+                        Kind::Login,
+                        wire,
+                        due,
+                        vu.dpop.as_ref(),
+                        Some(began),
+                    )
+                    .await;
+            }
+            Ok(Prepared::Response(_)) => Outcome::Transport("login".into()),
+            Err(StartError::FrontChannel(FrontChannelError::Transport { error, .. })) => {
+                Outcome::Transport(error.class.to_string())
+            }
+            Err(StartError::Refused { error, .. }) => Outcome::Status(400, Some(error)),
+            Err(_) => Outcome::Status(400, Some("login_failed".into())),
+        };
+        self.record(vu.slot, Kind::Login, began.elapsed(), at, due, &outcome)
+            .await;
+        (outcome, None)
+    }
+
+    /// `--tokens-file`: the next refresh token starts this session; none
+    /// left, and the user idles until the run ends.
+    async fn login_from_file(&self, vu: &mut Vu) -> bool {
+        let Some(tokens) = &self.tokens else {
+            return false;
+        };
+        let next = tokens.lock().unwrap_or_else(|p| p.into_inner()).next();
+        vu.previous = None;
+        vu.expires_in = None;
+        match next {
+            Some(t) => {
+                vu.refresh = Some(t.expose().to_string());
+                if !vu.started {
+                    vu.started = true;
+                    self.stats[vu.slot]
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .started += 1;
+                }
+            }
+            None => {
+                vu.refresh = None;
+                tokio::select! {
+                    _ = self.wait_stop() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                }
+            }
+        }
+        true
     }
 
     /// Counts requests in a row that got no answer, over all users: past
@@ -749,22 +896,33 @@ impl Shared {
         if self.stopping() {
             return self.idle_while_stopping().await;
         }
-        let (outcome, json) = self
-            .send(
-                vu.slot,
-                vu.account,
-                Kind::Password,
-                None,
-                vu.due.take(),
-                vu.dpop.as_ref(),
-            )
-            .await;
+        if self.login_from_file(vu).await {
+            return;
+        }
+        let due = vu.due.take();
+        let (outcome, json) = match &self.target.login {
+            Login::Password => {
+                self.send(
+                    vu.slot,
+                    vu.account,
+                    Kind::Login,
+                    None,
+                    due,
+                    vu.dpop.as_ref(),
+                )
+                .await
+            }
+            _ => self.login_other(vu, due).await,
+        };
         vu.previous = None;
         vu.refresh = None;
         use std::sync::atomic::Ordering::Relaxed;
         match &outcome {
             Outcome::Status(_, Some(code))
-                if code == "invalid_client" || code == "invalid_grant" =>
+                if code == "invalid_client"
+                    || code == "invalid_grant"
+                    || code == "access_denied"
+                    || code == "login_failed" =>
             {
                 let n = self.refused_logins.fetch_add(1, Relaxed) + 1;
                 if n >= CREDENTIALS_REFUSED_LIMIT {

@@ -269,7 +269,7 @@ fn per_second(r: &LoadReport, f: impl Fn(&super::report::SecondDoc) -> f64) -> V
 
 fn charts(r: &LoadReport) -> String {
     let mut out = String::new();
-    let kinds = ["refresh", "password", "replay"];
+    let kinds = ["refresh", "login", "replay"];
     // Throughput by kind, with rps thresholds.
     let mut series: Vec<Series> = kinds
         .iter()

@@ -63,6 +63,7 @@ fn stats_of(r: &LoadReport, path: &std::path::Path, offset_s: u64) -> Result<Sta
     s.dropped = r.totals.dropped.unwrap_or(0);
     s.logins_ok = r.totals.logins;
     s.started = r.totals.started;
+    s.login_hops = r.totals.login_hops;
     s.expected_refusals = r.totals.expected_refusals;
     for (name, n) in &r.errors.by_kind {
         let kind = Kind::named(name).ok_or_else(|| bad(&format!("errors.by_kind `{name}`")))?;
@@ -316,7 +317,7 @@ mod tests {
         let (mut a, mut b, mut whole) = (Stats::default(), Stats::default(), Stats::default());
         for i in 0..1000u64 {
             let kind = if i % 10 == 0 {
-                Kind::Password
+                Kind::Login
             } else {
                 Kind::Refresh
             };

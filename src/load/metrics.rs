@@ -263,7 +263,7 @@ mod tests {
         let m = Metrics::new();
         m.observe(Kind::Refresh, &Outcome::Ok, Duration::from_millis(3));
         m.observe(
-            Kind::Password,
+            Kind::Login,
             &Outcome::Status(400, Some("invalid_grant".into())),
             Duration::from_millis(1),
         );
@@ -277,7 +277,7 @@ mod tests {
         let text = m.render(7);
         for line in [
             r#"tokenprobe_requests_total{kind="refresh",status="2xx",code="-"} 1"#,
-            r#"tokenprobe_requests_total{kind="password",status="400",code="invalid_grant"} 1"#,
+            r#"tokenprobe_requests_total{kind="login",status="400",code="invalid_grant"} 1"#,
             r#"tokenprobe_requests_total{kind="refresh",status="400",code="other"} 1"#,
             r#"tokenprobe_violations_total{violation="chain_breaks"} 2"#,
             r#"tokenprobe_violations_total{violation="replay_accepted"} 0"#,

@@ -146,15 +146,15 @@ impl std::str::FromStr for Mix {
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (k, v) = part
                 .split_once('=')
-                .ok_or_else(|| format!("`{part}`: write NAME=WEIGHT, e.g. refresh=9,password=1"))?;
+                .ok_or_else(|| format!("`{part}`: write NAME=WEIGHT, e.g. refresh=9,login=1"))?;
             let v: u32 = v
                 .trim()
                 .parse()
                 .map_err(|_| format!("`{part}`: the weight must be a whole number"))?;
             match k.trim() {
                 "refresh" => mix.refresh = v,
-                "password" => mix.password = v,
-                other => return Err(format!("unknown mix entry `{other}` (refresh, password)")),
+                "login" | "password" => mix.password = v,
+                other => return Err(format!("unknown mix entry `{other}` (refresh, login)")),
             }
         }
         if mix.refresh + mix.password == 0 {

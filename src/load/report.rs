@@ -159,6 +159,10 @@ pub struct Totals {
     pub logins: u64,
     #[serde(default)]
     pub login_rate: f64,
+    /// Requests of the logins' front channels (the code flow's pages and
+    /// redirects), beside their token requests; 0 for other logins.
+    #[serde(default)]
+    pub login_hops: u64,
     /// Users, chains or sessions that logged in at least once (against
     /// `settings.users` or `settings.sessions` asked for).
     #[serde(default)]
@@ -430,6 +434,7 @@ pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadRepo
                 0.0
             },
             started: stats.started,
+            login_hops: stats.login_hops,
             expected_refusals: stats.expected_refusals,
         },
         latency_us: latencies(&stats.latency),
@@ -607,7 +612,8 @@ pub fn regressions(now: &LoadReport, base: &LoadReport, tolerance: f64) -> Vec<S
 }
 
 /// Who started and what was sent: `8 of 8 users logged in (1,105 logins,
-/// 110.5/s); sent: refresh 20,000, password 1,105, replay 200`.
+/// 110.5/s); sent: refresh 20,000, login 1,105, replay 200`; a code flow's
+/// pages and redirects as `login pages N`.
 pub fn started_line(r: &LoadReport) -> String {
     let t = &r.totals;
     let st = &r.settings;
@@ -621,7 +627,7 @@ pub fn started_line(r: &LoadReport) -> String {
     } else {
         format!("{} {what} logged in", t.started)
     };
-    let sent: Vec<String> = ["refresh", "password", "replay"]
+    let mut sent: Vec<String> = ["refresh", "login", "replay"]
         .iter()
         .filter_map(|k| {
             let n = r.latency_us.get(*k).map_or(0, |l| l.count)
@@ -629,6 +635,9 @@ pub fn started_line(r: &LoadReport) -> String {
             (n > 0).then(|| format!("{k} {n}"))
         })
         .collect();
+    if t.login_hops > 0 {
+        sent.push(format!("login pages {}", t.login_hops));
+    }
     format!(
         "{started} ({} logins, {:.1}/s); sent: {}",
         t.logins,
@@ -803,7 +812,7 @@ mod tests {
                 Outcome::Ok
             };
             let kind = if i % 10 == 0 {
-                Kind::Password
+                Kind::Login
             } else {
                 Kind::Refresh
             };

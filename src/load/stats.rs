@@ -13,8 +13,10 @@ use std::time::Duration;
 /// The kinds of request a virtual user sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
-    /// The password grant (login, and re-login after a broken chain).
-    Password,
+    /// A login the target's way (`login.grant`: the password grant, the
+    /// code flow through its pages, a JWT user assertion), and re-login
+    /// after a broken chain. Its latency is the whole login's.
+    Login,
     /// A refresh with the latest refresh token.
     Refresh,
     /// A replay of an already rotated refresh token (a probe).
@@ -22,16 +24,20 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Password, Kind::Refresh, Kind::Replay];
+    pub const ALL: [Kind; 3] = [Kind::Login, Kind::Refresh, Kind::Replay];
 
     /// The kind named `name` (`refresh`).
     pub fn named(name: &str) -> Option<Kind> {
+        // `password` was the login's name before other logins existed.
+        if name == "password" {
+            return Some(Kind::Login);
+        }
         Kind::ALL.into_iter().find(|k| k.as_str() == name)
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Kind::Password => "password",
+            Kind::Login => "login",
             Kind::Refresh => "refresh",
             Kind::Replay => "replay",
         }
@@ -257,6 +263,9 @@ pub struct Stats {
     pub logins_ok: u64,
     /// Users, chains or sessions that logged in at least once.
     pub started: u64,
+    /// Requests of the logins' front channels (pages, redirects), beside
+    /// their token requests: what the code flow costs the server.
+    pub login_hops: u64,
     /// Replay probes refused, as they should be: answers, not failures.
     pub expected_refusals: u64,
     /// Failures by OAuth `error` code (`-` when the answer had none).
@@ -282,6 +291,7 @@ impl Default for Stats {
             refresh_ok: 0,
             logins_ok: 0,
             started: 0,
+            login_hops: 0,
             expected_refusals: 0,
             by_code: BTreeMap::new(),
             by_status: BTreeMap::new(),
@@ -312,7 +322,7 @@ impl Stats {
         if kind == Kind::Refresh && *outcome == Outcome::Ok {
             self.refresh_ok += 1;
         }
-        if kind == Kind::Password && *outcome == Outcome::Ok {
+        if kind == Kind::Login && *outcome == Outcome::Ok {
             self.logins_ok += 1;
         }
         let failed = match outcome {
@@ -419,6 +429,7 @@ impl Stats {
         self.refresh_ok += other.refresh_ok;
         self.logins_ok += other.logins_ok;
         self.started += other.started;
+        self.login_hops += other.login_hops;
         self.expected_refusals += other.expected_refusals;
         for (k, v) in &other.by_code {
             *self.by_code.entry(k.clone()).or_default() += v;
@@ -452,7 +463,7 @@ mod tests {
     #[test]
     fn counts_add_up_and_replay_refusals_are_not_failures() {
         let mut s = Stats::default();
-        s.record(Kind::Password, ms(2), ms(0), &Outcome::Ok);
+        s.record(Kind::Login, ms(2), ms(0), &Outcome::Ok);
         s.record(Kind::Refresh, ms(1), ms(10), &Outcome::Ok);
         s.record(
             Kind::Refresh,

@@ -162,7 +162,7 @@ const NAMES: [&str; 15] = [
     "dropped",
 ];
 
-const KINDS: [&str; 3] = ["password", "refresh", "replay"];
+const KINDS: [&str; 4] = ["login", "password", "refresh", "replay"];
 
 impl std::str::FromStr for Threshold {
     type Err = String;
@@ -195,9 +195,11 @@ impl std::str::FromStr for Threshold {
                         .map(|c| format!(" (did you mean `{c}`?)"))
                         .unwrap_or_default();
                     return Err(format!(
-                        "`{text}`: unknown request kind `{k}`{hint}; kinds: password refresh replay"
+                        "`{text}`: unknown request kind `{k}`{hint}; kinds: login refresh replay"
                     ));
                 }
+                // `password` named the login before there were others.
+                let k = if k == "password" { "login" } else { k };
                 (Some(k.to_string()), n)
             }
             None => (None, full),

@@ -91,7 +91,7 @@ fn a_correct_mock_shows_no_violation_and_the_counts_add_up() {
     assert_eq!(sum(&r.report["errors"]["by_status"]), requests);
     assert_eq!(sum(&r.report["errors"]["by_code"]), n(&t["failures"]));
     // Every request is in exactly one kind's histogram.
-    let kinds: u64 = ["password", "refresh", "replay"]
+    let kinds: u64 = ["login", "refresh", "replay"]
         .iter()
         .filter_map(|k| r.report["latency_us"].get(*k))
         .map(|l| n(&l["count"]))
@@ -331,7 +331,7 @@ fn the_json_report_shape() {
         ".latency_us.*.mean" => "[us]",
         ".errors.by_status" => "[statuses]",
         ".timeline" => "[timeline]",
-        ".histograms.password" => "[hdr]",
+        ".histograms.login" => "[hdr]",
         ".histograms.refresh" => "[hdr]",
         ".histograms.replay" => "[hdr]",
     });
@@ -598,7 +598,7 @@ async fn sessions_refresh_near_expiry_as_every_account_of_the_users_file() {
     assert_eq!(settings["model"], "sessions");
     assert_eq!(settings["accounts"], 3);
     assert_eq!(settings["connection"], "per-request");
-    let logins = n(&r.report["latency_us"]["password"]["count"]);
+    let logins = n(&r.report["latency_us"]["login"]["count"]);
     let refreshes = n(&r.report["latency_us"]["refresh"]["count"]);
     assert_eq!(logins, 6, "one login a session: {}", text(&r));
     assert!(

@@ -15,6 +15,7 @@ mod invalid_inputs;
 mod judge_flips;
 mod layers;
 mod load_runs;
+mod logins;
 mod mock_abuse;
 mod mock_faults;
 mod mock_profiles;

@@ -121,7 +121,7 @@ fn two_shards_merge_exactly_and_bad_sets_are_refused() {
         n(&r, "/totals/failures"),
         n(&a, "/totals/failures") + n(&b, "/totals/failures")
     );
-    for kind in ["password", "refresh"] {
+    for kind in ["login", "refresh"] {
         let mut by_hand = histogram(&a, kind);
         by_hand.add(histogram(&b, kind)).unwrap();
         let l = &r["latency_us"][kind];

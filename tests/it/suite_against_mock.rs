@@ -49,8 +49,35 @@ fn the_suite_passes_against_the_strict_mock() {
 
 #[test]
 fn no_secret_reaches_output_or_reports_at_vv() {
+    secrets_stay_secret(&[], "grant_type=password", &["rt#", "pw#"]);
+}
+
+/// A code-flow run: authorization codes, code verifiers, the session
+/// and CSRF cookies, the login form's hidden fields and the password
+/// posted to it are shown as fingerprints, never in clear (issue 19).
+#[test]
+fn no_secret_of_a_code_flow_login_reaches_output_or_reports() {
+    secrets_stay_secret(
+        &["--mock", "strict", "--login", "authorization_code"],
+        "grant_type=authorization_code",
+        &["rt#", "cd#", "cv#", "ck#", "pw#"],
+    );
+}
+
+/// A JWT-bearer run: neither the user assertions nor the key signing them.
+#[test]
+fn no_secret_of_a_jwt_bearer_login_reaches_output_or_reports() {
+    secrets_stay_secret(
+        &["--mock", "idcs", "--login", "jwt_bearer"],
+        "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer",
+        &["rt#", "as#"],
+    );
+}
+
+fn secrets_stay_secret(extra: &[&str], exchanged: &str, fingerprints: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let mut args = vec!["check".to_string(), "-vv".to_string()];
+    args.extend(extra.iter().map(|a| a.to_string()));
     for (f, name) in [
         ("json", "r.json"),
         ("junit", "r.xml"),
@@ -68,13 +95,16 @@ fn no_secret_reaches_output_or_reports_at_vv() {
         all.push_str(&std::fs::read_to_string(dir.path().join(name)).unwrap());
     }
     // -vv prints every exchange: the steps are really there.
-    assert!(all.contains("grant_type=password"), "no exchanges printed");
+    assert!(all.contains(exchanged), "no exchanges printed");
     for secret in [
         "alice-pass-1",
         "bob-pass-2",
         "app-secret",
         "other-app-secret",
         "YXBwOmFwcC1zZWNyZXQ=",
+        // The user-assertion key (fixtures/keys/user-assertion-key.pem).
+        "PRIVATE KEY",
+        "eyJ",
     ] {
         assert!(!all.contains(secret), "secret {secret} leaked");
     }
@@ -87,7 +117,14 @@ fn no_secret_reaches_output_or_reports_at_vv() {
         .map(|m| m.as_str())
         .find(|m| !m.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
     assert!(leaked.is_none(), "a token-shaped value leaked: {leaked:?}");
-    assert!(all.contains("rt#"), "fingerprints expected in -vv output");
+    for f in fingerprints {
+        // In a form body the `#` is percent-encoded.
+        let encoded = f.replace('#', "%23");
+        assert!(
+            all.contains(f) || all.contains(&encoded),
+            "{f} fingerprints expected in -vv output"
+        );
+    }
 }
 
 #[test]

@@ -261,8 +261,10 @@ pub async fn authorize(
         params.retain(|(name, _)| name != k);
         params.push((k.clone(), v.clone()));
     }
-    if let Some((verifier, _)) = &pkce {
+    if let Some((verifier, challenge)) = &pkce {
         redactor.add("cv", verifier);
+        // Public by design, but token-shaped: shown as a fingerprint too.
+        redactor.add("cc", challenge);
     }
     let mut url = endpoint.clone();
     {
