@@ -7,11 +7,15 @@ use std::path::Path;
 use tokenprobe::target::{Rotation, Target};
 use tokenprobe::yaml::Source;
 
-const PRESETS: [&str; 5] = [
+const PRESETS: [&str; 9] = [
     "empowerid.yaml",
+    "empowerid-code.yaml",
     "idcs.yaml",
+    "idcs-code.yaml",
     "idcs-jwt.yaml",
+    "idcs-assertion.yaml",
     "wso2.yaml",
+    "wso2-code.yaml",
     "wso2-no-renewal.yaml",
 ];
 
@@ -86,7 +90,11 @@ fn a_missing_variable_is_named_with_the_key_that_needs_it() {
     for name in PRESETS {
         let text = std::fs::read_to_string(root().join("fixtures/targets").join(name)).unwrap();
         let mut env = env_for(&text);
-        let victim = env.keys().find(|k| k.contains("PASSWORD")).unwrap().clone();
+        // A preset that sends no password (a JWT user assertion) has none.
+        let Some(victim) = env.keys().find(|k| k.contains("PASSWORD")).cloned() else {
+            assert!(name.contains("assertion"), "{name}: no password variable");
+            continue;
+        };
         env.remove(&victim);
         let e = load(name, &env).unwrap_err();
         assert!(e.contains(&victim), "{name}: {e}");
@@ -120,6 +128,21 @@ fn presets_declare_the_vendors_documented_behaviour() {
     assert_eq!(
         get("idcs-jwt.yaml").client("primary").unwrap().auth,
         tokenprobe::target::AuthMethod::PrivateKeyJwt
+    );
+    // The presets without the password grant sign in the vendor's way.
+    use tokenprobe::target::Login;
+    for name in ["empowerid-code.yaml", "idcs-code.yaml", "wso2-code.yaml"] {
+        let t = get(name);
+        assert!(
+            matches!(&t.login, Login::AuthorizationCode(f) if f.redirect_uri.as_str() == "http://127.0.0.1:9/callback"),
+            "{name}"
+        );
+        assert!(!t.password_offered(), "{name}");
+    }
+    let assertion = get("idcs-assertion.yaml");
+    assert!(
+        matches!(&assertion.login, Login::JwtBearer(a) if a.aud.as_deref() == Some("https://identity.oraclecloud.com/")),
+        "the seed's audience"
     );
     let wso2 = get("wso2.yaml");
     assert_eq!(wso2.behaviour.rotation, Rotation::Rotate);
