@@ -618,6 +618,23 @@ impl Runner {
                 by,
             });
         }
+        // A premise answered with success but without the refresh token
+        // the check starts from (RFC 6749 §5.1 makes it optional): the
+        // check could not be tried. Whether the server must issue one is a
+        // declaration (refresh_token_issued), judged where it is covered.
+        if step.setup
+            && misses
+                .iter()
+                .any(|(m, _)| m.subject == "body.refresh_token" && m.actual == "absent")
+        {
+            return Err(Stop::Blocked {
+                step: step.name.clone(),
+                by: format!(
+                    "its {} answer has no refresh_token (optional, RFC 6749 §5.1): ask for the scope that brings one (offline_access on most OpenID providers: login.scope or password_grant.scope), with consent where the server wants it (login.params: {{ prompt: consent }})",
+                    response.status
+                ),
+            });
+        }
         let mut hard: Vec<Finding> = Vec::new();
         for (m, level) in misses {
             if let Some(id) = m.defect.catalogue_id()

@@ -203,11 +203,21 @@ async fn prepare(
     }
     match crate::check::preflight::run(target, client, http, redactor).await {
         Ok(Some(p)) => {
-            if let Some(Err(refused)) = &p.refresh {
-                eprintln!(
+            match &p.refresh {
+                Some(Err(refused)) => eprintln!(
                     "note: preflight {}: the refresh checks will say why",
                     redactor.redact(refused)
-                );
+                ),
+                None if target.behaviour.refresh_token_issued => eprintln!(
+                    "note: the preflight login ({}) brought no refresh token, so the checks that start from one will be blocked: ask for the scope that brings one (offline_access on most OpenID providers) in {}, with consent where the server wants it (login.params: {{ prompt: consent }}); or declare behaviour.refresh_token_issued: false",
+                    target.login.grant(),
+                    if target.login.grant() == crate::wire::LoginGrant::Password {
+                        "password_grant.scope"
+                    } else {
+                        "login.scope"
+                    }
+                ),
+                _ => {}
             }
             Ok(())
         }

@@ -176,8 +176,20 @@ fn render(
     if !grants.is_empty() {
         out.push_str(&format!("# grant_types_supported: {}\n", grants.join(", ")));
     }
+    // Without the password grant, sessions start with the code flow when
+    // the server offers it (RFC 9700 §2.4: the password grant MUST NOT be
+    // used; most servers switch it off).
+    let password_offered = grants.is_empty() || grants.iter().any(|g| g == "password");
+    let code_flow = !password_offered
+        && grants.iter().any(|g| g == "authorization_code")
+        && doc.is_some_and(|d| d.authorization_endpoint.is_some());
+    let login_grants = if code_flow {
+        "authorization_code"
+    } else {
+        "password"
+    };
     out.push_str(&format!(
-        "clients:\n  # CHECK: a confidential client allowed the password and refresh_token grants.\n  # Add `secondary` (another client) to enable the binding checks.\n  primary: {{ id: \"${{env:TOKENPROBE_CLIENT_ID}}\", secret: \"${{env:TOKENPROBE_CLIENT_SECRET}}\", auth: {auth} }}\n"
+        "clients:\n  # CHECK: a confidential client allowed the {login_grants} and refresh_token grants.\n  # Add `secondary` (another client) to enable the binding checks.\n  primary: {{ id: \"${{env:TOKENPROBE_CLIENT_ID}}\", secret: \"${{env:TOKENPROBE_CLIENT_SECRET}}\", auth: {auth} }}\n"
     ));
     out.push_str(
         "users:\n  # CHECK: a test user (never a real person's account: some checks send wrong passwords).\n  primary: { username: \"${env:TOKENPROBE_USERNAME}\", password: \"${env:TOKENPROBE_PASSWORD}\" }\n",
@@ -199,9 +211,14 @@ fn render(
             q(&scope.join(" "))
         )
     };
-    let password_offered = grants.is_empty() || grants.iter().any(|g| g == "password");
+    if code_flow {
+        out.push_str(&format!(
+            "login:\n  grant: authorization_code   # discovery does not list the password grant: sessions start at the server's login page\n  redirect_uri: http://127.0.0.1:9/callback   # CHECK: register it with the client; nothing needs to listen there\n{scope_line}  # params: {{ prompt: consent }}   # some servers issue refresh tokens (offline_access) only after consent\n  # form: {{ username_field: …, password_field: … }}   # when the login page's fields are not found\n"
+        ));
+    }
     out.push_str(&format!(
-        "password_grant:\n  user_credentials: form     # basic_header when the user goes in Authorization: Basic (EmpowerID)\n{scope_line}{}",
+        "password_grant:\n  user_credentials: form     # basic_header when the user goes in Authorization: Basic (EmpowerID)\n{}{}",
+        if code_flow { "" } else { scope_line.as_str() },
         if password_offered {
             String::new()
         } else {
