@@ -15,6 +15,7 @@ mod invalid_inputs;
 mod judge_flips;
 mod layers;
 mod load_runs;
+mod login_pages;
 mod logins;
 mod mock_abuse;
 mod mock_faults;
