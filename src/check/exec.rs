@@ -231,6 +231,11 @@ impl Runner {
     fn redact_outcome(&self, o: Outcome) -> Outcome {
         let r = &self.redactor;
         match o {
+            Outcome::SameCause { root, step, detail } => Outcome::SameCause {
+                root,
+                step,
+                detail: r.redact(&detail),
+            },
             Outcome::Failed(f) => Outcome::Failed(self.redact_finding(f)),
             Outcome::Warned(f) => Outcome::Warned(self.redact_finding(f)),
             Outcome::Errored {
@@ -637,7 +642,11 @@ impl Runner {
         }
         let mut hard: Vec<Finding> = Vec::new();
         for (m, level) in misses {
+            // A wrong code is handed on only by checks of a refusal.
+            let handed_on = m.defect != expect::Defect::ErrorCode
+                || super::causes::code_is_incidental(trace.covers);
             if let Some(id) = m.defect.catalogue_id()
+                && handed_on
                 && !trace.covers.iter().any(|c| c == id)
             {
                 trace.attributed.push(Attributed {
@@ -871,7 +880,30 @@ impl Runner {
                 ),
             });
         }
-        expect::check_set(&step.expect_set, &responses).map_err(|m| self.finding(step, m, None))?;
+        let incidental = super::causes::code_is_incidental(trace.covers)
+            && !trace.covers.iter().any(|c| c == "ER-CODE");
+        let wrong_codes = expect::check_set(&step.expect_set, &responses, incidental)
+            .map_err(|m| self.finding(step, m, None))?;
+        for (expected, actual) in wrong_codes {
+            // The refusal held; its code is ER-CODE's to judge, once.
+            let exchange = responses
+                .iter()
+                .zip(&exchanges)
+                .find(|(r, _)| {
+                    r.as_ref()
+                        .and_then(expect::error_code)
+                        .is_some_and(|c| actual.trim_matches('`') == c)
+                })
+                .map(|(_, x)| x.clone());
+            trace.attributed.push(Attributed {
+                id: "ER-CODE",
+                step: step.name.clone(),
+                subject: "error".into(),
+                expected,
+                actual,
+                exchange,
+            });
+        }
         if let Some(q) = &step.tokens {
             token_quality(q, &responses).map_err(|m| self.finding(step, m, None))?;
         }

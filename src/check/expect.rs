@@ -23,6 +23,10 @@ pub enum Defect {
     ErrorStatus,
     /// A refusal sent as a 5xx (an OAuth `error` in the body): ER-NO5XX's.
     ServerStatus,
+    /// Only which `error` code a refusal carries (ER-CODE), while the
+    /// request was refused with a readable code: handed on by the checks
+    /// whose property is the refusal itself ([`super::causes`]).
+    ErrorCode,
 }
 
 impl Defect {
@@ -33,6 +37,7 @@ impl Defect {
             Defect::ErrorBody => Some("ER-BODY"),
             Defect::ErrorStatus => Some("ER-STATUS"),
             Defect::ServerStatus => Some("ER-NO5XX"),
+            Defect::ErrorCode => Some("ER-CODE"),
         }
     }
 }
@@ -151,6 +156,8 @@ pub fn check_all(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Vec<Mismatch> 
         // A refusal without a readable `error`: its shape is ER-BODY's.
         let defect = if code.is_none() && refused {
             Defect::ErrorBody
+        } else if code.is_some() && refused {
+            Defect::ErrorCode
         } else {
             Defect::Property
         };
@@ -478,11 +485,17 @@ fn refused_with_2xx(r: &HttpResponse) -> bool {
 
 /// Checks set expectations over the responses of a parallel step (`None`
 /// for a request that failed in transport).
+///
+/// With `codes_incidental` (a check of the refusal itself, see
+/// [`super::causes`]), a refusal with another readable code counts as the
+/// refusal it is, and the wrong codes come back, to be judged under ER-CODE.
 pub fn check_set(
     sets: &[SetExpectationC],
     responses: &[Option<HttpResponse>],
-) -> Result<(), Mismatch> {
+    codes_incidental: bool,
+) -> Result<Vec<(String, String)>, Mismatch> {
     let total = responses.len() as u32;
+    let mut wrong_codes: Vec<(String, String)> = Vec::new();
     for s in sets {
         let matching: Vec<&HttpResponse> = responses
             .iter()
@@ -507,7 +520,15 @@ pub fn check_set(
                 // A refusal without a readable `error` counts: its shape is
                 // ER-BODY's to judge, not this set's.
                 s.error.as_ref().is_none_or(|e| match error_code(r) {
-                    Some(c) => e.0.contains(&c),
+                    Some(c) if e.0.contains(&c) => true,
+                    Some(c) if codes_incidental && (400..500).contains(&r.status) => {
+                        let pair = (e.to_string(), format!("`{c}`"));
+                        if !wrong_codes.contains(&pair) {
+                            wrong_codes.push(pair);
+                        }
+                        true
+                    }
+                    Some(_) => false,
                     None => (400..500).contains(&r.status),
                 })
             })
@@ -549,7 +570,7 @@ pub fn check_set(
             }
         }
     }
-    Ok(())
+    Ok(wrong_codes)
 }
 
 /// `3×200, 17×400 invalid_grant, 1×timeout`

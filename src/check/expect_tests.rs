@@ -273,8 +273,8 @@ fn set_counts_hold_and_fail() {
             serde_json::json!({"error": "invalid_grant"}),
         ))
     };
-    assert!(check_set(sets, &[ok(), bad(), bad(), bad()]).is_ok());
-    let m = check_set(sets, &[ok(), ok(), bad(), bad()]).unwrap_err();
+    assert!(check_set(sets, &[ok(), bad(), bad(), bad()], false).is_ok());
+    let m = check_set(sets, &[ok(), ok(), bad(), bad()], false).unwrap_err();
     assert!(m.expected.contains("exactly 1"), "{m:?}");
     let m = check_set(
         sets,
@@ -284,6 +284,7 @@ fn set_counts_hold_and_fail() {
             bad(),
             Some(response(503, &[], serde_json::json!({}))),
         ],
+        false,
     )
     .unwrap_err();
     assert!(
@@ -291,5 +292,18 @@ fn set_counts_hold_and_fail() {
         "{m:?}"
     );
     // A transport failure counts as no response at all.
-    assert!(check_set(sets, &[ok(), bad(), bad(), None]).is_ok());
+    assert!(check_set(sets, &[ok(), bad(), bad(), None], false).is_ok());
+    // A check of the refusal itself counts a refusal with another code as
+    // the refusal, and hands the code on (ER-CODE).
+    let other = || {
+        Some(response(
+            400,
+            &[],
+            serde_json::json!({"error": "invalid_request"}),
+        ))
+    };
+    assert!(check_set(sets, &[ok(), other(), other(), bad()], false).is_err());
+    let wrong = check_set(sets, &[ok(), other(), other(), bad()], true).unwrap();
+    assert_eq!(wrong.len(), 1, "{wrong:?}");
+    assert_eq!(wrong[0].1, "`invalid_request`");
 }

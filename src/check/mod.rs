@@ -3,6 +3,7 @@
 //!
 //! May use: `scenario`, `target`, `oauth`, `dpop`, `catalogue`, `redact`, `secret`, `verdict`, `wire`, `diag`, `yaml`, `exit`, `interrupt`.
 
+pub mod causes;
 pub mod compare;
 pub mod context;
 pub mod exec;

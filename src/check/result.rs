@@ -32,6 +32,16 @@ pub enum Outcome {
         step: String,
         by: String,
     },
+    /// It failed on the very answer another scenario's finding already
+    /// holds (the same status, `error` and description for the same
+    /// expectation): one root cause, one finding, shown there.
+    SameCause {
+        /// The scenario whose finding it is.
+        root: String,
+        step: String,
+        /// What was expected and what came back, as in the finding.
+        detail: String,
+    },
     /// The check could not be completed: transport, TLS, timeout, bad input
     /// met at run time.
     Errored {
@@ -49,6 +59,7 @@ impl Outcome {
             Outcome::Warned(_) => OutcomeKind::Warned,
             Outcome::Skipped { .. } => OutcomeKind::Skipped,
             Outcome::Blocked { .. } => OutcomeKind::Blocked,
+            Outcome::SameCause { .. } => OutcomeKind::SameCause,
             Outcome::Errored { .. } => OutcomeKind::Errored,
         }
     }
@@ -60,6 +71,9 @@ impl Outcome {
             Outcome::Failed(f) | Outcome::Warned(f) => f.summary(),
             Outcome::Skipped { why } => why.clone(),
             Outcome::Blocked { step, by } => format!("blocked by step `{step}`: {by}"),
+            Outcome::SameCause { root, step, detail } => {
+                format!("same cause as {root} (step `{step}`: {detail}): one finding, listed there")
+            }
             Outcome::Errored {
                 step,
                 class,
@@ -82,6 +96,7 @@ pub enum OutcomeKind {
     Warned,
     Skipped,
     Blocked,
+    SameCause,
     Errored,
 }
 
@@ -93,6 +108,7 @@ impl OutcomeKind {
             OutcomeKind::Warned => "warned",
             OutcomeKind::Skipped => "skipped",
             OutcomeKind::Blocked => "blocked",
+            OutcomeKind::SameCause => "same_cause",
             OutcomeKind::Errored => "errored",
         }
     }
@@ -278,6 +294,8 @@ pub struct Counts {
     pub warned: usize,
     pub skipped: usize,
     pub blocked: usize,
+    /// Failures folded into another scenario's finding (one root cause).
+    pub same_cause: usize,
     pub errored: usize,
     /// Failures listed as expected.
     pub known: usize,
@@ -290,6 +308,7 @@ impl Counts {
             + self.warned
             + self.skipped
             + self.blocked
+            + self.same_cause
             + self.errored
             + self.known
     }
@@ -306,6 +325,7 @@ impl RunResult {
                 OutcomeKind::Warned => c.warned += 1,
                 OutcomeKind::Skipped => c.skipped += 1,
                 OutcomeKind::Blocked => c.blocked += 1,
+                OutcomeKind::SameCause => c.same_cause += 1,
                 OutcomeKind::Errored => c.errored += 1,
             }
         }

@@ -150,7 +150,7 @@ pub async fn run(
             // The judges of ER-BODY / ER-STATUS are shown once every
             // scenario has run: defects met elsewhere are folded into them.
             .inspect(|r| {
-                if !judges_attributed(r) {
+                if !judges_attributed(r) && !super::causes::may_fold(r) {
                     on_result(r)
                 }
             })
@@ -158,8 +158,19 @@ pub async fn run(
             .await;
         results.extend(done);
     }
+    // Failures on a wrong `error` wait too: the same answer elsewhere
+    // makes them one finding.
+    let waiting: Vec<String> = results
+        .iter()
+        .filter(|r| judges_attributed(r) || super::causes::may_fold(r))
+        .map(|r| r.id.clone())
+        .collect();
     attribute(&mut results);
-    for r in results.iter().filter(|r| judges_attributed(r)) {
+    super::causes::fold_same_answers(&mut results);
+    for r in results
+        .iter()
+        .filter(|r| judges_attributed(r) || waiting.contains(&r.id))
+    {
         on_result(r);
     }
     results.sort_by(|a, b| a.id.cmp(&b.id));
@@ -226,7 +237,7 @@ fn crashed(s: &Scenario, e: &tokio::task::JoinError) -> ScenarioResult {
 }
 
 /// The catalogue ids that format defects seen elsewhere are judged under.
-const ATTRIBUTED_IDS: [&str; 3] = ["ER-BODY", "ER-STATUS", "ER-NO5XX"];
+const ATTRIBUTED_IDS: [&str; 4] = ["ER-BODY", "ER-STATUS", "ER-NO5XX", "ER-CODE"];
 
 fn judges_attributed(r: &ScenarioResult) -> bool {
     r.covers
@@ -275,6 +286,10 @@ fn attribute(results: &mut Vec<ScenarioResult>) {
                 )
             })
             .collect();
+        if id == "ER-CODE" {
+            fold_codes(results, seen);
+            continue;
+        }
         // The dedicated error-format checks (`errors/…`) judge first.
         let judge = results
             .iter_mut()
@@ -311,5 +326,72 @@ fn attribute(results: &mut Vec<ScenarioResult>) {
                 });
             }
         }
+    }
+}
+
+/// ER-CODE: each wrong code (one answer, such as `invalid_request` for a
+/// dead refresh token) is one finding. Its places fold into the first
+/// failure with the same answer, the check of ER-CODE first, then the one
+/// whose property is the code (RB-BOGUS, …); a wrong code no such check
+/// failed on makes the check of ER-CODE fail with it, or stands alone.
+fn fold_codes(results: &mut Vec<ScenarioResult>, seen: Vec<(String, Attributed)>) {
+    let mut groups: Vec<(String, Vec<(String, Attributed)>)> = Vec::new();
+    for (sid, a) in seen {
+        match groups.iter_mut().find(|(actual, _)| *actual == a.actual) {
+            Some((_, g)) => g.push((sid, a)),
+            None => groups.push((a.actual.clone(), vec![(sid, a)])),
+        }
+    }
+    for (n, (actual, group)) in groups.into_iter().enumerate() {
+        let places: Vec<String> = group
+            .iter()
+            .map(|(sid, a)| {
+                format!(
+                    "{sid}, step `{}`: {}: expected {}, got {} (the refusal held)",
+                    a.step, a.subject, a.expected, a.actual
+                )
+            })
+            .collect();
+        let same_answer = |r: &ScenarioResult| matches!(&r.outcome, Outcome::Failed(f) if f.subject == "error" && f.actual.starts_with(&actual));
+        let root = results
+            .iter_mut()
+            .filter(|r| same_answer(r))
+            .min_by_key(|r| (!r.covers.iter().any(|c| c == "ER-CODE"), r.id.clone()));
+        if let Some(r) = root {
+            if let Outcome::Failed(f) = &mut r.outcome {
+                f.seen_in.extend(places);
+            }
+            continue;
+        }
+        let judge = results
+            .iter_mut()
+            .filter(|r| r.covers.iter().any(|c| c == "ER-CODE"))
+            .find(|r| matches!(r.outcome, Outcome::Passed { .. }));
+        if let Some(r) = judge {
+            r.outcome = Outcome::Failed(first_seen(&group, places));
+            continue;
+        }
+        let entry = crate::catalogue::get("ER-CODE");
+        results.push(ScenarioResult {
+            id: if n == 0 {
+                "errors/er-code-seen-elsewhere".into()
+            } else {
+                format!("errors/er-code-seen-elsewhere-{}", n + 1)
+            },
+            title: format!(
+                "ER-CODE: refusals as other scenarios met them ({})",
+                entry.map_or("", |e| e.text.as_str())
+            ),
+            level: Level::Must,
+            covers: vec!["ER-CODE".into()],
+            tags: vec!["errors".into()],
+            file: "(gathered from the run)".into(),
+            line: 0,
+            outcome: Outcome::Failed(first_seen(&group, places)),
+            duration: Duration::ZERO,
+            steps: Vec::new(),
+            attributed: Vec::new(),
+            known: None,
+        });
     }
 }

@@ -48,10 +48,11 @@ pub enum Fault {
     AuthTimeStale,
     AssertionSignatureUnchecked,
     AssertionReplayAccepted,
+    RefreshRefusedAsInvalidRequest,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 38] = [
+    pub const ALL: [Fault; 39] = [
         Fault::RotationKeepsOld,
         Fault::NoFamilyRevoke,
         Fault::SameRefreshToken,
@@ -90,6 +91,7 @@ impl Fault {
         Fault::AuthTimeStale,
         Fault::AssertionSignatureUnchecked,
         Fault::AssertionReplayAccepted,
+        Fault::RefreshRefusedAsInvalidRequest,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -132,6 +134,7 @@ impl Fault {
             Fault::AuthTimeStale => "auth_time_stale",
             Fault::AssertionSignatureUnchecked => "assertion_signature_unchecked",
             Fault::AssertionReplayAccepted => "assertion_replay_accepted",
+            Fault::RefreshRefusedAsInvalidRequest => "refresh_refused_as_invalid_request",
         }
     }
 
@@ -226,6 +229,9 @@ impl Fault {
                 "a JWT user assertion is accepted whatever key signed it"
             }
             Fault::AssertionReplayAccepted => "a JWT user assertion's jti is accepted again",
+            Fault::RefreshRefusedAsInvalidRequest => {
+                "every refused refresh token (unknown, rotated, revoked, expired, another client's) is answered invalid_request instead of invalid_grant"
+            }
         }
     }
 }

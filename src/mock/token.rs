@@ -246,6 +246,10 @@ async fn refresh(
         .map_err(|e| match e {
             RefreshError::InvalidScope => OAuthError::new(ErrorCode::InvalidScope, e.to_string()),
             RefreshError::DpopKey => dpop_error("invalid_dpop_proof", e.to_string()),
+            // The fault: one wrong code for every dead refresh token.
+            _ if app.faults.has(Fault::RefreshRefusedAsInvalidRequest) => {
+                OAuthError::invalid_request("invalid refresh token")
+            }
             _ => OAuthError::new(ErrorCode::InvalidGrant, e.to_string()),
         })
 }

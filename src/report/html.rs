@@ -41,7 +41,7 @@ details details{background:#fafbfc;margin:6px 0}
 pre{background:#0f1720;color:#e6edf3;padding:10px;border-radius:4px;overflow:auto;font-size:12.5px;white-space:pre-wrap;word-break:break-all}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 .badge{display:inline-block;padding:1px 7px;border-radius:10px;font-size:12px;font-weight:600;color:#fff;margin-right:6px}
-.failed{background:#b3261e}.errored{background:#7b1fa2}.warned{background:#b26a00}.blocked{background:#546e7a}
+.failed{background:#b3261e}.errored{background:#7b1fa2}.warned{background:#b26a00}.blocked{background:#546e7a}.same_cause{background:#546e7a}
 .skipped{background:#607d8b}.passed{background:#1f7a3d}.known{background:#455a64}.new{background:#d32f2f}.fixed{background:#2e7d32}
 .clause{color:#4a5568;margin:4px 0}.kv td:first-child{font-weight:600;white-space:nowrap}
 ul{margin:4px 0 4px 20px;padding:0}
@@ -107,13 +107,19 @@ pub fn render(run: &RunResult) -> String {
             scenario_block(&mut out, s, false, false);
         }
     }
-    let blocked: Vec<&&ScenarioResult> = scenarios
-        .iter()
-        .filter(|s| s.known.is_none() && s.outcome.kind() == OutcomeKind::Blocked)
-        .collect();
-    if !blocked.is_empty() {
-        let _ = writeln!(out, "<h2>Blocked ({})</h2>\n<ul>", blocked.len());
-        for s in blocked {
+    for (kind, heading) in [
+        (OutcomeKind::SameCause, "Same cause as a finding"),
+        (OutcomeKind::Blocked, "Blocked"),
+    ] {
+        let listed: Vec<&&ScenarioResult> = scenarios
+            .iter()
+            .filter(|s| s.known.is_none() && s.outcome.kind() == kind)
+            .collect();
+        if listed.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "<h2>{heading} ({})</h2>\n<ul>", listed.len());
+        for s in listed {
             let _ = writeln!(
                 out,
                 "<li><code>{}</code>: {}</li>",
@@ -173,22 +179,23 @@ fn problems_and_comparison(out: &mut String, run: &RunResult) {
     }
 }
 
-const KINDS: [(OutcomeKind, &str); 6] = [
+const KINDS: [(OutcomeKind, &str); 7] = [
     (OutcomeKind::Passed, "passed"),
     (OutcomeKind::Failed, "failed"),
     (OutcomeKind::Warned, "warned"),
     (OutcomeKind::Errored, "errored"),
     (OutcomeKind::Blocked, "blocked"),
+    (OutcomeKind::SameCause, "same cause"),
     (OutcomeKind::Skipped, "skipped"),
 ];
 
 /// Counts by area (the id's folder) and by level.
 fn summary(out: &mut String, scenarios: &[&ScenarioResult]) {
-    let mut by_area: BTreeMap<String, [usize; 7]> = BTreeMap::new();
-    let mut by_level: BTreeMap<String, [usize; 7]> = BTreeMap::new();
+    let mut by_area: BTreeMap<String, [usize; 8]> = BTreeMap::new();
+    let mut by_level: BTreeMap<String, [usize; 8]> = BTreeMap::new();
     for s in scenarios {
         let i = if s.known.is_some() {
-            6
+            7
         } else {
             KINDS
                 .iter()

@@ -97,6 +97,9 @@ pub struct Summary {
     /// property was never tried.
     #[serde(default)]
     pub blocked: u64,
+    /// Failures folded into another scenario's finding: one root cause.
+    #[serde(default)]
+    pub same_cause: u64,
     /// Failures listed as expected (not counted as failed).
     #[serde(default)]
     pub known: u64,
@@ -123,7 +126,7 @@ pub enum Level {
 
 /// The verdict on one scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Passed,
     /// A MUST or PROFILE expectation did not hold (see `finding`).
@@ -135,6 +138,9 @@ pub enum Outcome {
     /// Not tried: a setup step the check starts from was refused (see
     /// `blocked_by`).
     Blocked,
+    /// Failed on the answer another scenario's finding holds: one root
+    /// cause, one finding (see `same_cause`).
+    SameCause,
     /// Could not be completed: transport, TLS, timeout… (see `error`).
     Errored,
 }
@@ -166,6 +172,9 @@ pub struct Scenario {
     /// Present when `outcome` is `blocked`: the step and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked_by: Option<Blocked>,
+    /// Present when `outcome` is `same_cause`: the finding it is folded into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub same_cause: Option<SameCause>,
     /// Present when the failure was listed as expected: the entry's reason.
     /// A known failure does not fail the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -205,6 +214,16 @@ pub struct Finding {
 pub struct Blocked {
     pub step: String,
     pub why: String,
+}
+
+/// The finding a scenario's failure is folded into.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SameCause {
+    /// The scenario whose finding holds this answer.
+    pub root: String,
+    pub step: String,
+    /// What was expected and what came back.
+    pub answer: String,
 }
 
 /// One more expectation that did not hold in the same scenario.
@@ -352,6 +371,7 @@ impl Report {
                 warned: c.warned as u64,
                 skipped: c.skipped as u64,
                 blocked: c.blocked as u64,
+                same_cause: c.same_cause as u64,
                 known: c.known as u64,
                 errored: c.errored as u64,
                 total: c.total() as u64,
@@ -399,6 +419,7 @@ impl From<&ScenarioResult> for Scenario {
             Some(f)
         };
         let mut blocked_by = None;
+        let mut same_cause = None;
         let (outcome, finding, skip_reason, error) = match &s.outcome {
             result::Outcome::Passed { .. } => (Outcome::Passed, None, None, None),
             result::Outcome::Failed(f) => (Outcome::Failed, finding(f), None, None),
@@ -410,6 +431,14 @@ impl From<&ScenarioResult> for Scenario {
                     why: by.clone(),
                 });
                 (Outcome::Blocked, None, None, None)
+            }
+            result::Outcome::SameCause { root, step, detail } => {
+                same_cause = Some(SameCause {
+                    root: root.clone(),
+                    step: step.clone(),
+                    answer: detail.clone(),
+                });
+                (Outcome::SameCause, None, None, None)
             }
             result::Outcome::Errored {
                 step,
@@ -438,6 +467,7 @@ impl From<&ScenarioResult> for Scenario {
             finding,
             skip_reason,
             blocked_by,
+            same_cause,
             known_failure: s.known.clone(),
             error,
             steps: s

@@ -99,6 +99,13 @@ fn test_case(s: &ScenarioResult) -> TestCase {
                 .set_type("blocked");
             st
         }
+        // One failing case per root cause: the others point at it.
+        Outcome::SameCause { .. } => {
+            let mut st = TestCaseStatus::skipped();
+            st.set_message(single_line(&s.outcome.message()))
+                .set_type("same-cause");
+            st
+        }
     };
     let mut case = TestCase::new(s.id.as_str(), status);
     let folder = folder_of(&s.id).unwrap_or(ROOT_SUITE);

@@ -122,8 +122,9 @@ fn severity(k: OutcomeKind) -> u8 {
         OutcomeKind::Errored => 1,
         OutcomeKind::Warned => 2,
         OutcomeKind::Blocked => 3,
-        OutcomeKind::Skipped => 4,
-        OutcomeKind::Passed => 5,
+        OutcomeKind::SameCause => 4,
+        OutcomeKind::Skipped => 5,
+        OutcomeKind::Passed => 6,
     }
 }
 
@@ -134,23 +135,25 @@ fn mark(k: OutcomeKind) -> &'static str {
         OutcomeKind::Warned => "⚠️",
         OutcomeKind::Skipped => "⏭️",
         OutcomeKind::Blocked => "⛔",
+        OutcomeKind::SameCause => "🔗",
         OutcomeKind::Errored => "💥",
     }
 }
 
-const KINDS: [OutcomeKind; 6] = [
+const KINDS: [OutcomeKind; 7] = [
     OutcomeKind::Passed,
     OutcomeKind::Failed,
     OutcomeKind::Warned,
     OutcomeKind::Skipped,
     OutcomeKind::Blocked,
+    OutcomeKind::SameCause,
     OutcomeKind::Errored,
 ];
 
 /// One row per level that has scenarios, and a total row.
 fn counts(out: &mut String, scenarios: &[&ScenarioResult]) {
-    let mut rows: BTreeMap<Level, [usize; 6]> = BTreeMap::new();
-    let mut total = [0; 6];
+    let mut rows: BTreeMap<Level, [usize; 7]> = BTreeMap::new();
+    let mut total = [0; 7];
     for s in scenarios {
         let i = KINDS
             .iter()
@@ -159,8 +162,10 @@ fn counts(out: &mut String, scenarios: &[&ScenarioResult]) {
         rows.entry(s.level).or_default()[i] += 1;
         total[i] += 1;
     }
-    out.push_str("| level | passed | failed | warned | skipped | blocked | errored | total |\n");
-    out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|\n");
+    out.push_str(
+        "| level | passed | failed | warned | skipped | blocked | same cause | errored | total |\n",
+    );
+    out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for (level, n) in &rows {
         let cells: Vec<String> = n.iter().map(usize::to_string).collect();
         let sum: usize = n.iter().sum();
@@ -292,6 +297,10 @@ fn details(out: &mut String, s: &ScenarioResult) {
             (labelled(&rows), f.exchange.as_ref())
         }
         Outcome::Blocked { step, by } => (labelled(&[("blocked by", step), ("why", by)]), None),
+        Outcome::SameCause { root, step, detail } => (
+            labelled(&[("same cause as", root), ("step", step), ("answer", detail)]),
+            None,
+        ),
         Outcome::Errored {
             step,
             class,

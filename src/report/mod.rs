@@ -277,6 +277,12 @@ pub(crate) fn verdict(run: &RunResult) -> Verdict {
                 plural(c.blocked, "check", "checks")
             ));
         }
+        if c.same_cause > 0 {
+            reasons.push(format!(
+                "{} the same cause as a finding (counted once)",
+                plural(c.same_cause, "check with", "checks with")
+            ));
+        }
         if !run.expectation_problems.is_empty() {
             reasons.push(format!(
                 "{} in the expected-failures file",

@@ -75,6 +75,7 @@ fn status(kind: OutcomeKind, style: Style) -> String {
         OutcomeKind::Warned => ("WARN", AnsiColor::Yellow),
         OutcomeKind::Skipped => ("SKIP", AnsiColor::Cyan),
         OutcomeKind::Blocked => ("BLOCK", AnsiColor::Cyan),
+        OutcomeKind::SameCause => ("SAME", AnsiColor::Cyan),
         OutcomeKind::Errored => ("ERROR", AnsiColor::Magenta),
     };
     style.paint(color.on_default().bold(), &format!("{word:>5}"))
@@ -118,7 +119,9 @@ pub fn scenario_line(s: &ScenarioResult, style: &Style) -> String {
     if !reason.is_empty() {
         let reason = match kind {
             OutcomeKind::Passed => style.dim(&format!("note: {reason}")),
-            OutcomeKind::Skipped | OutcomeKind::Blocked => style.dim(&reason),
+            OutcomeKind::Skipped | OutcomeKind::Blocked | OutcomeKind::SameCause => {
+                style.dim(&reason)
+            }
             _ => reason,
         };
         line.push('\n');
@@ -265,6 +268,9 @@ pub fn summary(run: &RunResult, style: &Style) -> String {
             count(c.errored, "errored", AnsiColor::Magenta),
         ),
     ];
+    if c.same_cause > 0 {
+        lines[1].push_str(&format!(", {} same cause", c.same_cause));
+    }
     if c.known > 0 {
         lines[1].push_str(&format!(", {} known", c.known));
     }

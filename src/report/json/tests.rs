@@ -48,7 +48,9 @@ fn scenarios_are_sorted_by_id_and_carry_the_detail_of_their_outcome() {
         let want = match s.outcome {
             Outcome::Passed => (false, false, false),
             Outcome::Failed | Outcome::Warned => (true, false, false),
-            Outcome::Skipped | Outcome::Blocked => (false, s.outcome == Outcome::Skipped, false),
+            Outcome::Skipped | Outcome::Blocked | Outcome::SameCause => {
+                (false, s.outcome == Outcome::Skipped, false)
+            }
             Outcome::Errored => (false, false, true),
         };
         assert_eq!(has, want, "{}", s.id);
