@@ -54,7 +54,6 @@ pub fn code_is_incidental(covers: &[String]) -> bool {
     covers.iter().any(refusal) && covers.iter().all(|c| refusal(c) || shape(c))
 }
 
-
 /// What identifies one wrong answer: the request's grant type and the
 /// response's status, `error` and description. Two failures of the
 /// `error` expectation with the same key are one root cause.

@@ -606,7 +606,15 @@ impl Runner {
                 ),
             });
         }
-        if step.setup && !(200..300).contains(&response.status) {
+        // A premise is judged by its shape: a 2xx that carries an `error`
+        // and no token is a refusal too (sent with the wrong status, which
+        // ER-STATUS judges where it is covered).
+        let refused_in_2xx = (200..300).contains(&response.status)
+            && expect::error_code(response).is_some()
+            && response
+                .json()
+                .is_some_and(|j| j.get("access_token").is_none());
+        if step.setup && (!(200..300).contains(&response.status) || refused_in_2xx) {
             let by = match (expect::error_code(response).as_deref(), &step.action) {
                 (Some("invalid_client"), Action::Grant(g)) => format!(
                     "the server refused the credentials of clients.{} ({}): check them in the target",

@@ -136,6 +136,20 @@ pub async fn run(
         };
         return Err(Refused(format!("preflight: {what}")));
     }
+    // A declared issuer that the server's own id_token contradicts is the
+    // target's mistake (exit 3), not a signature failure of every check.
+    if let (Some(issuer), false) = (&target.issuer, target.issuer_from_discovery)
+        && let Some(iss) = r
+            .json()
+            .and_then(|j| j.get("id_token")?.as_str().map(str::to_string))
+            .and_then(|t| crate::oauth::auth::decode_claims(&t))
+            .and_then(|c| c.get("iss")?.as_str().map(str::to_string))
+        && iss.trim_end_matches('/') != issuer.trim_end_matches('/')
+    {
+        return Err(Refused(format!(
+            "preflight: the login's id_token has iss `{iss}`, and issuer in {source} is `{issuer}`: fix issuer in the target (or give discovery, which names it)"
+        )));
+    }
     let login_said = format!("login {said}");
     let refresh_token = r.json().and_then(|j| {
         j.get("refresh_token")

@@ -26,11 +26,26 @@ pub struct RunOptions {
 /// is an error here (exit code 3): a server that is reached but answers
 /// badly (slowly, garbage, resets) is what the scenarios are there to
 /// report, each with its classified reason.
+/// Why a run cannot start: the server cannot be reached, or the target
+/// file says something the server contradicts (the user's to fix: exit 3,
+/// naming the key, never a finding of the server's).
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error("target unreachable: {0}")]
+    Unreachable(#[from] TransportError),
+    #[error("{0}")]
+    Target(String),
+}
+
+fn same_issuer(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
 pub async fn prepare(
     target: &mut Target,
     client: &reqwest::Client,
     opts: &HttpOptions,
-) -> Result<(), TransportError> {
+) -> Result<(), PrepareError> {
     if let Some(url) = target.discovery.clone() {
         let r = http::send(client.get(url.clone()), opts.request_timeout).await?;
         let doc: crate::wire::Discovery = r
@@ -55,8 +70,18 @@ pub async fn prepare(
         if target.jwks_uri.is_none() {
             target.jwks_uri = doc.jwks_uri.as_deref().and_then(parse);
         }
-        if target.issuer.is_none() {
-            target.issuer = doc.issuer;
+        match (&target.issuer, &doc.issuer) {
+            (Some(declared), Some(found)) if !same_issuer(declared, found) => {
+                return Err(PrepareError::Target(format!(
+                    "issuer in {} is `{declared}`, and the discovery document ({url}) says `{found}` (OpenID Connect Discovery §4.3: they must be identical): fix issuer in the target, or leave it out (discovery gives it)",
+                    target.source
+                )));
+            }
+            (None, Some(_)) => {
+                target.issuer = doc.issuer;
+                target.issuer_from_discovery = true;
+            }
+            _ => {}
         }
         if let crate::target::Login::AuthorizationCode(flow) = &mut target.login
             && flow.authorization_endpoint.is_none()
@@ -71,16 +96,53 @@ pub async fn prepare(
         )
     })?;
     match http::send(client.head(endpoint), opts.request_timeout).await {
-        Ok(_) => Ok(()),
         Err(e)
             if matches!(
                 e.class,
                 ErrorClass::Connect | ErrorClass::Dns | ErrorClass::Tls
             ) =>
         {
-            Err(e)
+            return Err(e.into());
         }
-        Err(_) => Ok(()),
+        _ => {}
+    }
+    if let Some(jwks) = target.jwks_uri.clone() {
+        check_jwks(target, client, opts, &jwks).await?;
+    }
+    Ok(())
+}
+
+/// The key set the id_token checks verify against answers with keys: a
+/// wrong `jwks_uri` is the target's mistake, not a signature failure of
+/// every id_token.
+async fn check_jwks(
+    target: &Target,
+    client: &reqwest::Client,
+    opts: &HttpOptions,
+    jwks: &url::Url,
+) -> Result<(), PrepareError> {
+    let whose = if target.discovery.is_some() {
+        "jwks_uri (declared, or from discovery)"
+    } else {
+        "jwks_uri"
+    };
+    let r = http::send(client.get(jwks.clone()), opts.request_timeout)
+        .await
+        .map_err(|e| {
+            PrepareError::Target(format!(
+                "{whose} {jwks} cannot be fetched ({e}): check it in {}",
+                target.source
+            ))
+        })?;
+    let keys = r
+        .json()
+        .and_then(|j| j.get("keys").and_then(|k| k.as_array()).map(Vec::len));
+    match keys {
+        Some(n) if (200..300).contains(&r.status) && n > 0 => Ok(()),
+        _ => Err(PrepareError::Target(format!(
+            "{whose} {jwks} answered {} without a key set (RFC 7517 §5: a JSON object with `keys`): check it in {}",
+            r.status, target.source
+        ))),
     }
 }
 

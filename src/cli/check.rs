@@ -193,10 +193,7 @@ async fn prepare(
     no_preflight: bool,
 ) -> Result<(), Early> {
     if let Err(e) = run::prepare(target, client, http).await {
-        return Err(Early::Unreachable(format!(
-            "target unreachable: {}",
-            redactor.redact(&e.to_string())
-        )));
+        return Err(Early::Unreachable(redactor.redact(&e.to_string())));
     }
     if no_preflight {
         return Ok(());

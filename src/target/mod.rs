@@ -32,6 +32,9 @@ pub struct Target {
     pub introspection_endpoint: Option<Url>,
     pub jwks_uri: Option<Url>,
     pub issuer: Option<String>,
+    /// The issuer came from discovery, not from the file: a mismatch with
+    /// the tokens is then the server's, not the target's.
+    pub issuer_from_discovery: bool,
     pub clients: BTreeMap<String, Client>,
     pub users: BTreeMap<String, User>,
     /// How a session starts (the password grant unless `login` says).
@@ -381,6 +384,7 @@ impl Resolver<'_> {
             introspection_endpoint,
             jwks_uri,
             issuer,
+            issuer_from_discovery: false,
             clients,
             users,
             login,

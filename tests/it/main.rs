@@ -30,5 +30,6 @@ mod request_layer;
 mod secrets_attacker;
 mod self_test_profiles;
 mod suite_against_mock;
+mod target_mistakes;
 mod vendor_presets;
 mod verdicts;
