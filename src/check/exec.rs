@@ -156,7 +156,10 @@ impl Runner {
         };
         let attributed = if matches!(
             outcome,
-            Outcome::Passed { .. } | Outcome::Warned(_) | Outcome::Failed(_)
+            Outcome::Passed { .. }
+                | Outcome::Warned(_)
+                | Outcome::Failed(_)
+                | Outcome::Blocked { .. }
         ) {
             std::mem::take(&mut trace.attributed)
                 .into_iter()
@@ -582,6 +585,35 @@ impl Runner {
         if misses.is_empty() {
             return Ok(());
         }
+        // A server error is ER-NO5XX's, once, wherever it happens; the
+        // check it interrupted could not be tried (a refusal sent as a 5xx
+        // with an OAuth error is handed on below, and the check goes on).
+        // A 5xx with an OAuth `error` is a refusal with the wrong status:
+        // its code is still judged where it is due.
+        let refusal_as_5xx = expect::error_code(response).is_some()
+            || misses
+                .iter()
+                .any(|(m, _)| m.defect == expect::Defect::ServerStatus);
+        if (500..600).contains(&response.status)
+            && !refusal_as_5xx
+            && !trace.covers.iter().any(|c| c == "ER-NO5XX")
+        {
+            trace.attributed.push(Attributed {
+                id: "ER-NO5XX",
+                step: step.name.clone(),
+                subject: "status".into(),
+                expected: "no 5xx".into(),
+                actual: answer(response),
+                exchange: Some(record.clone()),
+            });
+            return Err(Stop::Blocked {
+                step: step.name.clone(),
+                by: format!(
+                    "the server failed with {} (a server error: ER-NO5XX judges it, once); this check's own property was not tried",
+                    answer(response)
+                ),
+            });
+        }
         // The target's own client credentials refused where the check did
         // not ask for that: the check could not be tried (a wrong secret in
         // the target is one message, not a finding per scenario).
@@ -885,6 +917,37 @@ impl Runner {
                     "the server refused the credentials of clients.{} ({}): check them in the target",
                     g.client,
                     answer(answered[0])
+                ),
+            });
+        }
+        // Server errors among the copies: ER-NO5XX's, once; what the set
+        // and the token sample would say is not this check's to judge.
+        if !trace.covers.iter().any(|c| c == "ER-NO5XX")
+            && let Some((r, x)) = responses.iter().zip(&exchanges).find(|(r, _)| {
+                r.as_ref().is_some_and(|r| {
+                    (500..600).contains(&r.status) && expect::error_code(r).is_none()
+                })
+            })
+            && let Some(r) = r
+        {
+            let n = answered
+                .iter()
+                .filter(|r| r.status >= 500 && expect::error_code(r).is_none())
+                .count();
+            trace.attributed.push(Attributed {
+                id: "ER-NO5XX",
+                step: step.name.clone(),
+                subject: "status".into(),
+                expected: "no 5xx".into(),
+                actual: format!("{} ({n} of {} copies)", answer(r), responses.len()),
+                exchange: Some(x.clone()),
+            });
+            return Err(Stop::Blocked {
+                step: step.name.clone(),
+                by: format!(
+                    "the server failed with {} in {n} of {} parallel requests (ER-NO5XX judges it, once); this check's own property was not tried",
+                    answer(r),
+                    responses.len()
                 ),
             });
         }

@@ -45,7 +45,14 @@ pub async fn introspect(State(app): State<Arc<App>>, req: Request) -> Response {
     let result = async {
         let body = request::form_body(&parts, body).await?;
         let form = request::parse_form(&body)?;
-        request::authenticate(&app, &parts.headers, &form, false)?;
+        // The fault: a caller that fails client authentication is told
+        // `active: false` instead of 401 (RFC 7662 §2.3).
+        if let Err(e) = request::authenticate(&app, &parts.headers, &form, false) {
+            if app.faults.has(Fault::IntrospectionUnauthenticated) {
+                return Ok(app.reply.ok(&introspection(None)));
+            }
+            return Err(e);
+        }
         let token = form
             .get("token")
             .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;

@@ -49,10 +49,11 @@ pub enum Fault {
     AssertionSignatureUnchecked,
     AssertionReplayAccepted,
     RefreshRefusedAsInvalidRequest,
+    IntrospectionUnauthenticated,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 39] = [
+    pub const ALL: [Fault; 40] = [
         Fault::RotationKeepsOld,
         Fault::NoFamilyRevoke,
         Fault::SameRefreshToken,
@@ -92,6 +93,7 @@ impl Fault {
         Fault::AssertionSignatureUnchecked,
         Fault::AssertionReplayAccepted,
         Fault::RefreshRefusedAsInvalidRequest,
+        Fault::IntrospectionUnauthenticated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -135,6 +137,7 @@ impl Fault {
             Fault::AssertionSignatureUnchecked => "assertion_signature_unchecked",
             Fault::AssertionReplayAccepted => "assertion_replay_accepted",
             Fault::RefreshRefusedAsInvalidRequest => "refresh_refused_as_invalid_request",
+            Fault::IntrospectionUnauthenticated => "introspection_unauthenticated",
         }
     }
 
@@ -231,6 +234,9 @@ impl Fault {
             Fault::AssertionReplayAccepted => "a JWT user assertion's jti is accepted again",
             Fault::RefreshRefusedAsInvalidRequest => {
                 "every refused refresh token (unknown, rotated, revoked, expired, another client's) is answered invalid_request instead of invalid_grant"
+            }
+            Fault::IntrospectionUnauthenticated => {
+                "the introspection endpoint answers callers without valid client credentials: active false for them, not 401"
             }
         }
     }

@@ -12,7 +12,7 @@ use std::process::Command;
 /// Each fault, the profile it is planted on (with the mock flags the fault
 /// needs to show), the catalogue id it violates, and how that id's check
 /// must end (`failed` for MUST and PROFILE ids, `warned` for a SHOULD).
-const FAULTS: [(&str, &str, &str, &str); 39] = [
+const FAULTS: [(&str, &str, &str, &str); 40] = [
     ("rotation_keeps_old", "strict", "ROT-OLD", "failed"),
     ("no_family_revoke", "strict", "RU-FAMILY", "failed"),
     ("same_refresh_token", "strict", "ROT-MODE", "failed"),
@@ -35,6 +35,12 @@ const FAULTS: [(&str, &str, &str, &str); 39] = [
         "refresh_refused_as_invalid_request",
         "strict",
         "ER-CODE",
+        "failed",
+    ),
+    (
+        "introspection_unauthenticated",
+        "strict",
+        "RI-AUTH",
         "failed",
     ),
     (

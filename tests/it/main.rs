@@ -27,6 +27,7 @@ mod properties;
 mod readme_coverage;
 mod report_merge;
 mod request_layer;
+mod root_causes;
 mod secrets_attacker;
 mod self_test_profiles;
 mod suite_against_mock;

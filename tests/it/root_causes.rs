@@ -1,0 +1,162 @@
+//! One root cause, one finding (issue 20): a server that answers every
+//! dead refresh token with the same wrong code shows one failure, listing
+//! every place, and the checks that only met it on the way pass or point
+//! at it; a server error is ER-NO5XX's, once, and blocks what it cut short.
+
+use std::process::Command;
+use wiremock::matchers::{body_string_contains, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn report(args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let xml = dir.path().join("r.xml");
+    let out = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+        .arg("check")
+        .args(args)
+        .arg("--report")
+        .arg(format!("json={}", json.display()))
+        .arg("--report")
+        .arg(format!("junit={}", xml.display()))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let r = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    (out.status.code(), r, std::fs::read_to_string(&xml).unwrap())
+}
+
+fn scenario<'a>(r: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    r["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no {id}"))
+}
+
+#[test]
+fn one_wrong_code_everywhere_is_one_finding() {
+    let (code, r, junit) = report(&[
+        "--mock",
+        "strict",
+        "--fault",
+        "refresh_refused_as_invalid_request",
+    ]);
+    assert_eq!(code, Some(1));
+    let failed: Vec<&str> = r["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["outcome"] == "failed")
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["errors/retired-refresh-token"], "{r}");
+    let root = scenario(&r, "errors/retired-refresh-token");
+    let seen: Vec<&str> = root["finding"]["seen_in"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    for place in [
+        "concurrency/race",
+        "client-auth/binding",
+        "rotation/old-refused",
+        "refresh/bogus-random",
+    ] {
+        assert!(
+            seen.iter().any(|s| s.starts_with(place)),
+            "{place} not listed: {seen:#?}"
+        );
+    }
+    // The checks whose property held pass; those whose property is the
+    // code point at the one finding.
+    for id in [
+        "concurrency/race",
+        "client-auth/binding",
+        "rotation/old-refused",
+    ] {
+        assert_eq!(scenario(&r, id)["outcome"], "passed", "{id}");
+    }
+    let same = scenario(&r, "refresh/bogus-random");
+    assert_eq!(same["outcome"], "same_cause");
+    assert_eq!(same["same_cause"]["root"], "errors/retired-refresh-token");
+    assert_eq!(r["summary"]["failed"], 1);
+    assert_eq!(r["summary"]["same_cause"], 3);
+    // JUnit: one failing case per root cause.
+    assert_eq!(junit.matches("<failure").count(), 1, "{junit}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_error_is_judged_once_and_blocks_what_it_cut_short() {
+    let server = MockServer::start().await;
+    let tokens = r#"{"access_token":"at-0123456789abcdefghijklmnopqrstuvwxyz","token_type":"Bearer","expires_in":60,"refresh_token":"rt-0123456789abcdefghijklmnopqrstuvwxyz"}"#;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("oops"))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("cache-control", "no-store")
+                .set_body_raw(tokens, "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("t.yaml");
+    std::fs::write(
+        &target,
+        format!(
+            "name: five hundred\nbase_url: {}\ntoken_endpoint: /token\nclients:\n  primary: {{ id: app, secret: s }}\nusers:\n  primary: {{ username: u, password: p }}\ntiming: {{ request_timeout_s: 2 }}\n",
+            server.uri()
+        ),
+    )
+    .unwrap();
+    let target = target.display().to_string();
+    let (_, r, _) = tokio::task::spawn_blocking(move || {
+        report(&[
+            "--target",
+            &target,
+            "--no-preflight",
+            "--filter",
+            "refresh/ok",
+            "--filter",
+            "rotation/new-works",
+        ])
+    })
+    .await
+    .unwrap();
+    for id in ["refresh/ok", "rotation/new-works"] {
+        let s = scenario(&r, id);
+        assert_eq!(s["outcome"], "blocked", "{id}: {s}");
+        assert!(
+            s["blocked_by"]["why"]
+                .as_str()
+                .unwrap()
+                .contains("ER-NO5XX"),
+            "{id}: {s}"
+        );
+    }
+    // One finding for the server error, listing both places.
+    let five: Vec<&serde_json::Value> = r["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["outcome"] == "failed")
+        .collect();
+    assert_eq!(five.len(), 1, "{r}");
+    assert!(
+        five[0]["covers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "ER-NO5XX")
+    );
+    let seen = five[0]["finding"]["seen_in"].as_array().unwrap();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+}
