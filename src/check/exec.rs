@@ -566,6 +566,7 @@ impl Runner {
     fn finding(&self, step: &Step, m: Mismatch, exchange: Option<Exchange>) -> Stop {
         let mut f = Finding::new(&step.name, m.subject, m.expected, m.actual);
         f.exchange = exchange;
+        f.judges = m.judges;
         Stop::Finding(Box::new(f))
     }
 
@@ -703,6 +704,7 @@ impl Runner {
                 && matches!(trace.level, Level::Must | Level::Profile);
             let mut f = Finding::new(&step.name, m.subject, m.expected, m.actual);
             f.exchange = Some(record.clone());
+            f.judges = m.judges;
             if soft {
                 trace.soft.push((f, level.unwrap_or(Level::Should)));
             } else {
@@ -1359,6 +1361,11 @@ fn any_of(
     if let Some(formats) = format_only {
         return Ok(formats);
     }
+    // A single alternative is one more expectation: its miss as it is.
+    if misses.len() == 1 {
+        return Err(misses.remove(0));
+    }
+    let judges = misses[0].judges.clone();
     let numbered = |f: &dyn Fn(&Mismatch) -> String| {
         misses
             .iter()
@@ -1375,7 +1382,12 @@ fn any_of(
             numbered(&|m| format!("{}: {}", m.subject, m.expected))
         ),
         numbered(&|m| m.actual.clone()),
-    ))
+    )
+    .judged_by(if misses.iter().all(|m| m.judges == judges) {
+        judges
+    } else {
+        Vec::new()
+    }))
 }
 
 /// `POST /token (refresh_token) → 400 invalid_grant`

@@ -51,6 +51,8 @@ pub struct Mismatch {
     pub defect: Defect,
     /// The weight of the check that failed, when it has its own.
     pub level: Option<crate::verdict::Level>,
+    /// The ids the failed expectation judges (empty: the scenario's).
+    pub judges: Vec<String>,
 }
 
 impl Mismatch {
@@ -65,11 +67,26 @@ impl Mismatch {
             actual: actual.into(),
             defect: Defect::Property,
             level: None,
+            judges: Vec::new(),
         }
     }
 
     fn of(mut self, defect: Defect) -> Mismatch {
         self.defect = defect;
+        self
+    }
+
+    /// `self`, judged under `ids` (empty: the scenario's ids).
+    pub fn judged_by(mut self, ids: Vec<String>) -> Mismatch {
+        self.judges = ids;
+        self
+    }
+
+    /// `self`, a failure of an expectation that judges `ids`.
+    fn judged(mut self, ids: &[String]) -> Mismatch {
+        if self.judges.is_empty() {
+            self.judges = ids.to_vec();
+        }
         self
     }
 }
@@ -213,7 +230,7 @@ pub fn check_all(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Vec<Mismatch> 
         seen_body |= m.subject == "body";
         !dup
     });
-    out
+    out.into_iter().map(|m| m.judged(&e.judges)).collect()
 }
 
 /// The first expectation of `e` that does not hold.
@@ -483,6 +500,10 @@ fn refused_with_2xx(r: &HttpResponse) -> bool {
             .is_some_and(|j| j.get("error").is_some() && j.get("access_token").is_none())
 }
 
+fn judged(ids: &[String], m: Mismatch) -> Mismatch {
+    m.judged(ids)
+}
+
 /// Checks set expectations over the responses of a parallel step (`None`
 /// for a request that failed in transport).
 ///
@@ -547,10 +568,13 @@ pub fn check_set(
             what.join(" and ")
         };
         if !s.count.holds(n, total) {
-            return Err(Mismatch::new(
-                format!("responses with {what}"),
-                format!("{} of {total}", s.count),
-                format!("{n} of {total} ({})", tally(responses)),
+            return Err(judged(
+                &s.judges,
+                Mismatch::new(
+                    format!("responses with {what}"),
+                    format!("{} of {total}", s.count),
+                    format!("{n} of {total} ({})", tally(responses)),
+                ),
             ));
         }
         if let Some(member) = &s.distinct {
@@ -562,10 +586,13 @@ pub fn check_set(
             unique.sort();
             unique.dedup();
             if unique.len() != values.len() {
-                return Err(Mismatch::new(
-                    format!("`{member}` over responses with {what}"),
-                    "all different",
-                    format!("{} distinct among {}", unique.len(), values.len()),
+                return Err(judged(
+                    &s.judges,
+                    Mismatch::new(
+                        format!("`{member}` over responses with {what}"),
+                        "all different",
+                        format!("{} distinct among {}", unique.len(), values.len()),
+                    ),
                 ));
             }
         }

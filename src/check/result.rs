@@ -133,6 +133,10 @@ pub struct Finding {
     /// responses met by other scenarios, judged here once).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub seen_in: Vec<String>,
+    /// The catalogue ids the failed expectation judges, when the scenario
+    /// covers several and this one names its own (empty: all of them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub judges: Vec<String>,
 }
 
 /// One more expectation that did not hold.
@@ -155,6 +159,7 @@ impl Finding {
             exchange: None,
             also: Vec::new(),
             seen_in: Vec::new(),
+            judges: Vec::new(),
         }
     }
 

@@ -93,6 +93,7 @@ pub fn run() -> RunResult {
                 level: Level::Must,
             }],
             seen_in: Vec::new(),
+            judges: Vec::new(),
         }),
         123,
     );
@@ -136,6 +137,7 @@ pub fn run() -> RunResult {
             }),
             also: Vec::new(),
             seen_in: Vec::new(),
+            judges: Vec::new(),
         }),
         9,
     );
@@ -192,6 +194,7 @@ pub fn run() -> RunResult {
                 exchange: None,
                 also: Vec::new(),
                 seen_in: Vec::new(),
+                judges: Vec::new(),
             }),
             1_530,
         ),

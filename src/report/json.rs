@@ -400,9 +400,14 @@ fn millis(d: std::time::Duration) -> u64 {
 
 impl From<&ScenarioResult> for Scenario {
     fn from(s: &ScenarioResult) -> Scenario {
-        let clauses = || -> Vec<Clause> {
-            s.covers
-                .iter()
+        // The ids the failed expectation judges, else all the scenario covers.
+        let clauses = |judged: &[String]| -> Vec<Clause> {
+            let ids = if judged.is_empty() {
+                &s.covers[..]
+            } else {
+                judged
+            };
+            ids.iter()
                 .map(|id| {
                     let e = crate::catalogue::get(id);
                     Clause {
@@ -414,8 +419,9 @@ impl From<&ScenarioResult> for Scenario {
                 .collect()
         };
         let finding = |f: &result::Finding| {
+            let judged = f.judges.clone();
             let mut f = Finding::from(f);
-            f.clauses = clauses();
+            f.clauses = clauses(&judged);
             Some(f)
         };
         let mut blocked_by = None;

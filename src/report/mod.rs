@@ -39,7 +39,17 @@ use std::str::FromStr;
 /// The clause behind each catalogue id a scenario covers, in one line:
 /// `ROT-OLD · MUST when rotating · after the grace period, …`.
 pub fn clauses(s: &ScenarioResult) -> Vec<String> {
-    s.covers
+    // A finding names the ids its expectation judges, not every id the
+    // scenario covers (the others held, or were not tried).
+    let judged = match &s.outcome {
+        crate::check::result::Outcome::Failed(f) | crate::check::result::Outcome::Warned(f)
+            if !f.judges.is_empty() =>
+        {
+            &f.judges
+        }
+        _ => &s.covers,
+    };
+    judged
         .iter()
         .map(|id| match crate::catalogue::get(id) {
             Some(e) => format!("{id} · {} · {}", e.level, e.text),

@@ -385,6 +385,9 @@ pub struct ExpectC {
     pub id_token_valid: bool,
     /// Set when it differs from the scenario's level.
     pub level: Option<Level>,
+    /// The ids a failure here is a finding of (empty: all the scenario
+    /// covers).
+    pub judges: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -393,6 +396,8 @@ pub struct SetExpectationC {
     pub error: Option<Strings>,
     pub count: Count,
     pub distinct: Option<String>,
+    /// As [`ExpectC::judges`].
+    pub judges: Vec<String>,
 }
 
 /// Collects the scenario files under `paths` (files or folders, recursively,
@@ -585,6 +590,7 @@ impl Compiler<'_> {
                 steps.push(s);
             }
         }
+        self.blame(&f.covers, &mut steps);
         if !self.errors.is_empty() {
             return Err(self.errors);
         }
@@ -603,6 +609,53 @@ impl Compiler<'_> {
             line,
             needs: self.needs,
         })
+    }
+
+    /// Which ids each expectation judges: the one its `judges` names (an
+    /// id of `covers`), else every covered id that no expectation names.
+    fn blame(&mut self, covers: &[String], steps: &mut [Step]) {
+        let mut claimed: Vec<String> = Vec::new();
+        for (i, st) in steps.iter().enumerate() {
+            let named = st
+                .expect
+                .iter()
+                .chain(&st.expect_any)
+                .flat_map(|e| e.judges.iter())
+                .chain(st.expect_set.iter().flat_map(|e| e.judges.iter()));
+            for id in named {
+                if !covers.contains(id) {
+                    self.err_path(
+                        &format!("steps[{i}]"),
+                        format!(
+                            "`judges: {id}` names an id this scenario does not cover ({})",
+                            covers.join(", ")
+                        ),
+                    );
+                } else if !claimed.contains(id) {
+                    claimed.push(id.clone());
+                }
+            }
+        }
+        if claimed.is_empty() {
+            return;
+        }
+        let rest: Vec<String> = covers
+            .iter()
+            .filter(|c| !claimed.contains(c))
+            .cloned()
+            .collect();
+        for st in steps.iter_mut() {
+            for e in st.expect.iter_mut().chain(st.expect_any.iter_mut()) {
+                if e.judges.is_empty() {
+                    e.judges = rest.clone();
+                }
+            }
+            for e in st.expect_set.iter_mut() {
+                if e.judges.is_empty() {
+                    e.judges = rest.clone();
+                }
+            }
+        }
     }
 
     fn err_path(&mut self, path: &str, message: String) {
@@ -1118,6 +1171,7 @@ impl Compiler<'_> {
                 error: e.error.clone(),
                 count: e.count,
                 distinct: e.distinct.clone(),
+                judges: e.judges.iter().cloned().collect(),
             })
             .collect();
         (expect, expect_any, expect_set)
@@ -1228,6 +1282,7 @@ impl Compiler<'_> {
             error: e.error.clone(),
             id_token_valid: e.id_token_valid,
             level: e.level,
+            judges: e.judges.iter().cloned().collect(),
             ..Default::default()
         };
         for (k, m) in e.body.iter() {

@@ -381,6 +381,11 @@ pub struct Expect {
     /// the requirement (a warning, and the scenario goes on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<Level>,
+    /// The one id of `covers` these expectations judge, when the scenario
+    /// covers several: a failure here names only it (the other
+    /// expectations judge the ids no expectation names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judges: Option<String>,
 }
 
 /// What an `authorize` step does besides the target's flow.
@@ -435,4 +440,7 @@ pub struct SetExpectation {
     /// only be a SHOULD? Inherits the scenario's level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distinct: Option<String>,
+    /// The one id of `covers` this count judges (see `Expect::judges`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judges: Option<String>,
 }

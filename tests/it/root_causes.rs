@@ -160,3 +160,51 @@ async fn a_server_error_is_judged_once_and_blocks_what_it_cut_short() {
     let seen = five[0]["finding"]["seen_in"].as_array().unwrap();
     assert_eq!(seen.len(), 2, "{seen:?}");
 }
+
+#[test]
+fn a_finding_names_the_id_its_expectation_judges() {
+    // The race lets several refreshes win: CC-RACE's finding, not ER-NO5XX's
+    // (the same scenario also counts 5xx answers, and there were none).
+    let (_, r, _) = report(&["--mock", "strict", "--fault", "race"]);
+    let race = scenario(&r, "concurrency/race");
+    assert_eq!(race["outcome"], "failed");
+    let ids: Vec<&str> = race["finding"]["clauses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["CC-RACE"], "{race}");
+    // A Bearer challenge to a Basic client: ER-STATUS's, PW-CLIENT held.
+    let (_, r, _) = report(&["--mock", "strict", "--fault", "bearer_challenge"]);
+    let s = scenario(&r, "password/wrong-client-secret");
+    let ids: Vec<&str> = s["finding"]["clauses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["ER-STATUS"], "{s}");
+}
+
+#[test]
+fn judges_must_name_a_covered_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.yaml");
+    std::fs::write(
+        &file,
+        "id: t/x\ntitle: T\nlevel: must\ncovers: [RB-OK]\nsteps:\n  - grant: login\n    expect: { status: 200, judges: CC-RACE }\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+        .args(["validate"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("judges: CC-RACE") && err.contains("s.yaml"),
+        "{err}"
+    );
+}
