@@ -133,23 +133,34 @@ impl Runner {
         let outcome = match super::plan::unmet(s, &self.target) {
             Some(why) => Outcome::Skipped { why },
             None => {
-                let mut ctx = Context::new(&self.target);
-                let mut stop = None;
-                for step in &s.steps {
-                    if let Some((name, member)) = &step.only_if
-                        && ctx.get(name).and_then(|c| c.member(member)).is_none()
-                    {
-                        trace.records.push(StepRecord {
-                            name: step.name.clone(),
-                            summary: format!("not run: step `{name}` got no `{member}`"),
-                            exchange: None,
-                        });
-                        continue;
+                // Each round from a fresh start; a premise that fails, or a
+                // check that cannot go on, ends the rounds at once. The
+                // trace kept is the first failing round's (else the last).
+                let rounds = s.rounds.max(1);
+                let mut failed_in = 0;
+                let mut kept: Option<(Trace<'_>, Option<Stop>)> = None;
+                for _ in 0..rounds {
+                    let mut round = Trace::new(s);
+                    let stop = self.round(s, &mut round).await;
+                    let finding = matches!(stop, Some(Stop::Finding(_)));
+                    let ends = matches!(stop, Some(ref e) if !matches!(e, Stop::Finding(_)));
+                    failed_in += usize::from(finding);
+                    let first_failure = finding && failed_in == 1;
+                    // Until something fails, the latest round (a round that
+                    // could not go on ends them); then the first failing one.
+                    if failed_in == 0 || first_failure {
+                        kept = Some((round, stop));
                     }
-                    if let Err(e) = self.step(step, &mut ctx, &mut trace).await {
-                        stop = Some(e);
+                    if ends {
                         break;
                     }
+                }
+                let (t, mut stop) = kept.expect("at least one round");
+                trace = t;
+                if rounds > 1
+                    && let Some(Stop::Finding(f)) = &mut stop
+                {
+                    f.actual = format!("{} (in {failed_in} of {rounds} rounds)", f.actual);
                 }
                 self.verdict(s, stop, &mut trace)
             }
@@ -186,6 +197,27 @@ impl Runner {
             attributed,
             known: None,
         }
+    }
+
+    /// One run of the scenario's steps, from a fresh context.
+    async fn round(&self, s: &Scenario, trace: &mut Trace<'_>) -> Option<Stop> {
+        let mut ctx = Context::new(&self.target);
+        for step in &s.steps {
+            if let Some((name, member)) = &step.only_if
+                && ctx.get(name).and_then(|c| c.member(member)).is_none()
+            {
+                trace.records.push(StepRecord {
+                    name: step.name.clone(),
+                    summary: format!("not run: step `{name}` got no `{member}`"),
+                    exchange: None,
+                });
+                continue;
+            }
+            if let Err(e) = self.step(step, &mut ctx, trace).await {
+                return Some(e);
+            }
+        }
+        None
     }
 
     fn verdict(&self, s: &Scenario, stop: Option<Stop>, trace: &mut Trace<'_>) -> Outcome {

@@ -192,6 +192,8 @@ pub struct Scenario {
     pub description: Option<String>,
     pub observation: Option<String>,
     pub requires: Requires,
+    /// How many times the steps run (each round from a fresh start).
+    pub rounds: u32,
     pub steps: Vec<Step>,
     pub file: PathBuf,
     pub line: usize,
@@ -591,6 +593,11 @@ impl Compiler<'_> {
             }
         }
         self.blame(&f.covers, &mut steps);
+        if let Some(r) = f.rounds
+            && !(1..=20).contains(&r)
+        {
+            self.err_path("rounds", format!("{r} rounds: give 1 to 20"));
+        }
         if !self.errors.is_empty() {
             return Err(self.errors);
         }
@@ -604,6 +611,7 @@ impl Compiler<'_> {
             description: f.description,
             observation: f.observation,
             requires: f.requires,
+            rounds: f.rounds.unwrap_or(1),
             steps,
             file: self.source.path.clone(),
             line,

@@ -35,6 +35,11 @@ pub struct ScenarioFile {
     /// Shown when an INFO scenario's expectations hold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observation: Option<String>,
+    /// Run the steps this many times (1-20), each round from a fresh
+    /// start: a race that a defect wins only now and then is tried
+    /// several times, and a failure says in how many rounds it showed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<u32>,
     pub steps: Vec<StepFile>,
 }
 
