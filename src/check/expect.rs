@@ -357,7 +357,8 @@ fn matcher_checks(
                 || m.min.is_some()
                 || m.max.is_some()
                 || m.lifetime.is_some()
-                || m.lacks_word.is_some();
+                || m.lacks_word.is_some()
+                || m.expires_after.is_some();
             let only_negative = m.not_equals.is_some() && !positive && m.present.is_none();
             if only_negative {
                 return Ok(());
@@ -474,6 +475,27 @@ fn matcher_checks(
             .text;
         if text.split_whitespace().any(|w| w == word) {
             return fail(format!("no `{word}` among the words"), shown(v));
+        }
+    }
+    if let Some(l) = &m.expires_after {
+        let (declared, _) = render_tvalue(l, ctx, subject)?;
+        let declared = number(&declared).ok_or_else(|| {
+            Mismatch::new(subject, "a lifetime in seconds", show(&declared, None))
+        })?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        let slack = ctx.target.timing.expires_in_tolerance_s as f64 + 10.0;
+        let expected = format!(
+            "a time {declared} s from now, ±{slack} s (the token's expires_in; timing.expires_in_tolerance_s + 10 s)"
+        );
+        match number(v) {
+            Some(n) if (n - (now + declared)).abs() <= slack => {}
+            Some(n) => {
+                return fail(expected, format!("{n}: {:.0} s from now", n - now));
+            }
+            None => return fail(expected, shown(v)),
         }
     }
     if let Some(l) = &m.lifetime {

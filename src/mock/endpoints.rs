@@ -60,7 +60,15 @@ pub async fn introspect(State(app): State<Arc<App>>, req: Request) -> Response {
             .store
             .introspect(token, app.clock.now_ms())
             .filter(|_| hint_fits(&app, token, form.get("token_type_hint")));
-        Ok::<_, OAuthError>(app.reply.ok(&introspection(info)))
+        let mut answer = introspection(info);
+        // `exp` on the caller's clock: a virtual clock moved forward by
+        // earlier checks must not make a live token's expiry look wrong.
+        let (now, wall) = (app.clock.now_s(), app.clock.wall_s());
+        answer.exp = answer.exp.map(|e| wall + e.saturating_sub(now));
+        if answer.active && app.faults.has(Fault::IntrospectionExpWrong) {
+            answer.exp = Some(wall + 600);
+        }
+        Ok::<_, OAuthError>(app.reply.ok(&answer))
     };
     result.await.unwrap_or_else(|e| app.reply.error(&e))
 }

@@ -50,10 +50,11 @@ pub enum Fault {
     AssertionReplayAccepted,
     RefreshRefusedAsInvalidRequest,
     IntrospectionUnauthenticated,
+    IntrospectionExpWrong,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 40] = [
+    pub const ALL: [Fault; 41] = [
         Fault::RotationKeepsOld,
         Fault::NoFamilyRevoke,
         Fault::SameRefreshToken,
@@ -94,6 +95,7 @@ impl Fault {
         Fault::AssertionReplayAccepted,
         Fault::RefreshRefusedAsInvalidRequest,
         Fault::IntrospectionUnauthenticated,
+        Fault::IntrospectionExpWrong,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -138,6 +140,7 @@ impl Fault {
             Fault::AssertionReplayAccepted => "assertion_replay_accepted",
             Fault::RefreshRefusedAsInvalidRequest => "refresh_refused_as_invalid_request",
             Fault::IntrospectionUnauthenticated => "introspection_unauthenticated",
+            Fault::IntrospectionExpWrong => "introspection_exp_wrong",
         }
     }
 
@@ -237,6 +240,9 @@ impl Fault {
             }
             Fault::IntrospectionUnauthenticated => {
                 "the introspection endpoint answers callers without valid client credentials: active false for them, not 401"
+            }
+            Fault::IntrospectionExpWrong => {
+                "introspection gives every token an exp ten minutes from now, whatever its own lifetime"
             }
         }
     }

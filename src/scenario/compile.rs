@@ -374,6 +374,8 @@ pub struct MatcherC {
     pub lacks_word: Option<Template>,
     /// Another member of the same object, and how many seconds apart.
     pub near: Option<(String, f64)>,
+    /// A Unix time about this many seconds from now.
+    pub expires_after: Option<TValue>,
     pub level: Option<Level>,
 }
 
@@ -1368,6 +1370,7 @@ impl Compiler<'_> {
             max: m.max.as_ref().and_then(|v| self.tvalue(path, v)),
             lifetime: m.lifetime.as_ref().and_then(|v| self.tvalue(path, v)),
             lacks_word: m.lacks_word.as_ref().and_then(|t| self.template(path, t)),
+            expires_after: m.expires_after.as_ref().and_then(|v| self.tvalue(path, v)),
             near: m
                 .near
                 .clone()

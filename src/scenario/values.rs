@@ -364,6 +364,12 @@ pub struct MatcherSpec {
     /// that just happened is close to its `iat`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub near: Option<String>,
+    /// A Unix time about this many seconds from now (templates:
+    /// `{{ login.expires_in }}`): an introspected `exp` that belongs to the
+    /// token, within the target's `timing.expires_in_tolerance_s` plus 10 s
+    /// for the time between the two answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_after: Option<serde_json::Value>,
     /// With `near`: how far apart, in seconds, they may be (default 300).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub within_s: Option<u64>,
