@@ -238,7 +238,20 @@ fn skipped_list(out: &mut String, scenarios: &[&ScenarioResult]) {
 }
 
 fn not_passed_table(out: &mut String, not_passed: &[&ScenarioResult], new: &[&str]) {
-    let _ = writeln!(out, "### Findings ({})\n", not_passed.len());
+    // Rows folded into another's finding are listed, not counted again.
+    let same = not_passed
+        .iter()
+        .filter(|s| s.known.is_none() && s.outcome.kind() == OutcomeKind::SameCause)
+        .count();
+    if same > 0 {
+        let _ = writeln!(
+            out,
+            "### Findings ({}, and {same} with the same cause)\n",
+            not_passed.len() - same
+        );
+    } else {
+        let _ = writeln!(out, "### Findings ({})\n", not_passed.len());
+    }
     out.push_str("| scenario | level | outcome | clause | message |\n|---|---|---|---|---|\n");
     for s in not_passed {
         let k = s.outcome.kind();
