@@ -281,6 +281,12 @@ pub fn unmet(s: &Scenario, t: &Target) -> Option<String> {
                 .into(),
         );
     }
+    if r.fresh_login == Some(true) && matches!(t.login, crate::target::Login::Command(_)) {
+        return Some(
+            "not applicable: a login.command may reuse a session signed in long before, so no login here is known to be fresh"
+                .into(),
+        );
+    }
     if r.clock_control == Some(true) && t.clock_control.is_none() {
         return Some("needs clock_control".into());
     }

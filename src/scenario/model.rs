@@ -80,6 +80,10 @@ pub struct Requires {
     /// `jti`s (`login.tracks_jti`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracks_assertion_jti: Option<bool>,
+    /// true: every login signs the user in afresh (not a `login.command`,
+    /// which may reuse a session signed in long before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fresh_login: Option<bool>,
     /// `behaviour.grace_returns` must be this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grace_returns: Option<crate::wire::GraceReturns>,
