@@ -107,6 +107,8 @@ fn not_json(r: &HttpResponse) -> String {
             "body-too-large: more than {} bytes ({ctype}), not read further",
             crate::oauth::http::MAX_BODY_BYTES
         )
+    } else if r.body.is_empty() {
+        "an empty body".to_string()
     } else {
         format!("non-json-body: {} bytes of {ctype}", r.body.len())
     }

@@ -458,7 +458,7 @@ async fn empty_error_bodies_are_one_er_body_finding_and_the_refusals_pass() {
     assert_eq!(seen.len(), 3, "{judge}");
     assert!(
         seen.iter()
-            .all(|p| p.as_str().unwrap().contains("non-json-body: 0 bytes")),
+            .all(|p| p.as_str().unwrap().contains("an empty body")),
         "{seen:?}"
     );
     assert_eq!(
