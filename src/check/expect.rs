@@ -578,7 +578,23 @@ pub fn check_set(
                 })
             })
             .collect();
-        let n = matching.len() as u32;
+        // With `count_by`, one value handed out several times counts once
+        // (an answer without the member counts as its own).
+        let n = match &s.count_by {
+            Some(member) => {
+                let mut values: Vec<String> = Vec::new();
+                let mut without = 0u32;
+                for r in &matching {
+                    match r.json().and_then(|j| j.get(member).map(scalar_text)) {
+                        Some(v) if !values.contains(&v) => values.push(v),
+                        Some(_) => {}
+                        None => without += 1,
+                    }
+                }
+                values.len() as u32 + without
+            }
+            None => matching.len() as u32,
+        };
         let mut what = Vec::new();
         if let Some(st) = &s.status {
             what.push(format!("status {st}"));
@@ -592,13 +608,23 @@ pub fn check_set(
             what.join(" and ")
         };
         if !s.count.holds(n, total) {
-            return Err(judged(
-                &s.judges,
-                Mismatch::new(
+            let (subject, got) = match &s.count_by {
+                Some(member) => (
+                    format!("different `{member}` among responses with {what}"),
+                    format!(
+                        "{n} different among {} of {total} ({})",
+                        matching.len(),
+                        tally(responses)
+                    ),
+                ),
+                None => (
                     format!("responses with {what}"),
-                    format!("{} of {total}", s.count),
                     format!("{n} of {total} ({})", tally(responses)),
                 ),
+            };
+            return Err(judged(
+                &s.judges,
+                Mismatch::new(subject, format!("{} of {total}", s.count), got),
             ));
         }
         if let Some(member) = &s.distinct {

@@ -402,6 +402,8 @@ pub struct SetExpectationC {
     pub distinct: Option<String>,
     /// As [`ExpectC::judges`].
     pub judges: Vec<String>,
+    /// Count distinct values of this member, not answers.
+    pub count_by: Option<String>,
 }
 
 /// Collects the scenario files under `paths` (files or folders, recursively,
@@ -1182,6 +1184,7 @@ impl Compiler<'_> {
                 count: e.count,
                 distinct: e.distinct.clone(),
                 judges: e.judges.iter().cloned().collect(),
+                count_by: e.count_by.clone(),
             })
             .collect();
         (expect, expect_any, expect_set)

@@ -452,4 +452,9 @@ pub struct SetExpectation {
     /// The one id of `covers` this count judges (see `Expect::judges`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judges: Option<String>,
+    /// Count the different values of this member among the matching
+    /// answers, not the answers: the same successor handed out twice (an
+    /// idempotent answer to a retried request) is one successor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count_by: Option<String>,
 }

@@ -208,3 +208,44 @@ fn judges_must_name_a_covered_id() {
         "{err}"
     );
 }
+
+/// CC-RACE: the same successor handed to every copy of a raced refresh
+/// (an idempotent answer) is one successor, not a race won twenty times.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idempotent_answer_to_a_race_is_one_successor() {
+    let server = MockServer::start().await;
+    let pair = r#"{"access_token":"at-next-0123456789abcdefghijklmnopqrstu","token_type":"Bearer","expires_in":60,"refresh_token":"rt-next-0123456789abcdefghijklmnopqrstu"}"#;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("cache-control", "no-store")
+                .set_body_raw(pair, "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("t.yaml");
+    std::fs::write(
+        &target,
+        format!(
+            "name: idempotent\nbase_url: {}\ntoken_endpoint: /token\nclients:\n  primary: {{ id: app, secret: s }}\nusers:\n  primary: {{ username: u, password: p }}\nbehaviour: {{ rotation: rotate, grace_period_s: 0 }}\ntiming: {{ request_timeout_s: 2 }}\n",
+            server.uri()
+        ),
+    )
+    .unwrap();
+    let target = target.display().to_string();
+    let (_, r, _) = tokio::task::spawn_blocking(move || {
+        report(&[
+            "--target",
+            &target,
+            "--no-preflight",
+            "--filter",
+            "concurrency/race",
+        ])
+    })
+    .await
+    .unwrap();
+    let race = scenario(&r, "concurrency/race");
+    assert_eq!(race["outcome"], "passed", "{race}");
+}
