@@ -99,8 +99,11 @@ pub fn install() {
         let spawned = std::thread::Builder::new()
             .name("signals".into())
             .spawn(move || listen(ready));
+        // Wait until the listener has its handlers, however long a busy
+        // machine takes to start it: a signal in between would reach only
+        // the no-op handler above and be lost. The thread always answers.
         if spawned.is_ok() {
-            let _ = listening.recv_timeout(Duration::from_secs(5));
+            let _ = listening.recv();
         }
     });
 }
