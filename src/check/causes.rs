@@ -16,7 +16,7 @@
 
 /// Catalogue ids (or prefixes ending in `-`) whose property is that a
 /// request is refused, whatever registered code the refusal carries.
-const REFUSAL_PROPERTIES: [&str; 18] = [
+const REFUSAL_PROPERTIES: [&str; 19] = [
     "ROT-",
     "RU-",
     "EXP-",
@@ -28,6 +28,7 @@ const REFUSAL_PROPERTIES: [&str; 18] = [
     "CA-KEEP",
     "AC-REVOKE",
     "AC-ONCE",
+    "AC-CLIENT",
     "PC-ROTATE",
     "DP-BOUND",
     "DP-KEY",

@@ -281,11 +281,24 @@ pub fn unmet(s: &Scenario, t: &Target) -> Option<String> {
                 .into(),
         );
     }
-    if r.fresh_login == Some(true) && matches!(t.login, crate::target::Login::Command(_)) {
-        return Some(
-            "not applicable: a login.command may reuse a session signed in long before, so no login here is known to be fresh"
-                .into(),
-        );
+    if r.fresh_login == Some(true) {
+        match t.login {
+            crate::target::Login::Command(_) => {
+                return Some(
+                    "not applicable: a login.command may reuse a session signed in long before, so no login here is known to be fresh"
+                        .into(),
+                );
+            }
+            // The user signs in to the client, not to this server: when
+            // that happened is the assertion's business (RFC 7523 §2.1).
+            crate::target::Login::JwtBearer(_) => {
+                return Some(
+                    "not applicable: with a JWT user assertion the user does not sign in to this server, so there is no fresh authentication whose time to judge"
+                        .into(),
+                );
+            }
+            _ => {}
+        }
     }
     if r.clock_control == Some(true) && t.clock_control.is_none() {
         return Some("needs clock_control".into());

@@ -80,8 +80,10 @@ pub struct Requires {
     /// `jti`s (`login.tracks_jti`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracks_assertion_jti: Option<bool>,
-    /// true: every login signs the user in afresh (not a `login.command`,
-    /// which may reuse a session signed in long before).
+    /// true: every login signs the user in to this server afresh (the
+    /// password grant or the code flow; not a `login.command`, which may
+    /// reuse an old session, nor a JWT user assertion, with which the user
+    /// signed in to the client, not here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fresh_login: Option<bool>,
     /// `behaviour.grace_returns` must be this.
