@@ -2,9 +2,9 @@
 //! through the mock's pages, JWT user assertions, refresh tokens from a
 //! file with no login at all; a login command is refused under load.
 
-use std::io::BufRead;
+use super::mock_support::MockProcess;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tokenprobe"));
@@ -113,39 +113,12 @@ fn jwt_bearer_sessions_sign_a_fresh_assertion_each() {
     );
 }
 
-/// `tokenprobe mock` on a free port; its target file.
-struct Mock {
-    child: Child,
-    url: String,
-    target: PathBuf,
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn mock() -> Mock {
-    let mut child = bin()
-        .args(["mock", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let mut words = line.split_whitespace();
-    let url = words.next().expect("url").to_string();
-    let target = PathBuf::from(words.next().expect("target"));
-    Mock { child, url, target }
+fn mock() -> MockProcess {
+    MockProcess::start()
 }
 
 /// Refresh tokens issued by `m` to `count` password logins of alice.
-fn issue(m: &Mock, count: usize) -> Vec<String> {
+fn issue(m: &MockProcess, count: usize) -> Vec<String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

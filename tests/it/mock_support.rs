@@ -198,3 +198,40 @@ impl Mock {
         r.json::<Value>().await.unwrap()["now"].as_u64().unwrap()
     }
 }
+
+/// `tokenprobe mock --listen 127.0.0.1:0` as a child process: its base URL
+/// and the target file it wrote; killed when dropped.
+pub struct MockProcess {
+    child: std::process::Child,
+    pub url: String,
+    pub target: std::path::PathBuf,
+}
+
+impl MockProcess {
+    pub fn start() -> MockProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+            .args(["mock", "--listen", "127.0.0.1:0"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let mut words = line.split_whitespace();
+        let url = words.next().expect("url").to_string();
+        let target = std::path::PathBuf::from(words.next().expect("target"));
+        MockProcess { child, url, target }
+    }
+}
+
+impl Drop for MockProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -4,9 +4,9 @@
 //! histograms added by hand, a threshold only the whole breaches exits 5,
 //! and sets that are not one run are refused with exit 2.
 
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use super::mock_support::MockProcess;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tokenprobe"));
@@ -15,32 +15,8 @@ fn bin() -> Command {
     c
 }
 
-/// `tokenprobe mock` on a free port; its target file.
-struct Mock {
-    child: Child,
-    target: PathBuf,
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn mock() -> Mock {
-    let mut child = bin()
-        .args(["mock", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let target = PathBuf::from(line.split_whitespace().nth(1).expect("url and target"));
-    Mock { child, target }
+fn mock() -> MockProcess {
+    MockProcess::start()
 }
 
 fn report(path: &Path) -> serde_json::Value {

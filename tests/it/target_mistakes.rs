@@ -2,39 +2,15 @@
 //! (issue 20): exit 3 before any scenario runs, naming the key, never a
 //! signature or id_token failure of the server.
 
-use std::io::BufRead;
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use super::mock_support::MockProcess;
+use std::process::{Command, Output};
 
-struct Mock {
-    child: Child,
-    target: PathBuf,
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn mock() -> Mock {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
-        .args(["mock", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let target = PathBuf::from(line.split_whitespace().nth(1).expect("url and target"));
-    Mock { child, target }
+fn mock() -> MockProcess {
+    MockProcess::start()
 }
 
 /// The mock's target with one line changed, checked.
-fn check_with(m: &Mock, edit: impl Fn(&str) -> String) -> Output {
+fn check_with(m: &MockProcess, edit: impl Fn(&str) -> String) -> Output {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(&m.target).unwrap();
     let file = dir.path().join("t.yaml");
