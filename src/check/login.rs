@@ -47,7 +47,7 @@ fn front_members(front: &code::Authorized, issuer: Option<&str>) -> Vec<(String,
         out.push((
             "iss_matches".into(),
             issuer
-                .is_some_and(|i| i.trim_end_matches('/') == iss.trim_end_matches('/'))
+                .is_some_and(|i| crate::oauth::same_issuer(i, iss))
                 .into(),
         ));
     }

@@ -144,7 +144,7 @@ pub async fn run(
             .and_then(|j| j.get("id_token")?.as_str().map(str::to_string))
             .and_then(|t| crate::oauth::auth::decode_claims(&t))
             .and_then(|c| c.get("iss")?.as_str().map(str::to_string))
-        && iss.trim_end_matches('/') != issuer.trim_end_matches('/')
+        && !crate::oauth::same_issuer(&iss, issuer)
     {
         return Err(Refused(format!(
             "preflight: the login's id_token has iss `{iss}`, and issuer in {source} is `{issuer}`: fix issuer in the target (or give discovery, which names it)"

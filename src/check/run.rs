@@ -37,10 +37,6 @@ pub enum PrepareError {
     Target(String),
 }
 
-fn same_issuer(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/') == b.trim_end_matches('/')
-}
-
 pub async fn prepare(
     target: &mut Target,
     client: &reqwest::Client,
@@ -71,7 +67,7 @@ pub async fn prepare(
             target.jwks_uri = doc.jwks_uri.as_deref().and_then(parse);
         }
         match (&target.issuer, &doc.issuer) {
-            (Some(declared), Some(found)) if !same_issuer(declared, found) => {
+            (Some(declared), Some(found)) if !crate::oauth::same_issuer(declared, found) => {
                 return Err(PrepareError::Target(format!(
                     "issuer in {} is `{declared}`, and the discovery document ({url}) says `{found}` (OpenID Connect Discovery §4.3: they must be identical): fix issuer in the target, or leave it out (discovery gives it)",
                     target.source

@@ -27,6 +27,13 @@ pub mod request;
 pub use request::{Client, ClientAuth, RequestError, TokenForm, TokenRequest, WireRequest};
 
 /// A random URL-safe string with `bytes` bytes of entropy.
+/// Two issuer identifiers name the same issuer: equal but for a trailing
+/// `/` (RFC 8414 §2 and OpenID Connect Discovery §4.3 compare them as
+/// strings; a trailing slash is the one difference seen in practice).
+pub fn same_issuer(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
 pub fn random_token(bytes: usize) -> String {
     use base64::Engine;
     use rand::RngCore;

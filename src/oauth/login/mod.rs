@@ -117,7 +117,7 @@ pub fn response_problem(front: &code::Authorized, issuer: Option<&str>) -> Optio
         ));
     }
     if let (Some(iss), Some(want)) = (front.get("iss"), issuer)
-        && iss.trim_end_matches('/') != want.trim_end_matches('/')
+        && !crate::oauth::same_issuer(iss, want)
     {
         return Some(format!(
             "the authorization response's iss is `{iss}`, not the issuer `{want}` (RFC 9207 §2.4)"
