@@ -1355,10 +1355,7 @@ fn token_quality(
             return Err(Mismatch::new(
                 &subject,
                 format!("at least {} bits of entropy", q.min_bits),
-                format!(
-                    "about {:.0} bits ({} of {} positions vary, {} distinct characters, {} samples)",
-                    e.bits, e.varying, e.shortest, e.alphabet, e.samples
-                ),
+                e.describe(),
             ));
         }
     }

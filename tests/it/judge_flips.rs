@@ -178,6 +178,37 @@ async fn sequential_tokens_fail_rb_entropy_with_the_estimate() {
     assert!(message.contains("positions vary"), "{message}");
 }
 
+/// A uuid4 carries 122 random bits: six short of RFC 6749 §10.10's 128,
+/// and the finding says so exactly, naming the shape.
+#[tokio::test]
+async fn uuid4_tokens_fail_rb_entropy_at_exactly_122_bits() {
+    let server = issuing(|_| {
+        use rand::RngCore;
+        let mut b = [0u8; 16];
+        rand::rng().fill_bytes(&mut b);
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )
+    })
+    .await;
+    let (code, report) = check_against(&server, "refresh/token-entropy");
+    assert_eq!(code, 1);
+    let message = report["scenarios"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("122 bits (UUID version 4, RFC 9562 §5.4"),
+        "{message}"
+    );
+    assert!(!message.contains("about"), "{message}");
+}
+
 #[tokio::test]
 async fn a_token_issued_twice_fails_rb_entropy() {
     // Random-looking, but every token comes twice.
