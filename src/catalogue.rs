@@ -18,6 +18,10 @@ pub struct Entry {
     pub text: String,
     /// The `##` heading it stands under.
     pub section: String,
+    /// The word of its clause the level stands on ("MUST", "REQUIRED",
+    /// "capability"…), from the catalogue's "Levels and the words of their
+    /// clauses" table; empty for a user's own ids.
+    pub word: String,
 }
 
 static ENTRIES: LazyLock<Vec<Entry>> = LazyLock::new(|| parse(TEXT));
@@ -81,7 +85,7 @@ pub fn coverage(cited: &[(&str, &[String])]) -> Vec<Coverage> {
 
 /// The coverage table as Markdown (the README shows it).
 pub fn coverage_markdown(rows: &[Coverage]) -> String {
-    let mut out = String::from("| id | level | scenarios |\n| --- | --- | --- |\n");
+    let mut out = String::from("| id | level | word | scenarios |\n| --- | --- | --- | --- |\n");
     for r in rows {
         let scenarios = if r.scenarios.is_empty() {
             "**not covered**".to_string()
@@ -93,9 +97,10 @@ pub fn coverage_markdown(rows: &[Coverage]) -> String {
                 .join(", ")
         };
         out.push_str(&format!(
-            "| {} | {} | {} |\n",
+            "| {} | {} | {} | {} |\n",
             r.entry.id,
             r.entry.level.replace('|', "\\|"),
+            r.entry.word.replace('|', "\\|"),
             scenarios
         ));
     }
@@ -138,9 +143,46 @@ fn parse(text: &str) -> Vec<Entry> {
             level,
             text,
             section: section.clone(),
+            word: String::new(),
         });
     }
+    for (id, _, word, _) in words(text) {
+        if let Some(e) = out.iter_mut().find(|e| e.id == id) {
+            e.word = word;
+        }
+    }
     out
+}
+
+/// The heading of the table of levels against their clauses' words.
+const WORDS: &str = "Levels and the words of their clauses";
+
+/// The rows of the [`WORDS`] table: id, level, word, clause.
+fn words(text: &str) -> Vec<(String, String, String, String)> {
+    let mut inside = false;
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        if let Some(h) = line.strip_prefix("## ") {
+            inside = h.trim() == WORDS;
+            continue;
+        }
+        let Some(row) = line.strip_prefix("| ").filter(|_| inside) else {
+            continue;
+        };
+        let cells: Vec<&str> = row.trim_end_matches('|').splitn(4, " | ").collect();
+        if let [id, level, word, clause] = cells[..] {
+            if id == "id" || id.starts_with("---") {
+                continue;
+            }
+            rows.push((
+                id.trim().to_string(),
+                level.trim().to_string(),
+                word.trim().to_string(),
+                clause.trim().to_string(),
+            ));
+        }
+    }
+    rows
 }
 
 /// Splits at the first `": "` that is not inside backticks.
@@ -173,6 +215,61 @@ mod tests {
             get("RU-FAMILY").unwrap().level,
             "SHOULD for confidential clients (PROFILE `reuse_detection: family`)"
         );
+    }
+
+    /// Whether `word`, the keyword of a clause, carries `level`: a MUST
+    /// stands on a MUST, MUST NOT, REQUIRED, SHALL or a definition, with
+    /// no qualifier; a SHOULD also on SHOULD, RECOMMENDED, a capability, or
+    /// a qualified MUST ("MUST (the client's)": a rule for the client;
+    /// "(unobservable alternative)"; "(the window's width is the server's)").
+    fn fits(level: &str, word: &str) -> bool {
+        let has = |w: &str| word.split([',', ' ', '(']).any(|t| t == w);
+        let keyword = has("MUST") || has("REQUIRED") || has("SHALL") || has("definition");
+        let strong = keyword && !word.contains('(');
+        let should = keyword || has("SHOULD") || has("RECOMMENDED") || has("capability");
+        match level.split([' ', '/']).next().unwrap_or_default() {
+            "MUST" => strong,
+            "SHOULD" => should,
+            "PROFILE" | "INFO" => true,
+            _ => false,
+        }
+    }
+
+    /// The audit of levels against their clauses (issue 20): every id has a
+    /// row in the table, at the level it is graded, and the word its clause
+    /// uses carries that level.
+    #[test]
+    fn every_level_stands_on_its_clauses_word() {
+        let rows = words(TEXT);
+        for e in parse(TEXT) {
+            let row = rows.iter().find(|r| r.0 == e.id);
+            let Some((_, level, word, clause)) = row else {
+                panic!("{} has no row in \"{WORDS}\"", e.id);
+            };
+            assert_eq!(level, &e.level, "{}: the table's level", e.id);
+            assert_eq!(word, &e.word, "{}", e.id);
+            assert!(!clause.is_empty(), "{}: no clause", e.id);
+            assert!(fits(&e.level, word), "{}: {} on \"{word}\"", e.id, e.level);
+        }
+        for (id, ..) in &rows {
+            assert!(
+                get(id).is_some(),
+                "the table names {id}, not a catalogue id"
+            );
+        }
+    }
+
+    #[test]
+    fn a_level_above_its_clauses_word_is_caught() {
+        assert!(!fits("MUST", "MAY"));
+        assert!(!fits("MUST", "MUST (the client's)"));
+        assert!(!fits("MUST when rotating", "capability"));
+        assert!(!fits("SHOULD", "MAY"));
+        assert!(!fits("SHOULD", "none"));
+        assert!(fits("MUST", "MUST NOT"));
+        assert!(fits("MUST/SHOULD", "MUST, SHOULD"));
+        assert!(fits("SHOULD", "MUST (the client's)"));
+        assert!(fits("PROFILE", "MAY"));
     }
 
     /// The copy in docs/ must follow the shared original when it is present

@@ -532,7 +532,7 @@ fn list_coverage(paths: &[PathBuf], extra: &[PathBuf], format: &str) -> i32 {
         "json" => {
             let items: Vec<serde_json::Value> = rows
                 .iter()
-                .map(|r| serde_json::json!({"id": r.entry.id, "level": r.entry.level, "section": r.entry.section, "scenarios": r.scenarios}))
+                .map(|r| serde_json::json!({"id": r.entry.id, "level": r.entry.level, "word": r.entry.word, "section": r.entry.section, "scenarios": r.scenarios}))
                 .collect();
             say!(
                 "{}",

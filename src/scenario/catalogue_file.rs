@@ -55,6 +55,7 @@ pub fn load(path: &Path) -> Result<usize, Diagnostic> {
             level: e.level.clone(),
             text: e.text.clone(),
             section: format!("{}", path.display()),
+            word: String::new(),
         });
     }
     let n = entries.len();
