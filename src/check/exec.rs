@@ -339,6 +339,10 @@ impl Runner {
             Action::Grant(g) => match (&step.chain, step.parallel) {
                 (Some((every, until)), _) => self.chain(step, g, every, until, ctx, trace).await,
                 (None, n) if n > 1 => self.parallel(step, g, ctx, trace).await,
+                (None, _) if step.timing_probe.is_some() => {
+                    let probe = step.timing_probe.as_ref().expect("checked");
+                    self.timing_probe(step, g, probe, ctx, trace).await
+                }
                 (None, _) if step.repeat > 1 => self.repeated(step, g, ctx, trace).await,
                 (None, _) => self.grant_step(step, g, ctx, trace).await,
             },
@@ -439,7 +443,7 @@ impl Runner {
         self.single(step, &wire, ctx, trace).await
     }
 
-    async fn send(&self, wire: &WireRequest) -> Exchanged {
+    pub(super) async fn send(&self, wire: &WireRequest) -> Exchanged {
         record::exchange(
             &self.client,
             wire,
@@ -595,7 +599,7 @@ impl Runner {
         Ok(())
     }
 
-    fn finding(&self, step: &Step, m: Mismatch, exchange: Option<Exchange>) -> Stop {
+    pub(super) fn finding(&self, step: &Step, m: Mismatch, exchange: Option<Exchange>) -> Stop {
         let mut f = Finding::new(&step.name, m.subject, m.expected, m.actual);
         f.exchange = exchange;
         f.judges = m.judges;

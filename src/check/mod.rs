@@ -16,3 +16,4 @@ pub mod quality;
 pub mod request;
 pub mod result;
 pub mod run;
+pub mod timing;

@@ -175,10 +175,11 @@ pub async fn run(
     });
     // Moving a shared server clock forward would expire the tokens of the
     // scenarios running beside it: with clock control, scenarios that wait
-    // run alone, one after another, once the others are done.
+    // run alone, one after another, once the others are done. So do
+    // measurements of latency, which other traffic would blur.
     let (alone, together): (Vec<Scenario>, Vec<Scenario>) = scenarios
         .into_iter()
-        .partition(|s| runner.target.clock_control.is_some() && s.waits());
+        .partition(|s| s.measures() || (runner.target.clock_control.is_some() && s.waits()));
     let mut results: Vec<ScenarioResult> = Vec::new();
     for (batch, jobs) in [(together, opts.jobs.max(1)), (alone, 1)] {
         let done: Vec<ScenarioResult> = futures::stream::iter(batch)

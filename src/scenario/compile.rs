@@ -208,6 +208,13 @@ impl Scenario {
             .iter()
             .any(|s| matches!(s.action, Action::Wait(_)) || s.chain.is_some())
     }
+
+    /// Whether the scenario times the server: it then runs alone, on a
+    /// quiet server, and its wrong passwords meet no other scenario's
+    /// logins of the same account.
+    pub fn measures(&self) -> bool {
+        self.steps.iter().any(|s| s.timing_probe.is_some())
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -250,6 +257,7 @@ pub struct Step {
     /// 1 for an ordinary request; more for a repeated (measured) one.
     pub repeat: u32,
     pub timing: Option<TimingCompare>,
+    pub timing_probe: Option<super::model::TimingProbe>,
 }
 
 #[derive(Debug, Clone)]
@@ -826,6 +834,7 @@ impl Compiler<'_> {
             own_client,
             repeat: s.repeat.unwrap_or(1),
             timing: s.timing.clone(),
+            timing_probe: s.timing_probe.clone(),
         })
     }
 
@@ -999,6 +1008,27 @@ impl Compiler<'_> {
 
     /// Keys that only make sense together (`parallel` with `grant`, …).
     fn step_rules(&mut self, path: &str, s: &StepFile) {
+        if let Some(p) = &s.timing_probe {
+            let alone = s.repeat.is_none() && s.parallel.is_none() && s.chain.is_none();
+            if s.grant.as_deref() != Some("password") || !alone {
+                self.err_path(
+                    &format!("{path}.timing_probe"),
+                    "`timing_probe` goes with `grant: password` (not `repeat`, `parallel` or `chain`)".into(),
+                );
+            }
+            if !(6..=30).contains(&p.samples) || !(1..=3).contains(&p.reset_every) {
+                self.err_path(
+                    &format!("{path}.timing_probe"),
+                    "`samples` is between 6 and 30, `reset_every` between 1 and 3".into(),
+                );
+            }
+            if p.min_difference_ms < 0.0 {
+                self.err_path(
+                    &format!("{path}.timing_probe.min_difference_ms"),
+                    "`min_difference_ms` is not negative".into(),
+                );
+            }
+        }
         if let Some(n) = s.repeat
             && (s.grant.is_none()
                 || s.parallel.is_some()

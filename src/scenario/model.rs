@@ -309,6 +309,31 @@ pub struct StepFile {
     /// Compare this repeated step's median latency with an earlier one's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timing: Option<TimingCompare>,
+    /// A password grant measured as a user-enumeration probe: an unknown
+    /// user against this step's user with a wrong password, interleaved,
+    /// the account kept unlocked by a correct login after every few wrong
+    /// passwords (see `src/check/timing.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing_probe: Option<TimingProbe>,
+}
+
+/// How a user-enumeration timing probe runs and when it reports.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimingProbe {
+    /// Pairs measured (an unknown user and a wrong password each): 6-30.
+    pub samples: u32,
+    /// A correct login after at most this many wrong passwords in a row
+    /// (1-3): common lockout thresholds (3-10) are never reached.
+    #[serde(default = "default_reset_every")]
+    pub reset_every: u32,
+    /// Differences of the medians below this many milliseconds are never
+    /// reported, however significant.
+    pub min_difference_ms: f64,
+}
+
+fn default_reset_every() -> u32 {
+    2
 }
 
 /// A latency comparison between two repeated steps (a measurement, not a

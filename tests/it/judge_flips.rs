@@ -448,3 +448,94 @@ async fn every_dpop_check_fails_on_a_server_that_ignores_proofs() {
         .count();
     assert!(with_proof >= 6, "{with_proof} requests carried a proof");
 }
+
+/// The timing probe against a server whose right password `alice-pass-1`
+/// gets tokens and whose other logins get `refusal`.
+async fn login_server(refusal: ResponseTemplate) -> MockServer {
+    let server = scripted_server().await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("password=alice-pass-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "a1", "token_type": "Bearer", "expires_in": 3600,
+            "refresh_token": "r1"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(refusal)
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn the_timing_probe_stops_at_the_first_throttling_answer() {
+    let server = login_server(
+        ResponseTemplate::new(429)
+            .insert_header("Retry-After", "30")
+            .set_body_json(serde_json::json!({"error": "invalid_grant"})),
+    )
+    .await;
+    let (_, report) = check_against(&server, "password/enumeration-timing");
+    let s = &report["scenarios"][0];
+    assert_eq!(s["outcome"], "skipped", "{s}");
+    let why = s["message"].as_str().unwrap();
+    assert!(why.contains("the server throttles failed logins"), "{why}");
+    assert!(why.contains("Retry-After: 30"), "{why}");
+    // The premise login, then one wrong login: nothing after the 429.
+    let posts = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method == wiremock::http::Method::POST)
+        .count();
+    assert_eq!(posts, 2);
+}
+
+#[tokio::test]
+async fn the_timing_probe_is_not_applicable_when_the_user_cannot_sign_in() {
+    let server = scripted_server().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(serde_json::json!({"error": "unsupported_grant_type"})),
+        )
+        .mount(&server)
+        .await;
+    let (_, report) = check_against(&server, "password/enumeration-timing");
+    let s = &report["scenarios"][0];
+    assert_eq!(s["outcome"], "skipped", "{s}");
+    let why = s["message"].as_str().unwrap();
+    assert!(
+        why.contains("does not sign this user in (400 unsupported_grant_type"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn the_timing_probe_keeps_the_account_signed_in_between_wrong_passwords() {
+    let server = login_server(
+        ResponseTemplate::new(400).set_body_json(serde_json::json!({"error": "invalid_grant"})),
+    )
+    .await;
+    let (_, report) = check_against(&server, "password/enumeration-timing");
+    let s = &report["scenarios"][0];
+    assert_eq!(s["outcome"], "passed", "{s}");
+    // Never more than two wrong passwords for alice without a right one.
+    let (mut wrong_in_a_row, mut wrong) = (0, 0);
+    for r in server.received_requests().await.unwrap() {
+        let body = String::from_utf8_lossy(&r.body).to_string();
+        if !body.contains("username=alice") {
+            continue;
+        }
+        if body.contains("password=alice-pass-1") {
+            wrong_in_a_row = 0;
+        } else {
+            wrong_in_a_row += 1;
+            wrong += 1;
+            assert!(wrong_in_a_row <= 2, "three wrong passwords in a row");
+        }
+    }
+    assert_eq!(wrong, 12, "one wrong password per pair");
+}
