@@ -87,27 +87,74 @@ fn answer_key(f: &super::result::Finding) -> Option<AnswerKey> {
     Some((grant, code, response.status, description))
 }
 
+/// What makes two findings one root cause.
+#[derive(PartialEq)]
+enum Cause {
+    /// The same wrong answer (grant type, `error`, status, description) to
+    /// the `error` expectation.
+    Answer(AnswerKey),
+    /// The same document (a GET of one URL, answered with one status and
+    /// body) found wanting under the same ids at the same weight: the
+    /// discovery document that lacks `grant_types_supported` is one
+    /// finding of CA-META, however many of its checks read it.
+    Document {
+        url: String,
+        status: u16,
+        body: String,
+        ids: Vec<String>,
+        warned: bool,
+    },
+}
+
+fn cause(r: &super::result::ScenarioResult) -> Option<Cause> {
+    use super::result::Outcome;
+    let (f, warned) = match &r.outcome {
+        Outcome::Failed(f) => (f, false),
+        Outcome::Warned(f) => (f, true),
+        _ => return None,
+    };
+    if !warned && let Some(key) = answer_key(f) {
+        return Some(Cause::Answer(key));
+    }
+    let x = f.exchange.as_ref()?;
+    let response = x.response.as_ref()?;
+    if x.request.method != "GET" {
+        return None;
+    }
+    let mut ids = if f.judges.is_empty() {
+        r.covers.clone()
+    } else {
+        f.judges.clone()
+    };
+    ids.sort();
+    Some(Cause::Document {
+        url: x.request.url.clone(),
+        status: response.status,
+        body: response.body.clone(),
+        ids,
+        warned,
+    })
+}
+
 /// True when `r` may still fold into another's finding (shown once the
 /// run is over, as it ends).
 pub fn may_fold(r: &super::result::ScenarioResult) -> bool {
-    matches!(&r.outcome, super::result::Outcome::Failed(f) if answer_key(f).is_some())
+    r.known.is_none() && cause(r).is_some()
 }
 
 /// One root cause, one finding: failures that got the very same wrong
-/// answer to the same kind of request fold into one of them (the check of
-/// ER-CODE first, then the first by id), which lists every place; the
-/// others become [`Outcome::SameCause`] pointing at it.
+/// answer to the same kind of request, or found the same document wanting
+/// under the same ids, fold into one of them (the check of ER-CODE first,
+/// then the first by id), which lists every place; the others become
+/// [`Outcome::SameCause`] pointing at it.
 pub fn fold_same_answers(results: &mut [super::result::ScenarioResult]) {
     use super::result::Outcome;
-    let mut groups: Vec<(AnswerKey, Vec<usize>)> = Vec::new();
+    let mut groups: Vec<(Cause, Vec<usize>)> = Vec::new();
     for (i, r) in results.iter().enumerate() {
-        let Outcome::Failed(f) = &r.outcome else {
-            continue;
-        };
         if r.known.is_some() {
             continue;
         }
-        if let Some(key) = answer_key(f) {
+        if let Some(key) = cause(r) {
             match groups.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, members)) => members.push(i),
                 None => groups.push((key, vec![i])),
@@ -126,7 +173,7 @@ pub fn fold_same_answers(results: &mut [super::result::ScenarioResult]) {
         let mut places = Vec::new();
         for &i in members.iter().filter(|&&i| i != root) {
             let r = &mut results[i];
-            let Outcome::Failed(f) = &r.outcome else {
+            let (Outcome::Failed(f) | Outcome::Warned(f)) = &r.outcome else {
                 continue;
             };
             let detail = format!("{}: expected {}, got {}", f.subject, f.expected, f.actual);
@@ -138,7 +185,7 @@ pub fn fold_same_answers(results: &mut [super::result::ScenarioResult]) {
                 detail,
             };
         }
-        if let Outcome::Failed(f) = &mut results[root].outcome {
+        if let Outcome::Failed(f) | Outcome::Warned(f) = &mut results[root].outcome {
             f.seen_in.extend(places);
         }
     }

@@ -360,7 +360,7 @@ impl Runner {
             // An undeclared lifetime sets no limit.
             let limit = self
                 .wait_duration(&WaitExpr {
-                    terms: vec![(1, term)],
+                    terms: vec![(1.0, term)],
                     text: String::new(),
                 })
                 .ok();
@@ -991,8 +991,15 @@ impl Runner {
         }
         let incidental = super::causes::code_is_incidental(trace.covers)
             && !trace.covers.iter().any(|c| c == "ER-CODE");
-        let wrong_codes = expect::check_set(&step.expect_set, &responses, incidental)
-            .map_err(|m| self.finding(step, m, None))?;
+        let wrong_codes =
+            expect::check_set(&step.expect_set, &responses, incidental).map_err(|m| {
+                let mut shown = distinct_answers(&responses, &exchanges).into_iter();
+                let mut f = Finding::new(&step.name, m.subject, m.expected, m.actual);
+                f.exchange = shown.next();
+                f.exchanges = shown.collect();
+                f.judges = m.judges;
+                Stop::Finding(Box::new(f))
+            })?;
         for (expected, actual) in wrong_codes {
             // The refusal held; its code is ER-CODE's to judge, once.
             let exchange = responses
@@ -1285,8 +1292,8 @@ impl Runner {
 
     fn wait_duration(&self, w: &WaitExpr) -> Result<Duration, WaitError> {
         let b = &self.target.behaviour;
-        let mut total: i128 = 0;
-        for (sign, term) in &w.terms {
+        let mut total = 0.0f64;
+        for (factor, term) in &w.terms {
             let ms: u128 = match term {
                 WaitTerm::Fixed(d) => d.as_millis(),
                 WaitTerm::AccessTokenTtl => {
@@ -1304,10 +1311,43 @@ impl Runner {
                     "behaviour.refresh_token_max_lifetime_s",
                 )?,
             };
-            total += i128::from(*sign) * ms as i128;
+            total += factor * ms as f64;
         }
-        Ok(Duration::from_millis(total.max(0) as u64))
+        Ok(Duration::from_millis(total.max(0.0).round() as u64))
     }
+}
+
+/// The exchanges behind a set of parallel answers, one per distinct answer
+/// (a success per distinct refresh token, then a refusal per status and
+/// `error`, then one without an answer), successes first, at most 8: what
+/// a reader of a race finding needs to see that two refreshes won.
+fn distinct_answers(responses: &[Option<HttpResponse>], exchanges: &[Exchange]) -> Vec<Exchange> {
+    let key = |r: &Option<HttpResponse>| -> (u8, String) {
+        match r {
+            Some(r) if (200..300).contains(&r.status) => {
+                let token = r.json().and_then(|b| {
+                    b.get("refresh_token")
+                        .or(b.get("access_token"))
+                        .and_then(|t| t.as_str().map(str::to_string))
+                });
+                (0, token.unwrap_or_default())
+            }
+            Some(r) => (
+                1,
+                format!("{} {}", r.status, expect::error_code(r).unwrap_or_default()),
+            ),
+            None => (2, String::new()),
+        }
+    };
+    let mut seen: Vec<((u8, String), &Exchange)> = Vec::new();
+    for (r, x) in responses.iter().zip(exchanges) {
+        let k = key(r);
+        if !seen.iter().any(|(s, _)| *s == k) {
+            seen.push((k, x));
+        }
+    }
+    seen.sort_by_key(|(k, _)| k.0);
+    seen.into_iter().take(8).map(|(_, x)| x.clone()).collect()
 }
 
 /// The sampled members of the successful responses, judged by

@@ -126,6 +126,10 @@ pub struct Finding {
     /// The exchange, redacted; absent for set expectations over many requests.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exchange: Option<Exchange>,
+    /// More exchanges behind an expectation over many requests (a race):
+    /// one per distinct answer, after `exchange`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exchanges: Vec<Exchange>,
     /// The other expectations of the scenario that did not hold.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub also: Vec<Observed>,
@@ -157,10 +161,17 @@ impl Finding {
             expected,
             actual,
             exchange: None,
+            exchanges: Vec::new(),
             also: Vec::new(),
             seen_in: Vec::new(),
             judges: Vec::new(),
         }
+    }
+
+    /// The exchange that broke it, then the others behind it (a race's
+    /// distinct answers).
+    pub fn all_exchanges(&self) -> Vec<&Exchange> {
+        self.exchange.iter().chain(&self.exchanges).collect()
     }
 
     /// This finding as one more observation of another.

@@ -85,6 +85,7 @@ pub fn run() -> RunResult {
             expected: "400".into(),
             actual: "200".into(),
             exchange: Some(old_token_exchange()),
+            exchanges: Vec::new(),
             also: vec![Observed {
                 step: "reuse-old".into(),
                 subject: "body.access_token".into(),
@@ -135,6 +136,7 @@ pub fn run() -> RunResult {
                     )
                 }),
             }),
+            exchanges: Vec::new(),
             also: Vec::new(),
             seen_in: Vec::new(),
             judges: Vec::new(),
@@ -192,6 +194,7 @@ pub fn run() -> RunResult {
                 expected: "rotate (declared)".into(),
                 actual: "static".into(),
                 exchange: None,
+                exchanges: Vec::new(),
                 also: Vec::new(),
                 seen_in: Vec::new(),
                 judges: Vec::new(),

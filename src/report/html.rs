@@ -4,7 +4,7 @@
 //! collapsible block, known failures, blocked checks, a summary by area and
 //! level, the skips grouped by reason, what passed.
 
-use super::{clauses, exchange, folder_of, more_lines, verdict};
+use super::{clauses, folder_of, more_lines, verdict};
 use crate::check::result::{Outcome, OutcomeKind, RunResult, ScenarioResult};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -254,14 +254,14 @@ fn scenario_block(out: &mut String, s: &ScenarioResult, new: bool, open: bool) {
         let _ = writeln!(out, "<tr><td>{k}</td><td><code>{}</code></td></tr>", esc(v));
     };
     row(out, "file", &format!("{}:{}", s.file.display(), s.line));
-    let mut exchange_shown = None;
+    let mut exchange_shown = Vec::new();
     match &s.outcome {
         Outcome::Failed(f) | Outcome::Warned(f) => {
             row(out, "step", &f.step);
             row(out, "subject", &f.subject);
             row(out, "expected", &f.expected);
             row(out, "actual", &f.actual);
-            exchange_shown = f.exchange.as_ref();
+            exchange_shown = f.all_exchanges();
             out.push_str("</table>\n");
             let more = more_lines(f);
             if !more.is_empty() {
@@ -301,11 +301,16 @@ fn scenario_block(out: &mut String, s: &ScenarioResult, new: bool, open: bool) {
         }
         out.push_str("</ol>\n</details>\n");
     }
-    if let Some(e) = exchange_shown {
+    if !exchange_shown.is_empty() {
         let _ = writeln!(
             out,
-            "<details>\n<summary>Exchange (redacted)</summary>\n<pre>{}</pre>\n</details>",
-            esc(&exchange::render(e))
+            "<details>\n<summary>{}</summary>\n<pre>{}</pre>\n</details>",
+            if exchange_shown.len() == 1 {
+                "Exchange (redacted)"
+            } else {
+                "Exchanges (redacted, one per distinct answer)"
+            },
+            esc(&super::render_exchanges(&exchange_shown))
         );
     }
     out.push_str("</details>\n");

@@ -195,9 +195,13 @@ pub struct Finding {
     pub subject: String,
     pub expected: String,
     pub actual: String,
-    /// The exchange that broke it; absent for expectations over many requests.
+    /// The exchange that broke it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange: Option<Exchange>,
+    /// For an expectation over many requests (a race): one more exchange
+    /// per distinct answer, after `exchange`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exchanges: Vec<Exchange>,
     /// The clauses of the catalogue ids the scenario covers.
     #[serde(default)]
     pub clauses: Vec<Clause>,
@@ -528,6 +532,7 @@ impl From<&result::Finding> for Finding {
             expected: f.expected.clone(),
             actual: f.actual.clone(),
             exchange: f.exchange.as_ref().map(Exchange::from),
+            exchanges: f.exchanges.iter().map(Exchange::from).collect(),
             clauses: Vec::new(),
             also: f
                 .also

@@ -18,7 +18,7 @@
 //! - skipped → `<skipped message="why">`;
 //! - passed with an INFO observation → the note in `<system-out>`.
 
-use super::{exchange, folder_of, labelled, single_line};
+use super::{folder_of, labelled, single_line};
 use crate::check::result::{Finding, Outcome, RunResult, ScenarioResult};
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use std::collections::BTreeMap;
@@ -147,9 +147,14 @@ fn finding_text(f: &Finding, s: &ScenarioResult) -> String {
         text.push_str(&m);
     }
     text = with_steps(text, s);
-    if let Some(e) = &f.exchange {
-        text.push_str("\n\nexchange (redacted):\n");
-        text.push_str(&exchange::render(e));
+    let all = f.all_exchanges();
+    if !all.is_empty() {
+        text.push_str(if all.len() == 1 {
+            "\n\nexchange (redacted):\n"
+        } else {
+            "\n\nexchanges (redacted, one per distinct answer):\n"
+        });
+        text.push_str(&super::render_exchanges(&all));
     }
     text
 }

@@ -7,7 +7,7 @@
 //! Exchanges are dropped from the details once the page nears GitHub's
 //! 1 MiB summary limit; `report.json` always has them all.
 
-use super::{exchange, folder_of, human_duration, labelled, single_line, verdict};
+use super::{folder_of, human_duration, labelled, single_line, verdict};
 use crate::check::result::{Level, Outcome, OutcomeKind, RunResult, ScenarioResult};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -307,12 +307,14 @@ fn details(out: &mut String, s: &ScenarioResult) {
             if !more.is_empty() {
                 rows.push(("more", more.as_str()));
             }
-            (labelled(&rows), f.exchange.as_ref())
+            (labelled(&rows), f.all_exchanges())
         }
-        Outcome::Blocked { step, by } => (labelled(&[("blocked by", step), ("why", by)]), None),
+        Outcome::Blocked { step, by } => {
+            (labelled(&[("blocked by", step), ("why", by)]), Vec::new())
+        }
         Outcome::SameCause { root, step, detail } => (
             labelled(&[("same cause as", root), ("step", step), ("answer", detail)]),
-            None,
+            Vec::new(),
         ),
         Outcome::Errored {
             step,
@@ -325,9 +327,9 @@ fn details(out: &mut String, s: &ScenarioResult) {
             }
             rows.push(("class", class.as_str()));
             rows.push(("detail", detail.as_str()));
-            (labelled(&rows), None)
+            (labelled(&rows), Vec::new())
         }
-        Outcome::Passed { .. } | Outcome::Skipped { .. } => (String::new(), None),
+        Outcome::Passed { .. } | Outcome::Skipped { .. } => (String::new(), Vec::new()),
     };
     fenced(out, &body);
     if !s.steps.is_empty() {
@@ -339,10 +341,14 @@ fn details(out: &mut String, s: &ScenarioResult) {
         out.push_str("Steps:\n\n");
         fenced(out, &steps.join("\n"));
     }
-    if let Some(e) = exchange {
+    if !exchange.is_empty() {
         if out.len() < EXCHANGE_BUDGET {
-            out.push_str("Exchange (redacted):\n\n");
-            fenced(out, &exchange::render(e));
+            out.push_str(if exchange.len() == 1 {
+                "Exchange (redacted):\n\n"
+            } else {
+                "Exchanges (redacted, one per distinct answer):\n\n"
+            });
+            fenced(out, &super::render_exchanges(&exchange));
         } else {
             out.push_str("Exchange omitted to keep this page small; see `report.json`.\n\n");
         }

@@ -339,6 +339,27 @@ pub(crate) fn human_duration(d: std::time::Duration) -> String {
     }
 }
 
+/// Several exchanges rendered one after another (a race's distinct
+/// answers), each headed by its place in the set.
+pub fn render_exchanges(all: &[&crate::check::result::Exchange]) -> String {
+    match all {
+        [one] => exchange::render(one),
+        many => many
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                format!(
+                    "# distinct answer {} of {} shown\n{}",
+                    i + 1,
+                    many.len(),
+                    exchange::render(e)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -154,7 +154,7 @@ pub fn details(s: &ScenarioResult, verbosity: u8, style: &Style) -> String {
     let reason_fits = !message.contains(['\n', '\r']) && message.chars().count() <= REASON_MAX;
     let show_values = verbosity >= 1 || !reason_fits;
     let mut lines: Vec<String> = Vec::new();
-    let mut finding_exchange = None;
+    let mut finding_exchanges = Vec::new();
     match &s.outcome {
         Outcome::Failed(f) | Outcome::Warned(f) => {
             // Every finding explains itself: the clause it holds the
@@ -187,7 +187,7 @@ pub fn details(s: &ScenarioResult, verbosity: u8, style: &Style) -> String {
                     &f.actual,
                 );
             }
-            finding_exchange = f.exchange.as_ref();
+            finding_exchanges = f.all_exchanges();
         }
         Outcome::Errored { detail, .. } if show_values => {
             push_value(
@@ -210,18 +210,22 @@ pub fn details(s: &ScenarioResult, verbosity: u8, style: &Style) -> String {
         }
     }
     // -v: the exchange that broke the check, redacted; -vv: every step's.
-    if verbosity == 1
-        && let Some(e) = finding_exchange
-    {
-        lines.push(style.dim("exchange:"));
-        lines.extend(exchange::render(e).lines().map(|l| format!("    {l}")));
-    }
-    if verbosity >= 2
-        && let Some(e) = finding_exchange
-        && !s.steps.iter().any(|st| st.exchange.as_ref() == Some(e))
-    {
-        lines.push(style.dim("exchange:"));
-        lines.extend(exchange::render(e).lines().map(|l| format!("    {l}")));
+    // A race's distinct answers all show.
+    let shown: Vec<_> = finding_exchanges
+        .into_iter()
+        .filter(|e| verbosity == 1 || !s.steps.iter().any(|st| st.exchange.as_ref() == Some(*e)))
+        .collect();
+    if verbosity >= 1 && !shown.is_empty() {
+        lines.push(style.dim(if shown.len() == 1 {
+            "exchange:"
+        } else {
+            "exchanges (one per distinct answer):"
+        }));
+        lines.extend(
+            super::render_exchanges(&shown)
+                .lines()
+                .map(|l| format!("    {l}")),
+        );
     }
     lines
         .iter()

@@ -317,10 +317,12 @@ pub struct TokenOp {
     pub token_type_hint: Option<String>,
 }
 
-/// A duration, possibly relative to what the target declares.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A duration, possibly relative to what the target declares: a sum of
+/// terms, each with its factor (`-1` for `- 10s`, `0.75` for
+/// `0.75 * refresh_token_ttl`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct WaitExpr {
-    pub terms: Vec<(i8, WaitTerm)>,
+    pub terms: Vec<(f64, WaitTerm)>,
     pub text: String,
 }
 
@@ -939,7 +941,7 @@ impl Compiler<'_> {
         match parse_wait(text)
             .ok()
             .and_then(|w| match w.terms.as_slice() {
-                [(1, t)] if !matches!(t, WaitTerm::Fixed(_)) => Some(*t),
+                [(f, t)] if *f == 1.0 && !matches!(t, WaitTerm::Fixed(_)) => Some(*t),
                 _ => None,
             }) {
             Some(t) => Some(t),
@@ -1413,18 +1415,35 @@ impl Compiler<'_> {
     }
 }
 
-/// `5s`, `1m 30s`, `refresh_token_ttl + 1s`, `access_token_ttl - 5s`.
+/// `5s`, `1m 30s`, `refresh_token_ttl + 1s`, `access_token_ttl - 5s`,
+/// `0.5 * refresh_token_ttl` (a factor from 0 to 10 before a declared
+/// lifetime).
 pub fn parse_wait(text: &str) -> Result<WaitExpr, String> {
     let mut terms = Vec::new();
-    let mut sign = 1i8;
+    let mut sign = 1.0f64;
     let normalized = text.replace('+', " + ");
     let mut pending = String::new();
     let flush =
-        |pending: &mut String, sign: i8, terms: &mut Vec<(i8, WaitTerm)>| -> Result<(), String> {
+        |pending: &mut String, sign: f64, terms: &mut Vec<(f64, WaitTerm)>| -> Result<(), String> {
             let t = pending.trim();
             if t.is_empty() {
                 return Ok(());
             }
+            let (factor, t) = match t.split_once('*') {
+                Some((f, name)) => {
+                    let f: f64 = f.trim().parse().map_err(|_| {
+                        format!(
+                            "`{}` is not a factor: write e.g. `0.5 * refresh_token_ttl`",
+                            f.trim()
+                        )
+                    })?;
+                    if !(0.0..=10.0).contains(&f) {
+                        return Err(format!("the factor {f} is not between 0 and 10"));
+                    }
+                    (f, name.trim())
+                }
+                None => (1.0, t),
+            };
             let term = match t {
                 "access_token_ttl" => WaitTerm::AccessTokenTtl,
                 "refresh_token_ttl" => WaitTerm::RefreshTokenTtl,
@@ -1441,7 +1460,13 @@ pub fn parse_wait(text: &str) -> Result<WaitExpr, String> {
                     )
                 })?),
             };
-            terms.push((sign, term));
+            if factor != 1.0 && matches!(term, WaitTerm::Fixed(_)) {
+                return Err(format!(
+                    "a factor goes before a declared lifetime ({}), not before `{t}`",
+                    WaitTerm::NAMES.join(", ")
+                ));
+            }
+            terms.push((sign * factor, term));
             pending.clear();
             Ok(())
         };
@@ -1449,7 +1474,7 @@ pub fn parse_wait(text: &str) -> Result<WaitExpr, String> {
         match word {
             "+" | "-" => {
                 flush(&mut pending, sign, &mut terms)?;
-                sign = if word == "+" { 1 } else { -1 };
+                sign = if word == "+" { 1.0 } else { -1.0 };
             }
             w => {
                 if !pending.is_empty() {
@@ -1652,12 +1677,33 @@ mod tests {
         assert_eq!(
             w.terms,
             vec![
-                (1, WaitTerm::RefreshTokenTtl),
-                (1, WaitTerm::Fixed(Duration::from_secs(1)))
+                (1.0, WaitTerm::RefreshTokenTtl),
+                (1.0, WaitTerm::Fixed(Duration::from_secs(1)))
             ]
         );
         let w = parse_wait("1m 30s").unwrap();
-        assert_eq!(w.terms, vec![(1, WaitTerm::Fixed(Duration::from_secs(90)))]);
+        assert_eq!(
+            w.terms,
+            vec![(1.0, WaitTerm::Fixed(Duration::from_secs(90)))]
+        );
+        let w = parse_wait("0.75 * refresh_token_ttl - 2s").unwrap();
+        assert_eq!(
+            w.terms,
+            vec![
+                (0.75, WaitTerm::RefreshTokenTtl),
+                (-1.0, WaitTerm::Fixed(Duration::from_secs(2)))
+            ]
+        );
+        assert!(
+            parse_wait("2 * 5s")
+                .unwrap_err()
+                .contains("before a declared lifetime")
+        );
+        assert!(
+            parse_wait("x * grace_period")
+                .unwrap_err()
+                .contains("not a factor")
+        );
         assert!(
             parse_wait("refresh_ttl")
                 .unwrap_err()

@@ -539,3 +539,52 @@ async fn the_timing_probe_keeps_the_account_signed_in_between_wrong_passwords() 
     }
     assert_eq!(wrong, 12, "one wrong password per pair");
 }
+
+/// One discovery document without `grant_types_supported` is one CA-META
+/// finding, however many of its checks read it.
+#[tokio::test]
+async fn a_document_found_wanting_twice_is_one_finding() {
+    let server = login_server(
+        ResponseTemplate::new(400).set_body_json(serde_json::json!({"error": "invalid_grant"})),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "issuer": server.uri(),
+            "token_endpoint": format!("{}/token", server.uri()),
+            "token_endpoint_auth_methods_supported": ["client_secret_basic"]
+        })))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = target_for(&server, dir.path());
+    let mut text = std::fs::read_to_string(&target).unwrap();
+    text.push_str(&format!(
+        "discovery: {}/.well-known/openid-configuration\n",
+        server.uri()
+    ));
+    std::fs::write(&target, text).unwrap();
+    let (_, report) = check(&target, "metadata/discovery", dir.path());
+    let scenarios = report["scenarios"].as_array().unwrap();
+    let outcomes: Vec<(&str, &str)> = scenarios
+        .iter()
+        .map(|s| (s["id"].as_str().unwrap(), s["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("metadata/discovery", "warned"),
+            ("metadata/discovery-password-grant", "same_cause")
+        ],
+        "{report}"
+    );
+    let root = &scenarios[0]["finding"];
+    assert!(
+        root["seen_in"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("metadata/discovery-password-grant, step"),
+        "{root}"
+    );
+    assert_eq!(scenarios[1]["same_cause"]["root"], "metadata/discovery");
+}

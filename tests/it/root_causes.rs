@@ -175,6 +175,17 @@ fn a_finding_names_the_id_its_expectation_judges() {
         .map(|c| c["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["CC-RACE"], "{race}");
+    // It carries its exchanges: one per distinct answer, so the two
+    // winners show with their different refresh tokens.
+    let f = &race["finding"];
+    let mut winners: Vec<&str> = std::iter::once(&f["exchange"])
+        .chain(f["exchanges"].as_array().unwrap())
+        .filter(|x| x["response"]["status"] == 200)
+        .map(|x| x["response"]["body"].as_str().unwrap())
+        .collect();
+    assert!(winners.len() >= 2, "{f}");
+    winners.dedup();
+    assert!(winners.len() >= 2, "the winners' bodies differ: {f}");
     // A Bearer challenge to a Basic client: ER-STATUS's, PW-CLIENT held.
     let (_, r, _) = report(&["--mock", "strict", "--fault", "bearer_challenge"]);
     let s = scenario(&r, "password/wrong-client-secret");
