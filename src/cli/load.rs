@@ -5,9 +5,10 @@
 use super::CliError;
 use super::mockenv::MockKnobs;
 use crate::exit;
-use crate::load::engine::{self, Shared};
+use crate::load::engine;
 use crate::load::profile::{LoadProfile, LoadSettings, Mix, Shard};
 use crate::load::report::{self, LoadReport, RunInfo, SettingsDoc};
+use crate::load::vu::Shared;
 use crate::mock::Profile;
 use crate::target::Target;
 use std::io::IsTerminal;
@@ -785,8 +786,8 @@ pub fn load(args: LoadArgs) -> i32 {
     for (format, path) in &outputs {
         let body = match format {
             Format::Json => serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n",
-            Format::Markdown => report::markdown(&doc),
-            Format::Html => report::html(&doc),
+            Format::Markdown => crate::load::markdown::page(&doc),
+            Format::Html => crate::load::html::page(&doc),
         };
         if let Err(e) = crate::report::write_atomically(path, body.as_bytes()) {
             eprintln!("error: {e}");
@@ -1092,8 +1093,8 @@ pub fn merge(args: MergeArgs) -> i32 {
     for (format, path) in &outputs {
         let body = match format {
             Format::Json => serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n",
-            Format::Markdown => report::markdown(&doc),
-            Format::Html => report::html(&doc),
+            Format::Markdown => crate::load::markdown::page(&doc),
+            Format::Html => crate::load::html::page(&doc),
         };
         if let Err(e) = crate::report::write_atomically(path, body.as_bytes()) {
             eprintln!("error: {e}");

@@ -12,8 +12,8 @@
 //! bounded by `max_in_flight`. Every iteration's first request is measured
 //! twice: from when it was sent, and from when it was due.
 
-use super::engine::{Shared, Vu};
 use super::profile::Stage;
+use super::vu::{Shared, Vu};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};

@@ -776,6 +776,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_page_keeps_its_shape() {
+        let r = crate::load::report::sample();
+        let page = page(&r);
+        assert!(page.starts_with("<!doctype html>"));
+        assert_eq!(
+            page.matches("<svg").count(),
+            5,
+            "one chart each, errors included"
+        );
+        assert!(!page.contains("<script"), "self-contained, no script");
+        assert!(
+            !page.contains("http://") || !page.contains("src="),
+            "no external asset"
+        );
+        assert!(page.contains("1 of 2 thresholds breached"), "{page}");
+        // The p99<250ms threshold is marked on the latency chart, above
+        // its scale (the data's: 0-0.3 ms).
+        assert!(
+            page.contains(">p99&lt;250ms ↑ above the scale</text>"),
+            "{page}"
+        );
+    }
+
+    #[test]
     fn ticks_are_round_numbers() {
         assert_eq!(nice_step(100.0, 4.0), 50.0);
         assert_eq!(nice_step(7.0, 6.0), 2.0);

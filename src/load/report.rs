@@ -1,7 +1,8 @@
 //! The load report: one document ([`LoadReport`], versioned, its JSON
-//! Schema checked in as `schemas/load-report.schema.json`) rendered as JSON,
-//! Markdown (a CI job summary) and a self-contained HTML page with SVG
-//! charts. The JSON carries the HDR histograms (V2 serialization, base64) so
+//! Schema checked in as `schemas/load-report.schema.json`), written as JSON
+//! and rendered by [`super::markdown`] (a CI job summary) and
+//! [`super::html`] (a self-contained page with SVG charts), which read it
+//! and are not read by it. The JSON carries the HDR histograms (V2 serialization, base64) so
 //! that runs can be merged and compared exactly.
 
 use super::stats::{Kind, Stats};
@@ -674,136 +675,17 @@ pub fn status_note(r: &LoadReport, status: &str) -> String {
     }
 }
 
-fn ms(us: u64) -> String {
-    format!("{:.2} ms", us as f64 / 1000.0)
-}
-
-/// The Markdown summary (for a CI job summary).
-pub fn markdown(r: &LoadReport) -> String {
-    let mut m = String::new();
-    let breached = r.thresholds.iter().filter(|t| !t.passed).count();
-    m.push_str(&format!(
-        "## tokenprobe load: {}{}\n\n{} requests in {:.1} s, **{:.1} req/s**, {} failures ({:.3} %). {}\n\n",
-        r.target,
-        if r.interrupted { " (interrupted)" } else { "" },
-        r.totals.requests,
-        r.totals.duration_s,
-        r.totals.rps,
-        r.totals.failures,
-        r.totals.error_rate * 100.0,
-        if r.thresholds.is_empty() {
-            "No thresholds.".to_string()
-        } else if breached == 0 {
-            format!("All {} thresholds passed.", r.thresholds.len())
-        } else {
-            format!("**{breached} of {} thresholds breached.**", r.thresholds.len())
-        }
-    ));
-    if let Some(why) = &r.stopped {
-        m.push_str(&format!(
-            "**Stopped early: {why}.** The figures cover what ran.\n\n"
-        ));
-    }
-    m.push_str(&format!("{}\n\n", started_line(r)));
-    if let Some(s) = r.shard {
-        m.push_str(&format!(
-            "Shard {} of {}: its thresholds are judged over all shards by `tokenprobe report merge`.\n\n",
-            s.index, s.count
-        ));
-    }
-    if !r.shards.is_empty() {
-        m.push_str(&format!(
-            "Merged from {} shards (histograms added: the percentiles are exact).\n\n| shard | started | duration | requests | failures | req/s | p99 |\n| ---: | --- | ---: | ---: | ---: | ---: | ---: |\n",
-            r.shards.len()
-        ));
-        for s in &r.shards {
-            m.push_str(&format!(
-                "| {} | {} | {:.1} s | {} | {} | {:.1} | {} |\n",
-                s.index,
-                s.started_at,
-                s.duration_s,
-                s.requests,
-                s.failures,
-                s.rps,
-                ms(s.p99_us)
-            ));
-        }
-        m.push('\n');
-    }
-    m.push_str("| kind | count | p50 | p90 | p95 | p99 | p99.9 | max |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-    for (k, l) in &r.latency_us {
-        m.push_str(&format!(
-            "| {k} | {} | {} | {} | {} | {} | {} | {} |\n",
-            l.count,
-            ms(l.p50),
-            ms(l.p90),
-            ms(l.p95),
-            ms(l.p99),
-            ms(l.p999),
-            ms(l.max)
-        ));
-    }
-    if let Some(p) = &r.dpop_proof_us {
-        m.push_str(&format!(
-            "\nDPoP proofs: {} signed, p50 {} p99 {} each (the generator's cost).\n",
-            p.count,
-            ms(p.p50),
-            ms(p.p99)
-        ));
-    }
-    let v = &r.violations;
-    m.push_str(&format!(
-        "\n| violation | count |\n| --- | ---: |\n| chain breaks | {} |\n| replays accepted | {} |\n| duplicate tokens | {} |\n| rotation violations | {} |\n",
-        v.chain_breaks, v.replay_accepted, v.duplicate_tokens, v.rotation_violations
-    ));
-    if !r.errors.by_code.is_empty() {
-        m.push_str("\n| error | count |\n| --- | ---: |\n");
-        for (k, n) in &r.errors.by_code {
-            m.push_str(&format!("| `{k}` | {n} |\n"));
-        }
-    }
-    m.push_str("\n| status | count |\n| --- | ---: |\n");
-    for (k, n) in &r.errors.by_status {
-        m.push_str(&format!("| {k} | {n}{} |\n", status_note(r, k)));
-    }
-    if !r.thresholds.is_empty() {
-        m.push_str("\n| threshold | observed | result |\n| --- | ---: | --- |\n");
-        for t in &r.thresholds {
-            m.push_str(&format!(
-                "| `{}`{} | {} | {} |\n",
-                t.threshold,
-                if t.default { " (default gate)" } else { "" },
-                t.observed,
-                if t.passed { "passed" } else { "**breached**" }
-            ));
-        }
-    }
-    for reg in &r.regressions {
-        m.push_str(&format!("\n- regression: {reg}"));
-    }
-    if !r.regressions.is_empty() {
-        m.push('\n');
-    }
-    m
-}
-
-/// The self-contained HTML page (see [`super::html`]).
-pub fn html(r: &LoadReport) -> String {
-    super::html::page(r)
-}
-
 /// The JSON Schema of the report.
 pub fn schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(LoadReport)).unwrap_or_default()
 }
 
+/// A small report for the renderers' tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) fn sample() -> LoadReport {
     use crate::load::stats::Outcome;
     use std::time::Duration;
-
-    fn sample() -> LoadReport {
+    {
         let mut s = Stats::default();
         for i in 0..1000u64 {
             let outcome = if i % 100 == 0 {
@@ -840,6 +722,11 @@ mod tests {
         ];
         build(&s, info, &t)
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn checked_in_schema_is_current() {
@@ -894,31 +781,5 @@ mod tests {
         now.violations.replay_accepted = 3;
         let r = regressions(&now, &base, 0.1);
         assert_eq!(r.len(), 3, "{r:?}");
-    }
-
-    #[test]
-    fn markdown_and_html_shapes() {
-        let r = sample();
-        let md = markdown(&r);
-        insta::assert_snapshot!("load_markdown", md);
-        let page = html(&r);
-        assert!(page.starts_with("<!doctype html>"));
-        assert_eq!(
-            page.matches("<svg").count(),
-            5,
-            "one chart each, errors included"
-        );
-        assert!(!page.contains("<script"), "self-contained, no script");
-        assert!(
-            !page.contains("http://") || !page.contains("src="),
-            "no external asset"
-        );
-        assert!(page.contains("1 of 2 thresholds breached"), "{page}");
-        // The p99<250ms threshold is marked on the latency chart, above
-        // its scale (the data's: 0-0.3 ms).
-        assert!(
-            page.contains(">p99&lt;250ms ↑ above the scale</text>"),
-            "{page}"
-        );
     }
 }

@@ -13,7 +13,7 @@
 //! whose chain ended (refused, or an answer lost) logs in again at its next
 //! turn.
 
-use super::engine::{Shared, Vu};
+use super::vu::{Shared, Vu};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
