@@ -549,6 +549,17 @@ pub fn load(args: LoadArgs) -> i32 {
             return exit::INVALID_INPUT;
         }
     };
+    // One more client per load runtime: each drives its own connections.
+    let runtime_clients = match (0..args.threads.clamp(1, 64))
+        .map(|_| crate::oauth::http::build_client(&http, pool))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
     // One socket per user (and the in-process mock's as many again): raise
     // the soft descriptor limit to the hard one, and say when it is short.
     let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
@@ -628,7 +639,7 @@ pub fn load(args: LoadArgs) -> i32 {
     let metrics = args
         .metrics_listen
         .map(|_| Arc::new(crate::load::metrics::Metrics::new()));
-    let shared = match Shared::new(client, target, http, settings.clone(), threads) {
+    let shared = match Shared::new(runtime_clients, target, http, settings.clone(), threads) {
         Ok(s) => {
             let s = s.with_accounts(accounts);
             let s = match tokens {

@@ -20,6 +20,7 @@ use crate::oauth::http::{self, HttpOptions};
 use crate::oauth::{Client, RequestError, TokenRequest, WireRequest};
 use crate::secret::Secret;
 use crate::target::{Login, ReuseDetection, Rotation, Target};
+use crate::verdict::ErrorClass;
 use crate::wire::grant;
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
@@ -135,7 +136,14 @@ const MAX_FINGERPRINTS: usize = 20_000_000;
 
 /// What every user of one run shares.
 pub struct Shared {
-    client: reqwest::Client,
+    /// One HTTP client per runtime (`slot`), so that each runtime's
+    /// connections are driven by that runtime and its pool is its own: no
+    /// request waits on another thread.
+    clients: Vec<reqwest::Client>,
+    /// The refresh request with everything but the token built once.
+    refresh_template: Option<RefreshTemplate>,
+    /// Refreshes go on each user's own connection (the closed model).
+    direct: bool,
     pub(super) target: Arc<Target>,
     http: HttpOptions,
     pub(super) settings: LoadSettings,
@@ -209,6 +217,19 @@ pub(super) struct Vu {
     due: Option<Instant>,
     /// It has logged in at least once (counted in `Stats::started`).
     started: bool,
+    /// Its own connection for refreshes on the direct path (closed model,
+    /// plain HTTP, keep-alive): opened on first use, again after it closes.
+    conn: ConnSlot,
+}
+
+/// A user's connection, if open; a copy of the user opens its own.
+#[derive(Default)]
+pub(super) struct ConnSlot(Option<Conn>);
+
+impl Clone for ConnSlot {
+    fn clone(&self) -> ConnSlot {
+        ConnSlot(None)
+    }
 }
 
 impl Vu {
@@ -223,7 +244,7 @@ impl Shared {
     /// endpoint, the primary client and user, and that both kinds of request
     /// can be built (a client assertion that cannot be signed stops here).
     pub fn new(
-        client: reqwest::Client,
+        clients: Vec<reqwest::Client>,
         target: Target,
         http: HttpOptions,
         settings: LoadSettings,
@@ -248,8 +269,11 @@ impl Shared {
                 "the target has no user `primary` (load logs in as it)",
             ))?;
 
+        assert!(!clients.is_empty(), "one client per runtime");
         let shared = Shared {
-            client,
+            clients,
+            refresh_template: None,
+            direct: false,
             target: Arc::new(target),
             http,
             settings,
@@ -281,6 +305,16 @@ impl Shared {
         shared.token_request(None, 0)?;
         shared.token_request(Some("probe"), 0)?;
         let mut shared = shared;
+        shared.refresh_template = RefreshTemplate::new(&shared);
+        // The direct path is the closed model's: the open and sessions
+        // models hold far more users than connections.
+        shared.direct = shared.settings.arrival.is_none()
+            && shared.settings.sessions.is_none()
+            && shared.settings.connection == super::profile::Connection::KeepAlive
+            && shared
+                .refresh_template
+                .as_ref()
+                .is_some_and(|t| t.direct.is_some());
         if shared.client_creds.dpop == Some(crate::dpop::DpopAlg::RS256) {
             shared.rsa_keys = (0..RSA_DPOP_KEYS)
                 .filter_map(|_| crate::dpop::DpopKey::generate(crate::dpop::DpopAlg::RS256).ok())
@@ -494,9 +528,8 @@ impl Shared {
         tokio::time::sleep_until(tokio::time::Instant::from_std(slot)).await;
     }
 
-    /// Counts a token; true when it was seen before.
-    fn seen_before(&self, token: &str) -> bool {
-        let h = self.hasher.hash_one(token);
+    /// Counts a token by its fingerprint; true when it was seen before.
+    fn seen_before(&self, h: u64) -> bool {
         let shard = &self.seen[(h as usize) % self.seen.len()];
         let mut set = shard.lock().unwrap_or_else(|p| p.into_inner());
         if set.len() >= MAX_FINGERPRINTS / self.seen.len() {
@@ -548,7 +581,7 @@ impl Shared {
         refresh_token: Option<&str>,
         due: Option<Instant>,
         dpop: Option<&crate::dpop::DpopKey>,
-    ) -> (Outcome, Option<serde_json::Value>) {
+    ) -> (Outcome, Option<Answer>) {
         // Every request is built before the pacing slot is taken; one that
         // cannot be built (checked before the run) is never sent.
         let wire = match self.token_request(refresh_token, account) {
@@ -568,73 +601,107 @@ impl Shared {
         due: Option<Instant>,
         dpop: Option<&crate::dpop::DpopKey>,
         began: Option<Instant>,
-    ) -> (Outcome, Option<serde_json::Value>) {
+    ) -> (Outcome, Option<Answer>) {
         self.pace().await;
         let at = self.started.elapsed();
         let began = began.unwrap_or_else(Instant::now);
-        let mut result;
+        let result = match dpop {
+            None => lean_send(wire.to_reqwest(&self.clients[slot])).await,
+            Some(key) => self.send_with_proof(slot, &wire, key).await,
+        };
+        self.answered(slot, kind, result, began, at, due).await
+    }
+
+    /// A refresh of `token` from the template: the URL, the headers and
+    /// the form around the token built once (see [`RefreshTemplate`]).
+    #[allow(clippy::too_many_arguments)]
+    async fn send_refresh(
+        &self,
+        slot: usize,
+        account: usize,
+        token: &str,
+        due: Option<Instant>,
+        dpop: Option<&crate::dpop::DpopKey>,
+        conn: Option<&mut Option<Conn>>,
+    ) -> (Outcome, Option<Answer>) {
+        let Some(t) = self.refresh_template.as_ref().filter(|_| dpop.is_none()) else {
+            return self
+                .send(slot, account, Kind::Refresh, Some(token), due, dpop)
+                .await;
+        };
+        self.pace().await;
+        let at = self.started.elapsed();
+        let began = Instant::now();
+        let result = match (&t.direct, conn) {
+            (Some(d), Some(conn)) => d.send(conn, t, token, &self.http).await,
+            _ => lean_send(t.request(&self.clients[slot], token)).await,
+        };
+        self.answered(slot, Kind::Refresh, result, began, at, due)
+            .await
+    }
+
+    /// A DPoP request: a proof per try, its signing timed, and once more
+    /// with the server's nonce when it demands one (RFC 9449 §8).
+    async fn send_with_proof(
+        &self,
+        slot: usize,
+        wire: &WireRequest,
+        key: &crate::dpop::DpopKey,
+    ) -> Result<(u16, bytes::Bytes), http::TransportError> {
         let mut tries = 0;
-        // Without DPoP the request is sent as built (no copy on the hot
-        // path); with it, each try signs a copy.
-        let mut plain = Some(wire);
         loop {
             tries += 1;
-            // A DPoP proof per request, its signing timed.
-            let signed = match dpop {
-                Some(key) => {
-                    let t = Instant::now();
-                    let nonce = self
-                        .dpop_nonce
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .clone();
-                    let Some(w) = plain.as_ref() else {
-                        return (Outcome::Transport("request".into()), None);
-                    };
-                    let w = w.clone().with_dpop(key, nonce.as_deref());
-                    let us = t.elapsed();
-                    self.stats[slot]
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .record_proof(us);
-                    match w {
-                        Ok(w) => w,
-                        Err(_) => return (Outcome::Transport("request".into()), None),
-                    }
-                }
-                None => match plain.take() {
-                    Some(w) => w,
-                    None => return (Outcome::Transport("request".into()), None),
-                },
+            let t = Instant::now();
+            let nonce = self
+                .dpop_nonce
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            let signed = wire.clone().with_dpop(key, nonce.as_deref());
+            self.stats[slot]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .record_proof(t.elapsed());
+            let Ok(signed) = signed else {
+                return Err(http::TransportError::new(
+                    crate::verdict::ErrorClass::Request,
+                    "request",
+                ));
             };
-            result = http::send(signed.to_reqwest(&self.client), self.http.request_timeout).await;
-            // The server's DPoP nonce (RFC 9449 §8): kept, and this request
-            // sent once more with it.
-            let demanded = match (&result, dpop) {
-                (Ok(r), Some(_)) => crate::oauth::request::dpop_nonce_demanded(r),
-                _ => None,
-            };
-            match demanded {
+            let r = http::send(
+                signed.to_reqwest(&self.clients[slot]),
+                self.http.request_timeout,
+            )
+            .await?;
+            match crate::oauth::request::dpop_nonce_demanded(&r) {
                 Some(n) if tries == 1 => {
                     *self.dpop_nonce.lock().unwrap_or_else(|p| p.into_inner()) = Some(n);
                 }
-                _ => break,
+                _ => return Ok((r.status, bytes::Bytes::from(r.body))),
             }
         }
+    }
+
+    /// An answer (or its absence) classified and recorded.
+    async fn answered(
+        &self,
+        slot: usize,
+        kind: Kind,
+        result: Result<(u16, bytes::Bytes), http::TransportError>,
+        began: Instant,
+        at: Duration,
+        due: Option<Instant>,
+    ) -> (Outcome, Option<Answer>) {
         let took = began.elapsed();
-        let (outcome, json) = match result {
-            Ok(r) if (200..300).contains(&r.status) => (Outcome::Ok, r.json()),
-            Ok(r) => {
-                let json = r.json();
-                let code = json
-                    .as_ref()
-                    .and_then(|j| j.get("error").and_then(|e| e.as_str()).map(str::to_string));
-                (Outcome::Status(r.status, code), json)
+        let (outcome, answer) = match result {
+            Ok((status, body)) if (200..300).contains(&status) => {
+                (Outcome::Ok, Some(Answer::read(&body, &self.hasher)))
             }
+            Ok((status, body)) => (Outcome::Status(status, error_code(&body)), None),
             Err(e) => (Outcome::Transport(e.class.to_string()), None),
         };
         self.record(slot, kind, took, at, due, &outcome).await;
-        (outcome, json)
+        (outcome, answer)
     }
 
     /// Records one answer (or its absence), feeds the live metrics and the
@@ -672,11 +739,7 @@ impl Shared {
     /// recorded as a failed login: a refusal by the authorization endpoint
     /// or a page the recipe cannot complete counts toward the credentials
     /// breaker; no answer, toward the transport breaker.
-    async fn login_other(
-        &self,
-        vu: &Vu,
-        due: Option<Instant>,
-    ) -> (Outcome, Option<serde_json::Value>) {
+    async fn login_other(&self, vu: &Vu, due: Option<Instant>) -> (Outcome, Option<Answer>) {
         use crate::oauth::login::{self, Prepared, StartError, Who, code::FrontChannelError};
         let account = &self.accounts[vu.account % self.accounts.len()];
         let who = Who {
@@ -696,7 +759,7 @@ impl Shared {
         let prepared = login::prepare(
             &self.target.login,
             &who,
-            &self.client,
+            &self.clients[vu.slot],
             self.http.request_timeout,
             &redactor,
         )
@@ -811,18 +874,21 @@ impl Shared {
         }
     }
 
-    /// Fingerprints the tokens of an answer; counts duplicates. `sent` is
-    /// the refresh token of the request: getting it back is a matter of
+    /// Counts the duplicates among an answer's tokens. `sent` is the
+    /// refresh token of the request: getting it back is a matter of
     /// rotation (counted there), not a new issue.
-    fn note_tokens(&self, slot: usize, json: &serde_json::Value, sent: Option<&str>) {
+    fn note_tokens(&self, slot: usize, a: &Answer, sent: Option<&str>) {
         let mut dups = 0;
-        for member in ["access_token", "refresh_token"] {
-            if let Some(t) = json.get(member).and_then(|t| t.as_str())
-                && Some(t) != sent
-                && self.seen_before(t)
-            {
-                dups += 1;
-            }
+        if let Some(h) = a.access_fingerprint
+            && self.seen_before(h)
+        {
+            dups += 1;
+        }
+        if let Some(t) = a.refresh_token.as_deref()
+            && Some(t) != sent
+            && self.seen_before(self.hasher.hash_one(t))
+        {
+            dups += 1;
         }
         if dups > 0 {
             self.violation(slot, Violation::DuplicateTokens, dups);
@@ -934,14 +1000,11 @@ impl Shared {
                 .started += 1;
         }
         if outcome == Outcome::Ok
-            && let Some(j) = json
+            && let Some(a) = json
         {
-            self.note_tokens(vu.slot, &j, None);
-            vu.expires_in = j.get("expires_in").and_then(|e| e.as_u64());
-            vu.refresh = j
-                .get("refresh_token")
-                .and_then(|t| t.as_str())
-                .map(str::to_string);
+            self.note_tokens(vu.slot, &a, None);
+            vu.expires_in = a.expires_in;
+            vu.refresh = a.refresh_token;
         }
     }
 
@@ -953,25 +1016,21 @@ impl Shared {
         let Some(current) = vu.refresh.clone() else {
             return self.login(vu).await;
         };
-        let (outcome, json) = self
-            .send(
+        let (outcome, answer) = self
+            .send_refresh(
                 vu.slot,
                 vu.account,
-                Kind::Refresh,
-                Some(&current),
+                &current,
                 vu.due.take(),
                 vu.dpop.as_ref(),
+                self.direct.then_some(&mut vu.conn.0),
             )
             .await;
-        match (&outcome, json) {
-            (Outcome::Ok, Some(j)) => {
-                self.note_tokens(vu.slot, &j, Some(&current));
-                vu.expires_in = j.get("expires_in").and_then(|e| e.as_u64());
-                let next = j
-                    .get("refresh_token")
-                    .and_then(|t| t.as_str())
-                    .map(str::to_string);
-                match next {
+        match (&outcome, answer) {
+            (Outcome::Ok, Some(a)) => {
+                self.note_tokens(vu.slot, &a, Some(&current));
+                vu.expires_in = a.expires_in;
+                match a.refresh_token {
                     Some(n) if n != current => {
                         vu.previous = Some(current);
                         vu.refresh = Some(n);
@@ -1024,7 +1083,7 @@ impl Shared {
             )
         };
         let (a, b) = futures::join!(one(), one());
-        let winners: Vec<serde_json::Value> = [a, b]
+        let winners: Vec<Answer> = [a, b]
             .into_iter()
             .filter_map(|(o, j)| (o == Outcome::Ok).then_some(j).flatten())
             .collect();
@@ -1034,10 +1093,7 @@ impl Shared {
         if winners.len() > 1 {
             self.violation(vu.slot, Violation::ReplayAccepted, 1);
         }
-        match winners
-            .first()
-            .and_then(|j| j.get("refresh_token").and_then(|t| t.as_str()))
-        {
+        match winners.first().and_then(|a| a.refresh_token.as_deref()) {
             Some(next) if next != current => {
                 vu.previous = Some(current);
                 vu.refresh = Some(next.to_string());
@@ -1064,8 +1120,8 @@ impl Shared {
             .await;
         if outcome == Outcome::Ok {
             self.violation(vu.slot, Violation::ReplayAccepted, 1);
-            if let Some(j) = json {
-                self.note_tokens(vu.slot, &j, Some(&old));
+            if let Some(a) = json {
+                self.note_tokens(vu.slot, &a, Some(&old));
             }
         } else if self.family_revocation {
             // The replay revoked the family, as declared: start a new chain
@@ -1073,6 +1129,319 @@ impl Shared {
             self.login(vu).await;
         }
     }
+}
+
+/// What the load reads of a successful token answer: the access token's
+/// fingerprint (duplicates), the refresh token (the chain goes on with
+/// it) and `expires_in` (the sessions model refreshes before it).
+pub(super) struct Answer {
+    access_fingerprint: Option<u64>,
+    refresh_token: Option<String>,
+    expires_in: Option<u64>,
+}
+
+/// The members of a token answer the load reads, borrowed from its body:
+/// nothing else is copied, the rest is skipped as it is parsed.
+#[derive(serde::Deserialize)]
+struct Members<'a> {
+    #[serde(borrow, default)]
+    access_token: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    refresh_token: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+    #[serde(borrow, default)]
+    error: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl Answer {
+    /// Reads a 2xx body. A body whose members have other types than a
+    /// token answer's (a number for a token) is read loosely, member by
+    /// member, as before: a string is a token, anything else is not.
+    fn read(body: &[u8], hasher: &RandomState) -> Answer {
+        match serde_json::from_slice::<Members>(body) {
+            Ok(m) => Answer {
+                access_fingerprint: m.access_token.map(|t| hasher.hash_one(&*t)),
+                refresh_token: m.refresh_token.map(|t| t.into_owned()),
+                expires_in: m.expires_in.and_then(|e| e.as_u64()),
+            },
+            Err(_) => {
+                let j: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+                let text = |k: &str| j.get(k).and_then(|t| t.as_str());
+                Answer {
+                    access_fingerprint: text("access_token").map(|t| hasher.hash_one(t)),
+                    refresh_token: text("refresh_token").map(str::to_string),
+                    expires_in: j.get("expires_in").and_then(|e| e.as_u64()),
+                }
+            }
+        }
+    }
+}
+
+/// The `error` member of a refusal, if it has one.
+fn error_code(body: &[u8]) -> Option<String> {
+    match serde_json::from_slice::<Members>(body) {
+        Ok(m) => m.error.map(|e| e.into_owned()),
+        Err(_) => serde_json::from_slice::<serde_json::Value>(body)
+            .ok()?
+            .get("error")?
+            .as_str()
+            .map(str::to_string),
+    }
+}
+
+/// One exchange on the hot path: the status and the body (at most
+/// [`http::MAX_BODY_BYTES`]), nothing else copied. reqwest's client
+/// timeout bounds it (the client is built with `request_timeout`).
+async fn lean_send(
+    request: reqwest::RequestBuilder,
+) -> Result<(u16, bytes::Bytes), http::TransportError> {
+    let mut response = request.send().await.map_err(|e| http::classify(&e))?;
+    let status = response.status().as_u16();
+    let Some(first) = response.chunk().await.map_err(|e| http::classify(&e))? else {
+        return Ok((status, bytes::Bytes::new()));
+    };
+    // Most answers come in one chunk: kept as it is, no copy.
+    let mut more = match response.chunk().await.map_err(|e| http::classify(&e))? {
+        None => return Ok((status, first)),
+        Some(next) => {
+            let mut body = Vec::with_capacity(first.len() + next.len());
+            body.extend_from_slice(&first);
+            body.extend_from_slice(&next);
+            body
+        }
+    };
+    while let Some(chunk) = response.chunk().await.map_err(|e| http::classify(&e))? {
+        let room = http::MAX_BODY_BYTES.saturating_sub(more.len());
+        more.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if room <= chunk.len() {
+            break;
+        }
+    }
+    Ok((status, bytes::Bytes::from(more)))
+}
+
+/// The refresh request of the primary client with everything but the
+/// token built once: the URL, the headers (the Basic credentials among
+/// them) and the form around the token. Built only when the request layer
+/// makes the same request twice for the same token (no signed client
+/// assertion, no DPoP proof: those change per request and go the long
+/// way), and only when the token appears once in the form.
+struct RefreshTemplate {
+    url: Url,
+    headers: reqwest::header::HeaderMap,
+    before: Vec<u8>,
+    after: Vec<u8>,
+    /// For a plain-HTTP endpoint: where and what to send on a user's own
+    /// connection.
+    direct: Option<Direct>,
+}
+
+impl RefreshTemplate {
+    /// A token no form holds by chance.
+    const MARK: &'static str = "tokenprobe-template-mark-5f0c2a";
+
+    fn new(shared: &Shared) -> Option<RefreshTemplate> {
+        if shared.client_creds.dpop.is_some() {
+            return None;
+        }
+        let one = shared.token_request(Some(Self::MARK), 0).ok()?;
+        let two = shared.token_request(Some(Self::MARK), 0).ok()?;
+        if one.headers != two.headers || one.body != two.body || one.url != two.url {
+            return None;
+        }
+        let (ctype, body) = one.body.as_ref()?;
+        let at = find(body, Self::MARK.as_bytes())?;
+        let after_at = at + Self::MARK.len();
+        if find(&body[after_at..], Self::MARK.as_bytes()).is_some() {
+            return None;
+        }
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (k, v) in one
+            .headers
+            .iter()
+            .chain([&("content-type".to_string(), ctype.clone())])
+        {
+            headers.append(
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()).ok()?,
+                reqwest::header::HeaderValue::from_str(v).ok()?,
+            );
+        }
+        Some(RefreshTemplate {
+            direct: Direct::new(&one.url, &headers),
+            url: one.url.clone(),
+            headers,
+            before: body[..at].to_vec(),
+            after: body[after_at..].to_vec(),
+        })
+    }
+
+    /// The form with `token` in its place.
+    fn body(&self, token: &str) -> Vec<u8> {
+        let mut body = Vec::with_capacity(self.before.len() + token.len() + 16 + self.after.len());
+        body.extend_from_slice(&self.before);
+        body.extend(form_urlencoded::byte_serialize(token.as_bytes()).flat_map(str::bytes));
+        body.extend_from_slice(&self.after);
+        body
+    }
+
+    fn request(&self, client: &reqwest::Client, token: &str) -> reqwest::RequestBuilder {
+        client
+            .post(self.url.clone())
+            .headers(self.headers.clone())
+            .body(self.body(token))
+    }
+}
+
+/// A user's own HTTP/1.1 connection (hyper's client connection, the layer
+/// under reqwest): no pool to check out of, no URL to parse per request.
+pub(super) struct Conn {
+    send: hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>,
+}
+
+/// Where a plain-HTTP refresh goes, and its request line and headers.
+struct Direct {
+    host: String,
+    port: u16,
+    uri: hyper::Uri,
+    headers: hyper::HeaderMap,
+}
+
+impl Direct {
+    fn new(url: &Url, headers: &reqwest::header::HeaderMap) -> Option<Direct> {
+        if url.scheme() != "http" {
+            return None;
+        }
+        let host = url.host_str()?.trim_matches(['[', ']']).to_string();
+        let port = url.port_or_known_default()?;
+        let uri: hyper::Uri = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        }
+        .parse()
+        .ok()?;
+        let mut headers = headers.clone();
+        let authority = &url[url::Position::BeforeHost..url::Position::AfterPort];
+        headers.insert(
+            hyper::header::HOST,
+            hyper::header::HeaderValue::from_str(authority).ok()?,
+        );
+        headers.insert(
+            hyper::header::USER_AGENT,
+            hyper::header::HeaderValue::from_static(concat!(
+                "tokenprobe/",
+                env!("CARGO_PKG_VERSION")
+            )),
+        );
+        Some(Direct {
+            host,
+            port,
+            uri,
+            headers,
+        })
+    }
+
+    /// A refresh of `token` on the user's connection, opened first when it
+    /// has none or the server closed it. The whole exchange is bounded by
+    /// the request timeout, the connecting by the connect timeout.
+    async fn send(
+        &self,
+        conn: &mut Option<Conn>,
+        t: &RefreshTemplate,
+        token: &str,
+        options: &HttpOptions,
+    ) -> Result<(u16, bytes::Bytes), http::TransportError> {
+        use http::TransportError;
+        use http_body_util::BodyExt;
+        let mut request =
+            hyper::Request::new(http_body_util::Full::new(bytes::Bytes::from(t.body(token))));
+        *request.method_mut() = hyper::Method::POST;
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        let exchange = async {
+            if conn.as_ref().is_none_or(|c| c.send.is_closed()) {
+                *conn = Some(self.connect(options).await?);
+            }
+            let c = conn.as_mut().expect("connected above");
+            if c.send.ready().await.is_err() {
+                // Closed between two requests (keep-alive ended): again.
+                *c = self.connect(options).await?;
+                c.send.ready().await.map_err(|e| hyper_error(&e))?;
+            }
+            let response = c
+                .send
+                .send_request(request)
+                .await
+                .map_err(|e| hyper_error(&e))?;
+            let status = response.status().as_u16();
+            let body = http_body_util::Limited::new(response.into_body(), http::MAX_BODY_BYTES)
+                .collect()
+                .await
+                .map_err(|e| match e.downcast_ref::<hyper::Error>() {
+                    Some(e) => hyper_error(e),
+                    None => TransportError::new(ErrorClass::BodyTooLarge, "the body is too large"),
+                })?
+                .to_bytes();
+            Ok((status, body))
+        };
+        match tokio::time::timeout(options.request_timeout, exchange).await {
+            Ok(r) => {
+                if r.is_err() {
+                    *conn = None;
+                }
+                r
+            }
+            Err(_) => {
+                *conn = None;
+                Err(TransportError::new(
+                    ErrorClass::Timeout,
+                    "no answer within the request timeout",
+                ))
+            }
+        }
+    }
+
+    async fn connect(&self, options: &HttpOptions) -> Result<Conn, http::TransportError> {
+        use http::TransportError;
+        let stream = tokio::time::timeout(
+            options.connect_timeout,
+            tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
+        )
+        .await
+        .map_err(|_| TransportError::new(ErrorClass::Timeout, "connecting timed out"))?
+        .map_err(|e| {
+            let class = match e.raw_os_error() {
+                Some(24) => ErrorClass::TooManyOpenFiles,
+                _ => ErrorClass::Connect,
+            };
+            TransportError::new(class, e.to_string())
+        })?;
+        let _ = stream.set_nodelay(true);
+        let (send, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| hyper_error(&e))?;
+        // Driven by this runtime, until the connection ends.
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(Conn { send })
+    }
+}
+
+fn hyper_error(e: &hyper::Error) -> http::TransportError {
+    let class = if e.is_parse() || e.is_parse_status() {
+        ErrorClass::Protocol
+    } else if e.is_timeout() {
+        ErrorClass::Timeout
+    } else {
+        ErrorClass::ConnectionReset
+    };
+    http::TransportError::new(class, e.to_string())
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// A uniform draw in [0, 1) (xorshift64*).

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# tokenprobe load beside its peers, on one core, against the static token
+# server of benches/wrk/ (the ceiling: nginx answering a fixed token).
+#
+# Each generator sends refresh-token grants with Basic client auth over
+# CONNS connections, pinned to core 1 while the server runs on core 0:
+#   - wrk (1 thread, benches/wrk/refresh.lua), apt-get install wrk
+#   - oha, cargo install oha --locked
+#   - hey, apt-get install hey
+#   - Locust (FastHttpUser, headless, 1 process), pip install locust
+#   - tokenprobe load (closed model, CONNS users, following rotation,
+#     probes on: the default)
+# Generators that are not installed are left out and said so. The rounds
+# alternate the generators (A B C A B C …); the table gives the median of
+# each and tokenprobe's ratio to it (above 1: tokenprobe is faster).
+#
+# Then tokenprobe's CPU cost per 100,000 requests (user + system seconds,
+# from getrusage via /usr/bin/time) with 1 and 2 worker threads.
+#
+# Usage: benches/peers.sh [SECONDS_PER_RUN=5] [ROUNDS=3]
+# Env: CONNS (default 32), OHA (path to oha), LOCUST (path to locust).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS="${1:-5}"
+ROUNDS="${2:-3}"
+CONNS="${CONNS:-32}"
+HERE="$PWD/benches/wrk"
+source "$HERE/lib.sh"
+need_package nginx nginx-light
+cargo build --release --locked --quiet
+BIN="$PWD/target/release/tokenprobe"
+WORK="$(mktemp -d)"
+PORT=18493
+cleanup() {
+  BENCH_STATE="$WORK/nginx" "$HERE/static-token-server.sh" stop "$PORT" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+BENCH_STATE="$WORK/nginx" taskset -c 0 "$HERE/static-token-server.sh" start "$PORT" >/dev/null
+URL="http://127.0.0.1:$PORT/token"
+BASIC="Basic $(printf 'conf-client:conf-secret' | base64)"
+BODY='grant_type=refresh_token&refresh_token=static-refresh-token'
+cat >"$WORK/static.yaml" <<EOF
+name: static nginx token server
+token_endpoint: $URL
+clients:
+  primary: { id: conf-client, secret: conf-secret, auth: client_secret_basic }
+users:
+  primary: { username: alice, password: alice-pass-1 }
+behaviour: { rotation: static }
+EOF
+
+OHA="${OHA:-$(command -v oha || true)}"
+[[ -z "$OHA" && -x "$HOME/.cargo/bin/oha" ]] && OHA="$HOME/.cargo/bin/oha"
+LOCUST="${LOCUST:-$(command -v locust || true)}"
+HEY="$(command -v hey || true)"
+WRK="$(command -v wrk || true)"
+
+run_wrk() {
+  WRK_THREADS=1 taskset -c 1 "$HERE/wrk-refresh.sh" "$URL" "$SECS" "$CONNS" |
+    sed -nE 's/.*REFRESH SUMMARY.*req\/s=([0-9.]+).*/\1/p'
+}
+run_oha() {
+  taskset -c 1 "$OHA" -z "${SECS}s" -c "$CONNS" --no-tui --output-format json -m POST \
+    -H "Authorization: $BASIC" -T application/x-www-form-urlencoded -d "$BODY" "$URL" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["requestsPerSec"])'
+}
+run_hey() {
+  taskset -c 1 "$HEY" -z "${SECS}s" -c "$CONNS" -cpus 1 -m POST -H "Authorization: $BASIC" \
+    -T application/x-www-form-urlencoded -d "$BODY" "$URL" |
+    sed -nE 's/^[[:space:]]*Requests\/sec:[[:space:]]*([0-9.]+).*/\1/p'
+}
+run_locust() {
+  cat >"$WORK/locustfile.py" <<EOF
+from locust import task
+from locust.contrib.fasthttp import FastHttpUser
+class Refresh(FastHttpUser):
+    @task
+    def refresh(self):
+        self.client.post("/token", data="$BODY",
+            headers={"Authorization": "$BASIC", "Content-Type": "application/x-www-form-urlencoded"})
+EOF
+  taskset -c 1 "$LOCUST" -f "$WORK/locustfile.py" --headless -u "$CONNS" -r "$CONNS" \
+    -t "${SECS}s" -H "http://127.0.0.1:$PORT" --csv "$WORK/locust" --only-summary >/dev/null 2>&1 || true
+  python3 -c 'import csv,sys; rows=[r for r in csv.DictReader(open(sys.argv[1])) if r["Name"]=="Aggregated"]; print(rows[0]["Requests/s"])' \
+    "$WORK/locust_stats.csv"
+}
+run_tokenprobe() {
+  taskset -c 1 "$BIN" load --target "$WORK/static.yaml" --users "$CONNS" --ramp 0s \
+    --run-time "${SECS}s" --report "json=$WORK/load.json" >/dev/null 2>&1
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["totals"]["failures"] == 0, r["errors"]; print(r["totals"]["rps"])' \
+    "$WORK/load.json"
+}
+
+peers=()
+[[ -n "$WRK" ]] && peers+=(wrk) || echo "wrk: not installed (apt-get install wrk), left out" >&2
+[[ -n "$OHA" ]] && peers+=(oha) || echo "oha: not installed (cargo install oha --locked), left out" >&2
+[[ -n "$HEY" ]] && peers+=(hey) || echo "hey: not installed (apt-get install hey), left out" >&2
+[[ -n "$LOCUST" ]] && peers+=(locust) || echo "locust: not installed (pip install locust), left out" >&2
+
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+declare -A runs
+for ((r = 1; r <= ROUNDS; r++)); do
+  for g in "${peers[@]}" tokenprobe; do
+    runs[$g]+="$("run_$g") "
+  done
+done
+tp=$(median <<<"${runs[tokenprobe]}")
+echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(sed -nE 's/^model name\s*: //p' /proc/cpuinfo | head -1)); server on core 0, generator on core 1; $CONNS connections, ${SECS}s runs, medians of $ROUNDS rounds"
+echo
+echo "| generator | req/s | tokenprobe is |"
+echo "| --- | --- | --- |"
+for g in "${peers[@]}"; do
+  m=$(median <<<"${runs[$g]}")
+  awk -v g="$g" -v m="$m" -v t="$tp" 'BEGIN { printf "| %s | %.0f | %.2f× |\n", g, m, t / m }'
+done
+awk -v t="$tp" 'BEGIN { printf "| tokenprobe load | %.0f | — |\n", t }'
+echo
+for g in "${peers[@]}" tokenprobe; do echo "runs $g: ${runs[$g]}"; done
+
+# CPU per request: user + system seconds of the generator per 100k requests.
+cpu_per_100k() {
+  local threads="$1" cpus="$2"
+  /usr/bin/time -f '%U %S' -o "$WORK/time" taskset -c "$cpus" "$BIN" load --target "$WORK/static.yaml" \
+    --users "$CONNS" --ramp 0s --run-time "${SECS}s" --threads "$threads" \
+    --report "json=$WORK/cpu.json" >/dev/null 2>&1
+  python3 - "$WORK/time" "$WORK/cpu.json" <<'EOF'
+import json, sys
+user, system = map(float, open(sys.argv[1]).read().split()[-2:])
+n = json.load(open(sys.argv[2]))["totals"]["requests"]
+print(f"{(user + system) / n * 100000:.3f}")
+EOF
+}
+one=() two=()
+for ((r = 1; r <= ROUNDS; r++)); do
+  one+=("$(cpu_per_100k 1 1)")
+  two+=("$(cpu_per_100k 2 1)")
+done
+c1=$(median <<<"${one[*]}")
+c2=$(median <<<"${two[*]}")
+echo
+awk -v a="$c1" -v b="$c2" 'BEGIN { printf "CPU per 100k requests (user + system): 1 thread %.3f s, 2 threads %.3f s (%+.0f%%)\n", a, b, (b / a - 1) * 100 }'
