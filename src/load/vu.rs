@@ -1295,8 +1295,18 @@ impl RefreshTemplate {
 
 /// A user's own HTTP/1.1 connection (hyper's client connection, the layer
 /// under reqwest): no pool to check out of, no URL to parse per request.
+/// The user's task drives the connection itself while it waits for an
+/// answer (no second task to wake per request), and one timer per
+/// connection fences every request (re-armed when it would fire too early,
+/// so it fires between one and one and a half request timeouts after a
+/// request began: no timer per request).
 pub(super) struct Conn {
     send: hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>,
+    connection: hyper::client::conn::http1::Connection<
+        hyper_util::rt::TokioIo<tokio::net::TcpStream>,
+        http_body_util::Full<bytes::Bytes>,
+    >,
+    fence: std::pin::Pin<Box<tokio::time::Sleep>>,
 }
 
 /// Where a plain-HTTP refresh goes, and its request line and headers.
@@ -1342,8 +1352,9 @@ impl Direct {
     }
 
     /// A refresh of `token` on the user's connection, opened first when it
-    /// has none or the server closed it. The whole exchange is bounded by
-    /// the request timeout, the connecting by the connect timeout.
+    /// has none or the server closed it since its last answer. The whole
+    /// exchange is bounded by the request timeout (the connection's fence),
+    /// the connecting by the connect timeout.
     async fn send(
         &self,
         conn: &mut Option<Conn>,
@@ -1353,52 +1364,88 @@ impl Direct {
     ) -> Result<(u16, bytes::Bytes), http::TransportError> {
         use http::TransportError;
         use http_body_util::BodyExt;
-        let mut request =
-            hyper::Request::new(http_body_util::Full::new(bytes::Bytes::from(t.body(token))));
-        *request.method_mut() = hyper::Method::POST;
-        *request.uri_mut() = self.uri.clone();
-        *request.headers_mut() = self.headers.clone();
-        let exchange = async {
-            if conn.as_ref().is_none_or(|c| c.send.is_closed()) {
+        let began = tokio::time::Instant::now();
+        let limit = began + options.request_timeout;
+        // Ready to send: a connection the server closed while idle is
+        // opened anew, once; that is not an error of the exchange.
+        let mut fresh = false;
+        loop {
+            if conn.is_none() {
                 *conn = Some(self.connect(options).await?);
+                fresh = true;
             }
             let c = conn.as_mut().expect("connected above");
-            if c.send.ready().await.is_err() {
-                // Closed between two requests (keep-alive ended): again.
-                *c = self.connect(options).await?;
-                c.send.ready().await.map_err(|e| hyper_error(&e))?;
+            let ready = tokio::select! {
+                biased;
+                r = c.send.ready() => r.is_ok(),
+                _ = &mut c.connection => false,
+            };
+            if ready {
+                break;
             }
-            let response = c
-                .send
-                .send_request(request)
-                .await
-                .map_err(|e| hyper_error(&e))?;
-            let status = response.status().as_u16();
-            let body = http_body_util::Limited::new(response.into_body(), http::MAX_BODY_BYTES)
-                .collect()
-                .await
-                .map_err(|e| match e.downcast_ref::<hyper::Error>() {
-                    Some(e) => hyper_error(e),
-                    None => TransportError::new(ErrorClass::BodyTooLarge, "the body is too large"),
-                })?
-                .to_bytes();
-            Ok((status, body))
-        };
-        match tokio::time::timeout(options.request_timeout, exchange).await {
-            Ok(r) => {
-                if r.is_err() {
-                    *conn = None;
-                }
-                r
-            }
-            Err(_) => {
-                *conn = None;
-                Err(TransportError::new(
-                    ErrorClass::Timeout,
-                    "no answer within the request timeout",
-                ))
+            *conn = None;
+            if fresh {
+                return Err(TransportError::new(
+                    ErrorClass::ConnectionReset,
+                    "the connection closed before the request could be sent",
+                ));
             }
         }
+        let (result, ended) = {
+            let c = conn.as_mut().expect("ready above");
+            if c.fence.deadline() < limit {
+                c.fence.as_mut().reset(limit + options.request_timeout / 2);
+            }
+            let mut request =
+                hyper::Request::new(http_body_util::Full::new(bytes::Bytes::from(t.body(token))));
+            *request.method_mut() = hyper::Method::POST;
+            *request.uri_mut() = self.uri.clone();
+            *request.headers_mut() = self.headers.clone();
+            let exchange = async {
+                let response = c
+                    .send
+                    .send_request(request)
+                    .await
+                    .map_err(|e| hyper_error(&e))?;
+                let status = response.status().as_u16();
+                let body = http_body_util::Limited::new(response.into_body(), http::MAX_BODY_BYTES)
+                    .collect()
+                    .await
+                    .map_err(|e| match e.downcast_ref::<hyper::Error>() {
+                        Some(e) => hyper_error(e),
+                        None => {
+                            TransportError::new(ErrorClass::BodyTooLarge, "the body is too large")
+                        }
+                    })?
+                    .to_bytes();
+                Ok::<_, TransportError>((status, body))
+            };
+            tokio::pin!(exchange);
+            let mut ended = false;
+            let result = loop {
+                tokio::select! {
+                    biased;
+                    r = &mut exchange => break r,
+                    // The connection ended (the server closed it after this
+                    // answer, or failed): the exchange ends too, just after.
+                    _ = &mut c.connection, if !ended => ended = true,
+                    _ = &mut c.fence => {
+                        if tokio::time::Instant::now() >= limit {
+                            break Err(TransportError::new(
+                                ErrorClass::Timeout,
+                                "no answer within the request timeout",
+                            ));
+                        }
+                        c.fence.as_mut().reset(limit);
+                    }
+                }
+            };
+            (result, ended)
+        };
+        if result.is_err() || ended {
+            *conn = None;
+        }
+        result
     }
 
     async fn connect(&self, options: &HttpOptions) -> Result<Conn, http::TransportError> {
@@ -1421,11 +1468,11 @@ impl Direct {
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
                 .await
                 .map_err(|e| hyper_error(&e))?;
-        // Driven by this runtime, until the connection ends.
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(Conn { send })
+        Ok(Conn {
+            send,
+            connection,
+            fence: Box::pin(tokio::time::sleep(options.request_timeout)),
+        })
     }
 }
 

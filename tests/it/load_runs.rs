@@ -673,3 +673,67 @@ fn dpop_proofs_under_load_are_accepted_and_their_cost_reported() {
     }
     assert!(text(&r).contains("DPoP proofs:"), "{}", text(&r));
 }
+
+/// A server that answers each request with `Connection: close` and closes:
+/// every refresh after the first of a connection finds it gone. Load opens
+/// the user's connection anew, and counts no error for it.
+#[test]
+fn a_server_closing_every_connection_costs_no_errors() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    {
+        let served = served.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { break };
+                let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+                let mut buf = [0u8; 8192];
+                let mut got = Vec::new();
+                // Headers and the body its Content-Length announces.
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&got).to_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if got.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                let n = served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let body = format!(
+                    "{{\"access_token\":\"a{n}\",\"token_type\":\"Bearer\",\"expires_in\":3600,\"refresh_token\":\"r{n}\"}}"
+                );
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("t.yaml");
+    std::fs::write(
+        &target,
+        format!(
+            "name: closing\ntoken_endpoint: http://127.0.0.1:{port}/token\nclients:\n  primary: {{id: app, secret: app-secret-123}}\nusers:\n  primary: {{username: alice, password: alice-pass-1}}\nbehaviour: {{rotation: rotate, grace_period_s: 0}}\n"
+        ),
+    )
+    .unwrap();
+    let r = load(&["--target", target.to_str().unwrap()]);
+    let t = &r.report["totals"];
+    assert!(!t.is_null(), "{}", text(&r));
+    assert!(t["requests"].as_u64().unwrap() > 20, "{}", text(&r));
+    assert_eq!(t["failures"], 0, "{}", text(&r));
+    assert_eq!(r.report["violations"]["chain_breaks"], 0, "{}", text(&r));
+}
