@@ -211,7 +211,8 @@ pub(super) struct Vu {
     /// `expires_in` of the last access token issued to it.
     pub(super) expires_in: Option<u64>,
     /// DPoP: this user's key (the primary client declares `dpop`).
-    dpop: Option<crate::dpop::DpopKey>,
+    /// (Behind a pointer: most users have none, and a million are held.)
+    dpop: Option<Box<crate::dpop::DpopKey>>,
     /// Open model: when the current iteration was due; its first request
     /// records its latency from then as well.
     due: Option<Instant>,
@@ -224,7 +225,7 @@ pub(super) struct Vu {
 
 /// A user's connection, if open; a copy of the user opens its own.
 #[derive(Default)]
-pub(super) struct ConnSlot(Option<Conn>);
+pub(super) struct ConnSlot(Option<Box<Conn>>);
 
 impl Clone for ConnSlot {
     fn clone(&self) -> ConnSlot {
@@ -355,9 +356,9 @@ impl Shared {
             account: i % self.accounts.len(),
             dpop: match self.client_creds.dpop {
                 Some(crate::dpop::DpopAlg::RS256) if !self.rsa_keys.is_empty() => {
-                    Some(self.rsa_keys[i % self.rsa_keys.len()].clone())
+                    Some(Box::new(self.rsa_keys[i % self.rsa_keys.len()].clone()))
                 }
-                Some(alg) => crate::dpop::DpopKey::generate(alg).ok(),
+                Some(alg) => crate::dpop::DpopKey::generate(alg).ok().map(Box::new),
                 None => None,
             },
             ..Vu::default()
@@ -622,7 +623,7 @@ impl Shared {
         token: &str,
         due: Option<Instant>,
         dpop: Option<&crate::dpop::DpopKey>,
-        conn: Option<&mut Option<Conn>>,
+        conn: Option<&mut Option<Box<Conn>>>,
     ) -> (Outcome, Option<Answer>) {
         let Some(t) = self.refresh_template.as_ref().filter(|_| dpop.is_none()) else {
             return self
@@ -787,7 +788,7 @@ impl Shared {
                         Kind::Login,
                         wire,
                         due,
-                        vu.dpop.as_ref(),
+                        vu.dpop.as_deref(),
                         Some(began),
                     )
                     .await;
@@ -968,7 +969,7 @@ impl Shared {
                     Kind::Login,
                     None,
                     due,
-                    vu.dpop.as_ref(),
+                    vu.dpop.as_deref(),
                 )
                 .await
             }
@@ -1022,7 +1023,7 @@ impl Shared {
                 vu.account,
                 &current,
                 vu.due.take(),
-                vu.dpop.as_ref(),
+                vu.dpop.as_deref(),
                 self.direct.then_some(&mut vu.conn.0),
             )
             .await;
@@ -1079,7 +1080,7 @@ impl Shared {
                 Kind::Replay,
                 Some(&current),
                 None,
-                vu.dpop.as_ref(),
+                vu.dpop.as_deref(),
             )
         };
         let (a, b) = futures::join!(one(), one());
@@ -1115,7 +1116,7 @@ impl Shared {
                 Kind::Replay,
                 Some(&old),
                 None,
-                vu.dpop.as_ref(),
+                vu.dpop.as_deref(),
             )
             .await;
         if outcome == Outcome::Ok {
@@ -1357,7 +1358,7 @@ impl Direct {
     /// the connecting by the connect timeout.
     async fn send(
         &self,
-        conn: &mut Option<Conn>,
+        conn: &mut Option<Box<Conn>>,
         t: &RefreshTemplate,
         token: &str,
         options: &HttpOptions,
@@ -1371,7 +1372,7 @@ impl Direct {
         let mut fresh = false;
         loop {
             if conn.is_none() {
-                *conn = Some(self.connect(options).await?);
+                *conn = Some(Box::new(self.connect(options).await?));
                 fresh = true;
             }
             let c = conn.as_mut().expect("connected above");
@@ -1507,6 +1508,14 @@ fn draw(state: &mut u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_at_rest_is_small() {
+        // A million sessions are held at once: a user's connection lives
+        // behind a pointer, not inside it.
+        let size = std::mem::size_of::<Vu>();
+        assert!(size <= 160, "{size} bytes");
+    }
 
     #[test]
     fn draws_are_uniform_enough() {
