@@ -307,10 +307,10 @@ impl Shared {
         shared.token_request(Some("probe"), 0)?;
         let mut shared = shared;
         shared.refresh_template = RefreshTemplate::new(&shared);
-        // The direct path is the closed model's: the open and sessions
-        // models hold far more users than connections.
-        shared.direct = shared.settings.arrival.is_none()
-            && shared.settings.sessions.is_none()
+        // The direct path is the closed and open models': their users and
+        // pooled chains are bounded by the connections; the sessions model
+        // holds far more sessions than connections.
+        shared.direct = shared.settings.sessions.is_none()
             && shared.settings.connection == super::profile::Connection::KeepAlive
             && shared
                 .refresh_template
