@@ -696,7 +696,7 @@ impl Shared {
         let took = began.elapsed();
         let (outcome, answer) = match result {
             Ok((status, body)) if (200..300).contains(&status) => {
-                (Outcome::Ok, Some(Answer::read(&body, &self.hasher)))
+                (Outcome::Ok, Answer::read(&body, &self.hasher))
             }
             Ok((status, body)) => (Outcome::Status(status, error_code(&body)), None),
             Err(e) => (Outcome::Transport(e.class.to_string()), None),
@@ -881,6 +881,7 @@ impl Shared {
     fn note_tokens(&self, slot: usize, a: &Answer, sent: Option<&str>) {
         let mut dups = 0;
         if let Some(h) = a.access_fingerprint
+            && sent.is_none_or(|t| self.hasher.hash_one(t) != h)
             && self.seen_before(h)
         {
             dups += 1;
@@ -1158,22 +1159,23 @@ struct Members<'a> {
 impl Answer {
     /// Reads a 2xx body. A body whose members have other types than a
     /// token answer's (a number for a token) is read loosely, member by
-    /// member, as before: a string is a token, anything else is not.
-    fn read(body: &[u8], hasher: &RandomState) -> Answer {
+    /// member: a string is a token, anything else is not. A body that is
+    /// not JSON (or was cut at the size limit) is no answer at all.
+    fn read(body: &[u8], hasher: &RandomState) -> Option<Answer> {
         match serde_json::from_slice::<Members>(body) {
-            Ok(m) => Answer {
+            Ok(m) => Some(Answer {
                 access_fingerprint: m.access_token.map(|t| hasher.hash_one(&*t)),
                 refresh_token: m.refresh_token.map(|t| t.into_owned()),
                 expires_in: m.expires_in.and_then(|e| e.as_u64()),
-            },
+            }),
             Err(_) => {
-                let j: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+                let j: serde_json::Value = serde_json::from_slice(body).ok()?;
                 let text = |k: &str| j.get(k).and_then(|t| t.as_str());
-                Answer {
+                Some(Answer {
                     access_fingerprint: text("access_token").map(|t| hasher.hash_one(t)),
                     refresh_token: text("refresh_token").map(str::to_string),
                     expires_in: j.get("expires_in").and_then(|e| e.as_u64()),
-                }
+                })
             }
         }
     }
@@ -1365,10 +1367,10 @@ impl Direct {
     ) -> Result<(u16, bytes::Bytes), http::TransportError> {
         use http::TransportError;
         use http_body_util::BodyExt;
-        let began = tokio::time::Instant::now();
-        let limit = began + options.request_timeout;
-        // Ready to send: a connection the server closed while idle is
-        // opened anew, once; that is not an error of the exchange.
+        let limit = tokio::time::Instant::now() + options.request_timeout;
+        // Ready to send: a connection the server closed while idle (its
+        // close waits unread in the socket until the connection is polled)
+        // is opened anew, once; that is not an error of the exchange.
         let mut fresh = false;
         loop {
             if conn.is_none() {
@@ -1376,11 +1378,25 @@ impl Direct {
                 fresh = true;
             }
             let c = conn.as_mut().expect("connected above");
-            let ready = tokio::select! {
-                biased;
-                r = c.send.ready() => r.is_ok(),
-                _ = &mut c.connection => false,
-            };
+            if c.fence.deadline() < limit {
+                c.fence.as_mut().reset(limit + options.request_timeout / 2);
+            }
+            // One look at the socket first: an idle close ends the
+            // connection here, before a request is queued on it.
+            let ended = futures::FutureExt::now_or_never(&mut c.connection).is_some();
+            let ready = !ended
+                && tokio::select! {
+                    biased;
+                    r = c.send.ready() => r.is_ok(),
+                    _ = &mut c.connection => false,
+                    _ = &mut c.fence => {
+                        *conn = None;
+                        return Err(TransportError::new(
+                            ErrorClass::Timeout,
+                            "the connection did not become ready within the request timeout",
+                        ));
+                    }
+                };
             if ready {
                 break;
             }
@@ -1392,16 +1408,13 @@ impl Direct {
                 ));
             }
         }
-        let (result, ended) = {
+        let mut request =
+            hyper::Request::new(http_body_util::Full::new(bytes::Bytes::from(t.body(token))));
+        *request.method_mut() = hyper::Method::POST;
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        let (result, keep) = {
             let c = conn.as_mut().expect("ready above");
-            if c.fence.deadline() < limit {
-                c.fence.as_mut().reset(limit + options.request_timeout / 2);
-            }
-            let mut request =
-                hyper::Request::new(http_body_util::Full::new(bytes::Bytes::from(t.body(token))));
-            *request.method_mut() = hyper::Method::POST;
-            *request.uri_mut() = self.uri.clone();
-            *request.headers_mut() = self.headers.clone();
             let exchange = async {
                 let response = c
                     .send
@@ -1409,17 +1422,24 @@ impl Direct {
                     .await
                     .map_err(|e| hyper_error(&e))?;
                 let status = response.status().as_u16();
-                let body = http_body_util::Limited::new(response.into_body(), http::MAX_BODY_BYTES)
-                    .collect()
-                    .await
-                    .map_err(|e| match e.downcast_ref::<hyper::Error>() {
-                        Some(e) => hyper_error(e),
-                        None => {
-                            TransportError::new(ErrorClass::BodyTooLarge, "the body is too large")
+                // At most MAX_BODY_BYTES kept, as on the reqwest path (a
+                // cut body reads as no answer); the connection is then
+                // dropped, its rest unread.
+                let mut body = response.into_body();
+                let mut kept: Vec<u8> = Vec::new();
+                let mut whole = true;
+                while let Some(frame) = body.frame().await {
+                    let frame = frame.map_err(|e| hyper_error(&e))?;
+                    if let Ok(data) = frame.into_data() {
+                        let room = http::MAX_BODY_BYTES - kept.len();
+                        kept.extend_from_slice(&data[..data.len().min(room)]);
+                        if data.len() >= room {
+                            whole = false;
+                            break;
                         }
-                    })?
-                    .to_bytes();
-                Ok::<_, TransportError>((status, body))
+                    }
+                }
+                Ok::<_, TransportError>((status, bytes::Bytes::from(kept), whole))
             };
             tokio::pin!(exchange);
             let mut ended = false;
@@ -1427,23 +1447,32 @@ impl Direct {
                 tokio::select! {
                     biased;
                     r = &mut exchange => break r,
-                    // The connection ended (the server closed it after this
-                    // answer, or failed): the exchange ends too, just after.
                     _ = &mut c.connection, if !ended => ended = true,
                     _ = &mut c.fence => {
-                        if tokio::time::Instant::now() >= limit {
+                        break Err(TransportError::new(
+                            ErrorClass::Timeout,
+                            "no answer within the request timeout",
+                        ));
+                    }
+                }
+                // The connection ended (the server closed it, or it
+                // failed) with the answer still to come: it will not come.
+                if ended {
+                    match futures::FutureExt::now_or_never(&mut exchange) {
+                        Some(r) => break r,
+                        None => {
                             break Err(TransportError::new(
-                                ErrorClass::Timeout,
-                                "no answer within the request timeout",
+                                ErrorClass::ConnectionReset,
+                                "the server closed the connection before answering",
                             ));
                         }
-                        c.fence.as_mut().reset(limit);
                     }
                 }
             };
-            (result, ended)
+            let keep = !ended && matches!(result, Ok((_, _, true)));
+            (result.map(|(status, body, _)| (status, body)), keep)
         };
-        if result.is_err() || ended {
+        if !keep {
             *conn = None;
         }
         result

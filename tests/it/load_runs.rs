@@ -674,55 +674,73 @@ fn dpop_proofs_under_load_are_accepted_and_their_cost_reported() {
     assert!(text(&r).contains("DPoP proofs:"), "{}", text(&r));
 }
 
-/// A server that answers each request with `Connection: close` and closes:
-/// every refresh after the first of a connection finds it gone. Load opens
-/// the user's connection anew, and counts no error for it.
-#[test]
-fn a_server_closing_every_connection_costs_no_errors() {
+/// A token server on a loopback port that closes its connections: after
+/// each answer (`Connection: close`), or when a kept-alive connection has
+/// been idle for 50 ms (no header: the close waits unread in the client's
+/// socket until it looks).
+fn closing_server(after_each: bool) -> u16 {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let served = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    {
-        let served = served.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { break };
-                let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
-                let mut buf = [0u8; 8192];
-                let mut got = Vec::new();
-                // Headers and the body its Content-Length announces.
-                while let Ok(n) = stream.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    got.extend_from_slice(&buf[..n]);
-                    let text = String::from_utf8_lossy(&got).to_lowercase();
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let length = text
-                            .lines()
-                            .find_map(|l| l.strip_prefix("content-length:"))
-                            .and_then(|v| v.trim().parse::<usize>().ok())
-                            .unwrap_or(0);
-                        if got.len() >= end + 4 + length {
-                            break;
+    std::thread::spawn(move || {
+        let mut n = 0u64;
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            n += 1000;
+            let base = n;
+            std::thread::spawn(move || {
+                let idle = std::time::Duration::from_millis(if after_each { 5000 } else { 50 });
+                let _ = stream.set_read_timeout(Some(idle));
+                let mut served = 0u64;
+                'requests: loop {
+                    let mut buf = [0u8; 8192];
+                    let mut got = Vec::new();
+                    // Headers and the body its Content-Length announces;
+                    // idle too long (or the client gone): closed.
+                    loop {
+                        match stream.read(&mut buf) {
+                            Ok(0) | Err(_) => break 'requests,
+                            Ok(k) => got.extend_from_slice(&buf[..k]),
+                        }
+                        let text = String::from_utf8_lossy(&got).to_lowercase();
+                        if let Some(end) = text.find("\r\n\r\n") {
+                            let length = text
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .and_then(|v| v.trim().parse::<usize>().ok())
+                                .unwrap_or(0);
+                            if got.len() >= end + 4 + length {
+                                break;
+                            }
                         }
                     }
+                    served += 1;
+                    let id = base + served;
+                    let body = format!(
+                        "{{\"access_token\":\"a{id}\",\"token_type\":\"Bearer\",\"expires_in\":3600,\"refresh_token\":\"r{id}\"}}"
+                    );
+                    let close = if after_each {
+                        "Connection: close\r\n"
+                    } else {
+                        ""
+                    };
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{close}\r\n{body}",
+                        body.len()
+                    );
+                    if after_each || served >= 10_000 {
+                        break;
+                    }
                 }
-                let n = served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let body = format!(
-                    "{{\"access_token\":\"a{n}\",\"token_type\":\"Bearer\",\"expires_in\":3600,\"refresh_token\":\"r{n}\"}}"
-                );
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            }
-        });
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let target = dir.path().join("t.yaml");
+            });
+        }
+    });
+    port
+}
+
+fn closing_target(dir: &Path, port: u16) -> std::path::PathBuf {
+    let target = dir.join("t.yaml");
     std::fs::write(
         &target,
         format!(
@@ -730,10 +748,35 @@ fn a_server_closing_every_connection_costs_no_errors() {
         ),
     )
     .unwrap();
+    target
+}
+
+/// Every refresh after the first of a connection finds it closed by the
+/// server's `Connection: close`: load opens it anew and counts no error.
+#[test]
+fn a_server_closing_every_connection_costs_no_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = closing_target(dir.path(), closing_server(true));
     let r = load(&["--target", target.to_str().unwrap()]);
     let t = &r.report["totals"];
     assert!(!t.is_null(), "{}", text(&r));
     assert!(t["requests"].as_u64().unwrap() > 20, "{}", text(&r));
+    assert_eq!(t["failures"], 0, "{}", text(&r));
+    assert_eq!(r.report["violations"]["chain_breaks"], 0, "{}", text(&r));
+}
+
+/// A kept-alive connection the server closes while it is idle (users
+/// paced to 10 requests a second, the server closing after 50 ms): the
+/// close is found before the next request is queued, and the connection
+/// opened anew, with no error and no wait for the request timeout.
+#[test]
+fn a_connection_closed_while_idle_is_opened_anew() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = closing_target(dir.path(), closing_server(false));
+    let r = load(&["--target", target.to_str().unwrap(), "--rate", "10"]);
+    let t = &r.report["totals"];
+    assert!(!t.is_null(), "{}", text(&r));
+    assert!(t["requests"].as_u64().unwrap() >= 10, "{}", text(&r));
     assert_eq!(t["failures"], 0, "{}", text(&r));
     assert_eq!(r.report["violations"]["chain_breaks"], 0, "{}", text(&r));
 }
