@@ -40,15 +40,7 @@ BENCH_STATE="$WORK/nginx" taskset -c 0 "$HERE/static-token-server.sh" start "$PO
 URL="http://127.0.0.1:$PORT/token"
 BASIC="Basic $(printf 'conf-client:conf-secret' | base64)"
 BODY='grant_type=refresh_token&refresh_token=static-refresh-token'
-cat >"$WORK/static.yaml" <<EOF
-name: static nginx token server
-token_endpoint: $URL
-clients:
-  primary: { id: conf-client, secret: conf-secret, auth: client_secret_basic }
-users:
-  primary: { username: alice, password: alice-pass-1 }
-behaviour: { rotation: static }
-EOF
+static_target "$PORT" "$WORK/static.yaml"
 
 OHA="${OHA:-$(command -v oha || true)}"
 [[ -z "$OHA" && -x "$HOME/.cargo/bin/oha" ]] && OHA="$HOME/.cargo/bin/oha"

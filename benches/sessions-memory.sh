@@ -23,15 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 BENCH_STATE="$WORK/nginx" taskset -c 0 "$HERE/static-token-server.sh" start "$PORT" >/dev/null
-cat >"$WORK/static.yaml" <<YAML
-name: static nginx token server
-token_endpoint: http://127.0.0.1:$PORT/token
-clients:
-  primary: { id: conf-client, secret: conf-secret, auth: client_secret_basic }
-users:
-  primary: { username: alice, password: alice-pass-1 }
-behaviour: { rotation: static }
-YAML
+static_target "$PORT" "$WORK/static.yaml"
 /usr/bin/time -f '%M %e' -o "$WORK/time" taskset -c 1 "$BIN" load --target "$WORK/static.yaml" \
   --sessions "$N" --ramp "${RAMP}s" --run-time "$((RAMP + 10))s" --max-in-flight 64 \
   --report "json=$WORK/s.json" >/dev/null 2>&1

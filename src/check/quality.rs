@@ -392,24 +392,25 @@ mod tests {
         assert!(e.how.starts_with("hex"), "{e:?}");
     }
 
+    /// A random UUID version 4 (RFC 9562 §5.4), hyphenated.
+    fn uuid4() -> String {
+        let mut b = random_bytes(16);
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let h = hex(&b);
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )
+    }
+
     #[test]
     fn a_uuid4_is_exactly_122_bits() {
-        let tokens: Vec<String> = (0..20)
-            .map(|_| {
-                let mut b = random_bytes(16);
-                b[6] = (b[6] & 0x0f) | 0x40;
-                b[8] = (b[8] & 0x3f) | 0x80;
-                let h = hex(&b);
-                format!(
-                    "{}-{}-{}-{}-{}",
-                    &h[..8],
-                    &h[8..12],
-                    &h[12..16],
-                    &h[16..20],
-                    &h[20..]
-                )
-            })
-            .collect();
+        let tokens: Vec<String> = (0..20).map(|_| uuid4()).collect();
         let e = estimate(&refs(&tokens));
         assert_eq!(e.bits, 122.0, "{e:?}");
         assert!(e.exact);
@@ -422,22 +423,7 @@ mod tests {
 
     #[test]
     fn a_uuid4_behind_a_constant_prefix_is_still_122_bits() {
-        let tokens: Vec<String> = (0..20)
-            .map(|_| {
-                let mut b = random_bytes(16);
-                b[6] = (b[6] & 0x0f) | 0x40;
-                b[8] = (b[8] & 0x3f) | 0x80;
-                let h = hex(&b);
-                format!(
-                    "at_{}-{}-{}-{}-{}",
-                    &h[..8],
-                    &h[8..12],
-                    &h[12..16],
-                    &h[16..20],
-                    &h[20..]
-                )
-            })
-            .collect();
+        let tokens: Vec<String> = (0..20).map(|_| format!("at_{}", uuid4())).collect();
         let e = estimate(&refs(&tokens));
         assert_eq!(e.bits, 122.0, "{e:?}");
     }

@@ -5,6 +5,7 @@
 //! - [`accounts`]: `--users-file`, the accounts users log in as;
 //! - [`profile`]: load profiles (`scenarios/load/*.yaml`) and their settings;
 //! - [`vu`]: the virtual user and the run's shared state, the hot path;
+//! - [`exchange`]: one request of the hot path sent and its answer read;
 //! - [`engine`]: the threads, and goose as the closed model's scheduler;
 //! - [`arrivals`]: the open model, iterations at an arrival rate;
 //! - [`sessions`]: the sessions model, refreshes near each token's expiry;
@@ -21,6 +22,7 @@
 pub mod accounts;
 pub mod arrivals;
 pub mod engine;
+pub mod exchange;
 pub mod html;
 pub mod markdown;
 pub mod merge;

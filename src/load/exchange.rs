@@ -1,0 +1,395 @@
+//! One exchange of the load's hot path: the refresh request built once
+//! around its token, sent on the user's own HTTP/1.1 connection (plain
+//! HTTP) or through the runtime's reqwest client, and the answer read for
+//! the four members load needs. What a user does with it is in
+//! [`super::vu`]; this file knows nothing of users.
+
+use crate::oauth::WireRequest;
+use crate::oauth::http::{self, HttpOptions};
+use crate::verdict::ErrorClass;
+use std::hash::{BuildHasher, RandomState};
+use url::Url;
+
+/// What the load reads of a successful token answer: the access token's
+/// fingerprint (duplicates), the refresh token (the chain goes on with
+/// it) and `expires_in` (the sessions model refreshes before it).
+pub(super) struct Answer {
+    pub(super) access_fingerprint: Option<u64>,
+    pub(super) refresh_token: Option<String>,
+    pub(super) expires_in: Option<u64>,
+}
+
+/// The members of a token answer the load reads, borrowed from its body:
+/// nothing else is copied, the rest is skipped as it is parsed.
+#[derive(serde::Deserialize)]
+pub(super) struct Members<'a> {
+    #[serde(borrow, default)]
+    access_token: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    refresh_token: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+    #[serde(borrow, default)]
+    error: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl Answer {
+    /// Reads a 2xx body. A body whose members have other types than a
+    /// token answer's (a number for a token) is read loosely, member by
+    /// member: a string is a token, anything else is not. A body that is
+    /// not JSON (or was cut at the size limit) is no answer at all.
+    pub(super) fn read(body: &[u8], hasher: &RandomState) -> Option<Answer> {
+        match serde_json::from_slice::<Members>(body) {
+            Ok(m) => Some(Answer {
+                access_fingerprint: m.access_token.map(|t| hasher.hash_one(&*t)),
+                refresh_token: m.refresh_token.map(|t| t.into_owned()),
+                expires_in: m.expires_in.and_then(|e| e.as_u64()),
+            }),
+            Err(_) => {
+                let j: serde_json::Value = serde_json::from_slice(body).ok()?;
+                let text = |k: &str| j.get(k).and_then(|t| t.as_str());
+                Some(Answer {
+                    access_fingerprint: text("access_token").map(|t| hasher.hash_one(t)),
+                    refresh_token: text("refresh_token").map(str::to_string),
+                    expires_in: j.get("expires_in").and_then(|e| e.as_u64()),
+                })
+            }
+        }
+    }
+}
+
+/// The `error` member of a refusal, if it has one.
+pub(super) fn error_code(body: &[u8]) -> Option<String> {
+    match serde_json::from_slice::<Members>(body) {
+        Ok(m) => m.error.map(|e| e.into_owned()),
+        Err(_) => serde_json::from_slice::<serde_json::Value>(body)
+            .ok()?
+            .get("error")?
+            .as_str()
+            .map(str::to_string),
+    }
+}
+
+/// One exchange on the hot path: the status and the body (at most
+/// [`http::MAX_BODY_BYTES`]), nothing else copied. reqwest's client
+/// timeout bounds it (the client is built with `request_timeout`).
+pub(super) async fn lean_send(
+    request: reqwest::RequestBuilder,
+) -> Result<(u16, bytes::Bytes), http::TransportError> {
+    let mut response = request.send().await.map_err(|e| http::classify(&e))?;
+    let status = response.status().as_u16();
+    let Some(first) = response.chunk().await.map_err(|e| http::classify(&e))? else {
+        return Ok((status, bytes::Bytes::new()));
+    };
+    // Most answers come in one chunk: kept as it is, no copy.
+    let mut more = match response.chunk().await.map_err(|e| http::classify(&e))? {
+        None => return Ok((status, first)),
+        Some(next) => {
+            let mut body = Vec::with_capacity(first.len() + next.len());
+            body.extend_from_slice(&first);
+            body.extend_from_slice(&next);
+            body
+        }
+    };
+    while let Some(chunk) = response.chunk().await.map_err(|e| http::classify(&e))? {
+        let room = http::MAX_BODY_BYTES.saturating_sub(more.len());
+        more.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if room <= chunk.len() {
+            break;
+        }
+    }
+    Ok((status, bytes::Bytes::from(more)))
+}
+
+/// The refresh request of the primary client with everything but the
+/// token built once: the URL, the headers (the Basic credentials among
+/// them) and the form around the token. Built only when the request layer
+/// makes the same request twice for the same token (no signed client
+/// assertion, no DPoP proof: those change per request and go the long
+/// way), and only when the token appears once in the form.
+pub(super) struct RefreshTemplate {
+    url: Url,
+    headers: reqwest::header::HeaderMap,
+    before: Vec<u8>,
+    after: Vec<u8>,
+    /// For a plain-HTTP endpoint: where and what to send on a user's own
+    /// connection.
+    pub(super) direct: Option<Direct>,
+}
+
+impl RefreshTemplate {
+    /// A token no form holds by chance.
+    pub(super) const MARK: &'static str = "tokenprobe-template-mark-5f0c2a";
+
+    /// From the refresh request built twice for the token [`Self::MARK`].
+    pub(super) fn new(one: &WireRequest, two: &WireRequest) -> Option<RefreshTemplate> {
+        if one.headers != two.headers || one.body != two.body || one.url != two.url {
+            return None;
+        }
+        let (ctype, body) = one.body.as_ref()?;
+        let at = find(body, Self::MARK.as_bytes())?;
+        let after_at = at + Self::MARK.len();
+        if find(&body[after_at..], Self::MARK.as_bytes()).is_some() {
+            return None;
+        }
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (k, v) in one
+            .headers
+            .iter()
+            .chain([&("content-type".to_string(), ctype.clone())])
+        {
+            headers.append(
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()).ok()?,
+                reqwest::header::HeaderValue::from_str(v).ok()?,
+            );
+        }
+        Some(RefreshTemplate {
+            direct: Direct::new(&one.url, &headers),
+            url: one.url.clone(),
+            headers,
+            before: body[..at].to_vec(),
+            after: body[after_at..].to_vec(),
+        })
+    }
+
+    /// The form with `token` in its place.
+    fn body(&self, token: &str) -> Vec<u8> {
+        let mut body = Vec::with_capacity(self.before.len() + token.len() + 16 + self.after.len());
+        body.extend_from_slice(&self.before);
+        body.extend(form_urlencoded::byte_serialize(token.as_bytes()).flat_map(str::bytes));
+        body.extend_from_slice(&self.after);
+        body
+    }
+
+    pub(super) fn request(&self, client: &reqwest::Client, token: &str) -> reqwest::RequestBuilder {
+        client
+            .post(self.url.clone())
+            .headers(self.headers.clone())
+            .body(self.body(token))
+    }
+}
+
+/// A user's own HTTP/1.1 connection (hyper's client connection, the layer
+/// under reqwest): no pool to check out of, no URL to parse per request.
+/// The user's task drives the connection itself while it waits for an
+/// answer (no second task to wake per request), and one timer per
+/// connection fences every request (re-armed when it would fire too early,
+/// so it fires between one and one and a half request timeouts after a
+/// request began: no timer per request).
+pub(super) struct Conn {
+    send: hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>,
+    connection: hyper::client::conn::http1::Connection<
+        hyper_util::rt::TokioIo<tokio::net::TcpStream>,
+        http_body_util::Full<bytes::Bytes>,
+    >,
+    fence: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+/// Where a plain-HTTP refresh goes, and its request line and headers.
+pub(super) struct Direct {
+    host: String,
+    port: u16,
+    uri: hyper::Uri,
+    headers: hyper::HeaderMap,
+}
+
+impl Direct {
+    fn new(url: &Url, headers: &reqwest::header::HeaderMap) -> Option<Direct> {
+        if url.scheme() != "http" {
+            return None;
+        }
+        let host = url.host_str()?.trim_matches(['[', ']']).to_string();
+        let port = url.port_or_known_default()?;
+        let uri: hyper::Uri = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        }
+        .parse()
+        .ok()?;
+        let mut headers = headers.clone();
+        let authority = &url[url::Position::BeforeHost..url::Position::AfterPort];
+        headers.insert(
+            hyper::header::HOST,
+            hyper::header::HeaderValue::from_str(authority).ok()?,
+        );
+        headers.insert(
+            hyper::header::USER_AGENT,
+            hyper::header::HeaderValue::from_static(concat!(
+                "tokenprobe/",
+                env!("CARGO_PKG_VERSION")
+            )),
+        );
+        Some(Direct {
+            host,
+            port,
+            uri,
+            headers,
+        })
+    }
+
+    /// A refresh of `token` on the user's connection, opened first when it
+    /// has none or the server closed it since its last answer. The whole
+    /// exchange is bounded by the request timeout (the connection's fence),
+    /// the connecting by the connect timeout.
+    pub(super) async fn send(
+        &self,
+        conn: &mut Option<Box<Conn>>,
+        t: &RefreshTemplate,
+        token: &str,
+        options: &HttpOptions,
+    ) -> Result<(u16, bytes::Bytes), http::TransportError> {
+        use http::TransportError;
+        use http_body_util::BodyExt;
+        let limit = tokio::time::Instant::now() + options.request_timeout;
+        // Ready to send: a connection the server closed while idle (its
+        // close waits unread in the socket until the connection is polled)
+        // is opened anew, once; that is not an error of the exchange.
+        let mut fresh = false;
+        loop {
+            if conn.is_none() {
+                *conn = Some(Box::new(self.connect(options).await?));
+                fresh = true;
+            }
+            let c = conn.as_mut().expect("connected above");
+            if c.fence.deadline() < limit {
+                c.fence.as_mut().reset(limit + options.request_timeout / 2);
+            }
+            // One look at the socket first: an idle close ends the
+            // connection here, before a request is queued on it.
+            let ended = futures::FutureExt::now_or_never(&mut c.connection).is_some();
+            let ready = !ended
+                && tokio::select! {
+                    biased;
+                    r = c.send.ready() => r.is_ok(),
+                    _ = &mut c.connection => false,
+                    _ = &mut c.fence => {
+                        *conn = None;
+                        return Err(TransportError::new(
+                            ErrorClass::Timeout,
+                            "the connection did not become ready within the request timeout",
+                        ));
+                    }
+                };
+            if ready {
+                break;
+            }
+            *conn = None;
+            if fresh {
+                return Err(TransportError::new(
+                    ErrorClass::ConnectionReset,
+                    "the connection closed before the request could be sent",
+                ));
+            }
+        }
+        let mut request =
+            hyper::Request::new(http_body_util::Full::new(bytes::Bytes::from(t.body(token))));
+        *request.method_mut() = hyper::Method::POST;
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        let (result, keep) = {
+            let c = conn.as_mut().expect("ready above");
+            let exchange = async {
+                let response = c
+                    .send
+                    .send_request(request)
+                    .await
+                    .map_err(|e| hyper_error(&e))?;
+                let status = response.status().as_u16();
+                // At most MAX_BODY_BYTES kept, as on the reqwest path (a
+                // cut body reads as no answer); the connection is then
+                // dropped, its rest unread.
+                let mut body = response.into_body();
+                let mut kept: Vec<u8> = Vec::new();
+                let mut whole = true;
+                while let Some(frame) = body.frame().await {
+                    let frame = frame.map_err(|e| hyper_error(&e))?;
+                    if let Ok(data) = frame.into_data() {
+                        let room = http::MAX_BODY_BYTES - kept.len();
+                        kept.extend_from_slice(&data[..data.len().min(room)]);
+                        if data.len() >= room {
+                            whole = false;
+                            break;
+                        }
+                    }
+                }
+                Ok::<_, TransportError>((status, bytes::Bytes::from(kept), whole))
+            };
+            tokio::pin!(exchange);
+            let mut ended = false;
+            let result = loop {
+                tokio::select! {
+                    biased;
+                    r = &mut exchange => break r,
+                    _ = &mut c.connection, if !ended => ended = true,
+                    _ = &mut c.fence => {
+                        break Err(TransportError::new(
+                            ErrorClass::Timeout,
+                            "no answer within the request timeout",
+                        ));
+                    }
+                }
+                // The connection ended (the server closed it, or it
+                // failed) with the answer still to come: it will not come.
+                if ended {
+                    match futures::FutureExt::now_or_never(&mut exchange) {
+                        Some(r) => break r,
+                        None => {
+                            break Err(TransportError::new(
+                                ErrorClass::ConnectionReset,
+                                "the server closed the connection before answering",
+                            ));
+                        }
+                    }
+                }
+            };
+            let keep = !ended && matches!(result, Ok((_, _, true)));
+            (result.map(|(status, body, _)| (status, body)), keep)
+        };
+        if !keep {
+            *conn = None;
+        }
+        result
+    }
+
+    async fn connect(&self, options: &HttpOptions) -> Result<Conn, http::TransportError> {
+        use http::TransportError;
+        let stream = tokio::time::timeout(
+            options.connect_timeout,
+            tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
+        )
+        .await
+        .map_err(|_| TransportError::new(ErrorClass::Timeout, "connecting timed out"))?
+        .map_err(|e| {
+            let class = match e.raw_os_error() {
+                Some(24) => ErrorClass::TooManyOpenFiles,
+                _ => ErrorClass::Connect,
+            };
+            TransportError::new(class, e.to_string())
+        })?;
+        let _ = stream.set_nodelay(true);
+        let (send, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| hyper_error(&e))?;
+        Ok(Conn {
+            send,
+            connection,
+            fence: Box::pin(tokio::time::sleep(options.request_timeout)),
+        })
+    }
+}
+
+pub(super) fn hyper_error(e: &hyper::Error) -> http::TransportError {
+    let class = if e.is_parse() || e.is_parse_status() {
+        ErrorClass::Protocol
+    } else if e.is_timeout() {
+        ErrorClass::Timeout
+    } else {
+        ErrorClass::ConnectionReset
+    };
+    http::TransportError::new(class, e.to_string())
+}
+
+pub(super) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
