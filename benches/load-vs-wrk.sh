@@ -37,15 +37,7 @@ cleanup() {
 trap cleanup EXIT
 
 BENCH_STATE="$WORK/nginx" taskset -c 0 "$HERE/static-token-server.sh" start "$PORT" >/dev/null
-cat >"$WORK/static.yaml" <<EOF
-name: static nginx token server
-token_endpoint: http://127.0.0.1:$PORT/token
-clients:
-  primary: { id: conf-client, secret: conf-secret, auth: client_secret_basic }
-users:
-  primary: { username: alice, password: alice-pass-1 }
-behaviour: { rotation: static }
-EOF
+static_target "$PORT" "$WORK/static.yaml"
 
 taskset -c 0 "$BIN" mock --listen 127.0.0.1:0 --config <(printf 'id_token: false\n') >"$WORK/mock.out" 2>&1 &
 MOCK_PID=$!

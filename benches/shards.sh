@@ -25,15 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 BENCH_STATE="$WORK/nginx" "$HERE/static-token-server.sh" start "$PORT" >/dev/null
-cat >"$WORK/static.yaml" <<YAML
-name: static nginx token server
-token_endpoint: http://127.0.0.1:$PORT/token
-clients:
-  primary: { id: conf-client, secret: conf-secret, auth: client_secret_basic }
-users:
-  primary: { username: alice, password: alice-pass-1 }
-behaviour: { rotation: static }
-YAML
+static_target "$PORT" "$WORK/static.yaml"
 START="$(date -u -d '+3 seconds' +%Y-%m-%dT%H:%M:%SZ)"
 pids=()
 for ((i = 0; i < N; i++)); do

@@ -121,7 +121,7 @@ pub(super) async fn run(
     max_in_flight: usize,
 ) -> Result<(), String> {
     let start = Instant::from_std(shared.started());
-    let run_time = shared.settings().run_time;
+    let run_time = shared.settings.run_time;
     let end = start + run_time;
     // Iterations due before the end: N(end), rounded up.
     let total = (schedule.due_by(run_time.as_secs_f64()) - 1e-9)

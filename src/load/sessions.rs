@@ -60,11 +60,11 @@ pub(super) async fn run(
     max_in_flight: usize,
 ) -> Result<(), String> {
     let model = shared
-        .settings()
+        .settings
         .sessions
         .ok_or("the sessions model needs a number of sessions")?;
     let start = Instant::from_std(shared.started());
-    let end = start + shared.settings().run_time;
+    let end = start + shared.settings.run_time;
     let default_ttl = shared.default_access_ttl_s();
     let scale = model.time_scale;
     let wait_for = |vu: &Vu| -> Duration {

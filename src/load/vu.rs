@@ -440,10 +440,6 @@ impl Shared {
         self.started
     }
 
-    pub(super) fn settings(&self) -> &LoadSettings {
-        &self.settings
-    }
-
     /// Requests so far, and p99 of the last full second, read without
     /// waiting for a lock the request path holds (a busy runtime is skipped
     /// and shows next time).
