@@ -7,18 +7,18 @@
 //! same runtimes, statistics and request path as the closed one. Semantics
 //! are k6's `constant-arrival-rate`: an iteration due while
 //! `max_in_flight` iterations are running is not sent but counted as
-//! dropped; each iteration takes an idle token chain from a pool (a new one,
-//! starting with a login, when none is idle), so the number of chains is
+//! dropped. `max_in_flight` workers each own a token chain (started with a
+//! login by the worker's first iteration), so the number of chains is
 //! bounded by `max_in_flight`. Every iteration's first request is measured
 //! twice: from when it was sent, and from when it was due.
 
+use super::pace::Ticker;
 use super::profile::Stage;
 use super::vu::{Shared, Vu};
-use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 /// When iterations are due: a rate that holds, or ramps linearly stage by
@@ -104,123 +104,208 @@ impl Schedule {
     }
 }
 
-/// Runs runtime `slot`'s share of the schedule, at most `max_in_flight`
-/// at once, until the run time is over (or the run
-/// is stopped); then waits for the iterations in flight, each bounded by
-/// the request timeout.
+/// The iterations of one runtime's share of the schedule, and who has
+/// claimed which: iteration `n` is due at `start + due_at(n)`, and
+/// `next` is the first that no worker has claimed yet.
+struct Iterations {
+    schedule: Schedule,
+    start: Instant,
+    run_time: Duration,
+    /// Iterations due before the end of the run: N(end), rounded up.
+    total: u64,
+    next: AtomicU64,
+}
+
+/// What a free worker gets from [`Iterations::claim`].
+enum Claim {
+    /// Run iteration `n`, due at `due`; `dropped` earlier ones came due
+    /// while every worker was busy, and nobody will run them.
+    Run { due: Instant, dropped: u64 },
+    /// The schedule is over; `dropped` iterations are left that nobody will
+    /// run (the run ended while every worker was busy).
+    Over { dropped: u64 },
+}
+
+impl Iterations {
+    fn new(schedule: Schedule, start: Instant, run_time: Duration) -> Iterations {
+        let total = (schedule.due_by(run_time.as_secs_f64()) - 1e-9)
+            .ceil()
+            .max(0.0) as u64;
+        Iterations {
+            schedule,
+            start,
+            run_time,
+            total,
+            next: AtomicU64::new(0),
+        }
+    }
+
+    fn due_at(&self, n: u64) -> Instant {
+        let at = self.schedule.due_at(n).unwrap_or(f64::MAX);
+        self.start + Duration::from_secs_f64(at.min(self.run_time.as_secs_f64()))
+    }
+
+    /// The next iteration for a worker that is free at `now`. Every worker
+    /// that is not running an iteration has claimed the next one that was
+    /// not yet claimed, so an unclaimed iteration already due came due while
+    /// every worker was busy: all of those are dropped but the latest, which
+    /// this worker starts now (k6's `constant-arrival-rate`: an iteration
+    /// due while `max_in_flight` are running is dropped).
+    fn claim(&self, now: Instant) -> Claim {
+        let past_end = now >= self.start + self.run_time;
+        let due_by_now = if past_end {
+            self.total
+        } else {
+            let t = (now - self.start).as_secs_f64();
+            (self.schedule.due_by(t).floor() as u64 + 1).min(self.total)
+        };
+        let mut n = self.next.load(Relaxed);
+        loop {
+            if n >= self.total {
+                return Claim::Over { dropped: 0 };
+            }
+            if past_end {
+                match self.next.compare_exchange(n, self.total, Relaxed, Relaxed) {
+                    Ok(_) => {
+                        return Claim::Over {
+                            dropped: self.total - n,
+                        };
+                    }
+                    Err(m) => n = m,
+                }
+                continue;
+            }
+            let latest = n.max(due_by_now.saturating_sub(1));
+            match self.next.compare_exchange(n, latest + 1, Relaxed, Relaxed) {
+                Ok(_) => {
+                    return Claim::Run {
+                        due: self.due_at(latest),
+                        dropped: latest - n,
+                    };
+                }
+                Err(m) => n = m,
+            }
+        }
+    }
+}
+
+/// Runs runtime `slot`'s share of the schedule with `max_in_flight`
+/// workers until the run time is over (or the run is stopped), then waits
+/// for the iterations in flight, each bounded by the request timeout.
 ///
-/// Iteration `n` is due at `start + schedule.due_at(n)`. While no slot is free the
-/// loop waits for one (it does no work per missed iteration); when one
-/// frees, it starts the latest iteration due and every earlier one that
-/// came due meanwhile is counted as dropped at once, so an overloaded
-/// schedule costs nothing per drop.
+/// Each worker owns a token chain (started with a login by its first
+/// iteration) and loops: claim the next iteration, sleep until it is due,
+/// run it. Nothing is spawned or locked per iteration, and an overloaded
+/// schedule costs nothing per drop: a worker that frees late drops every
+/// iteration that came due meanwhile at once.
 pub(super) async fn run(
     shared: Arc<Shared>,
     slot: usize,
     schedule: Schedule,
     max_in_flight: usize,
 ) -> Result<(), String> {
-    let start = Instant::from_std(shared.started());
-    let run_time = shared.settings.run_time;
-    let end = start + run_time;
-    // Iterations due before the end: N(end), rounded up.
-    let total = (schedule.due_by(run_time.as_secs_f64()) - 1e-9)
-        .ceil()
-        .max(0.0) as u64;
-    let due_at = |n: u64| {
-        start
-            + Duration::from_secs_f64(
-                schedule
-                    .due_at(n)
-                    .unwrap_or(f64::MAX)
-                    .min(run_time.as_secs_f64()),
-            )
+    // The chains the first WARM_UP of the schedule could need, readied
+    // before it begins (the rest start with their worker's first iteration).
+    let warm =
+        ((schedule.due_by(WARM_UP.as_secs_f64()) - 1e-9).ceil() as usize).clamp(1, max_in_flight);
+    let ready = futures::future::join_all((0..warm).map(|_| async {
+        let mut vu = shared.new_vu(slot);
+        shared.warm_up(&mut vu).await;
+        vu
+    }));
+    let mut chains = tokio::select! {
+        chains = ready => chains,
+        _ = shared.wait_stop() => return Ok(()),
     };
-    let permits = Arc::new(Semaphore::new(max_in_flight));
-    let chains: Arc<Mutex<VecDeque<Vu>>> = Arc::new(Mutex::new(VecDeque::new()));
-    let record = |at: Instant, sent: u64, dropped: u64| {
-        let at = at.into_std().saturating_duration_since(shared.started());
-        let mut stats = shared.stats[slot].lock().unwrap_or_else(|p| p.into_inner());
-        for _ in 0..sent {
-            stats.scheduled(at, true);
-        }
-        stats.dropped_many(at, dropped);
-        drop(stats);
-        if let Some(m) = &shared.metrics
-            && dropped > 0
-        {
-            m.dropped(dropped);
-        }
-    };
-    let stopped = shared.wait_stop();
-    let over = tokio::time::sleep_until(end);
-    tokio::pin!(stopped, over);
-    let mut n = 0u64;
-    while n < total && !shared.stopping() {
-        let permit = match permits.clone().try_acquire_owned() {
-            Ok(p) => p,
-            Err(_) => {
-                let waited = tokio::select! {
-                    biased;
-                    _ = &mut stopped => break,
-                    p = permits.clone().acquire_owned() => p.ok(),
-                    _ = &mut over => None,
-                };
-                // Everything that came due while every slot was taken is
-                // dropped, but the latest: the freed slot starts it now
-                // (measured from when it was due).
-                let now = Instant::now();
-                let p = match waited {
-                    Some(p) if now < end => p,
-                    _ => {
-                        record(now, 0, total - n);
-                        break;
-                    }
-                };
-                let due_by_now =
-                    (schedule.due_by((now - start).as_secs_f64()).floor() as u64 + 1).min(total);
-                if due_by_now > n + 1 {
-                    record(now, 0, due_by_now - n - 1);
-                    n = due_by_now - 1;
-                }
-                if n >= total {
-                    break;
-                }
-                p
-            }
-        };
-        let due = due_at(n);
-        // A wait shorter than the timer's resolution (1 ms, rounded up)
-        // would make the schedule late: start now, a little early.
-        if due > Instant::now() + Duration::from_micros(500) {
-            tokio::select! {
-                biased;
-                _ = &mut stopped => break,
-                _ = tokio::time::sleep_until(due) => {}
-            }
-        }
-        record(due, 1, 0);
-        n += 1;
-        let (shared, chains) = (shared.clone(), chains.clone());
-        tokio::spawn(async move {
-            let idle = chains.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
-            let mut vu = idle.unwrap_or_else(|| shared.new_vu(slot));
-            shared.active.fetch_add(1, Relaxed);
-            shared.iteration(&mut vu, due.into_std()).await;
-            shared.active.fetch_sub(1, Relaxed);
-            chains
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push_back(vu);
-            drop(permit);
-        });
+    shared.warmed_up(slot);
+    let start = Instant::now();
+    let end = start + shared.settings.run_time;
+    let iterations = Arc::new(Iterations::new(schedule, start, shared.settings.run_time));
+    let ticker = Ticker::new();
+    let driver = tokio::spawn(ticker.clone().drive());
+    let workers: Vec<_> = (0..max_in_flight)
+        .map(|_| {
+            let w = Worker {
+                shared: shared.clone(),
+                slot,
+                iterations: iterations.clone(),
+                ticker: ticker.clone(),
+                chain: chains.pop(),
+            };
+            tokio::spawn(w.run())
+        })
+        .collect();
+    let aborts: Vec<_> = workers.iter().map(|w| w.abort_handle()).collect();
+    let mut all = futures::future::join_all(workers);
+    let _driver = AbortOnDrop(driver.abort_handle());
+    tokio::select! {
+        _ = &mut all => return Ok(()),
+        _ = shared.wait_stop() => {}
+        _ = tokio::time::sleep_until(end) => {}
     }
     // The iterations in flight finish (an iteration is at most a few
     // requests, each with its timeout); past that bound they are abandoned.
     let drain = shared.drain_time();
-    let all = u32::try_from(max_in_flight).unwrap_or(u32::MAX);
-    let _ = tokio::time::timeout(drain, permits.acquire_many(all)).await;
+    if tokio::time::timeout(drain, &mut all).await.is_err() {
+        aborts.iter().for_each(|a| a.abort());
+    }
     Ok(())
+}
+
+/// How much of the schedule's start the warm-up readies chains for.
+const WARM_UP: Duration = Duration::from_millis(10);
+
+/// One worker of the open model: its token chain, and the iterations it
+/// claims.
+struct Worker {
+    shared: Arc<Shared>,
+    slot: usize,
+    iterations: Arc<Iterations>,
+    ticker: Arc<Ticker>,
+    chain: Option<Vu>,
+}
+
+impl Worker {
+    /// Claims iterations until the schedule is over or the run stops.
+    async fn run(mut self) {
+        let shared = &self.shared;
+        let stopped = shared.wait_stop();
+        tokio::pin!(stopped);
+        while !shared.stopping() {
+            let now = Instant::now();
+            let due = match self.iterations.claim(now) {
+                Claim::Run { due, dropped } => {
+                    shared.dropped(self.slot, now, dropped);
+                    due
+                }
+                Claim::Over { dropped } => {
+                    shared.dropped(self.slot, now, dropped);
+                    break;
+                }
+            };
+            if due > now {
+                tokio::select! {
+                    biased;
+                    _ = &mut stopped => break,
+                    _ = self.ticker.until(due) => {}
+                }
+            }
+            shared.scheduled(self.slot, due);
+            let vu = self.chain.get_or_insert_with(|| shared.new_vu(self.slot));
+            shared.active.fetch_add(1, Relaxed);
+            shared.iteration(vu, due.into_std()).await;
+            shared.active.fetch_sub(1, Relaxed);
+        }
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 #[cfg(test)]

@@ -351,6 +351,14 @@ impl Direct {
         result
     }
 
+    /// Opens the user's connection ahead of its first refresh, if it has
+    /// none (a failure is left for that refresh to meet and count).
+    pub(super) async fn open(&self, conn: &mut Option<Box<Conn>>, options: &HttpOptions) {
+        if conn.is_none() {
+            *conn = self.connect(options).await.ok().map(Box::new);
+        }
+    }
+
     async fn connect(&self, options: &HttpOptions) -> Result<Conn, http::TransportError> {
         use http::TransportError;
         let stream = tokio::time::timeout(

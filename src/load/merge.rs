@@ -61,6 +61,7 @@ fn stats_of(r: &LoadReport, path: &std::path::Path, offset_s: u64) -> Result<Sta
     s.failures = r.totals.failures;
     s.scheduled = r.totals.scheduled.unwrap_or(0);
     s.dropped = r.totals.dropped.unwrap_or(0);
+    s.warm_up = r.totals.warm_up.unwrap_or(0);
     s.logins_ok = r.totals.logins;
     s.started = r.totals.started;
     s.login_hops = r.totals.login_hops;

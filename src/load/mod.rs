@@ -8,6 +8,7 @@
 //! - [`exchange`]: one request of the hot path sent and its answer read;
 //! - [`engine`]: the threads, and goose as the closed model's scheduler;
 //! - [`arrivals`]: the open model, iterations at an arrival rate;
+//! - [`pace`]: the open model's timer, finer than tokio's millisecond;
 //! - [`sessions`]: the sessions model, refreshes near each token's expiry;
 //! - [`stats`]: mergeable HDR histograms, counts and violations;
 //! - [`threshold`]: `p99<250ms`-style expressions;
@@ -27,6 +28,7 @@ pub mod html;
 pub mod markdown;
 pub mod merge;
 pub mod metrics;
+pub mod pace;
 pub mod profile;
 pub mod report;
 pub mod sessions;

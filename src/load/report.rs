@@ -152,6 +152,11 @@ pub struct Totals {
     /// sent (k6's `dropped_iterations`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dropped: Option<u64>,
+    /// Open model: requests sent before the schedule began, readying the
+    /// chains its first iterations need (logins); with one request an
+    /// iteration, `requests = warm_up + scheduled - dropped`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm_up: Option<u64>,
     pub rps: f64,
     pub duration_s: f64,
     pub error_rate: f64,
@@ -425,6 +430,7 @@ pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadRepo
             failures: stats.failures,
             scheduled: arrivals.then_some(stats.scheduled),
             dropped: arrivals.then_some(stats.dropped),
+            warm_up: arrivals.then_some(stats.warm_up),
             rps: (o.all.rps * 10.0).round() / 10.0,
             duration_s: (info.duration_s * 1000.0).round() / 1000.0,
             error_rate: o.all.error_rate,

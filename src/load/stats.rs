@@ -257,6 +257,8 @@ pub struct Stats {
     /// `max_in_flight` were running.
     pub scheduled: u64,
     pub dropped: u64,
+    /// Open model: requests sent before the schedule began (warm-up).
+    pub warm_up: u64,
     /// Refreshes that succeeded: a run with none exits non-zero.
     pub refresh_ok: u64,
     /// Logins that succeeded (sessions started, chains begun).
@@ -288,6 +290,7 @@ impl Default for Stats {
             failures_by_kind: BTreeMap::new(),
             scheduled: 0,
             dropped: 0,
+            warm_up: 0,
             refresh_ok: 0,
             logins_ok: 0,
             started: 0,
@@ -426,6 +429,7 @@ impl Stats {
         }
         self.scheduled += other.scheduled;
         self.dropped += other.dropped;
+        self.warm_up += other.warm_up;
         self.refresh_ok += other.refresh_ok;
         self.logins_ok += other.logins_ok;
         self.started += other.started;

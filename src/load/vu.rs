@@ -727,7 +727,9 @@ impl Shared {
             if let Some(due) = due
                 && !failed
             {
-                stats.record_corrected(kind, due.elapsed());
+                // Started early (within the timer's tick) or late: measured
+                // from the later of its start and its due time.
+                stats.record_corrected(kind, due.elapsed().max(took));
             }
         }
         if let Some(m) = &self.metrics {
@@ -917,6 +919,37 @@ impl Shared {
         }
     }
 
+    /// The open model's warm-up is over on runtime `slot`: what it sent
+    /// so far was warm-up.
+    pub(super) fn warmed_up(&self, slot: usize) {
+        let mut stats = self.stats[slot].lock().unwrap_or_else(|p| p.into_inner());
+        stats.warm_up = stats.requests;
+    }
+
+    /// An iteration of the open model, due at `due`, is started.
+    pub(super) fn scheduled(&self, slot: usize, due: tokio::time::Instant) {
+        let at = due.into_std().saturating_duration_since(self.started);
+        self.stats[slot]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .scheduled(at, true);
+    }
+
+    /// `n` iterations of the open model, due by `now`, are dropped.
+    pub(super) fn dropped(&self, slot: usize, now: tokio::time::Instant, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let at = now.into_std().saturating_duration_since(self.started);
+        self.stats[slot]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .dropped_many(at, n);
+        if let Some(m) = &self.metrics {
+            m.dropped(n);
+        }
+    }
+
     /// The access-token lifetime assumed when an answer has no
     /// `expires_in`: the target's declaration, else an hour.
     pub(super) fn default_access_ttl_s(&self) -> u64 {
@@ -937,6 +970,23 @@ impl Shared {
             self.login(vu).await;
         }
         vu.due = None;
+    }
+
+    /// A worker of the open model readies its chain before the schedule
+    /// begins: a login (counted as one, not as an iteration) and, on the
+    /// direct path, its connection. Otherwise the first iterations would
+    /// all be logins and connects at once, and the schedule would start
+    /// with drops that only say the generator was warming up.
+    pub(super) async fn warm_up(&self, vu: &mut Vu) {
+        self.login(vu).await;
+        if let (true, Some(d)) = (
+            self.direct && vu.refresh.is_some(),
+            self.refresh_template
+                .as_ref()
+                .and_then(|t| t.direct.as_ref()),
+        ) {
+            d.open(&mut vu.conn.0, &self.http).await;
+        }
     }
 
     /// One iteration of the open model, due at `due`: a login when the
