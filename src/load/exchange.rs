@@ -6,7 +6,6 @@
 
 use crate::oauth::WireRequest;
 use crate::oauth::http::{self, HttpOptions};
-use crate::verdict::ErrorClass;
 use std::hash::{BuildHasher, RandomState};
 use url::Url;
 
@@ -169,28 +168,15 @@ impl RefreshTemplate {
     }
 }
 
-/// A user's own HTTP/1.1 connection (hyper's client connection, the layer
-/// under reqwest): no pool to check out of, no URL to parse per request.
-/// The user's task drives the connection itself while it waits for an
-/// answer (no second task to wake per request), and one timer per
-/// connection fences every request (re-armed when it would fire too early,
-/// so it fires between one and one and a half request timeouts after a
-/// request began: no timer per request).
-pub(super) struct Conn {
-    send: hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>,
-    connection: hyper::client::conn::http1::Connection<
-        hyper_util::rt::TokioIo<tokio::net::TcpStream>,
-        http_body_util::Full<bytes::Bytes>,
-    >,
-    fence: std::pin::Pin<Box<tokio::time::Sleep>>,
-}
+pub(super) use super::h1::Conn;
 
-/// Where a plain-HTTP refresh goes, and its request line and headers.
+/// Where a plain-HTTP refresh goes, and its request line and headers,
+/// written once ([`super::h1`] sends them on a user's own connection).
 pub(super) struct Direct {
     host: String,
     port: u16,
-    uri: hyper::Uri,
-    headers: hyper::HeaderMap,
+    /// `POST /path HTTP/1.1`, the headers, and `content-length: `.
+    head: Vec<u8>,
 }
 
 impl Direct {
@@ -200,37 +186,35 @@ impl Direct {
         }
         let host = url.host_str()?.trim_matches(['[', ']']).to_string();
         let port = url.port_or_known_default()?;
-        let uri: hyper::Uri = match url.query() {
+        let target = match url.query() {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_string(),
-        }
-        .parse()
-        .ok()?;
-        let mut headers = headers.clone();
+        };
         let authority = &url[url::Position::BeforeHost..url::Position::AfterPort];
-        headers.insert(
-            hyper::header::HOST,
-            hyper::header::HeaderValue::from_str(authority).ok()?,
-        );
-        headers.insert(
-            hyper::header::USER_AGENT,
-            hyper::header::HeaderValue::from_static(concat!(
-                "tokenprobe/",
-                env!("CARGO_PKG_VERSION")
-            )),
-        );
-        Some(Direct {
-            host,
-            port,
-            uri,
-            headers,
-        })
+        let mut head = format!("POST {target} HTTP/1.1\r\nhost: {authority}\r\n").into_bytes();
+        let agent = concat!("tokenprobe/", env!("CARGO_PKG_VERSION"));
+        head.extend_from_slice(format!("user-agent: {agent}\r\n").as_bytes());
+        for (name, value) in headers {
+            if name == reqwest::header::HOST
+                || name == reqwest::header::USER_AGENT
+                || name == reqwest::header::CONTENT_LENGTH
+            {
+                continue;
+            }
+            head.extend_from_slice(name.as_str().as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(value.as_bytes());
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"content-length: ");
+        Some(Direct { host, port, head })
     }
 
     /// A refresh of `token` on the user's connection, opened first when it
-    /// has none or the server closed it since its last answer. The whole
-    /// exchange is bounded by the request timeout (the connection's fence),
-    /// the connecting by the connect timeout.
+    /// has none or the server closed it while it was idle (that is not an
+    /// error of the exchange). The exchange is bounded by the request
+    /// timeout (the connection's fence), the connecting by the connect
+    /// timeout.
     pub(super) async fn send(
         &self,
         conn: &mut Option<Box<Conn>>,
@@ -238,164 +222,43 @@ impl Direct {
         token: &str,
         options: &HttpOptions,
     ) -> Result<(u16, bytes::Bytes), http::TransportError> {
-        use http::TransportError;
-        use http_body_util::BodyExt;
-        let limit = tokio::time::Instant::now() + options.request_timeout;
-        // Ready to send: a connection the server closed while idle (its
-        // close waits unread in the socket until the connection is polled)
-        // is opened anew, once; that is not an error of the exchange.
-        let mut fresh = false;
-        loop {
-            if conn.is_none() {
-                *conn = Some(Box::new(self.connect(options).await?));
-                fresh = true;
-            }
-            let c = conn.as_mut().expect("connected above");
-            if c.fence.deadline() < limit {
-                c.fence.as_mut().reset(limit + options.request_timeout / 2);
-            }
-            // One look at the socket first: an idle close ends the
-            // connection here, before a request is queued on it.
-            let ended = futures::FutureExt::now_or_never(&mut c.connection).is_some();
-            let ready = !ended
-                && tokio::select! {
-                    biased;
-                    r = c.send.ready() => r.is_ok(),
-                    _ = &mut c.connection => false,
-                    _ = &mut c.fence => {
-                        *conn = None;
-                        return Err(TransportError::new(
-                            ErrorClass::Timeout,
-                            "the connection did not become ready within the request timeout",
-                        ));
-                    }
-                };
-            if ready {
-                break;
-            }
-            *conn = None;
-            if fresh {
-                return Err(TransportError::new(
-                    ErrorClass::ConnectionReset,
-                    "the connection closed before the request could be sent",
-                ));
-            }
-        }
-        let mut request =
-            hyper::Request::new(http_body_util::Full::new(bytes::Bytes::from(t.body(token))));
-        *request.method_mut() = hyper::Method::POST;
-        *request.uri_mut() = self.uri.clone();
-        *request.headers_mut() = self.headers.clone();
-        let (result, keep) = {
-            let c = conn.as_mut().expect("ready above");
-            let exchange = async {
-                let response = c
-                    .send
-                    .send_request(request)
-                    .await
-                    .map_err(|e| hyper_error(&e))?;
-                let status = response.status().as_u16();
-                // At most MAX_BODY_BYTES kept, as on the reqwest path (a
-                // cut body reads as no answer); the connection is then
-                // dropped, its rest unread.
-                let mut body = response.into_body();
-                let mut kept: Vec<u8> = Vec::new();
-                let mut whole = true;
-                while let Some(frame) = body.frame().await {
-                    let frame = frame.map_err(|e| hyper_error(&e))?;
-                    if let Ok(data) = frame.into_data() {
-                        let room = http::MAX_BODY_BYTES - kept.len();
-                        kept.extend_from_slice(&data[..data.len().min(room)]);
-                        if data.len() >= room {
-                            whole = false;
-                            break;
-                        }
-                    }
-                }
-                Ok::<_, TransportError>((status, bytes::Bytes::from(kept), whole))
-            };
-            tokio::pin!(exchange);
-            let mut ended = false;
-            let result = loop {
-                tokio::select! {
-                    biased;
-                    r = &mut exchange => break r,
-                    _ = &mut c.connection, if !ended => ended = true,
-                    _ = &mut c.fence => {
-                        break Err(TransportError::new(
-                            ErrorClass::Timeout,
-                            "no answer within the request timeout",
-                        ));
-                    }
-                }
-                // The connection ended (the server closed it, or it
-                // failed) with the answer still to come: it will not come.
-                if ended {
-                    match futures::FutureExt::now_or_never(&mut exchange) {
-                        Some(r) => break r,
-                        None => {
-                            break Err(TransportError::new(
-                                ErrorClass::ConnectionReset,
-                                "the server closed the connection before answering",
-                            ));
-                        }
-                    }
-                }
-            };
-            let keep = !ended && matches!(result, Ok((_, _, true)));
-            (result.map(|(status, body, _)| (status, body)), keep)
-        };
-        if !keep {
+        if conn.as_mut().is_some_and(|c| c.ended_while_idle()) {
             *conn = None;
         }
-        result
+        if conn.is_none() {
+            // Boxed: the connecting is rare, and its future large.
+            *conn = Some(Box::new(
+                Box::pin(Conn::open(&self.host, self.port, options)).await?,
+            ));
+        }
+        let c = conn.as_mut().expect("connected above");
+        let result = c
+            .exchange(&self.head, &t.body(token), options.request_timeout)
+            .await;
+        match result {
+            Ok(read) => {
+                if !read.keep {
+                    *conn = None;
+                }
+                Ok((read.status, read.body))
+            }
+            Err(e) => {
+                *conn = None;
+                Err(e)
+            }
+        }
     }
 
     /// Opens the user's connection ahead of its first refresh, if it has
     /// none (a failure is left for that refresh to meet and count).
     pub(super) async fn open(&self, conn: &mut Option<Box<Conn>>, options: &HttpOptions) {
         if conn.is_none() {
-            *conn = self.connect(options).await.ok().map(Box::new);
+            *conn = Conn::open(&self.host, self.port, options)
+                .await
+                .ok()
+                .map(Box::new);
         }
     }
-
-    async fn connect(&self, options: &HttpOptions) -> Result<Conn, http::TransportError> {
-        use http::TransportError;
-        let stream = tokio::time::timeout(
-            options.connect_timeout,
-            tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
-        )
-        .await
-        .map_err(|_| TransportError::new(ErrorClass::Timeout, "connecting timed out"))?
-        .map_err(|e| {
-            let class = match e.raw_os_error() {
-                Some(24) => ErrorClass::TooManyOpenFiles,
-                _ => ErrorClass::Connect,
-            };
-            TransportError::new(class, e.to_string())
-        })?;
-        let _ = stream.set_nodelay(true);
-        let (send, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(|e| hyper_error(&e))?;
-        Ok(Conn {
-            send,
-            connection,
-            fence: Box::pin(tokio::time::sleep(options.request_timeout)),
-        })
-    }
-}
-
-pub(super) fn hyper_error(e: &hyper::Error) -> http::TransportError {
-    let class = if e.is_parse() || e.is_parse_status() {
-        ErrorClass::Protocol
-    } else if e.is_timeout() {
-        ErrorClass::Timeout
-    } else {
-        ErrorClass::ConnectionReset
-    };
-    http::TransportError::new(class, e.to_string())
 }
 
 pub(super) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -6,6 +6,7 @@
 //! - [`profile`]: load profiles (`scenarios/load/*.yaml`) and their settings;
 //! - [`vu`]: the virtual user and the run's shared state, the hot path;
 //! - [`exchange`]: one request of the hot path sent and its answer read;
+//! - [`h1`]: HTTP/1.1 on a user's own connection, for that request;
 //! - [`engine`]: the threads, and goose as the closed model's scheduler;
 //! - [`arrivals`]: the open model, iterations at an arrival rate;
 //! - [`pace`]: the open model's timer, finer than tokio's millisecond;
@@ -24,6 +25,7 @@ pub mod accounts;
 pub mod arrivals;
 pub mod engine;
 pub mod exchange;
+pub mod h1;
 pub mod html;
 pub mod markdown;
 pub mod merge;

@@ -293,7 +293,9 @@ impl LoadSettings {
     pub fn increase_rate_of(&self, n: usize) -> f64 {
         match self.start {
             Start::Rate(r) => r,
-            Start::Ramp(d) if d.is_zero() => n as f64,
+            // All at once: within a millisecond (goose starts users at a
+            // rate, so `n` a second would take a second).
+            Start::Ramp(d) if d.is_zero() => (n as f64 * 1000.0).max(1000.0),
             Start::Ramp(d) => (n as f64 / d.as_secs_f64()).max(0.001),
         }
     }
@@ -697,7 +699,8 @@ mod tests {
             ..LoadProfile::default()
         };
         let s = both.apply(&at_once, None).unwrap();
-        assert_eq!(s.increase_rate(), 1000.0);
+        // All 1000 within a millisecond, not over a second.
+        assert_eq!(s.increase_rate(), 1_000_000.0);
     }
 
     #[test]

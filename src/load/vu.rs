@@ -634,11 +634,13 @@ impl Shared {
                 .await;
         };
         self.pace().await;
-        let at = self.started.elapsed();
         let began = Instant::now();
+        let at = began.saturating_duration_since(self.started);
         let result = match (&t.direct, conn) {
             (Some(d), Some(conn)) => d.send(conn, t, token, &self.http).await,
-            _ => lean_send(t.request(&self.clients[slot], token)).await,
+            // reqwest's future is large: boxed, so that the direct path's
+            // future (moved per request) does not carry it.
+            _ => Box::pin(lean_send(t.request(&self.clients[slot], token))).await,
         };
         self.answered(slot, Kind::Refresh, result, began, at, due)
             .await
@@ -757,8 +759,8 @@ impl Shared {
             scope: self.target.login_scope.as_deref(),
             issuer: self.target.issuer.as_deref(),
         };
-        let at = self.started.elapsed();
         let began = Instant::now();
+        let at = began.saturating_duration_since(self.started);
         // A redactor of its own: the hops are dropped with it (load shows
         // none), and one shared by every login would grow with each.
         let redactor = crate::redact::Redactor::new();
@@ -1063,13 +1065,16 @@ impl Shared {
         }
     }
 
-    /// One refresh, following rotation; a replay probe now and then.
+    /// One refresh, following rotation; a replay probe now and then. The
+    /// rare paths (a login, the probes) are boxed: the future of the common
+    /// one stays small, and it is moved into a box per request (goose's
+    /// transactions are boxed futures).
     pub(super) async fn refresh(&self, vu: &mut Vu) {
         if self.stopping() {
             return self.idle_while_stopping().await;
         }
         let Some(current) = vu.refresh.clone() else {
-            return self.login(vu).await;
+            return Box::pin(self.login(vu)).await;
         };
         let (outcome, answer) = self
             .send_refresh(
@@ -1103,7 +1108,7 @@ impl Shared {
                 if code.as_deref() == Some("invalid_grant") {
                     self.violation(vu.slot, Violation::ChainBreaks, 1);
                 }
-                return self.login(vu).await;
+                return Box::pin(self.login(vu)).await;
             }
             // The answer was lost: the server may have rotated the token or
             // not. Retrying it would count the server's correct refusal as a
@@ -1116,8 +1121,8 @@ impl Shared {
             _ => {}
         }
         if self.probes && vu.previous.is_some() && draw(&mut vu.rng) < self.settings.replay_rate {
-            self.double_spend(vu).await;
-            self.replay(vu).await;
+            Box::pin(self.double_spend(vu)).await;
+            Box::pin(self.replay(vu)).await;
         }
     }
 

@@ -1,0 +1,495 @@
+//! HTTP/1.1 for the refresh hot path: one request at a time on a user's
+//! own connection, written as one buffer and its answer read with
+//! httparse, the parser under hyper. hyper's client connection (the layer
+//! under reqwest) did the same through a request object, a header map, a
+//! channel between the request and the connection and a wake of the task
+//! per request: a tenth of the generator's time against a fast server.
+//!
+//! What a token endpoint may answer is all read: `Content-Length` and
+//! chunked bodies, a body that ends with the connection, 1xx answers
+//! before the real one, `Connection: close`, HTTP/1.0. A connection is kept
+//! only when its answer ended where its framing said, nothing followed it
+//! and the server did not ask to close it.
+
+use crate::oauth::http::{self, TransportError};
+use crate::verdict::ErrorClass;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
+
+/// An answer's head may be at most this long.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// A connection idle this long is looked at for a close before it is used
+/// (a server closing an idle connection); one used again sooner is not
+/// (a look costs a syscall, and at full load a connection idles for
+/// microseconds).
+const LOOK_AFTER_IDLE: Duration = Duration::from_millis(1);
+
+/// A user's connection.
+pub(super) struct Conn {
+    stream: tokio::net::TcpStream,
+    /// What was read and not yet consumed.
+    buf: Vec<u8>,
+    /// The request being written.
+    out: Vec<u8>,
+    /// When the last answer was read.
+    idle_since: Instant,
+    /// One timer for every exchange on the connection: re-armed when it
+    /// would fire too early, so it fires between one and one and a half
+    /// request timeouts after a request began (no timer per request).
+    fence: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+/// An answer read: its status, its body (at most [`http::MAX_BODY_BYTES`])
+/// and whether the connection can carry the next request.
+pub(super) struct Read {
+    pub(super) status: u16,
+    pub(super) body: bytes::Bytes,
+    pub(super) keep: bool,
+}
+
+/// How an answer's body ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Framing {
+    None,
+    Length(usize),
+    Chunked,
+    UntilClose,
+}
+
+impl Conn {
+    /// Connects to `host:port` within the connect timeout.
+    pub(super) async fn open(
+        host: &str,
+        port: u16,
+        options: &http::HttpOptions,
+    ) -> Result<Conn, TransportError> {
+        let stream = tokio::time::timeout(
+            options.connect_timeout,
+            tokio::net::TcpStream::connect((host, port)),
+        )
+        .await
+        .map_err(|_| TransportError::new(ErrorClass::Timeout, "connecting timed out"))?
+        .map_err(|e| {
+            let class = match e.raw_os_error() {
+                Some(24) => ErrorClass::TooManyOpenFiles,
+                _ => ErrorClass::Connect,
+            };
+            TransportError::new(class, e.to_string())
+        })?;
+        let _ = stream.set_nodelay(true);
+        Ok(Conn {
+            stream,
+            buf: Vec::with_capacity(4096),
+            out: Vec::with_capacity(1024),
+            idle_since: Instant::now(),
+            fence: Box::pin(tokio::time::sleep(options.request_timeout)),
+        })
+    }
+
+    /// Whether the server closed this connection (or wrote to it unasked)
+    /// while it was idle: then the request must not be sent on it.
+    pub(super) fn ended_while_idle(&mut self) -> bool {
+        if self.idle_since.elapsed() < LOOK_AFTER_IDLE {
+            return false;
+        }
+        let mut probe = [0u8; 1];
+        !matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+    }
+
+    /// Sends `head` (the request line and headers up to a `Content-Length`
+    /// name), the body's length and `body`, and reads the answer, all
+    /// within `timeout` of now.
+    pub(super) async fn exchange(
+        &mut self,
+        head: &[u8],
+        body: &[u8],
+        timeout: Duration,
+    ) -> Result<Read, TransportError> {
+        let limit = Instant::now() + timeout;
+        if self.fence.deadline() < limit {
+            self.fence.as_mut().reset(limit + timeout / 2);
+        }
+        self.out.clear();
+        self.out.extend_from_slice(head);
+        self.out
+            .extend_from_slice(itoa_usize(body.len(), &mut [0u8; 20]));
+        self.out.extend_from_slice(b"\r\n\r\n");
+        self.out.extend_from_slice(body);
+        let Conn {
+            stream,
+            buf,
+            out,
+            fence,
+            ..
+        } = self;
+        let exchange = async {
+            stream.write_all(out).await.map_err(|e| {
+                TransportError::new(
+                    ErrorClass::ConnectionReset,
+                    format!("the request could not be sent: {e}"),
+                )
+            })?;
+            read_answer(stream, buf).await
+        };
+        let result = tokio::select! {
+            biased;
+            r = exchange => r,
+            _ = fence.as_mut() => Err(TransportError::new(
+                ErrorClass::Timeout,
+                "no answer within the request timeout",
+            )),
+        };
+        self.idle_since = Instant::now();
+        result
+    }
+}
+
+/// Reads one answer from `stream` into `buf` (which may hold its start).
+async fn read_answer(
+    stream: &mut tokio::net::TcpStream,
+    buf: &mut Vec<u8>,
+) -> Result<Read, TransportError> {
+    let (status, framing, close, head_len) = loop {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut answer = httparse::Response::new(&mut headers);
+        match answer.parse(buf) {
+            Ok(httparse::Status::Complete(n)) => {
+                let status = answer.code.unwrap_or(0);
+                // 1xx (but 101) precede the answer: skipped.
+                if (100..200).contains(&status) && status != 101 {
+                    buf.drain(..n);
+                    continue;
+                }
+                let (framing, close) = framing_of(&answer)?;
+                break (status, framing, close, n);
+            }
+            Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD_BYTES => {}
+            Ok(httparse::Status::Partial) => {
+                return Err(protocol("an answer head longer than 64 KiB"));
+            }
+            Err(e) => return Err(protocol(&format!("an answer that is not HTTP: {e}"))),
+        }
+        if fill(stream, buf).await? == 0 {
+            return Err(TransportError::new(
+                ErrorClass::ConnectionReset,
+                "the server closed the connection before answering",
+            ));
+        }
+    };
+    let framing = if status == 204 || status == 304 {
+        Framing::None
+    } else {
+        framing
+    };
+    let (body, whole, used) = match framing {
+        Framing::None => (Vec::new(), true, head_len),
+        Framing::Length(n) => {
+            let want = n.min(http::MAX_BODY_BYTES);
+            while buf.len() < head_len + want {
+                if fill(stream, buf).await? == 0 {
+                    return Err(cut_short());
+                }
+            }
+            let body = buf[head_len..head_len + want].to_vec();
+            (body, want == n, head_len + want)
+        }
+        Framing::UntilClose => {
+            while buf.len() - head_len < http::MAX_BODY_BYTES && fill(stream, buf).await? > 0 {}
+            let end = buf.len().min(head_len + http::MAX_BODY_BYTES);
+            let whole = buf.len() - head_len < http::MAX_BODY_BYTES;
+            (buf[head_len..end].to_vec(), whole, buf.len())
+        }
+        Framing::Chunked => {
+            let (body, whole, used) = dechunk(stream, buf, head_len).await?;
+            (body, whole, used)
+        }
+    };
+    let rest = buf.len() > used;
+    buf.drain(..used.min(buf.len()));
+    let keep = whole && !close && !rest && framing != Framing::UntilClose;
+    Ok(Read {
+        status,
+        body: bytes::Bytes::from(body),
+        keep,
+    })
+}
+
+/// The body's framing and whether the server closes the connection after
+/// it (RFC 9112 §6.3: chunked before a length; HTTP/1.0 closes unless it
+/// says keep-alive).
+fn framing_of(answer: &httparse::Response) -> Result<(Framing, bool), TransportError> {
+    let mut length: Option<usize> = None;
+    let mut chunked = false;
+    let mut close = answer.version == Some(0);
+    for h in answer.headers.iter() {
+        let value = std::str::from_utf8(h.value).unwrap_or("").trim();
+        if h.name.eq_ignore_ascii_case("content-length") {
+            let n = value
+                .parse::<usize>()
+                .map_err(|_| protocol("a Content-Length that is not a number"))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(protocol("two different Content-Lengths"));
+            }
+            length = Some(n);
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = value
+                .rsplit(',')
+                .next()
+                .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            for token in value.split(',').map(str::trim) {
+                if token.eq_ignore_ascii_case("close") {
+                    close = true;
+                } else if token.eq_ignore_ascii_case("keep-alive") && answer.version == Some(0) {
+                    close = false;
+                }
+            }
+        }
+    }
+    let framing = match (chunked, length) {
+        (true, _) => Framing::Chunked,
+        (false, Some(n)) => Framing::Length(n),
+        (false, None) => Framing::UntilClose,
+    };
+    Ok((framing, close))
+}
+
+/// A chunked body from `buf[at..]` (reading more as needed): the body (at
+/// most [`http::MAX_BODY_BYTES`]), whether it is whole, and where it ended.
+async fn dechunk(
+    stream: &mut tokio::net::TcpStream,
+    buf: &mut Vec<u8>,
+    mut at: usize,
+) -> Result<(Vec<u8>, bool, usize), TransportError> {
+    let mut body = Vec::new();
+    loop {
+        let (size_len, size) = loop {
+            match httparse::parse_chunk_size(&buf[at..]) {
+                Ok(httparse::Status::Complete((n, size))) => break (n, size as usize),
+                Ok(httparse::Status::Partial) => {
+                    if fill(stream, buf).await? == 0 {
+                        return Err(cut_short());
+                    }
+                }
+                Err(_) => return Err(protocol("a chunk size that is not one")),
+            }
+        };
+        at += size_len;
+        if size == 0 {
+            // Trailers, if any, end with an empty line.
+            loop {
+                if buf[at..].starts_with(b"\r\n") {
+                    return Ok((body, true, at + 2));
+                }
+                if let Some(end) = super::exchange::find(&buf[at..], b"\r\n\r\n") {
+                    return Ok((body, true, at + end + 4));
+                }
+                if buf.len() - at > MAX_HEAD_BYTES {
+                    return Err(protocol("trailers longer than 64 KiB"));
+                }
+                if fill(stream, buf).await? == 0 {
+                    return Err(cut_short());
+                }
+            }
+        }
+        let room = http::MAX_BODY_BYTES - body.len();
+        if size > room {
+            while buf.len() < at + room {
+                if fill(stream, buf).await? == 0 {
+                    return Err(cut_short());
+                }
+            }
+            body.extend_from_slice(&buf[at..at + room]);
+            return Ok((body, false, buf.len()));
+        }
+        while buf.len() < at + size + 2 {
+            if fill(stream, buf).await? == 0 {
+                return Err(cut_short());
+            }
+        }
+        if &buf[at + size..at + size + 2] != b"\r\n" {
+            return Err(protocol("a chunk that does not end where its size says"));
+        }
+        body.extend_from_slice(&buf[at..at + size]);
+        at += size + 2;
+    }
+}
+
+/// Reads what the socket has into `buf`; 0 at its end.
+async fn fill(
+    stream: &mut tokio::net::TcpStream,
+    buf: &mut Vec<u8>,
+) -> Result<usize, TransportError> {
+    buf.reserve(8192);
+    stream.read_buf(buf).await.map_err(|e| {
+        TransportError::new(
+            ErrorClass::ConnectionReset,
+            format!("the connection failed while answering: {e}"),
+        )
+    })
+}
+
+fn protocol(what: &str) -> TransportError {
+    TransportError::new(ErrorClass::Protocol, what.to_string())
+}
+
+fn cut_short() -> TransportError {
+    TransportError::new(
+        ErrorClass::ConnectionReset,
+        "the server closed the connection in the middle of its answer",
+    )
+}
+
+/// `n` in decimal, written into `room`.
+fn itoa_usize(mut n: usize, room: &mut [u8; 20]) -> &[u8] {
+    let mut i = room.len();
+    loop {
+        i -= 1;
+        room[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &room[i..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    /// A server that answers the first request on its one connection with
+    /// `answer`, then (if `then_close`) closes it.
+    async fn answering(answer: &'static [u8]) -> (u16, tokio::task::JoinHandle<Vec<u8>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while super::super::exchange::find(&got, b"\r\n\r\nbody").is_none() {
+                let n = s.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            // Split in two writes: the reader must put them together.
+            let half = answer.len() / 2;
+            s.write_all(&answer[..half]).await.unwrap();
+            s.flush().await.unwrap();
+            tokio::task::yield_now().await;
+            s.write_all(&answer[half..]).await.unwrap();
+            got
+        });
+        (port, task)
+    }
+
+    async fn ask(answer: &'static [u8]) -> (Result<Read, TransportError>, Vec<u8>) {
+        let (port, server) = answering(answer).await;
+        let options = http::HttpOptions::default();
+        let mut conn = Conn::open("127.0.0.1", port, &options).await.unwrap();
+        let read = conn
+            .exchange(
+                b"POST /token HTTP/1.1\r\nhost: x\r\ncontent-length: ",
+                b"body",
+                Duration::from_secs(5),
+            )
+            .await;
+        (read, server.await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_request_goes_out_whole_with_its_length() {
+        let (read, sent) = ask(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").await;
+        assert_eq!(
+            sent,
+            b"POST /token HTTP/1.1\r\nhost: x\r\ncontent-length: 4\r\n\r\nbody"
+        );
+        let read = read.unwrap();
+        assert_eq!(
+            (read.status, &read.body[..], read.keep),
+            (200, &b"{}"[..], true)
+        );
+    }
+
+    #[tokio::test]
+    async fn every_framing_of_an_answer_is_read() {
+        let cases: [(&'static [u8], u16, &[u8], bool); 6] = [
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n4;ext=1\r\n\":1}\r\n0\r\nX-Trailer: y\r\n\r\n",
+                200,
+                b"{\"a\":1}",
+                true,
+            ),
+            (
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\nConnection: close\r\n\r\nnope!",
+                400,
+                b"nope!",
+                false,
+            ),
+            (b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}", 200, b"{}", false),
+            (
+                b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n{}",
+                200,
+                b"{}",
+                true,
+            ),
+            (b"HTTP/1.1 204 No Content\r\n\r\n", 204, b"", true),
+            (b"HTTP/1.1 200 OK\r\n\r\nuntil the end", 200, b"until the end", false),
+        ];
+        for (answer, status, body, keep) in cases {
+            let (read, _) = ask(answer).await;
+            let read =
+                read.unwrap_or_else(|e| panic!("{}: {e:?}", String::from_utf8_lossy(answer)));
+            assert_eq!(
+                (read.status, &read.body[..], read.keep),
+                (status, body, keep),
+                "{}",
+                String::from_utf8_lossy(answer)
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_broken_answer_is_a_classified_error() {
+        let cases: [(&'static [u8], ErrorClass); 4] = [
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+                ErrorClass::ConnectionReset,
+            ),
+            (b"SMTP ready\r\n\r\n", ErrorClass::Protocol),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+                ErrorClass::Protocol,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabc",
+                ErrorClass::ConnectionReset,
+            ),
+        ];
+        for (answer, class) in cases {
+            let (read, _) = ask(answer).await;
+            let e = read
+                .err()
+                .unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(answer)));
+            assert_eq!(
+                e.class,
+                class,
+                "{}: {}",
+                String::from_utf8_lossy(answer),
+                e.detail
+            );
+        }
+    }
+
+    #[test]
+    fn lengths_are_written_in_decimal() {
+        for n in [0usize, 7, 10, 1234, usize::MAX] {
+            assert_eq!(itoa_usize(n, &mut [0u8; 20]), n.to_string().as_bytes());
+        }
+    }
+}
