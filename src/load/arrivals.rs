@@ -151,7 +151,9 @@ impl Iterations {
     /// every worker was busy: all of those are dropped but the latest, which
     /// this worker starts now (k6's `constant-arrival-rate`: an iteration
     /// due while `max_in_flight` are running is dropped).
-    fn claim(&self, now: Instant) -> Claim {
+    /// A worker's first claim drops nothing: until it was first polled it
+    /// was free, not busy (the workers start one after the other).
+    fn claim(&self, now: Instant, first: bool) -> Claim {
         let past_end = now >= self.start + self.run_time;
         let due_by_now = if past_end {
             self.total
@@ -175,7 +177,11 @@ impl Iterations {
                 }
                 continue;
             }
-            let latest = n.max(due_by_now.saturating_sub(1));
+            let latest = if first {
+                n
+            } else {
+                n.max(due_by_now.saturating_sub(1))
+            };
             match self.next.compare_exchange(n, latest + 1, Relaxed, Relaxed) {
                 Ok(_) => {
                     return Claim::Run {
@@ -271,9 +277,10 @@ impl Worker {
         let shared = &self.shared;
         let stopped = shared.wait_stop();
         tokio::pin!(stopped);
+        let mut first = true;
         while !shared.stopping() {
             let now = Instant::now();
-            let due = match self.iterations.claim(now) {
+            let due = match self.iterations.claim(now, std::mem::take(&mut first)) {
                 Claim::Run { due, dropped } => {
                     shared.dropped(self.slot, now, dropped);
                     due
@@ -352,5 +359,46 @@ mod tests {
         // Halfway up the ramp, a quarter of its iterations: N(5) = 125.
         assert!((s.due_at(125).unwrap() - 5.0).abs() < 1e-9);
         assert_eq!(s.due_at(1501), None, "never: the rate stays 0");
+    }
+
+    /// 100/s for 10 s from `start`: iteration n is due at start + n × 10 ms.
+    fn hundred_a_second(start: Instant) -> Iterations {
+        Iterations::new(
+            Schedule::new(100.0, &[], 1.0),
+            start,
+            Duration::from_secs(10),
+        )
+    }
+
+    fn run_of(claim: Claim) -> (Instant, u64) {
+        match claim {
+            Claim::Run { due, dropped } => (due, dropped),
+            Claim::Over { dropped } => panic!("over, {dropped} dropped"),
+        }
+    }
+
+    #[test]
+    fn a_free_worker_takes_the_next_iteration_and_a_late_one_drops_the_missed() {
+        let start = Instant::now();
+        let it = hundred_a_second(start);
+        assert_eq!(it.total, 1000);
+        let ms = Duration::from_millis;
+        // Early: the next iteration, whenever it is due.
+        assert_eq!(run_of(it.claim(start, false)), (start, 0));
+        assert_eq!(run_of(it.claim(start, false)), (start + ms(10), 0));
+        // A worker freed at 55 ms: 2, 3 and 4 came due while every worker
+        // was busy; 5 (due at 50 ms) is the latest, run now, the rest dropped.
+        assert_eq!(run_of(it.claim(start + ms(55), false)), (start + ms(50), 3));
+        // A worker's first claim is never late: it was free until now.
+        assert_eq!(run_of(it.claim(start + ms(95), true)), (start + ms(60), 0));
+        // Past the end: the rest are dropped once, then there is nothing.
+        match it.claim(start + Duration::from_secs(11), false) {
+            Claim::Over { dropped } => assert_eq!(dropped, 1000 - 7),
+            Claim::Run { .. } => panic!("ran past the end"),
+        }
+        assert!(matches!(
+            it.claim(start + Duration::from_secs(11), false),
+            Claim::Over { dropped: 0 }
+        ));
     }
 }

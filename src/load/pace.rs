@@ -5,8 +5,8 @@
 //! generator and show as latency that the server never added.
 //!
 //! - [`Pacer`]: one timer with nanosecond deadlines (a timerfd on Linux,
-//!   woken by the runtime's own epoll; elsewhere tokio's timer, a
-//!   millisecond early rather than late);
+//!   woken by the runtime's own epoll; elsewhere, or when no timerfd can
+//!   be had, tokio's timer, up to a millisecond late);
 //! - [`Ticker`]: the runtime's workers wait on one [`Pacer`], which wakes
 //!   every worker due within a [`GRID`] step at once: one timer armed and
 //!   one wake of the runtime a step, however many iterations fall in it
@@ -32,6 +32,7 @@ pub(super) struct Pacer {
 const NOT_WORTH_A_WAIT: Duration = Duration::from_micros(5);
 
 /// tokio's timer resolution.
+#[cfg(test)]
 const TICK: Duration = Duration::from_millis(1);
 
 impl Pacer {
@@ -63,16 +64,13 @@ impl Pacer {
     }
 
     /// Returns at `deadline` (or a little after: the system's scheduling),
-    /// or up to tokio's tick before it where no timerfd is to be had.
+    /// or up to tokio's tick after it where no timerfd is to be had.
     pub(super) async fn sleep_until(&mut self, deadline: Instant) {
         #[cfg(target_os = "linux")]
         if let Some(fd) = &self.fd {
             return precise(fd, deadline).await;
         }
-        let now = Instant::now();
-        if deadline > now + TICK {
-            tokio::time::sleep_until(deadline - TICK).await;
-        }
+        tokio::time::sleep_until(deadline).await;
     }
 }
 
@@ -103,18 +101,16 @@ async fn precise(fd: &tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>, deadline: 
                 tv_nsec: left.subsec_nanos() as _,
             },
         };
+        // Not armed, or not to be waited on: tokio's timer, late by up to
+        // its tick (never a loop that does not wait).
         if timerfd_settime(fd, TimerfdTimerFlags::empty(), &spec).is_err() {
-            // Not armed: tokio's timer, a tick early rather than late.
-            if left > TICK {
-                tokio::time::sleep_until(deadline - TICK).await;
-            }
-            return;
+            return tokio::time::sleep_until(deadline).await;
         }
         match fd.readable().await {
             // Readiness is the runtime's cache and may be an earlier
             // expiry's: cleared, and the deadline checked again.
             Ok(mut ready) => ready.clear_ready(),
-            Err(_) => return,
+            Err(_) => return tokio::time::sleep_until(deadline).await,
         }
     }
 }
