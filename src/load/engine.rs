@@ -100,7 +100,7 @@ async fn attack(
         "{}",
         (s.increase_rate() / threads as f64).max(0.001)
     ));
-    config.run_time = Some(format!("{}s", s.run_time.as_secs().max(1)));
+    config.run_time = Some(format!("{}s", s.closed_run_time().as_secs()));
     config.no_metrics = true;
     config.no_print_metrics = true;
     config.no_error_summary = true;
@@ -112,6 +112,7 @@ async fn attack(
         Transaction::new(Arc::new(move |user: &mut GooseUser| {
             let shared = shared.clone();
             Box::pin(async move {
+                shared.user_started();
                 let mut vu = shared.new_vu(slot);
                 shared
                     .active

@@ -281,6 +281,12 @@ impl LoadSettings {
         self.increase_rate_of(self.users)
     }
 
+    /// The closed model's run time as goose takes it: whole seconds, at
+    /// least one.
+    pub fn closed_run_time(&self) -> Duration {
+        Duration::from_secs(self.run_time.as_secs().max(1))
+    }
+
     /// Time over which `n` users (or sessions) start.
     pub fn ramp_of(&self, n: usize) -> Duration {
         match self.start {

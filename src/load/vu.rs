@@ -32,6 +32,10 @@ use url::Url;
 /// protect the accounts (identity providers lock them).
 pub const CREDENTIALS_REFUSED_LIMIT: u32 = 5;
 
+/// What a request not sent because the run ended while it waited for its
+/// slot under the rate cap returns (it is not recorded: nothing was sent).
+const NOT_SENT: &str = "not sent: the run ended";
+
 /// Why a run stopped before its run time was over.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StopReason {
@@ -152,6 +156,9 @@ pub struct Shared {
     seen: Vec<Mutex<HashSet<u64>>>,
     hasher: RandomState,
     started: Instant,
+    /// Closed model: when the first user started (goose's run time runs
+    /// from the end of the ramp that begins then).
+    users_began: std::sync::OnceLock<Instant>,
     next_slot: Mutex<Instant>,
     rotating: bool,
     probes: bool,
@@ -284,6 +291,7 @@ impl Shared {
             seen: (0..64).map(|_| Mutex::new(HashSet::new())).collect(),
             hasher: RandomState::new(),
             started: Instant::now(),
+            users_began: std::sync::OnceLock::new(),
             next_slot: Mutex::new(Instant::now()),
             rotating,
             probes,
@@ -493,7 +501,9 @@ impl Shared {
                 "the target declares a grace period (behaviour.grace_period_s): a replay within it may succeed",
             )
         } else if self.settings.replay_rate <= 0.0 {
-            Some("no replay probes were sent (--replay-rate 0)")
+            Some(
+                "no replay probes were sent: --replay-rate is 0 (the default; --replay-rate 0.01 probes after 1% of refreshes)",
+            )
         } else {
             None
         };
@@ -516,10 +526,31 @@ impl Shared {
         out
     }
 
-    /// Waits for a slot under the rate cap.
-    async fn pace(&self) {
+    /// Closed model: a user starts (the first one starts the clock of
+    /// [`Shared::closed_end`]).
+    pub(super) fn user_started(&self) {
+        self.users_began.get_or_init(Instant::now);
+    }
+
+    /// Closed model: when goose ends the run (the ramp from the first
+    /// user's start, then the run time in whole seconds, as goose is
+    /// told), or a little after. None in the other models, which end by
+    /// their own schedule.
+    fn closed_end(&self) -> Option<Instant> {
+        let s = &self.settings;
+        if s.arrival.is_some() || s.sessions.is_some() {
+            return None;
+        }
+        let began = *self.users_began.get()?;
+        Some(began + s.ramp_of(s.users) + s.closed_run_time())
+    }
+
+    /// Waits for a slot under the rate cap; false when the run ends (or
+    /// stops) first, and then nothing may be sent: a slot after the end
+    /// would hold the run past its time (goose waits for the user).
+    async fn pace(&self) -> bool {
         let Some(rate) = self.settings.rate else {
-            return;
+            return true;
         };
         let interval = Duration::from_secs_f64(1.0 / rate);
         let slot = {
@@ -529,7 +560,13 @@ impl Shared {
             *next = slot + interval;
             slot
         };
-        tokio::time::sleep_until(tokio::time::Instant::from_std(slot)).await;
+        let end = self.closed_end();
+        let wake = end.map_or(slot, |end| slot.min(end));
+        tokio::select! {
+            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {}
+            _ = self.wait_stop() => return false,
+        }
+        end.is_none_or(|end| slot < end)
     }
 
     /// Counts a token by its fingerprint; true when it was seen before.
@@ -606,7 +643,9 @@ impl Shared {
         dpop: Option<&crate::dpop::DpopKey>,
         began: Option<Instant>,
     ) -> (Outcome, Option<Answer>) {
-        self.pace().await;
+        if !self.pace().await {
+            return (Outcome::Transport(NOT_SENT.into()), None);
+        }
         let at = self.started.elapsed();
         let began = began.unwrap_or_else(Instant::now);
         let result = match dpop {
@@ -633,7 +672,9 @@ impl Shared {
                 .send(slot, account, Kind::Refresh, Some(token), due, dpop)
                 .await;
         };
-        self.pace().await;
+        if !self.pace().await {
+            return (Outcome::Transport(NOT_SENT.into()), None);
+        }
         let began = Instant::now();
         let at = began.saturating_duration_since(self.started);
         let result = match (&t.direct, conn) {

@@ -668,3 +668,34 @@ fn the_init_scaffold_filled_in_gives_no_failure_on_the_strict_mock() {
     assert!(r["summary"]["passed"].as_u64().unwrap() >= 30, "{stdout}");
     assert_eq!(out.status.code(), Some(0), "{stdout}");
 }
+
+/// A rate-capped user whose next slot falls after the run's end sends
+/// nothing more and lets the run end on time (it used to wait for the slot,
+/// and goose waited for it).
+#[test]
+fn a_slot_after_the_end_holds_nothing_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut mock, target) = mock_process(dir.path());
+    let json = dir.path().join("load.json");
+    // 0.7 requests a second: slots at 0, 1.43 (the logins), 2.86 (a
+    // refresh) and 4.29 s; the run is 3 s.
+    let mut child = tokenprobe()
+        .args(["load", "--target", &target, "--users", "2", "--ramp", "0s"])
+        .args(["--run-time", "3s", "--rate", "0.7"])
+        .arg("--report")
+        .arg(format!("json={}", json.display()))
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let code = exit_within(&mut child, Duration::from_secs(30));
+    mock.kill().unwrap();
+    let _ = mock.wait();
+    let r = load_report(&json);
+    assert_eq!(code, Some(0), "{r}");
+    let took = r["totals"]["duration_s"].as_f64().unwrap();
+    assert!(took < 4.0, "the run took {took} s for a 3 s run time");
+    assert_eq!(r["totals"]["requests"], 3, "slots before the end: {r}");
+    assert_eq!(r["totals"]["failures"], 0, "{r}");
+}
