@@ -73,6 +73,30 @@ pub fn secret_kind(member: &str) -> Option<&'static str> {
     })
 }
 
+/// Parameters of the OAuth protocol that are public by design: a login
+/// page's hidden field of one of these names (a consent form carrying the
+/// request's `scope` and `redirect_uri`) is evidence, not a secret.
+pub fn public_parameter(name: &str) -> bool {
+    matches!(
+        name,
+        "scope"
+            | "redirect_uri"
+            | "client_id"
+            | "response_type"
+            | "response_mode"
+            | "state"
+            | "grant_type"
+            | "prompt"
+            | "code_challenge_method"
+            | "ui_locales"
+            | "acr_values"
+            | "display"
+            | "login_hint"
+            | "max_age"
+            | "claims_locales"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

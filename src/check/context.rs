@@ -6,8 +6,9 @@ use crate::oauth::http::HttpResponse;
 use crate::scenario::template::{Part, Reference, Template};
 use crate::target::Target;
 
-/// A response kept for later steps.
-#[derive(Debug, Clone)]
+/// A response kept for later steps. Its `Debug` shows names only: the
+/// body holds tokens.
+#[derive(Clone)]
 pub struct Captured {
     pub status: u16,
     pub headers: Vec<(String, String)>,
@@ -16,6 +17,27 @@ pub struct Captured {
     /// what a login through the authorization endpoint captured (`code`,
     /// `state`, `code_verifier`…).
     pub extra: Vec<(String, serde_json::Value)>,
+}
+
+impl std::fmt::Debug for Captured {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let members: Vec<&str> = match &self.json {
+            Some(serde_json::Value::Object(m)) => m.keys().map(String::as_str).collect(),
+            _ => Vec::new(),
+        };
+        f.debug_struct("Captured")
+            .field("status", &self.status)
+            .field("members", &members)
+            .field(
+                "extra",
+                &self
+                    .extra
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl Captured {
@@ -65,11 +87,26 @@ impl Captured {
     }
 }
 
-/// A rendered template: its text, and whether any part of it is secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A rendered template: its text, and whether any part of it is secret
+/// (then its `Debug` shows a fingerprint).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Rendered {
     pub text: String,
     pub secret: bool,
+}
+
+impl std::fmt::Debug for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.secret {
+            write!(
+                f,
+                "Rendered({}, secret)",
+                crate::secret::fingerprint("s", &self.text)
+            )
+        } else {
+            write!(f, "Rendered({:?})", self.text)
+        }
+    }
 }
 
 pub struct Context<'a> {

@@ -98,10 +98,7 @@ pub fn check(args: CheckArgs) -> i32 {
                 Err(code) => return code,
             },
         };
-        let redactor = Arc::new(Redactor::new());
-        for s in target.secrets() {
-            redactor.add_secret("s", &s);
-        }
+        let redactor = Arc::new(target.redactor());
         let http = target.http_options(opts.insecure, opts.ca_file.as_deref());
         let client = match crate::oauth::http::build_client(&http, 64) {
             Ok(c) => c,

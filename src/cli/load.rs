@@ -582,10 +582,7 @@ pub fn load(args: LoadArgs) -> i32 {
     }
     // One login (and one refresh) before any traffic: a server that refuses
     // the target's credentials, or cannot be reached, gets nothing more.
-    let redactor = crate::redact::Redactor::new();
-    for s in target.secrets() {
-        redactor.add_secret("s", &s);
-    }
+    let redactor = target.redactor();
     if let Some(t) = &tokens {
         for s in t {
             redactor.add_secret("rt", s);
@@ -614,7 +611,7 @@ pub fn load(args: LoadArgs) -> i32 {
         .unwrap_or_default();
     let threads = args.threads.clamp(1, 64);
     for (_, password) in &accounts {
-        redactor.add_secret("password", password);
+        redactor.add_secret("pw", password);
     }
     // Every shard starts together: wait (bounded: at most a day, checked).
     if let Some(at) = start_at {

@@ -103,6 +103,18 @@ pub struct MockKnobs {
     /// every one; this chooses what its target file declares.
     #[arg(long, value_parser = parse_enum::<LoginGrant>, value_name = "GRANT")]
     pub login: Option<LoginGrant>,
+    /// Login pages: ask for the username on a page of its own, then the
+    /// password (identifier-first).
+    #[arg(long)]
+    pub identifier_first: bool,
+    /// Login pages: after the password, ask for this one-time code (MFA).
+    /// The mock's target then declares a `login.pages` step that fills it
+    /// from TOKENPROBE_MOCK_MFA_CODE.
+    #[arg(long, value_name = "CODE")]
+    pub mfa_code: Option<String>,
+    /// Login pages: add unrelated forms (a search box, a language selector).
+    #[arg(long)]
+    pub extra_forms: bool,
 }
 
 impl MockKnobs {
@@ -124,6 +136,9 @@ impl MockKnobs {
             || self.dpop.is_some()
             || self.dpop_nonce
             || self.login.is_some()
+            || self.identifier_first
+            || self.mfa_code.is_some()
+            || self.extra_forms
     }
 }
 
@@ -246,6 +261,11 @@ pub fn resolve(
     if let Some(l) = knobs.login {
         cfg.target_login = l;
     }
+    cfg.identifier_first |= knobs.identifier_first;
+    cfg.extra_forms |= knobs.extra_forms;
+    if let Some(code) = &knobs.mfa_code {
+        cfg.mfa_code = Some(code.clone());
+    }
     cfg.virtual_clock |= virtual_clock;
     if knobs.tls.is_some() {
         cfg.tls = true;
@@ -326,7 +346,72 @@ pub fn target_file(
         url: crate::mock::CLOCK_PATH.to_string(),
     });
     file.login = login_block(cfg.target_login, profile, &file)?;
+    if let (Some(code), Some(login)) = (&cfg.mfa_code, &mut file.login)
+        && login.grant == LoginGrant::AuthorizationCode
+    {
+        login.pages.push(mfa_step(profile, code)?);
+    }
+    sync_accounts(&mut file, cfg);
     Ok((PathBuf::from(path), file))
+}
+
+/// The accounts of `cfg` in the target: the secret of each client the
+/// target names, the password of each user (a user the configuration
+/// renamed is the one at the same place in its list).
+fn sync_accounts(file: &mut TargetFile, cfg: &MockConfig) {
+    for c in file.clients.values_mut() {
+        if let Some(account) = cfg.clients.iter().find(|a| a.id == c.id)
+            && c.secret.is_some()
+        {
+            c.secret = Some(account.secret.expose().to_string());
+        }
+    }
+    let defaults = MockConfig::profile(cfg.profile).users;
+    for u in file.users.values_mut() {
+        let account = cfg
+            .users
+            .iter()
+            .find(|a| a.username == u.username)
+            .or_else(|| {
+                defaults
+                    .iter()
+                    .position(|a| a.username == u.username)
+                    .and_then(|i| cfg.users.get(i))
+            });
+        if let Some(a) = account {
+            u.username = a.username.clone();
+            u.password = a.password.expose().to_string();
+        }
+    }
+}
+
+/// The directory of this process's mock secrets that a target file reads
+/// with `${file:…}` (the MFA code).
+pub fn secrets_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("tokenprobe-mock-{}-secrets", std::process::id()))
+}
+
+/// A `login.pages` step through the mock's MFA page, its code read from a
+/// file of this process's (so that it is a secret in every report).
+fn mfa_step(profile: Profile, code: &str) -> Result<crate::target::LoginPageFile, Diagnostic> {
+    let dir = secrets_dir();
+    let path = dir.join("mfa-code");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| e.to_string())
+        .and_then(|_| {
+            crate::report::write_atomically(&path, code.as_bytes()).map_err(|e| e.to_string())
+        })
+        .map_err(|e| Diagnostic::file(&path, format!("cannot write the MFA code: {e}")))?;
+    Ok(crate::target::LoginPageFile {
+        matches: crate::target::PageMatchFile {
+            path: Some(crate::mock::Paths::of(profile).mfa.to_string()),
+            ..Default::default()
+        },
+        fill: [("otp".to_string(), format!("${{file:{}}}", path.display()))]
+            .into_iter()
+            .collect(),
+        submit: Some("verify".into()),
+    })
 }
 
 /// The private half of the key the mock trusts for user assertions.
@@ -350,6 +435,7 @@ fn login_block(
         form: None,
         origins: Vec::new(),
         max_hops: None,
+        pages: Vec::new(),
         key_file: None,
         alg: None,
         kid: None,

@@ -32,6 +32,9 @@ pub struct Paths {
     pub authorize: &'static str,
     pub login: &'static str,
     pub consent: &'static str,
+    /// The one-time-code page that follows the password when the mock is
+    /// configured with `mfa_code`.
+    pub mfa: &'static str,
 }
 
 /// Clock control, served only with a virtual clock.
@@ -55,6 +58,7 @@ impl Paths {
                 authorize: "/authorize",
                 login: "/login",
                 consent: "/consent",
+                mfa: "/login/mfa",
             },
             Profile::EmpowerId => Paths {
                 token: "/oauth/v2/token",
@@ -68,6 +72,7 @@ impl Paths {
                 authorize: "/oauth/v2/ui/authorize",
                 login: "/oauth/v2/ui/login",
                 consent: "/oauth/v2/ui/consent",
+                mfa: "/oauth/v2/ui/mfa",
             },
             Profile::Idcs => Paths {
                 token: "/oauth2/v1/token",
@@ -81,6 +86,7 @@ impl Paths {
                 authorize: "/oauth2/v1/authorize",
                 login: "/ui/v1/signin",
                 consent: "/ui/v1/consent",
+                mfa: "/ui/v1/mfa",
             },
             Profile::Wso2 => Paths {
                 token: "/oauth2/token",
@@ -97,6 +103,7 @@ impl Paths {
                 authorize: "/oauth2/authorize",
                 login: "/commonauth",
                 consent: "/authenticationendpoint/oauth2_consent.do",
+                mfa: "/authenticationendpoint/totp.do",
             },
         }
     }

@@ -324,6 +324,16 @@ pub struct MockConfig {
     /// The login page is followed by a consent page (EmpowerID, WSO2,
     /// strict); IDCS's trusted apps skip it.
     pub consent: bool,
+    /// The login asks for the username on a page of its own and for the
+    /// password on the next (identifier-first, as many enterprise
+    /// identity providers do).
+    pub identifier_first: bool,
+    /// After the password, a page asks for this one-time code (MFA); three
+    /// wrong codes end the login. None: no such page.
+    pub mfa_code: Option<String>,
+    /// The login, consent and MFA pages carry unrelated forms besides
+    /// their own (a search box, a language selector), as portals do.
+    pub extra_forms: bool,
     /// The key that signs JWT user assertions (RFC 7523 §2.1) the mock
     /// trusts when its client issues them: the public half of
     /// `fixtures/keys/user-assertion-key.pem`.
@@ -428,6 +438,9 @@ impl MockConfig {
             faults: Vec::new(),
             code_ttl_s: 60,
             consent: true,
+            identifier_first: false,
+            mfa_code: None,
+            extra_forms: false,
             user_assertion_public_key_pem: USER_ASSERTION_PUBLIC_KEY.to_string(),
             target_login: Default::default(),
         }

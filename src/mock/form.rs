@@ -31,9 +31,18 @@ pub const MAX_PARAMS: usize = 64;
 
 /// The parameters of a form body, each name at most once. Parameters sent
 /// with an empty value count as omitted (RFC 6749 §3.1).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Form<'a> {
     pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+/// Names only: the values are credentials and tokens.
+impl std::fmt::Debug for Form<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.pairs.iter().map(|(k, _)| k))
+            .finish()
+    }
 }
 
 impl<'a> Form<'a> {
@@ -134,6 +143,16 @@ pub fn is_basic(header: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_shows_the_names_not_the_values() {
+        let f = Form::parse(b"grant_type=password&password=Qz7x9&refresh_token=tkn01").unwrap();
+        let shown = format!("{f:?}");
+        assert!(
+            shown.contains("password") && !shown.contains("Qz7x9") && !shown.contains("tkn01"),
+            "{shown}"
+        );
+    }
 
     fn b64(s: &str) -> String {
         format!(

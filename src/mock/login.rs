@@ -25,8 +25,9 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// An authorization request on its way through the pages.
-#[derive(Debug, Clone)]
+/// An authorization request on its way through the pages. No `Debug`: it
+/// holds the anti-forgery value.
+#[derive(Clone)]
 struct Interaction {
     client_id: Arc<str>,
     redirect_uri: String,
@@ -41,11 +42,16 @@ struct Interaction {
     csrf: String,
     /// Set once the user signed in: who, and when (the mock's clock).
     user: Option<(Arc<str>, u64)>,
+    /// Identifier-first: the username the first page took.
+    identified: Option<Arc<str>>,
+    /// MFA: who gave the right password and still owes the code.
+    mfa_pending: Option<(Arc<str>, u64)>,
+    mfa_failures: u32,
     created_ms: u64,
 }
 
-/// An issued code (kept by its digest).
-#[derive(Debug)]
+/// An issued code (kept by its digest). No `Debug`: it holds what the
+/// code's first exchange issued.
 struct CodeRecord {
     client_id: Arc<str>,
     redirect_uri: Option<String>,
@@ -60,13 +66,25 @@ struct CodeRecord {
     issued: Option<(String, Option<String>)>,
 }
 
-/// The authorization endpoint's state.
-#[derive(Debug, Default)]
+/// The authorization endpoint's state. Its `Debug` shows counts only.
+#[derive(Default)]
 pub struct Logins {
     interactions: Mutex<HashMap<String, Interaction>>,
     /// Session cookie value → (user, when they signed in).
     sessions: Mutex<HashMap<String, (Arc<str>, u64)>>,
     codes: Mutex<HashMap<[u8; 32], CodeRecord>>,
+    /// Answers posted to the MFA page, right or wrong.
+    pub mfa_posts: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for Logins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Logins")
+            .field("interactions", &lock(&self.interactions).len())
+            .field("sessions", &lock(&self.sessions).len())
+            .field("codes", &lock(&self.codes).len())
+            .finish()
+    }
 }
 
 /// Most interactions kept at once (a bound on a flood of GETs).
@@ -272,6 +290,9 @@ pub async fn authorize(State(app): State<Arc<App>>, req: Request) -> Response {
         challenge,
         csrf: random(),
         user: signed_in,
+        identified: None,
+        mfa_pending: None,
+        mfa_failures: 0,
         created_ms: now,
     };
     {
@@ -290,12 +311,112 @@ pub async fn authorize(State(app): State<Arc<App>>, req: Request) -> Response {
     if interaction.user.is_some() {
         return after_login(&app, &id, &interaction);
     }
-    let page = pages::login(app.cfg.profile, &app.paths, &id, &interaction.csrf, None);
+    let page = if app.cfg.identifier_first {
+        pages::identifier(&app.paths, app.cfg.profile, &id, &interaction.csrf, None)
+    } else {
+        pages::login(app.cfg.profile, &app.paths, &id, &interaction.csrf, None)
+    };
     with_cookie(
-        html(StatusCode::OK, page),
+        page_of(&app, StatusCode::OK, page),
         pages::CSRF_COOKIE,
         &interaction.csrf,
     )
+}
+
+/// An HTML page of the login, with the unrelated forms of `extra_forms`.
+fn page_of(app: &App, status: StatusCode, page: String) -> Response {
+    if app.cfg.extra_forms {
+        html(status, pages::with_extra_forms(page))
+    } else {
+        html(status, page)
+    }
+}
+
+/// The interaction a form names, if it is still going.
+fn interaction_of(app: &App, p: &[(String, String)]) -> Option<(String, Interaction)> {
+    let id = get(p, pages::interaction_field(app.cfg.profile))?;
+    lock(&app.logins.interactions)
+        .get(id)
+        .map(|i| (id.to_string(), i.clone()))
+}
+
+/// The user signed in (after the password, or the one-time code): a
+/// session cookie, and on to consent or the client.
+fn signed_in(app: &App, id: &str, user: Arc<str>, now_s: u64) -> Response {
+    let session = random();
+    let signed_in = (user, now_s);
+    lock(&app.logins.sessions).insert(session.clone(), signed_in.clone());
+    let i = {
+        let mut all = lock(&app.logins.interactions);
+        let Some(stored) = all.get_mut(id) else {
+            return html(
+                StatusCode::BAD_REQUEST,
+                pages::error(app.cfg.profile, "This login has expired."),
+            );
+        };
+        stored.user = Some(signed_in);
+        stored.mfa_pending = None;
+        stored.clone()
+    };
+    with_cookie(after_login(app, id, &i), SESSION_COOKIE, &session)
+}
+
+/// `GET mfa` shows the one-time-code page; `POST mfa` checks the code.
+/// Three wrong codes end the login (an account would lock).
+pub async fn mfa(State(app): State<Arc<App>>, req: Request) -> Response {
+    let profile = app.cfg.profile;
+    let post = req.method() == axum::http::Method::POST;
+    let (_, p) = params(req).await;
+    let Some((id, i)) = interaction_of(&app, &p).filter(|(_, i)| i.mfa_pending.is_some()) else {
+        return html(
+            StatusCode::BAD_REQUEST,
+            pages::error(profile, "This verification has expired; start again."),
+        );
+    };
+    if !post {
+        let page = pages::mfa(&app.paths, profile, &id, &i.csrf, None);
+        return page_of(&app, StatusCode::OK, page);
+    }
+    app.logins
+        .mfa_posts
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if get(&p, pages::CSRF_FIELD) != Some(i.csrf.as_str()) {
+        return html(
+            StatusCode::BAD_REQUEST,
+            pages::error(profile, "The form has expired (anti-forgery check)."),
+        );
+    }
+    let want = app.cfg.mfa_code.as_deref().unwrap_or_default();
+    let given = get(&p, "otp").unwrap_or_default();
+    if !want.is_empty() && secret_matches(given, want.as_bytes()) {
+        let (user, _) = i.mfa_pending.clone().unwrap_or_default();
+        return signed_in(&app, &id, user, app.clock.now_s());
+    }
+    let failures = {
+        let mut all = lock(&app.logins.interactions);
+        match all.get_mut(&id) {
+            Some(stored) => {
+                stored.mfa_failures += 1;
+                stored.mfa_failures
+            }
+            None => 3,
+        }
+    };
+    if failures >= 3 {
+        lock(&app.logins.interactions).remove(&id);
+        return html(
+            StatusCode::FORBIDDEN,
+            pages::error(profile, "Too many wrong codes: this sign-in is locked."),
+        );
+    }
+    let page = pages::mfa(
+        &app.paths,
+        profile,
+        &id,
+        &i.csrf,
+        Some("That code is not right."),
+    );
+    page_of(&app, StatusCode::OK, page)
 }
 
 /// Where a signed-in interaction goes: the consent page, or (without
@@ -315,14 +436,12 @@ fn after_login(app: &App, id: &str, i: &Interaction) -> Response {
 }
 
 /// `POST login`: the login form. A wrong password gets the form again.
+/// Identifier-first: a post with the username alone gets the password
+/// page. With `mfa_code`, the right password leads to the MFA page.
 pub async fn login(State(app): State<Arc<App>>, req: Request) -> Response {
     let (parts, p) = params(req).await;
     let profile = app.cfg.profile;
-    let Some((id, i)) = get(&p, pages::interaction_field(profile)).and_then(|id| {
-        lock(&app.logins.interactions)
-            .get(id)
-            .map(|i| (id.to_string(), i.clone()))
-    }) else {
+    let Some((id, i)) = interaction_of(&app, &p) else {
         return html(
             StatusCode::BAD_REQUEST,
             pages::error(profile, "This login has expired; start again."),
@@ -340,49 +459,64 @@ pub async fn login(State(app): State<Arc<App>>, req: Request) -> Response {
             ),
         );
     }
-    let username = get(&p, user_field).unwrap_or_default();
+    if app.cfg.identifier_first && get(&p, password_field).is_none() {
+        let Some(username) = get(&p, user_field).filter(|u| !u.is_empty()) else {
+            let page = pages::identifier(
+                &app.paths,
+                profile,
+                &id,
+                &i.csrf,
+                Some("Enter your username."),
+            );
+            return page_of(&app, StatusCode::OK, page);
+        };
+        if let Some(stored) = lock(&app.logins.interactions).get_mut(&id) {
+            stored.identified = Some(username.into());
+        }
+        let page = pages::password(&app.paths, profile, &id, &i.csrf, username, None);
+        return page_of(&app, StatusCode::OK, page);
+    }
+    let username = match (get(&p, user_field), &i.identified) {
+        (Some(u), _) => u.to_string(),
+        (None, Some(u)) => u.to_string(),
+        (None, None) => String::new(),
+    };
     let password = get(&p, password_field).unwrap_or_default();
     let now_s = app.clock.now_s();
-    if app.password_limit.locked(username, now_s).is_some() {
-        let page = pages::login(
-            profile,
-            &app.paths,
-            &id,
-            &i.csrf,
-            Some("Too many attempts; try again later."),
-        );
-        return html(StatusCode::TOO_MANY_REQUESTS, page);
+    let again = |problem: &str| {
+        if app.cfg.identifier_first {
+            pages::password(&app.paths, profile, &id, &i.csrf, &username, Some(problem))
+        } else {
+            pages::login(profile, &app.paths, &id, &i.csrf, Some(problem))
+        }
+    };
+    if app.password_limit.locked(&username, now_s).is_some() {
+        let page = again("Too many attempts; try again later.");
+        return page_of(&app, StatusCode::TOO_MANY_REQUESTS, page);
     }
     let user = app
         .users
-        .get(username)
+        .get(username.as_str())
         .filter(|u| secret_matches(password, u.account.password.expose().as_bytes()));
     let Some(user) = user else {
-        app.password_limit.fail(username, now_s);
-        let page = pages::login(
-            profile,
-            &app.paths,
-            &id,
-            &i.csrf,
-            Some("Invalid username or password."),
+        app.password_limit.fail(&username, now_s);
+        let page = again("Invalid username or password.");
+        return page_of(&app, StatusCode::OK, page);
+    };
+    if app.cfg.mfa_code.is_some() {
+        if let Some(stored) = lock(&app.logins.interactions).get_mut(&id) {
+            stored.mfa_pending = Some((user.name.clone(), now_s));
+        }
+        return redirect(
+            StatusCode::SEE_OTHER,
+            &format!(
+                "{}?{}={id}",
+                app.paths.mfa,
+                pages::interaction_field(profile)
+            ),
         );
-        return html(StatusCode::OK, page);
-    };
-    let session = random();
-    let signed_in = (user.name.clone(), now_s);
-    lock(&app.logins.sessions).insert(session.clone(), signed_in.clone());
-    let i = {
-        let mut all = lock(&app.logins.interactions);
-        let Some(stored) = all.get_mut(&id) else {
-            return html(
-                StatusCode::BAD_REQUEST,
-                pages::error(profile, "This login has expired."),
-            );
-        };
-        stored.user = Some(signed_in);
-        stored.clone()
-    };
-    with_cookie(after_login(&app, &id, &i), SESSION_COOKIE, &session)
+    }
+    signed_in(&app, &id, user.name.clone(), now_s)
 }
 
 /// `GET consent` shows the page; `POST consent` answers it.
@@ -405,7 +539,7 @@ pub async fn consent(State(app): State<Arc<App>>, req: Request) -> Response {
     };
     if !post {
         let page = pages::consent(profile, &app.paths, &id, &i.csrf, &i.client_id, &i.scope);
-        return html(StatusCode::OK, page);
+        return page_of(&app, StatusCode::OK, page);
     }
     if get(&p, pages::CSRF_FIELD) != Some(i.csrf.as_str()) {
         return html(

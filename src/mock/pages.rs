@@ -128,6 +128,99 @@ pub fn login(
     page(&format!("{} sign in", product(p)), &body)
 }
 
+/// The first page of an identifier-first login: the username alone.
+pub fn identifier(
+    paths: &Paths,
+    p: Profile,
+    interaction: &str,
+    csrf: &str,
+    problem: Option<&str>,
+) -> String {
+    let (user, _) = credential_fields(p);
+    let field = interaction_field(p);
+    let body = format!(
+        "<h1>Sign in</h1>{problem}<form method=\"post\" action=\"{action}\" id=\"identify\">\
+         <input type=\"hidden\" name=\"{field}\" value=\"{id}\">\
+         <input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{csrf}\">\
+         <label>Email or username <input type=\"text\" name=\"{user}\" autocomplete=\"username\"></label>\
+         <button type=\"submit\" name=\"step\" value=\"identify\">Next</button></form>",
+        problem = alert(problem),
+        action = paths.login,
+        id = esc(interaction),
+        csrf = esc(csrf),
+    );
+    page(&format!("{} sign in", product(p)), &body)
+}
+
+/// The second page of an identifier-first login: the password for the
+/// username the first one took (shown, not asked again).
+pub fn password(
+    paths: &Paths,
+    p: Profile,
+    interaction: &str,
+    csrf: &str,
+    username: &str,
+    problem: Option<&str>,
+) -> String {
+    let (_, pass) = credential_fields(p);
+    let field = interaction_field(p);
+    let body = format!(
+        "<h1>Enter your password</h1><p>Signing in as <b>{who}</b></p>{problem}\
+         <form method=\"post\" action=\"{action}\" id=\"password\">\
+         <input type=\"hidden\" name=\"{field}\" value=\"{id}\">\
+         <input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{csrf}\">\
+         <label>Password <input type=\"password\" name=\"{pass}\" autocomplete=\"current-password\"></label>\
+         <button type=\"submit\">Sign in</button></form>",
+        who = esc(username),
+        problem = alert(problem),
+        action = paths.login,
+        id = esc(interaction),
+        csrf = esc(csrf),
+    );
+    page(&format!("{} sign in", product(p)), &body)
+}
+
+/// The one-time-code page (MFA) after the password.
+pub fn mfa(
+    paths: &Paths,
+    p: Profile,
+    interaction: &str,
+    csrf: &str,
+    problem: Option<&str>,
+) -> String {
+    let field = interaction_field(p);
+    let body = format!(
+        "<h1>Two-step verification</h1><p>Enter the code from your authenticator app.</p>{problem}\
+         <form method=\"post\" action=\"{action}\" id=\"mfa\">\
+         <input type=\"hidden\" name=\"{field}\" value=\"{id}\">\
+         <input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{csrf}\">\
+         <label>Code <input type=\"text\" name=\"otp\" inputmode=\"numeric\" autocomplete=\"one-time-code\"></label>\
+         <button type=\"submit\" name=\"action\" value=\"verify\">Verify</button></form>",
+        problem = alert(problem),
+        action = paths.mfa,
+        id = esc(interaction),
+        csrf = esc(csrf),
+    );
+    page(&format!("{} verification", product(p)), &body)
+}
+
+/// `page` with unrelated forms at its top, as portals have them: a search
+/// box and a language selector.
+pub fn with_extra_forms(page: String) -> String {
+    const EXTRA: &str = "<header><form action=\"/search\" method=\"get\" id=\"search\">\
+         <input type=\"search\" name=\"q\" placeholder=\"Search help\"><button type=\"submit\">Search</button></form>\
+         <form action=\"/lang\" method=\"post\" id=\"lang\"><select name=\"lang\">\
+         <option value=\"en\" selected>English</option><option value=\"fr\">Français</option></select>\
+         <button type=\"submit\">Change language</button></form></header>";
+    page.replacen("<body>", &format!("<body>{EXTRA}"), 1)
+}
+
+fn alert(problem: Option<&str>) -> String {
+    problem
+        .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(m)))
+        .unwrap_or_default()
+}
+
 /// The consent page.
 pub fn consent(
     p: Profile,

@@ -99,6 +99,15 @@ impl MockServer {
         self.tls_certificate_pem.as_deref()
     }
 
+    /// Answers posted to the MFA page so far, right or wrong: a client
+    /// that must not post to a page it cannot read is held to it.
+    pub fn mfa_posts(&self) -> u64 {
+        self.app
+            .logins
+            .mfa_posts
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// (access tokens, refresh tokens) currently held: for memory checks.
     pub fn token_counts(&self) -> (usize, usize) {
         self.app.store.len()
@@ -135,7 +144,8 @@ fn routes(app: Arc<App>) -> Router {
         .route(p.jwks, get(endpoints::jwks))
         .route(p.authorize, get(login::authorize))
         .route(p.login, axum::routing::post(login::login))
-        .route(p.consent, any(login::consent));
+        .route(p.consent, any(login::consent))
+        .route(p.mfa, any(login::mfa));
     for d in p.discovery {
         r = r.route(d, get(endpoints::discovery));
     }

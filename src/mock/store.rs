@@ -122,7 +122,6 @@ pub struct Family {
     jkt: Option<Arc<str>>,
 }
 
-#[derive(Debug)]
 struct FamilyState {
     /// The generation of the refresh token that is current; each rotation
     /// adds one.
@@ -140,6 +139,22 @@ struct FamilyState {
     /// the last ordinary rotation replaced (a fresh pair given to a replay
     /// leaves it, and the window, as they were).
     grace_gen: Option<u32>,
+}
+
+impl std::fmt::Debug for FamilyState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FamilyState")
+            .field("current_gen", &self.current_gen)
+            .field(
+                "current",
+                &self
+                    .current
+                    .as_deref()
+                    .map(|t| crate::secret::fingerprint("rt", t)),
+            )
+            .field("grace_reuses", &self.grace_reuses)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Family {
@@ -174,8 +189,7 @@ struct AccessRecord {
     expires_ms: u64,
 }
 
-/// What a grant or a refresh hands out.
-#[derive(Debug)]
+/// What a grant or a refresh hands out. Its `Debug` shows fingerprints.
 pub struct Issued {
     pub access_token: String,
     pub expires_in: u64,
@@ -190,6 +204,22 @@ pub struct Issued {
     pub generation: u32,
     /// DPoP-bound (token_type `DPoP`).
     pub bound: bool,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::secret::fingerprint;
+        f.debug_struct("Issued")
+            .field("access_token", &fingerprint("at", &self.access_token))
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_deref().map(|t| fingerprint("rt", t)),
+            )
+            .field("scope", &self.scope)
+            .field("client_id", &self.client_id)
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Whom an access token is issued to.

@@ -312,3 +312,12 @@ async fn of_concurrent_refreshes_of_one_token_exactly_one_wins() {
     }
     assert_eq!(wins, 1);
 }
+
+#[test]
+fn what_the_store_hands_out_shows_no_token_in_debug() {
+    let s = store(|c| c.grace_period_s = 30);
+    let g = login(&s, T0);
+    let shown = format!("{g:?}");
+    assert!(!shown.contains(&g.access_token), "{shown}");
+    assert!(!shown.contains(&rt(&g)), "{shown}");
+}

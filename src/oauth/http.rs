@@ -49,14 +49,34 @@ impl TransportError {
     }
 }
 
-/// A response as read: status, headers, body (capped).
-#[derive(Debug, Clone)]
+/// A response as read: status, headers, body (capped). Its `Debug` shows
+/// the header names and the body's length: the body may hold tokens.
+#[derive(Clone)]
 pub struct HttpResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub truncated: bool,
     pub elapsed: Duration,
+}
+
+impl std::fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .field("truncated", &self.truncated)
+            .field("elapsed", &self.elapsed)
+            .finish()
+    }
 }
 
 impl HttpResponse {
@@ -203,9 +223,18 @@ pub async fn send(
     }
 }
 
-/// Classifies a reqwest error by walking its source chain.
+/// Classifies a reqwest error by walking its source chain. The URL it
+/// names is shown without its query (a login hop's may carry a code).
 pub fn classify(e: &reqwest::Error) -> TransportError {
-    let detail = chain(e);
+    let mut detail = chain(e);
+    if let Some(url) = e.url()
+        && url.query().is_some()
+    {
+        let mut bare = url.clone();
+        bare.set_query(None);
+        bare.set_fragment(None);
+        detail = detail.replace(url.as_str(), bare.as_str());
+    }
     let lower = detail.to_ascii_lowercase();
     let class = if lower.contains("too many open files") || lower.contains("os error 24") {
         ErrorClass::TooManyOpenFiles
@@ -269,4 +298,23 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
         source = s.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_transport_error_names_the_url_without_its_query() {
+        // Nothing listens on the discard port.
+        let client = build_client(&HttpOptions::default(), 1).unwrap();
+        let err = send(
+            client.get("http://127.0.0.1:9/callback?code=c0de-secret&state=s"),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap_err();
+        assert!(!err.detail.contains("c0de-secret"), "{err}");
+        assert!(err.detail.contains("127.0.0.1:9/callback"), "{err}");
+    }
 }

@@ -5,7 +5,7 @@
 use super::http::{self, HttpResponse, TransportError};
 use super::request::{Sensitive, WireRequest};
 use crate::redact::Redactor;
-use crate::secret::secret_kind;
+use crate::secret::{fingerprint, secret_kind};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -46,33 +46,74 @@ pub fn register(wire: &WireRequest, redactor: &Redactor) {
         match s {
             Sensitive::Text(kind, v) => redactor.add(kind, v),
             Sensitive::Basic(user, password) => redactor.add_basic(user, password),
+            Sensitive::Field(..) => {}
         }
     }
 }
 
+/// The form fields `wire` declares secret by name, with their kinds.
+fn secret_fields(wire: &WireRequest) -> Vec<(&str, &'static str)> {
+    wire.sensitive
+        .iter()
+        .filter_map(|s| match s {
+            Sensitive::Field(kind, name) => Some((name.as_str(), *kind)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A request header as a report may show it: credentials and cookies by
+/// structure, whatever their length.
+fn request_header(name: &str, value: &str, redactor: &Redactor) -> String {
+    if name.eq_ignore_ascii_case("authorization") {
+        return match value.split_once(' ') {
+            Some((scheme, cred)) => format!("{scheme} {}", fingerprint("cred", cred)),
+            None => fingerprint("cred", value),
+        };
+    }
+    if name.eq_ignore_ascii_case("cookie") {
+        return value
+            .split(';')
+            .map(|pair| match pair.trim().split_once('=') {
+                Some((k, v)) => format!("{k}={}", fingerprint("ck", v)),
+                None => pair.trim().to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+    }
+    redactor.field(value)
+}
+
+/// A response header as a report may show it: a cookie's value by
+/// structure.
+fn response_header(name: &str, value: &str, redactor: &Redactor) -> String {
+    if name.eq_ignore_ascii_case("set-cookie") {
+        let (pair, attributes) = value.split_once(';').unwrap_or((value, ""));
+        let shown = match pair.split_once('=') {
+            Some((k, v)) => format!("{}={}", k.trim(), fingerprint("ck", v.trim())),
+            None => pair.to_string(),
+        };
+        return if attributes.is_empty() {
+            shown
+        } else {
+            format!("{shown};{}", redactor.redact(attributes))
+        };
+    }
+    redactor.field(value)
+}
+
 /// The request as a report may show it: every secret a fingerprint.
 pub fn request_record(wire: &WireRequest, redactor: &Redactor) -> RequestRecord {
+    let fields = secret_fields(wire);
     let headers = wire
         .headers
         .iter()
-        .map(|(k, v)| {
-            let v = if k.eq_ignore_ascii_case("authorization") {
-                match v.split_once(' ') {
-                    Some((scheme, cred)) => {
-                        format!("{scheme} {}", crate::secret::fingerprint("cred", cred))
-                    }
-                    None => crate::secret::fingerprint("cred", v),
-                }
-            } else {
-                redactor.redact(v)
-            };
-            (k.clone(), v)
-        })
+        .map(|(k, v)| (k.clone(), request_header(k, v, redactor)))
         .collect();
     let body = wire.body.as_ref().map(|(ctype, b)| {
         let text = String::from_utf8_lossy(b);
         let shown = if ctype.starts_with("application/x-www-form-urlencoded") {
-            redact_form(&text)
+            redact_form(&text, &fields, redactor)
         } else if let Ok(v) = serde_json::from_slice::<serde_json::Value>(b) {
             return redactor.redact_json(&v);
         } else {
@@ -82,7 +123,7 @@ pub fn request_record(wire: &WireRequest, redactor: &Redactor) -> RequestRecord 
     });
     let mut url = wire.url.clone();
     if url.query().is_some() {
-        let q = redact_form(url.query().unwrap_or_default());
+        let q = redact_form(url.query().unwrap_or_default(), &fields, redactor);
         url.set_query(Some(&q));
     }
     RequestRecord {
@@ -96,21 +137,27 @@ pub fn request_record(wire: &WireRequest, redactor: &Redactor) -> RequestRecord 
 /// The response as a report may show it.
 pub fn response_record(r: &HttpResponse, redactor: &Redactor) -> ResponseRecord {
     let json = r.json();
+    let html = r
+        .header("content-type")
+        .is_some_and(|c| c.to_ascii_lowercase().contains("html"));
     ResponseRecord {
         status: r.status,
         headers: r
             .headers
             .iter()
-            .map(|(k, v)| (k.clone(), redactor.redact(v)))
+            .map(|(k, v)| (k.clone(), response_header(k, v, redactor)))
             .collect(),
         body: match &json {
             Some(j) => redactor.redact_json(j),
-            None => redactor.redact(
-                &r.body_text()
-                    .chars()
-                    .take(SHOWN_BODY_BYTES)
-                    .collect::<String>(),
-            ),
+            None => {
+                let text = r.body_text();
+                let text = if html {
+                    crate::oauth::login::form::redact_inputs(&text)
+                } else {
+                    text
+                };
+                redactor.redact(&text.chars().take(SHOWN_BODY_BYTES).collect::<String>())
+            }
         },
         truncated: r.truncated || r.body.len() > SHOWN_BODY_BYTES && json.is_none(),
         elapsed_ms: r.elapsed.as_millis() as u64,
@@ -129,16 +176,39 @@ pub fn record(
     }
 }
 
-/// A form string with secret-bearing parameters replaced by fingerprints.
-fn redact_form(text: &str) -> String {
-    let mut out = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in form_urlencoded::parse(text.as_bytes()) {
-        match secret_kind(&k) {
-            Some(kind) => out.append_pair(&k, &crate::secret::fingerprint(kind, &v)),
-            None => out.append_pair(&k, &v),
+/// A form string with secret-bearing parameters replaced by fingerprints:
+/// by name (the protocol's own, and those the request declares secret),
+/// and by value (a known secret, at any length).
+/// Fingerprints stay readable (`pw#3f9a1c`, not `pw%233f9a1c`).
+fn redact_form(text: &str, fields: &[(&str, &'static str)], redactor: &Redactor) -> String {
+    let mut pairs = Vec::new();
+    for part in text.split('&').filter(|p| !p.is_empty()) {
+        let (raw_k, raw_v) = part.split_once('=').unwrap_or((part, ""));
+        let decode = |s: &str| {
+            form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
         };
+        let (k, v) = (decode(raw_k), decode(raw_v));
+        let declared = fields
+            .iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, kind)| *kind);
+        let shown = match secret_kind(&k).or(declared) {
+            Some(kind) => fingerprint(kind, &v),
+            None => match redactor.structural(&v) {
+                Some(fp) => fp,
+                None => raw_v.to_string(),
+            },
+        };
+        pairs.push(if part.contains('=') {
+            format!("{raw_k}={shown}")
+        } else {
+            raw_k.to_string()
+        });
     }
-    out.finish()
+    pairs.join("&")
 }
 
 /// One exchange: what was sent, what came back, and its redacted record.

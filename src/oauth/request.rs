@@ -120,23 +120,74 @@ pub enum RequestError {
     Dpop(String),
 }
 
-/// A value a request carries that no output may show.
-#[derive(Debug, Clone)]
+/// A value a request carries that no output may show. Its `Debug` shows
+/// fingerprints only.
+#[derive(Clone)]
 pub enum Sensitive {
     /// A secret of this kind (`ca` assertion, `pw` password, `cs` secret).
     Text(&'static str, String),
     /// Credentials that travel in a Basic header.
     Basic(String, String),
+    /// A form field (body or query) whose value is secret whatever it is,
+    /// shown by this kind: a login form's password input whatever its
+    /// name, its hidden fields, a value `login.pages` fills from a secret.
+    Field(&'static str, String),
 }
 
-/// A request ready to send, with the secrets it carries.
-#[derive(Debug, Clone)]
+impl std::fmt::Debug for Sensitive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::secret::fingerprint;
+        match self {
+            Sensitive::Text(kind, v) => write!(f, "Text({})", fingerprint(kind, v)),
+            Sensitive::Basic(user, pw) => {
+                write!(
+                    f,
+                    "Basic({}:{})",
+                    fingerprint("u", user),
+                    fingerprint("pw", pw)
+                )
+            }
+            Sensitive::Field(kind, name) => write!(f, "Field({kind}, {name})"),
+        }
+    }
+}
+
+/// A request ready to send, with the secrets it carries. Its `Debug` shows
+/// the method, the URL without its query and the header names only.
+#[derive(Clone)]
 pub struct WireRequest {
     pub method: HttpMethod,
     pub url: Url,
     pub headers: Vec<(String, String)>,
     pub body: Option<(String, Vec<u8>)>,
     pub sensitive: Vec<Sensitive>,
+}
+
+impl std::fmt::Debug for WireRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut url = self.url.clone();
+        url.set_query(None);
+        f.debug_struct("WireRequest")
+            .field("method", &self.method)
+            .field("url", &url.as_str())
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field(
+                "body",
+                &self
+                    .body
+                    .as_ref()
+                    .map(|(ctype, b)| format!("{ctype}, {} bytes", b.len())),
+            )
+            .field("sensitive", &self.sensitive)
+            .finish()
+    }
 }
 
 impl WireRequest {
@@ -183,8 +234,9 @@ impl WireRequest {
 pub type Params = Vec<(String, String)>;
 
 /// The parts of a token request before encoding: a scenario may still
-/// change them (`params`, `omit`, `duplicate`, `headers`).
-#[derive(Debug, Clone, Default)]
+/// change them (`params`, `omit`, `duplicate`, `headers`). Its `Debug`
+/// shows names only.
+#[derive(Clone, Default)]
 pub struct TokenForm {
     pub params: Params,
     pub headers: Params,
@@ -379,6 +431,18 @@ impl<'a> TokenRequest<'a> {
                 detail: "private_key_jwt needs a `key_file` for this client".into(),
             }),
         }
+    }
+}
+
+impl std::fmt::Debug for TokenForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = |p: &Params| p.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+        f.debug_struct("TokenForm")
+            .field("params", &names(&self.params))
+            .field("headers", &names(&self.headers))
+            .field("query", &names(&self.query))
+            .field("sensitive", &self.sensitive)
+            .finish()
     }
 }
 

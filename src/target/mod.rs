@@ -4,7 +4,7 @@
 //! `${file:…}`, relative endpoints) into a [`Target`] whose secrets are
 //! [`Secret`]s. No network here: discovery happens when a run starts.
 //!
-//! May use: `oauth`, `dpop`, `secret`, `wire`, `diag`, `yaml`.
+//! May use: `oauth`, `dpop`, `secret`, `redact`, `wire`, `diag`, `yaml`.
 
 mod model;
 
@@ -102,20 +102,53 @@ impl Target {
         }
     }
 
-    /// Every secret this target holds, for the output redactor.
-    pub fn secrets(&self) -> Vec<Secret> {
+    /// Every secret this target holds, with the kind its fingerprint
+    /// shows (`cs`, `pw`, `key`, `s`), for the output redactor.
+    pub fn secrets(&self) -> Vec<(&'static str, Secret)> {
         let mut out = Vec::new();
         for c in self.clients.values() {
-            out.extend(c.secret.clone());
-            out.extend(c.key_pem.clone());
+            out.extend(c.secret.clone().map(|s| ("cs", s)));
+            out.extend(c.key_pem.clone().map(|s| ("key", s)));
         }
         for u in self.users.values() {
-            out.push(u.password.clone());
+            out.push(("pw", u.password.clone()));
         }
         if let Some(pem) = &self.login_key_pem {
-            out.push(pem.clone());
+            out.push(("key", pem.clone()));
+        }
+        if let Login::AuthorizationCode(flow) = &self.login {
+            for step in &flow.pages {
+                for (_, v) in &step.fill {
+                    if let crate::oauth::login::code::FillValue::Secret(s) = v {
+                        out.push(("s", s.clone()));
+                    }
+                }
+            }
         }
         out
+    }
+
+    /// A redactor that knows this target's secrets, and its client ids and
+    /// scopes as public values.
+    pub fn redactor(&self) -> crate::redact::Redactor {
+        let r = crate::redact::Redactor::new();
+        for (kind, s) in self.secrets() {
+            r.add_secret(kind, &s);
+        }
+        for c in self.clients.values() {
+            r.add_public(&c.id);
+        }
+        for s in self
+            .login_scope
+            .iter()
+            .chain(self.password_grant.scope.iter())
+        {
+            r.add_public(s);
+        }
+        if let Login::AuthorizationCode(flow) = &self.login {
+            r.add_public(flow.redirect_uri.as_str());
+        }
+        r
     }
 
     /// Replaces the base of every endpoint URL by `base` (the embedded mock's
@@ -425,6 +458,7 @@ impl Resolver<'_> {
             ("form", l.form.is_some()),
             ("origins", !l.origins.is_empty()),
             ("max_hops", l.max_hops.is_some()),
+            ("pages", !l.pages.is_empty()),
         ];
         let of_jwt = [
             ("key_file", l.key_file.is_some()),
@@ -491,8 +525,9 @@ impl Resolver<'_> {
                     ));
                 }
                 let hints = l.form.clone().unwrap_or_default();
+                let pages = self.login_pages(&l.pages)?;
                 Some((
-                    Login::AuthorizationCode(code::CodeFlow {
+                    Login::AuthorizationCode(Box::new(code::CodeFlow {
                         authorization_endpoint,
                         redirect_uri,
                         scope: None,
@@ -509,7 +544,8 @@ impl Resolver<'_> {
                         },
                         origins,
                         max_hops: l.max_hops.unwrap_or(code::MAX_HOPS),
-                    }),
+                        pages,
+                    })),
                     None,
                 ))
             }
@@ -593,6 +629,74 @@ impl Resolver<'_> {
                 ))
             }
         }
+    }
+
+    /// `login.pages`, resolved: one way to match each page, the values to
+    /// fill (a `${env:…}` or `${file:…}` one a secret).
+    fn login_pages(
+        &self,
+        pages: &[LoginPageFile],
+    ) -> Option<Vec<crate::oauth::login::code::PageStep>> {
+        use crate::oauth::login::code::{FillValue, PageMatch, PageStep};
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, p) in pages.iter().enumerate() {
+            let key = format!("login.pages[{i}]");
+            let m = &p.matches;
+            let given = [m.path.is_some(), m.url.is_some(), m.form.is_some()]
+                .iter()
+                .filter(|g| **g)
+                .count();
+            if given != 1 {
+                self.note(self.source.error_at_text(
+                    "login",
+                    "match:",
+                    format!("`{key}.match` takes exactly one of `path`, `url` (a regular expression) or `form` (a form's id or action)"),
+                ));
+                ok = false;
+                continue;
+            }
+            let matches = if let Some(path) = &m.path {
+                PageMatch::Path(path.clone())
+            } else if let Some(re) = &m.url {
+                match regex::Regex::new(re) {
+                    Ok(r) => PageMatch::Url(r),
+                    Err(e) => {
+                        self.note(self.source.error_at_text(
+                            "login",
+                            re,
+                            format!("`{key}.match.url` is not a regular expression: {e}"),
+                        ));
+                        ok = false;
+                        continue;
+                    }
+                }
+            } else {
+                PageMatch::Form(m.form.clone().unwrap_or_default())
+            };
+            let mut fill = Vec::new();
+            for (field, raw) in &p.fill {
+                let value = match raw.trim() {
+                    "${username}" => FillValue::Username,
+                    "${password}" => FillValue::Password,
+                    _ => match self.keep(self.expand(&format!("{key}.fill.{field}"), raw)) {
+                        Some(v) if raw.contains("${") => FillValue::Secret(Secret::new(v)),
+                        Some(v) => FillValue::Literal(v),
+                        None => {
+                            ok = false;
+                            continue;
+                        }
+                    },
+                };
+                fill.push((field.clone(), value));
+            }
+            out.push(PageStep {
+                matches,
+                fill,
+                submit: p.submit.clone(),
+            });
+        }
+        ok.then_some(out)
     }
 
     /// The key that signs a JWT-authenticating client's assertions, checked

@@ -64,7 +64,7 @@ pub struct TargetFile {
     pub clock_control: Option<ClockControl>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientFile {
     pub id: String,
@@ -110,11 +110,31 @@ fn default_auth() -> AuthMethod {
     AuthMethod::ClientSecretBasic
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserFile {
     pub username: String,
     pub password: String,
+}
+
+impl std::fmt::Debug for UserFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserFile")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ClientFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientFile")
+            .field("id", &self.id)
+            .field("auth", &self.auth)
+            .field("key_file", &self.key_file)
+            .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -194,6 +214,18 @@ pub struct LoginFile {
     /// authorization_code: most pages a login may take (default and most: 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_hops: Option<usize>,
+    /// authorization_code: steps for pages the recipe cannot read (a
+    /// one-time code, a form it misreads), tried in order before the
+    /// recipe; each is used once.
+    ///
+    /// ```yaml
+    /// pages:
+    ///   - match: { path: /mfa }              # or url: REGEX, or form: ID-OR-ACTION
+    ///     fill: { otp: "${env:MFA_CODE}" }   # ${env:…}/${file:…} values are secrets
+    ///     submit: verify                     # a button's name, value or text
+    /// ```
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pages: Vec<LoginPageFile>,
 
     /// jwt_bearer: the PEM private key that signs the user assertion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -228,6 +260,49 @@ pub struct LoginFile {
     /// command: seconds it may take (default 120).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_s: Option<u64>,
+}
+
+/// A step of `login.pages`.
+#[derive(Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginPageFile {
+    /// Which page the step is for.
+    #[serde(rename = "match")]
+    pub matches: PageMatchFile,
+    /// Field name → value: `${env:NAME}` and `${file:PATH}` (secrets,
+    /// fingerprinted everywhere), `${username}` and `${password}` (the
+    /// primary user's), or literal text (shown as it is).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fill: BTreeMap<String, String>,
+    /// The button that submits the form: its name, value or text
+    /// (default: the first that does not decline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submit: Option<String>,
+}
+
+impl std::fmt::Debug for LoginPageFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginPageFile")
+            .field("matches", &self.matches)
+            .field("fill", &self.fill.keys().collect::<Vec<_>>())
+            .field("submit", &self.submit)
+            .finish()
+    }
+}
+
+/// Which page a `login.pages` step is for: exactly one of the keys.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageMatchFile {
+    /// The page URL's path, exactly (`/mfa`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// A regular expression over the page's whole URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// A form's `id`, or its `action` (as written, or as a path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<String>,
 }
 
 /// The login form's fields, named (`login.form`).

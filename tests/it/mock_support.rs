@@ -209,9 +209,15 @@ pub struct MockProcess {
 
 impl MockProcess {
     pub fn start() -> MockProcess {
+        MockProcess::start_with(&[])
+    }
+
+    /// A mock with more flags (`--login authorization_code`, …).
+    pub fn start_with(flags: &[&str]) -> MockProcess {
         use std::io::BufRead;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
             .args(["mock", "--listen", "127.0.0.1:0"])
+            .args(flags)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("NO_COLOR", "1")
             .stdout(std::process::Stdio::piped())

@@ -76,6 +76,67 @@ fn no_secret_of_a_jwt_bearer_login_reaches_output_or_reports() {
 
 fn secrets_stay_secret(extra: &[&str], exchanged: &str, fingerprints: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
+    secrets_stay_secret_in(dir.path(), extra, exchanged, fingerprints, &[]);
+}
+
+/// Short secrets, as test accounts have them: the users' passwords and
+/// the clients' secrets of a mock configured with 4 and 5 characters (and
+/// a 5-digit one-time code), under the password grant and the code flow,
+/// identifier-first and through an MFA page. None reaches any output.
+#[test]
+fn short_passwords_and_secrets_stay_secret_under_every_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let defaults = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mock/strict.yaml"),
+    )
+    .unwrap();
+    let short = [
+        ("alice-pass-1", "Qz7x9"),
+        ("bob-pass-2", "Wk4p"),
+        ("carol-pass-3", "Jm8r2"),
+        ("other-app-secret", "Xe5f"),
+        ("canary-app-secret", "Ty6u"),
+        ("secret: app-secret", "secret: Ab3d"),
+    ];
+    let mut cfg = defaults;
+    for (from, to) in short {
+        assert!(cfg.contains(from), "{from}");
+        cfg = cfg.replace(from, to);
+    }
+    let file = dir.path().join("short.yaml");
+    std::fs::write(&file, cfg).unwrap();
+    let file = file.display().to_string();
+    let secrets = ["Qz7x9", "Wk4p", "Jm8r2", "Xe5f", "Ty6u", "Ab3d", "73915"];
+    for (i, login) in [
+        vec!["--login", "password"],
+        vec!["--login", "authorization_code"],
+        vec![
+            "--login",
+            "authorization_code",
+            "--identifier-first",
+            "--mfa-code",
+            "73915",
+            "--extra-forms",
+        ],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut extra = vec!["--mock", "strict", "--config", &file];
+        extra.extend(login);
+        let run = dir.path().join(format!("run{i}"));
+        std::fs::create_dir_all(&run).unwrap();
+        secrets_stay_secret_in(&run, &extra, "grant_type=", &["pw#", "cs#"], &secrets);
+    }
+}
+
+fn secrets_stay_secret_in(
+    dir: &std::path::Path,
+    extra: &[&str],
+    exchanged: &str,
+    fingerprints: &[&str],
+    short: &[&str],
+) {
     let mut args = vec!["check".to_string(), "-vv".to_string()];
     args.extend(extra.iter().map(|a| a.to_string()));
     for (f, name) in [
@@ -85,14 +146,22 @@ fn secrets_stay_secret(extra: &[&str], exchanged: &str, fingerprints: &[&str]) {
         ("html", "r.html"),
     ] {
         args.push("--report".into());
-        args.push(format!("{f}={}", dir.path().join(name).display()));
+        args.push(format!("{f}={}", dir.join(name).display()));
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = tokenprobe(&args, dir.path());
+    let out = tokenprobe(&args, dir);
     let mut all = String::from_utf8_lossy(&out.stdout).into_owned();
     all.push_str(&String::from_utf8_lossy(&out.stderr));
     for name in ["r.json", "r.xml", "r.md", "r.html"] {
-        all.push_str(&std::fs::read_to_string(dir.path().join(name)).unwrap());
+        all.push_str(&std::fs::read_to_string(dir.join(name)).unwrap());
+    }
+    assert!(
+        out.status.success(),
+        "the run passes: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    for secret in short {
+        assert!(!all.contains(secret), "secret {secret} leaked");
     }
     // -vv prints every exchange: the steps are really there.
     assert!(all.contains(exchanged), "no exchanges printed");

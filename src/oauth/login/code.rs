@@ -13,7 +13,7 @@
 //! verifiers, cookies and the password are registered with the redactor
 //! before anything is written down.
 
-use super::form::{self, FormHints, Page};
+use super::form::{self, FormHints};
 use crate::oauth::http::{self, HttpResponse, TransportError};
 use crate::oauth::record::{self, Exchange};
 use crate::oauth::request::{HttpMethod, Sensitive, WireRequest};
@@ -61,14 +61,92 @@ pub struct CodeFlow {
     /// credentials; the authorization endpoint's is always one.
     pub origins: Vec<String>,
     pub max_hops: usize,
+    /// The user's own steps for pages the recipe cannot read
+    /// (`login.pages`), tried in order before the recipe.
+    pub pages: Vec<PageStep>,
+}
+
+/// Which page a [`PageStep`] is for.
+#[derive(Debug, Clone)]
+pub enum PageMatch {
+    /// The page's URL path, exactly.
+    Path(String),
+    /// A regular expression over the page's whole URL.
+    Url(regex::Regex),
+    /// A form's `id`, or its `action` as written or as a path.
+    Form(String),
+}
+
+/// What a [`PageStep`] puts in a field.
+#[derive(Clone)]
+pub enum FillValue {
+    /// A value written in the target file: shown as it is.
+    Literal(String),
+    /// A value from `${env:…}` or `${file:…}`: a secret everywhere.
+    Secret(crate::secret::Secret),
+    /// `${username}`: the user's name.
+    Username,
+    /// `${password}`: the user's password.
+    Password,
+}
+
+impl std::fmt::Debug for FillValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FillValue::Literal(v) => write!(f, "Literal({v:?})"),
+            FillValue::Secret(s) => write!(f, "Secret({})", s.fingerprint("s")),
+            FillValue::Username => f.write_str("Username"),
+            FillValue::Password => f.write_str("Password"),
+        }
+    }
+}
+
+/// One step of `login.pages`: on the page it matches, fill these fields
+/// of the form and submit it with this button.
+#[derive(Debug, Clone)]
+pub struct PageStep {
+    pub matches: PageMatch,
+    pub fill: Vec<(String, FillValue)>,
+    /// The button's name, value or text (default: the recipe's choice).
+    pub submit: Option<String>,
+}
+
+impl PageMatch {
+    /// The form of `forms` this step is for on the page at `url`, if the
+    /// step matches the page; `fill` names the fields it must have.
+    fn form<'f>(
+        &self,
+        url: &Url,
+        forms: &'f [form::Form],
+        fill: &[(String, FillValue)],
+    ) -> Option<&'f form::Form> {
+        let has_fields = |f: &&form::Form| {
+            fill.iter()
+                .all(|(name, _)| f.inputs.iter().any(|i| i.name == *name))
+        };
+        match self {
+            PageMatch::Path(p) if url.path() == p => {
+                forms.iter().find(has_fields).or(forms.first())
+            }
+            PageMatch::Url(re) if re.is_match(url.as_str()) => {
+                forms.iter().find(has_fields).or(forms.first())
+            }
+            PageMatch::Form(want) => forms.iter().find(|f| {
+                f.id.as_deref() == Some(want.as_str())
+                    || f.action == *want
+                    || url.join(&f.action).is_ok_and(|a| a.path() == want.as_str())
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// Most pages a login may take.
 pub const MAX_HOPS: usize = 20;
 
 /// One authorization request: the flow's settings with what a scenario
-/// step changes.
-#[derive(Debug, Clone)]
+/// step changes. Its `Debug` leaves the password out.
+#[derive(Clone)]
 pub struct Authorize<'a> {
     pub client_id: &'a str,
     pub username: &'a str,
@@ -81,6 +159,18 @@ pub struct Authorize<'a> {
     pub issuer: Option<&'a str>,
 }
 
+impl std::fmt::Debug for Authorize<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorize")
+            .field("client_id", &self.client_id)
+            .field("username", &self.username)
+            .field("scope", &self.scope)
+            .field("pkce", &self.pkce)
+            .field("extra", &self.extra)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A hop of the flow, for `-v` and the reports.
 #[derive(Debug, Clone)]
 pub struct Hop {
@@ -89,13 +179,15 @@ pub struct Hop {
     pub exchange: Exchange,
 }
 
-/// What the front channel ended with.
-#[derive(Debug, Clone)]
+/// What the front channel ended with. Its `Debug` shows the response's
+/// names, not its code, and no verifier.
+#[derive(Clone)]
 pub struct Authorized {
-    /// The redirect's query: `code`, `state`, `iss`, or `error`,
-    /// `error_description`.
+    /// The authorization response: `code`, `state`, `iss`, or `error`,
+    /// `error_description` (from the redirect's query, or a `form_post`).
     pub response: Vec<(String, String)>,
-    /// The status of the redirect to the `redirect_uri`.
+    /// The status of the redirect to the `redirect_uri` (200 for a
+    /// `form_post` page).
     pub status: u16,
     pub sent_state: String,
     pub sent_nonce: Option<String>,
@@ -106,6 +198,20 @@ pub struct Authorized {
     pub hops: Vec<Hop>,
     /// Unix seconds, this machine's clock: when the credentials were posted.
     pub authenticated_at: Option<u64>,
+}
+
+impl std::fmt::Debug for Authorized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorized")
+            .field(
+                "response",
+                &self.response.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("status", &self.status)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("hops", &self.hops.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Authorized {
@@ -126,13 +232,16 @@ impl Authorized {
     }
 }
 
+/// How to go on from a page the recipe cannot complete.
+const WAY_OUT: &str = "Give the page a step in `login.pages` (match: { path: … }, fill: { field: \"${env:…}\" }, submit: button), name the fields in `login.form`, or sign in with `login.grant: command`";
+
 /// Why the front channel stopped without reaching the `redirect_uri`.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum FrontChannelError {
     /// A page the recipe could not complete: the target's problem (its
     /// `login` block, or a login that needs a person: MFA, a CAPTCHA).
     #[error(
-        "the login's hop {hop} ({url}) answered {status}, which the recipe cannot complete: {detail}; found {found}. Check `login` in the target (form: username_field, password_field, submit; origins), or sign in with `login.grant: command`"
+        "the login's hop {hop} ({url}) answered {status}, which the recipe cannot complete: {detail}; found {found}. {WAY_OUT}"
     )]
     Recipe {
         hop: usize,
@@ -189,6 +298,47 @@ pub fn pkce_pair(method: Pkce) -> Option<(String, String)> {
     }
 }
 
+/// Whether `url` is the redirect URI: the same scheme, host, port and
+/// path, and every parameter the redirect URI itself carries (RFC 6749
+/// §3.1.2: the server adds its own to the query). Never a prefix match:
+/// `/callback-evil` is not `/callback`.
+pub fn at_redirect_uri(url: &Url, redirect_uri: &Url) -> bool {
+    url.scheme() == redirect_uri.scheme()
+        && url.host_str() == redirect_uri.host_str()
+        && url.port_or_known_default() == redirect_uri.port_or_known_default()
+        && url.path() == redirect_uri.path()
+        && redirect_uri
+            .query_pairs()
+            .all(|p| url.query_pairs().any(|q| q == p))
+}
+
+/// The authorization response a redirect to the redirect URI carries: its
+/// query without the redirect URI's own parameters, or, when the query
+/// holds no response, its fragment.
+fn response_of(url: &Url, redirect_uri: &Url) -> Vec<(String, String)> {
+    let own: Vec<(String, String)> = redirect_uri
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let query: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .filter(|p| !own.contains(p))
+        .collect();
+    let is_response = |p: &[(String, String)]| p.iter().any(|(k, _)| k == "code" || k == "error");
+    if !is_response(&query)
+        && let Some(fragment) = url.fragment()
+    {
+        let f: Vec<(String, String)> = form_urlencoded::parse(fragment.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if is_response(&f) {
+            return f;
+        }
+    }
+    query
+}
+
 /// The cookies of one login.
 struct Jar(cookie_store::CookieStore);
 
@@ -206,12 +356,363 @@ impl Jar {
         for (k, v) in &r.headers {
             if k.eq_ignore_ascii_case("set-cookie") {
                 if let Some((_, value)) = v.split(';').next().and_then(|c| c.split_once('=')) {
-                    redactor.add("ck", value.trim());
+                    redactor.add_observed("ck", value.trim());
                 }
                 let _ = self.0.parse(v, url);
             }
         }
     }
+}
+
+/// A page request as a browser sends it: one `Accept`, the login's
+/// cookies, and on a form post the page's `Origin` (and, on the same
+/// origin, its `Referer`).
+fn page_request(
+    method: HttpMethod,
+    url: Url,
+    body: Option<Vec<u8>>,
+    from: Option<&Url>,
+) -> WireRequest {
+    let mut headers = vec![(
+        "Accept".to_string(),
+        "text/html,application/xhtml+xml,*/*".to_string(),
+    )];
+    if method == HttpMethod::Post
+        && let Some(page) = from
+    {
+        let origin = page.origin().ascii_serialization();
+        if origin == url.origin().ascii_serialization() {
+            headers.push(("Referer".into(), page.to_string()));
+        }
+        headers.push(("Origin".into(), origin));
+    }
+    WireRequest {
+        method,
+        url,
+        headers,
+        body: body.map(|b| ("application/x-www-form-urlencoded".into(), b)),
+        sensitive: Vec::new(),
+    }
+}
+
+/// A form submission as a request: `fields` to `action` with `method`,
+/// from the page at `page`.
+fn submit(method: &str, mut action: Url, fields: &[(String, String)], page: &Url) -> WireRequest {
+    if method.eq_ignore_ascii_case("GET") {
+        {
+            let mut q = action.query_pairs_mut();
+            q.clear();
+            for (k, v) in fields {
+                q.append_pair(k, v);
+            }
+        }
+        return page_request(HttpMethod::Get, action, None, Some(page));
+    }
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in fields {
+        s.append_pair(k, v);
+    }
+    page_request(
+        HttpMethod::Post,
+        action,
+        Some(s.finish().into_bytes()),
+        Some(page),
+    )
+}
+
+/// The front channel on its way: the pages walked so far and what the
+/// walk must keep to (the allowed origins, the redirect URI).
+struct Walk<'a> {
+    flow: &'a CodeFlow,
+    req: &'a Authorize<'a>,
+    redactor: &'a Redactor,
+    allowed: Vec<String>,
+    hops: Vec<Hop>,
+    /// Login forms and identifier pages answered so far: each comes once.
+    logins: usize,
+    identifiers: usize,
+    /// `login.pages` steps already used.
+    used: Vec<bool>,
+    authenticated_at: Option<u64>,
+}
+
+/// What to do with a page.
+enum Next {
+    Request(WireRequest),
+    Response(Vec<(String, String)>),
+}
+
+impl Walk<'_> {
+    /// The request that submits `f` on the page at `page` with `fill`
+    /// (field, value, the kind it is secret as), by `button`; refused when
+    /// it would carry a secret to an origin not declared.
+    fn submit(
+        &mut self,
+        f: &form::Form,
+        page: &Url,
+        fill: Vec<(String, String, Option<&'static str>)>,
+        button: Option<&form::Button>,
+    ) -> Result<WireRequest, String> {
+        let (action, method) = f.target(button);
+        let action = page
+            .join(&action)
+            .map_err(|_| format!("the form's action `{action}` is not a URL"))?;
+        let carries_secret = fill.iter().any(|(_, _, kind)| kind.is_some());
+        let origin = action.origin().ascii_serialization();
+        if carries_secret && !self.allowed.contains(&origin) {
+            return Err(format!(
+                "the form posts to {origin}, which is not a declared origin (the authorization endpoint's, or login.origins): nothing was sent"
+            ));
+        }
+        let pairs: Vec<(String, String)> = fill
+            .iter()
+            .map(|(k, v, _)| (k.clone(), v.clone()))
+            .collect();
+        let fields = form::submission(f, &pairs, button);
+        let mut next = submit(&method, action, &fields, page);
+        for i in &f.inputs {
+            if i.kind == "hidden" && !crate::secret::public_parameter(&i.name) {
+                let kind = crate::secret::secret_kind(&i.name).unwrap_or("hf");
+                next.sensitive.push(Sensitive::Field(kind, i.name.clone()));
+            }
+        }
+        for (name, value, kind) in fill {
+            if let Some(kind) = kind {
+                next.sensitive.push(Sensitive::Field(kind, name));
+                next.sensitive.push(Sensitive::Text(kind, value));
+            }
+        }
+        Ok(next)
+    }
+
+    /// The first unused `login.pages` step that matches the page, and the
+    /// form it is for.
+    fn step_for<'f>(&self, url: &Url, forms: &'f [form::Form]) -> Option<(usize, &'f form::Form)> {
+        self.flow
+            .pages
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.used[*i])
+            .find_map(|(i, s)| s.matches.form(url, forms, &s.fill).map(|f| (i, f)))
+    }
+
+    /// What `html`, the page at `url`, asks for: the next request, or the
+    /// authorization response a `form_post` page carries; or why the
+    /// recipe stops here (detail, what was found).
+    fn page(
+        &mut self,
+        url: &Url,
+        html: &str,
+        summary: &mut String,
+    ) -> Result<Next, (String, String)> {
+        let forms = form::forms(html);
+        let one = |f: &form::Form| form::describe(std::slice::from_ref(f));
+        // response_mode=form_post (OAuth 2.0 Form Post Response Mode §2):
+        // a page whose form goes to the redirect URI carries the response.
+        if let Some(f) = forms.iter().find(|f| {
+            url.join(&f.action)
+                .is_ok_and(|a| at_redirect_uri(&a, &self.flow.redirect_uri))
+        }) {
+            summary.push_str(" (form_post to the redirect_uri)");
+            let response: Vec<(String, String)> = f
+                .inputs
+                .iter()
+                .map(|i| (i.name.clone(), i.value.clone()))
+                .collect();
+            if let Some((_, code)) = response.iter().find(|(k, _)| k == "code") {
+                self.redactor.add("cd", code);
+            }
+            return Ok(Next::Response(response));
+        }
+        if let Some((i, f)) = self.step_for(url, &forms) {
+            self.used[i] = true;
+            let step = &self.flow.pages[i];
+            let fill = step
+                .fill
+                .iter()
+                .map(|(name, v)| match v {
+                    FillValue::Literal(s) => (name.clone(), s.clone(), None),
+                    FillValue::Secret(s) => (name.clone(), s.expose().to_string(), Some("s")),
+                    FillValue::Username => (name.clone(), self.req.username.to_string(), None),
+                    FillValue::Password => {
+                        (name.clone(), self.req.password.to_string(), Some("pw"))
+                    }
+                })
+                .collect::<Vec<_>>();
+            if fill.iter().any(|(_, _, k)| *k == Some("pw")) {
+                self.authenticated_at = Some(crate::dpop::now_s());
+            }
+            let button = match &step.submit {
+                Some(want) => Some(form::named_button(f, want).ok_or_else(|| {
+                    (
+                        format!("login.pages[{i}] submits with `{want}`, and the form has no such button"),
+                        one(f),
+                    )
+                })?),
+                None => form::login_button(f, &self.flow.form),
+            };
+            summary.push_str(&format!(" (login.pages[{i}])"));
+            return self
+                .submit(f, url, fill, button)
+                .map(Next::Request)
+                .map_err(|d| (d, one(f)));
+        }
+        let hints = &self.flow.form;
+        match form::read(html, hints) {
+            form::Page::Refresh(to) => {
+                summary.push_str(" (refresh)");
+                let to_url = url.join(&to).map_err(|_| {
+                    (
+                        format!("a meta refresh to `{to}`, not a URL"),
+                        "a refresh".into(),
+                    )
+                })?;
+                Ok(Next::Request(page_request(
+                    HttpMethod::Get,
+                    to_url,
+                    None,
+                    None,
+                )))
+            }
+            form::Page::Login(f) => {
+                self.logins += 1;
+                if self.logins > 1 {
+                    summary.push_str(" (the login form again)");
+                    return Err((
+                        "the login form came back after the credentials were posted: the server refused them (check users.primary), or the form wants fields the recipe did not fill".into(),
+                        one(&f),
+                    ));
+                }
+                let Some(pass) = form::password_field(&f, hints) else {
+                    return Err(("a login form without a password field".into(), one(&f)));
+                };
+                let mut fill = Vec::new();
+                // A password page after an identifier page may have no
+                // username field (or a hidden one, kept as it is).
+                if let Some(user) = form::username_field(&f, hints) {
+                    fill.push((user.name.clone(), self.req.username.to_string(), None));
+                } else if self.identifiers == 0 && hints.username_field.is_some() {
+                    return Err((
+                        "a form with a password field but no field named by login.form.username_field".into(),
+                        one(&f),
+                    ));
+                }
+                fill.push((pass.name.clone(), self.req.password.to_string(), Some("pw")));
+                summary.push_str(" (login form)");
+                let button = form::login_button(&f, hints);
+                let next = self
+                    .submit(&f, url, fill, button)
+                    .map_err(|d| (d, one(&f)))?;
+                self.authenticated_at = Some(crate::dpop::now_s());
+                Ok(Next::Request(next))
+            }
+            form::Page::Identifier(f) => {
+                self.identifiers += 1;
+                if self.identifiers > 1 {
+                    summary.push_str(" (the identifier page again)");
+                    return Err((
+                        "the page asking for the username came back after it was sent: the server refused the username (check users.primary)".into(),
+                        one(&f),
+                    ));
+                }
+                let Some(user) = form::username_field(&f, hints)
+                    .or_else(|| f.inputs.iter().find(|i| i.fillable()))
+                else {
+                    return Err((
+                        "an identifier page without a username field".into(),
+                        one(&f),
+                    ));
+                };
+                let fill = vec![(user.name.clone(), self.req.username.to_string(), None)];
+                summary.push_str(" (identifier)");
+                let button = form::login_button(&f, hints);
+                // The username alone, to the declared origins only.
+                let (action, _) = f.target(button);
+                if let Ok(a) = url.join(&action)
+                    && !self.allowed.contains(&a.origin().ascii_serialization())
+                {
+                    return Err((
+                        format!(
+                            "the identifier form posts to {}, which is not a declared origin (login.origins): nothing was sent",
+                            a.origin().ascii_serialization()
+                        ),
+                        one(&f),
+                    ));
+                }
+                self.submit(&f, url, fill, button)
+                    .map(Next::Request)
+                    .map_err(|d| (d, one(&f)))
+            }
+            form::Page::Consent(f) => {
+                summary.push_str(" (consent)");
+                let button = form::consent_button(&f);
+                self.submit(&f, url, Vec::new(), button)
+                    .map(Next::Request)
+                    .map_err(|d| (d, one(&f)))
+            }
+            form::Page::AutoPost(f) => {
+                summary.push_str(" (posts itself on)");
+                self.submit(&f, url, Vec::new(), None)
+                    .map(Next::Request)
+                    .map_err(|d| (d, one(&f)))
+            }
+            form::Page::Unknown(found) => Err((
+                format!(
+                    "a page that asks for what the recipe does not fill (a one-time code, a CAPTCHA, a search), or offers no way on; nothing was posted to it{}",
+                    suggestion(url, &forms)
+                        .map(|s| format!(". To fill it, add to the target's login: `pages: [{s}]`"))
+                        .unwrap_or_default()
+                ),
+                found,
+            )),
+        }
+    }
+}
+
+/// A `login.pages` step for the page at `url`, as a user would write it:
+/// its path, its first form's fields to fill, its first button.
+fn suggestion(url: &Url, forms: &[form::Form]) -> Option<String> {
+    let f = forms
+        .iter()
+        .find(|f| f.inputs.iter().any(|i| i.fillable()))?;
+    let fill: Vec<String> = f
+        .inputs
+        .iter()
+        .filter(|i| i.fillable())
+        .map(|i| {
+            let var = i
+                .name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect::<String>();
+            format!("{}: \"${{env:{var}}}\"", i.name)
+        })
+        .collect();
+    let submit =
+        f.buttons
+            .first()
+            .map(|b| {
+                let label = b.name.as_deref().filter(|_| b.value.is_empty()).unwrap_or(
+                    if b.value.is_empty() {
+                        &b.text
+                    } else {
+                        &b.value
+                    },
+                );
+                format!(", submit: \"{label}\"")
+            })
+            .unwrap_or_default();
+    Some(format!(
+        "{{ match: {{ path: \"{}\" }}, fill: {{ {} }}{submit} }}",
+        url.path(),
+        fill.join(", ")
+    ))
 }
 
 /// Runs the front channel of `flow` for `req` with `client`, every request
@@ -266,6 +767,13 @@ pub async fn authorize(
         // Public by design, but token-shaped: shown as a fingerprint too.
         redactor.add("cc", challenge);
     }
+    // What the request says in the open stays readable where a page
+    // echoes it (a consent form's hidden scope and redirect URI).
+    for (k, v) in &params {
+        if crate::secret::public_parameter(k) {
+            redactor.add_public(v);
+        }
+    }
     let mut url = endpoint.clone();
     {
         let mut q = url.query_pairs_mut();
@@ -279,17 +787,20 @@ pub async fn authorize(
             .iter()
             .map(|o| o.trim_end_matches('/').to_string()),
     );
-    let mut jar = Jar(cookie_store::CookieStore::default());
-    let mut hops: Vec<Hop> = Vec::new();
-    let mut next = WireRequest {
-        method: HttpMethod::Get,
-        url,
-        headers: Vec::new(),
-        body: None,
-        sensitive: Vec::new(),
+    let mut walk = Walk {
+        flow,
+        req,
+        redactor,
+        allowed,
+        hops: Vec::new(),
+        logins: 0,
+        identifiers: 0,
+        used: vec![false; flow.pages.len()],
+        authenticated_at: None,
     };
-    let mut authenticated_at = None;
-    let mut logins = 0;
+    let mut jar = Jar(cookie_store::CookieStore::default());
+    let mut next = page_request(HttpMethod::Get, url, None, None);
+    let mut last_status = 0;
     let max = flow.max_hops.clamp(1, MAX_HOPS);
     for hop in 1..=max {
         let page_url = next.url.clone();
@@ -298,17 +809,13 @@ pub async fn authorize(
                 .retain(|(k, _)| !k.eq_ignore_ascii_case("cookie"));
             next.headers.push(("Cookie".into(), c));
         }
-        next.headers.push((
-            "Accept".into(),
-            "text/html,application/xhtml+xml,*/*".into(),
-        ));
         record::register(&next, redactor);
         let response = http::send(next.to_reqwest(client), timeout).await;
         let r = match response {
             Ok(r) => r,
             Err(error) => {
                 let exchange = record::record(&next, None, redactor);
-                hops.push(Hop {
+                walk.hops.push(Hop {
                     summary: format!(
                         "{} {} → {error}",
                         next.method.as_str(),
@@ -320,58 +827,56 @@ pub async fn authorize(
                     hop,
                     url: without_query(&page_url),
                     error,
-                    hops,
+                    hops: walk.hops,
                 });
             }
         };
+        last_status = r.status;
         jar.store(&r, &page_url, redactor);
         let location = r
             .header("location")
             .and_then(|l| page_url.join(l.trim()).ok());
+        let to_client = location
+            .as_ref()
+            .filter(|l| at_redirect_uri(l, &flow.redirect_uri));
         // The code (and anything else the redirect carries) is secret
         // before it is written down.
-        if let Some(l) = &location
-            && l.as_str().starts_with(flow.redirect_uri.as_str())
-        {
-            for (k, v) in l.query_pairs() {
+        if let Some(l) = to_client {
+            for (k, v) in response_of(l, &flow.redirect_uri) {
                 if k == "code" {
                     redactor.add("cd", &v);
                 }
             }
         }
-        if (200..300).contains(&r.status) {
+        let html = (200..300).contains(&r.status)
+            && r.header("content-type")
+                .is_some_and(|c| c.to_ascii_lowercase().contains("html"));
+        if html {
             register_hidden_fields(&r, redactor);
         }
         let exchange = record::record(&next, Some(&r), redactor);
         let here = without_query(&page_url);
         let mut summary = format!("{} {here} → {}", next.method.as_str(), r.status);
-        if let Some(l) = location {
-            if l.as_str().starts_with(flow.redirect_uri.as_str()) {
-                let response: Vec<(String, String)> = l
-                    .query_pairs()
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect();
-                summary.push_str(" to the redirect_uri");
-                hops.push(Hop { summary, exchange });
-                return Ok(Authorized {
-                    response,
-                    status: r.status,
-                    sent_state: state,
-                    sent_nonce: nonce,
-                    code_challenge: pkce.as_ref().map(|(_, c)| c.clone()),
-                    code_verifier: pkce.map(|(v, _)| v),
-                    redirect_uri: flow.redirect_uri.to_string(),
-                    hops,
-                    authenticated_at,
-                });
-            }
-            if (300..400).contains(&r.status) {
-                summary.push_str(&format!(" to {}", without_query(&l)));
-                hops.push(Hop { summary, exchange });
-                next = WireRequest::get(l);
-                next.headers.clear();
-                continue;
-            }
+        let authorized =
+            |response: Vec<(String, String)>, status: u16, walk: Walk<'_>| Authorized {
+                response,
+                status,
+                sent_state: state.clone(),
+                sent_nonce: nonce.clone(),
+                code_challenge: pkce.as_ref().map(|(_, c)| c.clone()),
+                code_verifier: pkce.as_ref().map(|(v, _)| v.clone()),
+                redirect_uri: flow.redirect_uri.to_string(),
+                hops: walk.hops,
+                authenticated_at: walk.authenticated_at,
+            };
+        if let Some(l) = to_client {
+            summary.push_str(" to the redirect_uri");
+            walk.hops.push(Hop { summary, exchange });
+            return Ok(authorized(
+                response_of(l, &flow.redirect_uri),
+                r.status,
+                walk,
+            ));
         }
         let recipe = |detail: String, found: String, hops: Vec<Hop>| FrontChannelError::Recipe {
             hop,
@@ -381,9 +886,44 @@ pub async fn authorize(
             found,
             hops,
         };
-        let ctype = r.header("content-type").unwrap_or_default();
-        if !(200..300).contains(&r.status) || !ctype.contains("html") {
-            hops.push(Hop { summary, exchange });
+        if let Some(l) = location
+            && (300..400).contains(&r.status)
+        {
+            summary.push_str(&format!(" to {}", without_query(&l)));
+            walk.hops.push(Hop { summary, exchange });
+            // 307 and 308 keep the method and the body (RFC 9110 §15.4.8,
+            // §15.4.9): a form post goes on as one, with what it carried,
+            // and only to a declared origin when that is a secret.
+            if matches!(r.status, 307 | 308) && next.method == HttpMethod::Post {
+                let carries_secret = next
+                    .sensitive
+                    .iter()
+                    .any(|s| matches!(s, Sensitive::Text(..) | Sensitive::Basic(..)));
+                let origin = l.origin().ascii_serialization();
+                if carries_secret && !walk.allowed.contains(&origin) {
+                    return Err(recipe(
+                        format!(
+                            "a {} redirect would post the credentials again to {origin}, which is not a declared origin (login.origins): nothing was sent",
+                            r.status
+                        ),
+                        "a redirect".into(),
+                        walk.hops,
+                    ));
+                }
+                let mut again = next.clone();
+                again.url = l;
+                again
+                    .headers
+                    .retain(|(k, _)| !k.eq_ignore_ascii_case("cookie"));
+                next = again;
+            } else {
+                next = page_request(HttpMethod::Get, l, None, None);
+            }
+            continue;
+        }
+        if !html {
+            walk.hops.push(Hop { summary, exchange });
+            let ctype = r.header("content-type").unwrap_or_default();
             let what = if (300..400).contains(&r.status) {
                 "a redirect without a Location".to_string()
             } else if (200..300).contains(&r.status) {
@@ -391,155 +931,50 @@ pub async fn authorize(
             } else {
                 format!("an error page ({} bytes)", r.body.len())
             };
-            return Err(recipe(what, "no page to read".into(), hops));
+            return Err(recipe(what, "no page to read".into(), walk.hops));
         }
-        let html = r.body_text();
-        match form::read(&html, &flow.form) {
-            Page::Refresh(to) => {
-                summary.push_str(" (refresh)");
-                hops.push(Hop { summary, exchange });
-                match page_url.join(&to) {
-                    Ok(u) => next = WireRequest::get(u),
-                    Err(_) => {
-                        return Err(recipe(
-                            format!("a meta refresh to `{to}`, not a URL"),
-                            "a refresh".into(),
-                            hops,
-                        ));
-                    }
-                }
+        match walk.page(&page_url, &r.body_text(), &mut summary) {
+            Ok(Next::Request(request)) => {
+                walk.hops.push(Hop { summary, exchange });
+                next = request;
             }
-            Page::Login(f) => {
-                logins += 1;
-                if logins > 1 {
-                    summary.push_str(" (the login form again)");
-                    hops.push(Hop { summary, exchange });
-                    return Err(recipe(
-                        "the login form came back after the credentials were posted: the server refused them (check users.primary), or the form wants fields the recipe did not fill".into(),
-                        form::describe(std::slice::from_ref(&f)),
-                        hops,
-                    ));
-                }
-                let Some((user_field, pass_field)) = form::credential_fields(&f, &flow.form) else {
-                    hops.push(Hop { summary, exchange });
-                    return Err(recipe(
-                        "a form with a password field but no username field the recipe can tell (give login.form.username_field)".into(),
-                        form::describe(std::slice::from_ref(&f)),
-                        hops,
-                    ));
-                };
-                let action = match page_url.join(&f.action) {
-                    Ok(a) => a,
-                    Err(_) => {
-                        hops.push(Hop { summary, exchange });
-                        return Err(recipe(
-                            format!("the login form's action `{}` is not a URL", f.action),
-                            form::describe(std::slice::from_ref(&f)),
-                            hops,
-                        ));
-                    }
-                };
-                let origin = action.origin().ascii_serialization();
-                if !allowed.contains(&origin) {
-                    hops.push(Hop { summary, exchange });
-                    return Err(recipe(
-                        format!(
-                            "the login form posts to {origin}, which is not a declared origin (the authorization endpoint's, or login.origins): the credentials were not sent"
-                        ),
-                        form::describe(std::slice::from_ref(&f)),
-                        hops,
-                    ));
-                }
-                summary.push_str(" (login form)");
-                hops.push(Hop { summary, exchange });
-                let fields = form::submission(
-                    &f,
-                    &[
-                        (user_field, req.username.to_string()),
-                        (pass_field, req.password.to_string()),
-                    ],
-                    form::login_button(&f, &flow.form),
-                );
-                next = submit(&f.method, action, fields);
-                next.sensitive
-                    .push(Sensitive::Text("pw", req.password.to_string()));
-                authenticated_at = Some(crate::dpop::now_s());
+            Ok(Next::Response(response)) => {
+                walk.hops.push(Hop { summary, exchange });
+                return Ok(authorized(response, r.status, walk));
             }
-            Page::Submit(f) => {
-                let action = match page_url.join(&f.action) {
-                    Ok(a) => a,
-                    Err(_) => {
-                        hops.push(Hop { summary, exchange });
-                        return Err(recipe(
-                            format!("a form's action `{}` is not a URL", f.action),
-                            form::describe(std::slice::from_ref(&f)),
-                            hops,
-                        ));
-                    }
-                };
-                summary.push_str(" (consent)");
-                hops.push(Hop { summary, exchange });
-                let fields = form::submission(&f, &[], form::consent_button(&f));
-                next = submit(&f.method, action, fields);
-            }
-            Page::Unknown(found) => {
-                hops.push(Hop { summary, exchange });
-                return Err(recipe(
-                    "a page with no login form, no consent form and no redirect".into(),
-                    found,
-                    hops,
-                ));
+            Err((detail, found)) => {
+                walk.hops.push(Hop { summary, exchange });
+                return Err(recipe(detail, found, walk.hops));
             }
         }
     }
-    let last = hops.last().map(|h| h.summary.clone()).unwrap_or_default();
+    let last = walk
+        .hops
+        .last()
+        .map(|h| h.summary.clone())
+        .unwrap_or_default();
     Err(FrontChannelError::Recipe {
         hop: max,
         url: without_query(&next.url),
-        status: 0,
+        status: last_status,
         detail: format!("{max} hops without reaching the redirect_uri (the last: {last})"),
         found: "a loop or a long chain".into(),
-        hops,
+        hops: walk.hops,
     })
 }
 
-/// A form submission as a request.
-fn submit(method: &str, mut action: Url, fields: Vec<(String, String)>) -> WireRequest {
-    if method.eq_ignore_ascii_case("GET") {
-        {
-            let mut q = action.query_pairs_mut();
-            q.clear();
-            for (k, v) in &fields {
-                q.append_pair(k, v);
-            }
-        }
-        return WireRequest::get(action);
-    }
-    let mut s = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in &fields {
-        s.append_pair(k, v);
-    }
-    WireRequest {
-        method: HttpMethod::Post,
-        url: action,
-        headers: Vec::new(),
-        body: Some((
-            "application/x-www-form-urlencoded".into(),
-            s.finish().into_bytes(),
-        )),
-        sensitive: Vec::new(),
-    }
-}
-
 /// Hidden fields often carry session keys (`sessionDataKey`, CSRF
-/// tokens): secrets of the login, fingerprinted like the rest.
+/// tokens): observed secrets of the login, fingerprinted where they sit
+/// and, when long, in free text; never those named after a public
+/// protocol parameter.
 fn register_hidden_fields(r: &HttpResponse, redactor: &Redactor) {
-    if !r.header("content-type").is_some_and(|c| c.contains("html")) {
-        return;
-    }
     for f in form::forms(&r.body_text()) {
         for i in f.inputs.iter().filter(|i| i.kind == "hidden") {
-            redactor.add("hf", &i.value);
+            if let Some(kind) = crate::secret::secret_kind(&i.name) {
+                redactor.add(kind, &i.value);
+            } else if !crate::secret::public_parameter(&i.name) {
+                redactor.add_observed("hf", &i.value);
+            }
         }
     }
 }

@@ -29,12 +29,23 @@ pub async fn run(c: &CommandLogin, redactor: &Redactor) -> Result<serde_json::Va
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);
-    let child = cmd
+    let mut child = cmd
         .spawn()
         .map_err(|e| format!("login.command `{program}` cannot start: {e}"))?;
-    let out = match tokio::time::timeout(c.timeout, child.wait_with_output()).await {
-        Ok(Ok(out)) => out,
-        Ok(Err(e)) => return Err(format!("login.command `{program}`: {e}")),
+    // Both streams are read at most MAX_OUTPUT bytes deep (more is a
+    // mistake, not a token response), and the rest is drained unread so
+    // that the program never blocks on a full pipe.
+    let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(format!("login.command `{program}`: no output pipes"));
+    };
+    let run = async {
+        let (stdout, stderr) = tokio::join!(read_bounded(out), read_bounded(err));
+        let status = child.wait().await;
+        (stdout, stderr, status)
+    };
+    let (stdout, stderr, status) = match tokio::time::timeout(c.timeout, run).await {
+        Ok((o, e, Ok(status))) => (o, e, status),
+        Ok((_, _, Err(e))) => return Err(format!("login.command `{program}`: {e}")),
         Err(_) => {
             return Err(format!(
                 "login.command `{program}` did not finish within {} s (login.timeout_s)",
@@ -42,12 +53,13 @@ pub async fn run(c: &CommandLogin, redactor: &Redactor) -> Result<serde_json::Va
             ));
         }
     };
-    let stderr = String::from_utf8_lossy(&out.stderr[..out.stderr.len().min(MAX_OUTPUT)]);
+    let (stdout, stdout_cut) = stdout;
+    let (stderr, _) = stderr;
+    let stderr = String::from_utf8_lossy(&stderr);
     let stderr = redactor.redact(stderr.trim());
-    if !out.status.success() {
+    if !status.success() {
         return Err(format!(
-            "login.command `{program}` failed ({}){}",
-            out.status,
+            "login.command `{program}` failed ({status}){}",
             if stderr.is_empty() {
                 String::new()
             } else {
@@ -55,8 +67,12 @@ pub async fn run(c: &CommandLogin, redactor: &Redactor) -> Result<serde_json::Va
             }
         ));
     }
-    let stdout = &out.stdout[..out.stdout.len().min(MAX_OUTPUT)];
-    let json: serde_json::Value = serde_json::from_slice(stdout).map_err(|e| {
+    if stdout_cut {
+        return Err(format!(
+            "login.command `{program}` printed more than {MAX_OUTPUT} bytes on stdout: a token response is far smaller"
+        ));
+    }
+    let json: serde_json::Value = serde_json::from_slice(&stdout).map_err(|e| {
         format!("login.command `{program}` printed no JSON token response on stdout ({e})")
     })?;
     redactor.add_json(&json);
@@ -66,4 +82,57 @@ pub async fn run(c: &CommandLogin, redactor: &Redactor) -> Result<serde_json::Va
         ));
     }
     Ok(json)
+}
+
+/// At most [`MAX_OUTPUT`] bytes of `stream`, and whether there was more
+/// (read and dropped to its end).
+async fn read_bounded(mut stream: impl tokio::io::AsyncRead + Unpin) -> (Vec<u8>, bool) {
+    use tokio::io::AsyncReadExt;
+    let mut kept = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let mut cut = false;
+    loop {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = MAX_OUTPUT - kept.len();
+                if n > room {
+                    cut = true;
+                }
+                kept.extend_from_slice(&chunk[..n.min(room)]);
+            }
+        }
+    }
+    (kept, cut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn output_past_the_bound_is_refused_not_kept() {
+        let c = CommandLogin {
+            argv: vec![
+                "sh".into(),
+                "-c".into(),
+                "head -c 3000000 /dev/zero | tr '\\0' 'a'".into(),
+            ],
+            timeout: Duration::from_secs(20),
+        };
+        let err = run(&c, &Redactor::new()).await.unwrap_err();
+        assert!(err.contains("more than"), "{err}");
+        let ok = CommandLogin {
+            argv: vec![
+                "sh".into(),
+                "-c".into(),
+                r#"echo '{"access_token":"at-1","token_type":"Bearer"}'"#.into(),
+            ],
+            timeout: Duration::from_secs(20),
+        };
+        assert_eq!(
+            run(&ok, &Redactor::new()).await.unwrap()["access_token"],
+            "at-1"
+        );
+    }
 }

@@ -20,7 +20,7 @@ pub use crate::wire::LoginGrant;
 #[derive(Debug, Clone)]
 pub enum Login {
     Password,
-    AuthorizationCode(code::CodeFlow),
+    AuthorizationCode(Box<code::CodeFlow>),
     JwtBearer(assertion::UserAssertion),
     Command(command::CommandLogin),
 }
@@ -43,8 +43,9 @@ use crate::wire::{UserCredentials, grant};
 use std::time::Duration;
 use url::Url;
 
-/// Who signs in, and where the token endpoint is.
-#[derive(Debug, Clone, Copy)]
+/// Who signs in, and where the token endpoint is. Its `Debug` leaves the
+/// password out.
+#[derive(Clone, Copy)]
 pub struct Who<'a> {
     pub client: &'a Client,
     pub username: &'a str,
@@ -55,6 +56,17 @@ pub struct Who<'a> {
     pub scope: Option<&'a str>,
     /// The issuer an authorization response's `iss` must name (RFC 9207).
     pub issuer: Option<&'a str>,
+}
+
+impl std::fmt::Debug for Who<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Who")
+            .field("client", &self.client)
+            .field("username", &self.username)
+            .field("token_endpoint", &self.token_endpoint.as_str())
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a login has done before its token request: the request to send
