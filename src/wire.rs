@@ -234,12 +234,25 @@ pub struct Discovery {
     pub introspection_endpoint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub grant_types_supported: Vec<String>,
+    /// Absent: RFC 8414 §2's default, `["authorization_code", "implicit"]`
+    /// ([`Discovery::grant_types`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_types_supported: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub token_endpoint_auth_methods_supported: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes_supported: Vec<String>,
+}
+
+impl Discovery {
+    /// The grant types the server supports: as listed, or when the
+    /// document leaves them out, RFC 8414 §2's default.
+    pub fn grant_types(&self) -> Vec<&str> {
+        match &self.grant_types_supported {
+            Some(g) => g.iter().map(String::as_str).collect(),
+            None => vec![grant::AUTHORIZATION_CODE, "implicit"],
+        }
+    }
 }
 
 /// Body of `POST <clock_control>`: advance a virtual clock.

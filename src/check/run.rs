@@ -42,54 +42,16 @@ pub async fn prepare(
     client: &reqwest::Client,
     opts: &HttpOptions,
 ) -> Result<(), PrepareError> {
-    if let Some(url) = target.discovery.clone() {
-        let r = http::send(client.get(url.clone()), opts.request_timeout).await?;
-        let doc: crate::wire::Discovery = r
-            .json()
-            .and_then(|j| serde_json::from_value(j).ok())
-            .ok_or_else(|| {
-                TransportError::new(
-                    ErrorClass::Protocol,
-                    format!("{url}: not a discovery document (HTTP {})", r.status),
-                )
-            })?;
-        let parse = |s: &str| url::Url::parse(s).ok();
-        if target.token_endpoint.is_none() {
-            target.token_endpoint = parse(&doc.token_endpoint);
-        }
-        if target.revocation_endpoint.is_none() {
-            target.revocation_endpoint = doc.revocation_endpoint.as_deref().and_then(parse);
-        }
-        if target.introspection_endpoint.is_none() {
-            target.introspection_endpoint = doc.introspection_endpoint.as_deref().and_then(parse);
-        }
-        if target.jwks_uri.is_none() {
-            target.jwks_uri = doc.jwks_uri.as_deref().and_then(parse);
-        }
-        match (&target.issuer, &doc.issuer) {
-            (Some(declared), Some(found)) if !crate::oauth::same_issuer(declared, found) => {
-                return Err(PrepareError::Target(format!(
-                    "issuer in {} is `{declared}`, and the discovery document ({url}) says `{found}` (OpenID Connect Discovery §4.3: they must be identical): fix issuer in the target, or leave it out (discovery gives it)",
-                    target.source
-                )));
+    crate::target::discover(target, client, opts)
+        .await
+        .map_err(|e| match e {
+            crate::target::DiscoveryError::Transport { error, .. } => {
+                PrepareError::Unreachable(error)
             }
-            (None, Some(_)) => {
-                target.issuer = doc.issuer;
-                target.issuer_from_discovery = true;
-            }
-            _ => {}
-        }
-        if let crate::target::Login::AuthorizationCode(flow) = &mut target.login
-            && flow.authorization_endpoint.is_none()
-        {
-            flow.authorization_endpoint = doc.authorization_endpoint.as_deref().and_then(parse);
-        }
-    }
+            other => PrepareError::Target(other.to_string()),
+        })?;
     let endpoint = target.token_endpoint.clone().ok_or_else(|| {
-        TransportError::new(
-            ErrorClass::Protocol,
-            "no token endpoint (neither declared nor discovered)",
-        )
+        PrepareError::Target("no token endpoint (neither declared nor discovered)".into())
     })?;
     match http::send(client.head(endpoint), opts.request_timeout).await {
         Err(e)

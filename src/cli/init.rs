@@ -172,16 +172,23 @@ fn render(
             methods.join(", ")
         ));
     }
-    let grants: &[String] = doc.map_or(&[], |d| &d.grant_types_supported);
-    if !grants.is_empty() {
-        out.push_str(&format!("# grant_types_supported: {}\n", grants.join(", ")));
+    // Without discovery nothing is known: the password grant, as the
+    // file's default. A document without grant_types_supported means RFC
+    // 8414 §2's default, the code flow and implicit.
+    let grants: Vec<&str> = doc.map_or(vec!["password"], |d| d.grant_types());
+    match doc.map(|d| &d.grant_types_supported) {
+        Some(Some(_)) => out.push_str(&format!("# grant_types_supported: {}\n", grants.join(", "))),
+        Some(None) => out.push_str(
+            "# grant_types_supported is absent: RFC 8414 §2's default, authorization_code and implicit\n",
+        ),
+        None => {}
     }
     // Without the password grant, sessions start with the code flow when
     // the server offers it (RFC 9700 §2.4: the password grant MUST NOT be
     // used; most servers switch it off).
-    let password_offered = grants.is_empty() || grants.iter().any(|g| g == "password");
+    let password_offered = grants.contains(&"password");
     let code_flow = !password_offered
-        && grants.iter().any(|g| g == "authorization_code")
+        && grants.contains(&crate::wire::grant::AUTHORIZATION_CODE)
         && doc.is_some_and(|d| d.authorization_endpoint.is_some());
     let login_grants = if code_flow {
         "authorization_code"

@@ -510,7 +510,7 @@ pub fn load(args: LoadArgs) -> i32 {
             return exit::INTERNAL;
         }
     };
-    let (target, mock) = match &args.target {
+    let (mut target, mock) = match &args.target {
         Some(path) if args.mock.is_none() => match Target::load(path) {
             Ok(t) => (t, None),
             Err(d) => {
@@ -525,6 +525,22 @@ pub fn load(args: LoadArgs) -> i32 {
             }
         }
     };
+    // The endpoints the target leaves to discovery, as `check` fills them.
+    let opts = target.http_options(args.insecure, args.cacert.as_deref());
+    let discovered = crate::oauth::http::build_client(&opts, 1)
+        .map_err(|e| e.to_string())
+        .and_then(|c| {
+            mock_rt
+                .block_on(crate::target::discover(&mut target, &c, &opts))
+                .map_err(|e| e.to_string())
+        });
+    if let Err(e) = discovered {
+        eprintln!("error: {e}");
+        if let Some(m) = mock {
+            mock_rt.block_on(m.shutdown());
+        }
+        return exit::TARGET_UNREACHABLE;
+    }
     if let Err(e) = loopback_only(&target, args.allow_remote) {
         eprintln!("error: {e}");
         return exit::INVALID_INPUT;

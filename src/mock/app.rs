@@ -260,7 +260,7 @@ impl App {
             revocation_endpoint: Some(url(self.paths.revoke)),
             introspection_endpoint: Some(url(self.paths.introspect)),
             jwks_uri: Some(url(self.paths.jwks)),
-            grant_types_supported: grants,
+            grant_types_supported: Some(grants),
             token_endpoint_auth_methods_supported: methods,
             scopes_supported: self.cfg.scopes.clone(),
         };

@@ -6,8 +6,10 @@
 //!
 //! May use: `oauth`, `dpop`, `secret`, `redact`, `wire`, `diag`, `yaml`.
 
+pub mod discover;
 mod model;
 
+pub use discover::{DiscoveryError, discover};
 pub use model::*;
 
 use crate::diag::{Diagnostic, Diagnostics};
@@ -184,6 +186,27 @@ impl Target {
     /// skipped, with the reason.
     pub fn advice(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if self.discovery.is_some() {
+            let left: Vec<&str> = [
+                ("token_endpoint", self.token_endpoint.is_none()),
+                ("revocation_endpoint", self.revocation_endpoint.is_none()),
+                (
+                    "introspection_endpoint",
+                    self.introspection_endpoint.is_none(),
+                ),
+                ("jwks_uri", self.jwks_uri.is_none()),
+                ("issuer", self.issuer.is_none()),
+            ]
+            .into_iter()
+            .filter_map(|(k, missing)| missing.then_some(k))
+            .collect();
+            if !left.is_empty() {
+                out.push(format!(
+                    "{} come from the discovery document when a run starts (check, load)",
+                    left.join(", ")
+                ));
+            }
+        }
         if self.clock_control.is_some() {
             return out;
         }

@@ -292,3 +292,50 @@ async fn init_writes_a_target_that_runs() {
     assert!(stdout.contains(" 0 failed"), "{stdout}");
     mock.shutdown().await;
 }
+
+/// Issue 31: a discovery document without `grant_types_supported` means
+/// RFC 8414 §2's default (authorization_code, implicit): `init` writes a
+/// code-flow login, not the password grant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_follows_rfc_8414s_default_grant_types() {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    let base = server.uri();
+    wiremock::Mock::given(method("GET"))
+        .and(path("/.well-known/openid-configuration"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "issuer": base,
+                "authorization_endpoint": format!("{base}/authorize"),
+                "token_endpoint": format!("{base}/token"),
+                "jwks_uri": format!("{base}/jwks"),
+                "scopes_supported": ["openid", "offline_access"]
+            })),
+        )
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let discovery = format!("{base}/.well-known/openid-configuration");
+    let out = tokio::task::spawn_blocking({
+        let d = dir.path().to_path_buf();
+        move || {
+            Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+                .args(["init", "--discovery", &discovery])
+                .current_dir(d)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("target.yaml")).unwrap();
+    assert!(text.contains("grant: authorization_code"), "{text}");
+    assert!(text.contains("enabled: false"), "{text}");
+    assert!(text.contains("RFC 8414"), "{text}");
+}

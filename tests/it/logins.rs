@@ -247,3 +247,64 @@ fn a_login_command_is_refused_under_load_before_it_runs() {
     );
     assert!(!marker.exists(), "the command ran");
 }
+
+/// The mock's target with every endpoint taken out but its discovery
+/// document: what `init --discovery` users often keep.
+fn discovery_only(m: &MockProcess, dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(&m.target).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            ![
+                "token_endpoint:",
+                "revocation_endpoint:",
+                "introspection_endpoint:",
+                "jwks_uri:",
+                "issuer:",
+                "  authorization_endpoint:",
+            ]
+            .iter()
+            .any(|k| l.starts_with(k))
+        })
+        .collect();
+    let text = format!(
+        "discovery: /.well-known/openid-configuration\n{}\n",
+        kept.join("\n")
+    );
+    assert!(!text.contains("token_endpoint"), "{text}");
+    let path = dir.join("discovery-only.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Issue 31: `load` resolves a target as `check` does, discovery filling
+/// what the file leaves out, under the password grant and the code flow.
+#[test]
+fn load_takes_its_endpoints_from_discovery_under_every_login() {
+    for flags in [&[][..], &["--login", "authorization_code"][..]] {
+        let m = MockProcess::start_with(flags);
+        let dir = tempfile::tempdir().unwrap();
+        let target = discovery_only(&m, dir.path());
+        let target = target.to_str().unwrap();
+        let (out, r) = load(&[
+            "--target",
+            target,
+            "--sessions",
+            "4",
+            "--run-time",
+            "2s",
+            "--time-scale",
+            "2.8e-4",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{flags:?}: {}", text(&out));
+        assert!(
+            n(&r["latency_us"]["refresh"]["count"]) > 0,
+            "{flags:?}: {r}"
+        );
+        let check = bin()
+            .args(["check", "--target", target, "--filter", "refresh/ok"])
+            .output()
+            .unwrap();
+        assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    }
+}

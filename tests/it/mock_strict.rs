@@ -426,7 +426,7 @@ async fn discovery_and_jwks_describe_the_server() {
         assert_eq!(d.introspection_endpoint, Some(m.url("/introspect")));
         assert_eq!(d.jwks_uri, Some(m.url("/jwks")));
         for g in ["password", "refresh_token", "client_credentials"] {
-            assert!(d.grant_types_supported.iter().any(|x| x == g), "{g}");
+            assert!(d.grant_types().contains(&g), "{g}");
         }
         assert_eq!(
             d.token_endpoint_auth_methods_supported,
