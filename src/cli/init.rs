@@ -57,11 +57,17 @@ pub fn init(args: InitArgs) -> i32 {
         },
         None => None,
     };
-    let text = render(
+    let mut text = render(
         args.discovery.as_deref(),
         args.token_endpoint.as_deref(),
         doc.as_ref(),
     );
+    if args.insecure {
+        // What let init read the document lets the runs read it too.
+        text.push_str(
+            "tls: { insecure: true }   # init ran with -k: the server's certificate is not checked (CHECK: give tls.ca_file instead)\n",
+        );
+    }
     // Validated as the user will load it, with placeholders for the
     // variables they have not set yet.
     let source = match Source::from_str(&args.output, &text) {
