@@ -50,6 +50,8 @@ pub struct Runner {
     pub redactor: Arc<Redactor>,
     /// The target's JWKS, fetched once when a scenario first needs it.
     pub jwks: tokio::sync::OnceCell<Result<serde_json::Value, String>>,
+    /// How many scenarios at once, retries alone, slow answers.
+    pub pace: Arc<super::pace::Pace>,
 }
 
 /// How a scenario ended early.
@@ -348,6 +350,19 @@ impl Runner {
             Action::Grant(g) if g.grant_type == crate::scenario::compile::LOGIN => {
                 self.login_step(step, g, ctx, trace).await
             }
+            Action::Any(v) => {
+                // The password grant where the target offers it, else a
+                // refresh of a session of the target's own login.
+                if self.target.password_offered() {
+                    Box::pin(self.step(&v.password, ctx, trace)).await
+                } else {
+                    for s in &v.refresh {
+                        Box::pin(self.step(s, ctx, trace)).await?;
+                    }
+                    Ok(())
+                }
+            }
+            Action::Grant(g) if step.sample > 1 => self.sample(step, g, ctx, trace).await,
             Action::Grant(g) => match (&step.chain, step.parallel) {
                 (Some((every, until)), _) => self.chain(step, g, every, until, ctx, trace).await,
                 (None, n) if n > 1 => self.parallel(step, g, ctx, trace).await,
@@ -387,13 +402,86 @@ impl Runner {
     }
 
     pub(super) async fn send(&self, wire: &WireRequest) -> Exchanged {
-        record::exchange(
+        let _going = self.pace.request().await;
+        self.exchange(wire).await
+    }
+
+    async fn exchange(&self, wire: &WireRequest) -> Exchanged {
+        let started = Instant::now();
+        let e = record::exchange(
             &self.client,
             wire,
             self.http.request_timeout,
             &self.redactor,
         )
-        .await
+        .await;
+        if e.response.is_ok() {
+            self.pace.answered(started.elapsed());
+        }
+        e
+    }
+
+    /// [`Runner::send`], and once more alone when the transport cut it
+    /// short (a timeout, a reset, a refused connection): no such failure
+    /// is evidence about what a check judges. A refresh whose first try
+    /// got no answer may have been served: a refusal of the second try is
+    /// then no evidence either, and stops the step as an error.
+    pub(super) async fn send_retrying(&self, step: &Step, wire: &WireRequest) -> Exchanged {
+        let first = self.send(wire).await;
+        self.retry_alone(step, wire, first).await
+    }
+
+    /// `first` again, alone, when the transport cut it short (see
+    /// [`Runner::send_retrying`]); else `first` as it is.
+    pub(super) async fn retry_alone(
+        &self,
+        step: &Step,
+        wire: &WireRequest,
+        first: Exchanged,
+    ) -> Exchanged {
+        let Err(e) = &first.response else {
+            return first;
+        };
+        if !super::pace::retriable(e.class) || !self.pace.may_retry() {
+            return first;
+        }
+        let why = e.to_string();
+        let second = {
+            let _alone = self.pace.alone().await;
+            // Others may have found the server silent meanwhile.
+            if !self.pace.may_retry() {
+                return first;
+            }
+            self.exchange(wire).await
+        };
+        self.pace.retried(second.response.is_ok());
+        let refresh =
+            wire.form_param("grant_type").as_deref() == Some(crate::wire::grant::REFRESH_TOKEN);
+        match &second.response {
+            Ok(r) if refresh && !(200..300).contains(&r.status) => {
+                let detail = format!(
+                    "step `{}`: the first try got no answer ({why}); the second, alone, was refused ({}), which a server that served the first may do: not evidence. Raise timing.request_timeout_s ({} s), or lower -j",
+                    step.name,
+                    answer(r),
+                    self.http.request_timeout.as_secs_f64()
+                );
+                Exchanged {
+                    response: Err(TransportError::new(e.class, detail)),
+                    record: second.record,
+                }
+            }
+            Ok(_) => second,
+            Err(again) => {
+                let detail = format!(
+                    "{again}; tried twice, the second time alone (every other request waited): raise timing.request_timeout_s ({} s), or lower -j",
+                    self.http.request_timeout.as_secs_f64()
+                );
+                Exchanged {
+                    response: Err(TransportError::new(again.class, detail)),
+                    record: second.record,
+                }
+            }
+        }
     }
 
     pub(super) fn step_record(
@@ -436,7 +524,7 @@ impl Runner {
         let Exchanged {
             mut response,
             mut record,
-        } = self.send(wire).await;
+        } = self.send_retrying(step, wire).await;
         // A DPoP nonce demanded (RFC 9449 §8): once more with it.
         let retried = match &response {
             Ok(r) => request::dpop_nonce_retry(wire, r, ctx),

@@ -27,13 +27,17 @@ pub enum Defect {
     /// request was refused with a readable code: handed on by the checks
     /// whose property is the refusal itself ([`super::causes`]).
     ErrorCode,
+    /// Not a defect: copies of a parallel step got no answer (a timeout,
+    /// a reset), and their answers could have made the set hold. The
+    /// step errors with the cause; it never fails.
+    NoAnswer,
 }
 
 impl Defect {
     /// The catalogue id a format defect is judged under.
     pub fn catalogue_id(self) -> Option<&'static str> {
         match self {
-            Defect::Property => None,
+            Defect::Property | Defect::NoAnswer => None,
             Defect::ErrorBody => Some("ER-BODY"),
             Defect::ErrorStatus => Some("ER-STATUS"),
             Defect::ServerStatus => Some("ER-NO5XX"),
@@ -607,6 +611,22 @@ pub fn check_set(
         } else {
             what.join(" and ")
         };
+        // Copies that got no answer could have been anything: a count
+        // that holds for some of their answers and not for others is no
+        // evidence either way.
+        let unanswered = responses.iter().filter(|r| r.is_none()).count() as u32;
+        if unanswered > 0 && s.count.holds(n, total) != s.count.holds(n + unanswered, total) {
+            let mut m = Mismatch::new(
+                format!("responses with {what}"),
+                format!("{} of {total}", s.count),
+                format!(
+                    "{n} of {total}, and {unanswered} got no answer ({}): they could have made it either way",
+                    tally(responses)
+                ),
+            );
+            m.defect = Defect::NoAnswer;
+            return Err(m);
+        }
         if !s.count.holds(n, total) {
             let (subject, got) = match &s.count_by {
                 Some(member) => (

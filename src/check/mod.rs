@@ -10,6 +10,7 @@ pub mod exec;
 pub mod expect;
 pub mod expected;
 mod login;
+pub mod pace;
 pub mod plan;
 pub mod preflight;
 pub mod quality;

@@ -278,6 +278,9 @@ pub struct RunResult {
     /// Why no scenario ran: the target unreachable, or its preflight login
     /// refused (exit code 3; the reports still say so).
     pub preflight_error: Option<String>,
+    /// What the run has to say about itself, not about the server: a slow
+    /// server and the setting to change, declarations it contradicted.
+    pub notes: Vec<String>,
 }
 
 /// What changed since a previous run: scenario ids.

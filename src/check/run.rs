@@ -128,12 +128,14 @@ pub async fn run(
             .unwrap_or_default(),
         source: target.source.clone(),
     };
+    let pace = Arc::new(super::pace::Pace::new(opts.jobs, http.request_timeout));
     let runner = Arc::new(Runner {
         target: Arc::new(target),
         client,
         http,
         redactor,
         jwks: tokio::sync::OnceCell::new(),
+        pace: pace.clone(),
     });
     // Moving a shared server clock forward would expire the tokens of the
     // scenarios running beside it: with clock control, scenarios that wait
@@ -154,7 +156,10 @@ pub async fn run(
                     if let Some(signal) = crate::interrupt::received() {
                         return interrupted(&meta, signal, false);
                     }
-                    let mut task = tokio::spawn(async move { runner.run(&s).await });
+                    let mut task = tokio::spawn(async move {
+                        let _place = runner.pace.scenario().await;
+                        runner.run(&s).await
+                    });
                     tokio::select! {
                         r = &mut task => match r {
                             Ok(r) => r,
@@ -206,6 +211,7 @@ pub async fn run(
         comparison: None,
         fail_on_new: false,
         preflight_error: None,
+        notes: pace.advice().into_iter().collect(),
     }
 }
 

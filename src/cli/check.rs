@@ -299,6 +299,7 @@ fn not_run(target: &Target, scenarios: &[Scenario], early: &Early, opts: &RunOpt
         fail_on_new: false,
         interrupted,
         preflight_error,
+        notes: Vec::new(),
     }
 }
 

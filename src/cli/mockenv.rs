@@ -115,6 +115,10 @@ pub struct MockKnobs {
     /// Login pages: add unrelated forms (a search box, a language selector).
     #[arg(long)]
     pub extra_forms: bool,
+    /// A slow server: each client authentication holds one of two workers
+    /// for this many milliseconds (as PBKDF2 would).
+    #[arg(long, value_name = "MS")]
+    pub client_auth_cost_ms: Option<u64>,
 }
 
 impl MockKnobs {
@@ -139,6 +143,7 @@ impl MockKnobs {
             || self.identifier_first
             || self.mfa_code.is_some()
             || self.extra_forms
+            || self.client_auth_cost_ms.is_some()
     }
 }
 
@@ -263,6 +268,9 @@ pub fn resolve(
     }
     cfg.identifier_first |= knobs.identifier_first;
     cfg.extra_forms |= knobs.extra_forms;
+    if let Some(ms) = knobs.client_auth_cost_ms {
+        cfg.client_auth_cost_ms = ms;
+    }
     if let Some(code) = &knobs.mfa_code {
         cfg.mfa_code = Some(code.clone());
     }

@@ -165,6 +165,24 @@ pub struct App {
     pub dpop_nonce: String,
     /// The authorization endpoint's interactions, sessions and codes.
     pub logins: super::login::Logins,
+    /// The workers a client authentication takes its time on
+    /// (`client_auth_cost_ms`).
+    pub auth_workers: tokio::sync::Semaphore,
+}
+
+impl App {
+    /// What a client authentication costs on a slow server: a worker held
+    /// for `client_auth_cost_ms`.
+    pub async fn client_auth_cost(&self) {
+        if self.cfg.client_auth_cost_ms == 0 {
+            return;
+        }
+        let _worker = self.auth_workers.acquire().await;
+        tokio::time::sleep(std::time::Duration::from_millis(
+            self.cfg.client_auth_cost_ms,
+        ))
+        .await;
+    }
 }
 
 /// How far a DPoP proof's `iat` may be from the mock's clock, seconds.
@@ -230,6 +248,7 @@ impl App {
             dpop_jtis: std::sync::Mutex::new(HashMap::new()),
             dpop_nonce: crate::dpop::new_jti(),
             logins: super::login::Logins::default(),
+            auth_workers: tokio::sync::Semaphore::new(cfg.client_auth_workers.max(1) as usize),
             cfg,
         };
         app.discovery_json = app.discovery().to_string();

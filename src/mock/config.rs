@@ -334,6 +334,12 @@ pub struct MockConfig {
     /// The login, consent and MFA pages carry unrelated forms besides
     /// their own (a search box, a language selector), as portals do.
     pub extra_forms: bool,
+    /// A slow server: every request that authenticates a client (token,
+    /// revocation, introspection) holds one of `client_auth_workers` for
+    /// this many milliseconds first, as a password hash (PBKDF2) on a
+    /// small worker pool would. 0: no cost.
+    pub client_auth_cost_ms: u64,
+    pub client_auth_workers: u32,
     /// The key that signs JWT user assertions (RFC 7523 §2.1) the mock
     /// trusts when its client issues them: the public half of
     /// `fixtures/keys/user-assertion-key.pem`.
@@ -441,6 +447,8 @@ impl MockConfig {
             identifier_first: false,
             mfa_code: None,
             extra_forms: false,
+            client_auth_cost_ms: 0,
+            client_auth_workers: 2,
             user_assertion_public_key_pem: USER_ASSERTION_PUBLIC_KEY.to_string(),
             target_login: Default::default(),
         }

@@ -21,6 +21,7 @@ pub async fn revoke(State(app): State<Arc<App>>, req: Request) -> Response {
     let result = async {
         let body = request::form_body(&parts, body).await?;
         let form = request::parse_form(&body)?;
+        app.client_auth_cost().await;
         let client = request::authenticate(&app, &parts.headers, &form, false)?;
         let token = form
             .get("token")
@@ -45,6 +46,7 @@ pub async fn introspect(State(app): State<Arc<App>>, req: Request) -> Response {
     let result = async {
         let body = request::form_body(&parts, body).await?;
         let form = request::parse_form(&body)?;
+        app.client_auth_cost().await;
         // The fault: a caller that fails client authentication is told
         // `active: false` instead of 401 (RFC 7662 §2.3).
         if let Err(e) = request::authenticate(&app, &parts.headers, &form, false) {

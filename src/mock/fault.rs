@@ -51,10 +51,13 @@ pub enum Fault {
     RefreshRefusedAsInvalidRequest,
     IntrospectionUnauthenticated,
     IntrospectionExpWrong,
+    MissingGrantTypeUnsupported,
+    DuplicateParamsAccepted,
+    GetServed,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 41] = [
+    pub const ALL: [Fault; 44] = [
         Fault::RotationKeepsOld,
         Fault::NoFamilyRevoke,
         Fault::SameRefreshToken,
@@ -96,6 +99,9 @@ impl Fault {
         Fault::RefreshRefusedAsInvalidRequest,
         Fault::IntrospectionUnauthenticated,
         Fault::IntrospectionExpWrong,
+        Fault::MissingGrantTypeUnsupported,
+        Fault::DuplicateParamsAccepted,
+        Fault::GetServed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -141,6 +147,9 @@ impl Fault {
             Fault::RefreshRefusedAsInvalidRequest => "refresh_refused_as_invalid_request",
             Fault::IntrospectionUnauthenticated => "introspection_unauthenticated",
             Fault::IntrospectionExpWrong => "introspection_exp_wrong",
+            Fault::MissingGrantTypeUnsupported => "missing_grant_type_unsupported",
+            Fault::DuplicateParamsAccepted => "duplicate_params_accepted",
+            Fault::GetServed => "get_served",
         }
     }
 
@@ -243,6 +252,15 @@ impl Fault {
             }
             Fault::IntrospectionExpWrong => {
                 "introspection gives every token an exp ten minutes from now, whatever its own lifetime"
+            }
+            Fault::MissingGrantTypeUnsupported => {
+                "a token request without grant_type is answered unsupported_grant_type, not invalid_request"
+            }
+            Fault::DuplicateParamsAccepted => {
+                "a token request with a repeated parameter is served (the first value wins)"
+            }
+            Fault::GetServed => {
+                "a GET to the token endpoint, its parameters in the query, is served like a POST"
             }
         }
     }

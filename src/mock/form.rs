@@ -47,6 +47,16 @@ impl std::fmt::Debug for Form<'_> {
 
 impl<'a> Form<'a> {
     pub fn parse(body: &'a [u8]) -> Result<Form<'a>, ParseError> {
+        Form::parse_with(body, false)
+    }
+
+    /// [`Form::parse`], a repeated name keeping its first value (the
+    /// `duplicate_params_accepted` fault).
+    pub fn parse_first_wins(body: &'a [u8]) -> Result<Form<'a>, ParseError> {
+        Form::parse_with(body, true)
+    }
+
+    fn parse_with(body: &'a [u8], first_wins: bool) -> Result<Form<'a>, ParseError> {
         let mut pairs: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::with_capacity(8);
         for part in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
             // The duplicate check is linear per parameter: cap the count so
@@ -60,6 +70,9 @@ impl<'a> Form<'a> {
             };
             let name = form_decode(name)?;
             if pairs.iter().any(|(n, _)| *n == name) {
+                if first_wins {
+                    continue;
+                }
                 return Err(ParseError::Duplicate(name.into_owned()));
             }
             pairs.push((name, form_decode(value)?));

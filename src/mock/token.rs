@@ -24,8 +24,22 @@ const DUMMY_PASSWORD: &[u8] = b"tokenprobe-mock-no-such-user-password";
 pub async fn token(State(app): State<Arc<App>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let result = async {
-        let body = request::form_body(&parts, body).await?;
-        let form = request::parse_form(&body)?;
+        let body = match parts.uri.query() {
+            // The `get_served` fault: a GET's query taken as its form.
+            Some(q)
+                if parts.method == axum::http::Method::GET && app.faults.has(Fault::GetServed) =>
+            {
+                axum::body::Bytes::copy_from_slice(q.as_bytes())
+            }
+            _ => request::form_body(&parts, body).await?,
+        };
+        let form = if app.faults.has(Fault::DuplicateParamsAccepted) {
+            super::form::Form::parse_first_wins(&body)
+                .map_err(|e| OAuthError::invalid_request(e.to_string()))?
+        } else {
+            request::parse_form(&body)?
+        };
+        app.client_auth_cost().await;
         handle(&app, &parts.headers, &form).await
     };
     match result.await {
@@ -101,9 +115,16 @@ fn dpop_key(app: &App, headers: &HeaderMap) -> Result<Option<Arc<str>>, Refused>
 }
 
 async fn handle(app: &App, headers: &HeaderMap, form: &Form<'_>) -> Result<Response, Refused> {
-    let grant_type = form
-        .get("grant_type")
-        .ok_or_else(|| OAuthError::invalid_request("grant_type is missing"))?;
+    let grant_type = form.get("grant_type").ok_or_else(|| {
+        if app.faults.has(Fault::MissingGrantTypeUnsupported) {
+            OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                "grant_type is not supported",
+            )
+        } else {
+            OAuthError::invalid_request("grant_type is missing")
+        }
+    })?;
     let user_in_basic =
         app.cfg.user_credentials == UserCredentials::Basic && grant_type == grant::PASSWORD;
     let client = match request::authenticate(app, headers, form, user_in_basic) {

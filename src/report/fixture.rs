@@ -245,6 +245,7 @@ pub fn run() -> RunResult {
         comparison: None,
         fail_on_new: false,
         preflight_error: None,
+        notes: Vec::new(),
         interrupted: None,
     }
 }

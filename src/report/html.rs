@@ -145,6 +145,13 @@ fn rank(k: OutcomeKind) -> u8 {
 }
 
 fn problems_and_comparison(out: &mut String, run: &RunResult) {
+    if !run.notes.is_empty() {
+        out.push_str("<h2>Notes on the run</h2>\n<ul>\n");
+        for n in &run.notes {
+            let _ = writeln!(out, "<li>{}</li>", esc(n));
+        }
+        out.push_str("</ul>\n");
+    }
     if !run.expectation_problems.is_empty() {
         out.push_str("<h2>Expected-failures file</h2>\n<ul>\n");
         for p in &run.expectation_problems {

@@ -50,6 +50,10 @@ pub struct Report {
     /// preflight login was refused (exit code 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preflight_error: Option<String>,
+    /// What the run says about itself, not the server (a slow server and
+    /// the setting to change).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// What changed since a previous run: scenario ids.
@@ -394,6 +398,7 @@ impl Report {
                 .interrupted
                 .map(|s| crate::interrupt::name(s).to_string()),
             preflight_error: run.preflight_error.clone(),
+            notes: run.notes.clone(),
         }
     }
 }

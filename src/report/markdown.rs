@@ -183,6 +183,13 @@ fn counts(out: &mut String, scenarios: &[&ScenarioResult]) {
 
 /// Entries of the expected-failures file that fail the run.
 fn problems(out: &mut String, run: &RunResult) {
+    if !run.notes.is_empty() {
+        let _ = writeln!(out, "### Notes on the run\n");
+        for n in &run.notes {
+            let _ = writeln!(out, "- {}", text(n));
+        }
+        out.push('\n');
+    }
     if run.expectation_problems.is_empty() {
         return;
     }

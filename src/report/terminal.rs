@@ -336,6 +336,12 @@ pub fn summary(run: &RunResult, style: &Style) -> String {
             style.paint(AnsiColor::Red.on_default().bold(), "STALE")
         ));
     }
+    for n in &run.notes {
+        lines.push(format!(
+            "{} {n}",
+            style.paint(AnsiColor::Yellow.on_default().bold(), " NOTE")
+        ));
+    }
     let v = verdict(run);
     let head = if v.passed {
         style.paint(AnsiColor::Green.on_default().bold(), "PASSED")

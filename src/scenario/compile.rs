@@ -29,6 +29,10 @@ use std::time::Duration;
 /// user assertion or a command).
 pub const LOGIN: &str = "login";
 
+/// `grant: any`: whatever grant the target offers for a token request
+/// (see [`Vehicle`]).
+pub const ANY: &str = "any";
+
 mod compiled;
 mod expectations;
 mod files;
@@ -110,7 +114,12 @@ impl Compiler<'_> {
         }
         let mut steps = Vec::new();
         for (i, step) in f.steps.iter().enumerate() {
-            if let Some(s) = self.step(i, step) {
+            let compiled = if step.grant.as_deref() == Some(ANY) {
+                self.any_step(i, step)
+            } else {
+                self.step(i, step)
+            };
+            if let Some(s) = compiled {
                 steps.push(s);
             }
         }
@@ -145,26 +154,34 @@ impl Compiler<'_> {
     /// id of `covers`), else every covered id that no expectation names.
     fn blame(&mut self, covers: &[String], steps: &mut [Step]) {
         let mut claimed: Vec<String> = Vec::new();
-        for (i, st) in steps.iter().enumerate() {
-            let named = st
-                .expect
-                .iter()
-                .chain(&st.expect_any)
-                .flat_map(|e| e.judges.iter())
-                .chain(st.expect_set.iter().flat_map(|e| e.judges.iter()));
-            for id in named {
-                if !covers.contains(id) {
-                    self.err_path(
-                        &format!("steps[{i}]"),
-                        format!(
-                            "`judges: {id}` names an id this scenario does not cover ({})",
-                            covers.join(", ")
-                        ),
-                    );
-                } else if !claimed.contains(id) {
-                    claimed.push(id.clone());
+        let mut stray: Vec<(usize, String)> = Vec::new();
+        for (i, top) in steps.iter().enumerate() {
+            top.each(&mut |st| {
+                let named = st
+                    .expect
+                    .iter()
+                    .chain(&st.expect_any)
+                    .flat_map(|e| e.judges.iter())
+                    .chain(st.expect_set.iter().flat_map(|e| e.judges.iter()));
+                for id in named {
+                    if !covers.contains(id) {
+                        if !stray.iter().any(|(j, x)| *j == i && x == id) {
+                            stray.push((i, id.clone()));
+                        }
+                    } else if !claimed.contains(id) {
+                        claimed.push(id.clone());
+                    }
                 }
-            }
+            });
+        }
+        for (i, id) in stray {
+            self.err_path(
+                &format!("steps[{i}]"),
+                format!(
+                    "`judges: {id}` names an id this scenario does not cover ({})",
+                    covers.join(", ")
+                ),
+            );
         }
         if claimed.is_empty() {
             return;
@@ -174,17 +191,19 @@ impl Compiler<'_> {
             .filter(|c| !claimed.contains(c))
             .cloned()
             .collect();
-        for st in steps.iter_mut() {
-            for e in st.expect.iter_mut().chain(st.expect_any.iter_mut()) {
-                if e.judges.is_empty() {
-                    e.judges = rest.clone();
+        for top in steps.iter_mut() {
+            top.each_mut(&mut |st| {
+                for e in st.expect.iter_mut().chain(st.expect_any.iter_mut()) {
+                    if e.judges.is_empty() {
+                        e.judges = rest.clone();
+                    }
                 }
-            }
-            for e in st.expect_set.iter_mut() {
-                if e.judges.is_empty() {
-                    e.judges = rest.clone();
+                for e in st.expect_set.iter_mut() {
+                    if e.judges.is_empty() {
+                        e.judges = rest.clone();
+                    }
                 }
-            }
+            });
         }
     }
 

@@ -12,7 +12,7 @@ use std::process::Command;
 /// Each fault, the profile it is planted on (with the mock flags the fault
 /// needs to show), the catalogue id it violates, and how that id's check
 /// must end (`failed` for MUST and PROFILE ids, `warned` for a SHOULD).
-const FAULTS: [(&str, &str, &str, &str); 41] = [
+const FAULTS: [(&str, &str, &str, &str); 50] = [
     ("rotation_keeps_old", "strict", "ROT-OLD", "failed"),
     ("no_family_revoke", "strict", "RU-FAMILY", "failed"),
     ("same_refresh_token", "strict", "ROT-MODE", "failed"),
@@ -164,6 +164,54 @@ const FAULTS: [(&str, &str, &str, &str); 41] = [
         "JB-JTI",
         "failed",
     ),
+    // Checks of the token endpoint ride on any login (issue 32).
+    (
+        "missing_grant_type_unsupported",
+        "strict",
+        "ER-GRANT",
+        "failed",
+    ),
+    // Checks of the token endpoint ride on any login (issue 32).
+    (
+        "missing_grant_type_unsupported",
+        "strict --login authorization_code",
+        "ER-GRANT",
+        "failed",
+    ),
+    // Checks of the token endpoint ride on any login (issue 32).
+    (
+        "missing_grant_type_unsupported",
+        "idcs --login jwt_bearer",
+        "ER-GRANT",
+        "failed",
+    ),
+    // Checks of the token endpoint ride on any login (issue 32).
+    ("duplicate_params_accepted", "strict", "RF-DUP", "failed"),
+    // Checks of the token endpoint ride on any login (issue 32).
+    (
+        "duplicate_params_accepted",
+        "strict --login authorization_code",
+        "RF-DUP",
+        "failed",
+    ),
+    // Checks of the token endpoint ride on any login (issue 32).
+    (
+        "duplicate_params_accepted",
+        "idcs --login jwt_bearer",
+        "RF-DUP",
+        "failed",
+    ),
+    // Checks of the token endpoint ride on any login (issue 32).
+    ("get_served", "strict", "RF-POST", "warned"),
+    // Checks of the token endpoint ride on any login (issue 32).
+    (
+        "get_served",
+        "strict --login authorization_code",
+        "RF-POST",
+        "warned",
+    ),
+    // Checks of the token endpoint ride on any login (issue 32).
+    ("get_served", "idcs --login jwt_bearer", "RF-POST", "warned"),
 ];
 
 struct Verdicts {

@@ -119,6 +119,17 @@ impl Runner {
                 _ => break (results, revoked),
             }
         };
+        // A sample (not a race): copies the transport cut short are sent
+        // again, each alone; what a copy would have said is no race.
+        let results = if step.tokens.is_some() {
+            let mut kept = Vec::with_capacity(results.len());
+            for (e, w) in results.into_iter().zip(&wires) {
+                kept.push(self.retry_alone(step, w, e).await);
+            }
+            kept
+        } else {
+            results
+        };
         if let (Some(r), Some(w)) = (revoked, &revoke) {
             let summary = match &r.response {
                 Ok(resp) => format!("raced revocation: {}", describe(w, resp)),
@@ -128,17 +139,35 @@ impl Runner {
                 .records
                 .push(self.step_record(step, summary, r.record));
         }
+        let how = format!(
+            "{} × {} {}{spread}",
+            n,
+            wire.method.as_str(),
+            wire.url.path()
+        );
+        self.judge_set(step, g, wire, results, how, &[], ctx, trace)
+    }
+
+    /// The answers of a parallel step or a sample, judged together: the
+    /// set's expectations, the tokens' quality (`sent`: tokens the requests
+    /// carried, not issued by them), each answer's own expectations.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn judge_set(
+        &self,
+        step: &Step,
+        g: &GrantRequest,
+        wire: &WireRequest,
+        results: Vec<Exchanged>,
+        how: String,
+        sent: &[String],
+        ctx: &mut Context<'_>,
+        trace: &mut Trace<'_>,
+    ) -> Result<(), Stop> {
         let (responses, exchanges): (Vec<Option<HttpResponse>>, Vec<Exchange>) = results
             .into_iter()
             .map(|e| (e.response.ok(), e.record))
             .unzip();
-        let summary = format!(
-            "{} × {} {}{spread} → {}",
-            n,
-            wire.method.as_str(),
-            wire.url.path(),
-            expect::tally(&responses)
-        );
+        let summary = format!("{how} → {}", expect::tally(&responses));
         let shown = responses
             .iter()
             .position(|r| r.as_ref().is_some_and(|r| (200..300).contains(&r.status)))
@@ -198,6 +227,18 @@ impl Runner {
             && !trace.covers.iter().any(|c| c == "ER-CODE");
         let wrong_codes =
             expect::check_set(&step.expect_set, &responses, incidental).map_err(|m| {
+                if m.defect == expect::Defect::NoAnswer {
+                    return Stop::error(
+                        step,
+                        ErrorClass::Timeout,
+                        format!(
+                            "{}: {}, not evidence about the check; raise timing.request_timeout_s ({} s), or lower -j",
+                            m.subject,
+                            m.actual,
+                            self.http.request_timeout.as_secs_f64()
+                        ),
+                    );
+                }
                 let mut shown = distinct_answers(&responses, &exchanges).into_iter();
                 let mut f = Finding::new(&step.name, m.subject, m.expected, m.actual);
                 f.exchange = shown.next();
@@ -226,7 +267,7 @@ impl Runner {
             });
         }
         if let Some(q) = &step.tokens {
-            token_quality(q, &responses).map_err(|m| self.finding(step, m, None))?;
+            token_quality(q, &responses, sent).map_err(|m| self.finding(step, m, None))?;
         }
         if let Some(e) = &step.expect {
             for (r, x) in responses.iter().zip(&exchanges) {

@@ -80,10 +80,54 @@ pub struct Step {
     pub repeat: u32,
     pub timing: Option<TimingCompare>,
     pub timing_probe: Option<crate::scenario::model::TimingProbe>,
+    /// More than 1: a sample of this many refreshes one after another,
+    /// following rotation (`grant: any` riding on the refresh grant where
+    /// the password grant would have sent them in parallel).
+    pub sample: u32,
+}
+
+impl Step {
+    /// This step and, for `grant: any`, the steps of both its forms.
+    pub fn each_mut(&mut self, f: &mut impl FnMut(&mut Step)) {
+        if let Action::Any(v) = &mut self.action {
+            v.password.each_mut(f);
+            for s in &mut v.refresh {
+                s.each_mut(f);
+            }
+        }
+        f(self);
+    }
+
+    /// This step and, for `grant: any`, the steps of both its forms.
+    pub fn each(&self, f: &mut impl FnMut(&Step)) {
+        if let Action::Any(v) = &self.action {
+            v.password.each(f);
+            for s in &v.refresh {
+                s.each(f);
+            }
+        }
+        f(self);
+    }
+}
+
+/// `grant: any`: a check of how the token endpoint treats a request, not of
+/// a grant, rides on any grant the target offers. Both forms are compiled;
+/// the run picks one by the target.
+#[derive(Debug, Clone)]
+pub struct Vehicle {
+    /// Where the target offers the password grant: the step as a password
+    /// grant (the primary user's credentials).
+    pub password: Step,
+    /// Otherwise: a login of the target's own kind (a premise: its refusal
+    /// blocks), then the step as a refresh of that session's token. A raw
+    /// `body` needs no session: the step alone, as a refresh grant.
+    pub refresh: Vec<Step>,
 }
 
 #[derive(Debug, Clone)]
 pub enum Action {
+    /// `grant: any`.
+    Any(Box<Vehicle>),
     Grant(Box<GrantRequest>),
     Wait(WaitExpr),
     Revoke(TokenOp),

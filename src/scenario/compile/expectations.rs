@@ -61,10 +61,7 @@ impl Compiler<'_> {
             }
             did_you_mean(grant, grant::URIS)
         } else {
-            did_you_mean(
-                grant,
-                grant::NAMED.iter().copied().chain(std::iter::once(LOGIN)),
-            )
+            did_you_mean(grant, grant::NAMED.iter().copied().chain([LOGIN, ANY]))
         };
         let mut d = self.source.error_at_text(
             &format!("{path}.grant"),
@@ -74,7 +71,7 @@ impl Compiler<'_> {
         d.help = Some(match close {
             Some(c) => format!("did you mean `{c}`?"),
             None => format!(
-                "give {}, `login` (the target's own way to sign in) or an absolute URI for an extension grant (RFC 6749 §4.5)",
+                "give {}, `login` (the target's own way to sign in), `any` (the password grant where offered, else a refresh of a session) or an absolute URI for an extension grant (RFC 6749 §4.5)",
                 grant::NAMED.join(", ")
             ),
         });

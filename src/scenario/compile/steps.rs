@@ -77,6 +77,90 @@ impl Compiler<'_> {
             repeat: s.repeat.unwrap_or(1),
             timing: s.timing.clone(),
             timing_probe: s.timing_probe.clone(),
+            sample: 0,
+        })
+    }
+
+    /// `grant: any`: the step compiled twice, as a password grant and as a
+    /// refresh of a session the target's login starts (a `parallel` sample
+    /// becomes refreshes one after another: parallel copies of one refresh
+    /// token would be a race, CC-RACE's question, not this one's).
+    pub(super) fn any_step(&mut self, i: usize, s: &StepFile) -> Option<Step> {
+        use crate::wire::grant;
+        let path = format!("steps[{i}]");
+        if s.refresh_token.is_some() || s.username.is_some() || s.password.is_some() {
+            self.err_path(
+                &path,
+                "`grant: any` picks its own credentials (the user's, or a session's refresh token): leave out refresh_token, username and password".into(),
+            );
+            return None;
+        }
+        if s.parallel.is_some() && s.tokens.is_none() {
+            self.err_path(
+                &format!("{path}.parallel"),
+                "`grant: any` with `parallel` samples tokens (give `tokens`); a race needs a grant of its own".into(),
+            );
+            return None;
+        }
+        let names = self.names.clone();
+        let password = self.step(
+            i,
+            &StepFile {
+                grant: Some(grant::PASSWORD.into()),
+                ..s.clone()
+            },
+        )?;
+        // The same step again, in its other form: its name is taken once.
+        self.names = names;
+        let mut refresh = Vec::new();
+        let mut r = StepFile {
+            grant: Some(grant::REFRESH_TOKEN.into()),
+            user_credentials: None,
+            ..s.clone()
+        };
+        if s.body.is_none() {
+            let session = format!("session-of-step-{}", i + 1);
+            let expect: Expect =
+                serde_yaml::from_str("{ status: 200, body: { refresh_token: present } }")
+                    .expect("a valid expectation");
+            let login = StepFile {
+                name: Some(session.clone()),
+                grant: Some(LOGIN.into()),
+                client: s.client.clone(),
+                user: s.user.clone(),
+                expect: Some(expect),
+                setup: Some(true),
+                ..StepFile::default()
+            };
+            refresh.push(self.step(i, &login)?);
+            r.refresh_token = Some(format!("{{{{ {session}.refresh_token }}}}"));
+        }
+        let mut step = self.step(i, &r)?;
+        if let Some(n) = s.parallel {
+            step.sample = n;
+            step.parallel = 1;
+        }
+        refresh.push(step);
+        Some(Step {
+            name: password.name.clone(),
+            action: Action::Any(Box::new(Vehicle { password, refresh })),
+            expect: None,
+            expect_any: Vec::new(),
+            expect_set: Vec::new(),
+            tokens: None,
+            chain: None,
+            parallel: 1,
+            with_revoke: None,
+            across_addresses: false,
+            only_if: None,
+            setup: false,
+            not_applicable_if: Vec::new(),
+            within: None,
+            own_client: false,
+            repeat: 1,
+            timing: None,
+            timing_probe: None,
+            sample: 0,
         })
     }
 
