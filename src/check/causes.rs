@@ -55,25 +55,34 @@ pub fn code_is_incidental(covers: &[String]) -> bool {
     covers.iter().any(refusal) && covers.iter().all(|c| refusal(c) || shape(c))
 }
 
-/// What identifies one wrong answer: the request's grant type and the
-/// response's status, `error` and description. Two failures of the
-/// `error` expectation with the same key are one root cause.
-/// The request's grant type, and the response's status, code and description.
-type AnswerKey = (String, String, u16, String);
+/// What identifies one root cause among failures of token requests: the
+/// endpoint (the URL's path), the grant type, the answer's status, and
+///
+/// - for a refusal with the wrong `error` code: that code (the shape of
+///   the refusal is the cause, whatever check met it and whatever the
+///   description says: one server answering every failed password grant
+///   `403 access_denied` is one finding);
+/// - for a request accepted where a refusal was expected: the ids judged
+///   (a server ignoring the PKCE verifier accepts a missing one and a
+///   wrong one alike: one finding of PK-VERIFIER, not two; a binding
+///   accepted and a widened scope accepted stay two defects).
+#[derive(PartialEq, Debug)]
+struct AnswerKey {
+    endpoint: String,
+    grant: String,
+    status: u16,
+    what: AnswerWhat,
+}
 
-fn answer_key(f: &super::result::Finding) -> Option<AnswerKey> {
-    if f.subject != "error" || !f.also.is_empty() {
-        return None;
-    }
+#[derive(PartialEq, Debug)]
+enum AnswerWhat {
+    Code(String),
+    Accepted(Vec<String>),
+}
+
+fn answer_key(r: &super::result::ScenarioResult, f: &super::result::Finding) -> Option<AnswerKey> {
     let x = f.exchange.as_ref()?;
     let response = x.response.as_ref()?;
-    let body: serde_json::Value = serde_json::from_str(&response.body).ok()?;
-    let code = body.get("error")?.as_str()?.to_string();
-    let description = body
-        .get("error_description")
-        .and_then(|d| d.as_str())
-        .unwrap_or_default()
-        .to_string();
     let grant = x
         .request
         .body
@@ -84,14 +93,41 @@ fn answer_key(f: &super::result::Finding) -> Option<AnswerKey> {
                 .map(|(_, v)| v.into_owned())
         })
         .unwrap_or_default();
-    Some((grant, code, response.status, description))
+    let endpoint = url::Url::parse(&x.request.url)
+        .map(|u| u.path().to_string())
+        .unwrap_or_else(|_| x.request.url.clone());
+    let code = serde_json::from_str::<serde_json::Value>(&response.body)
+        .ok()
+        .and_then(|b| b.get("error")?.as_str().map(str::to_string));
+    let refusal_shape = ["error", "status", "response"].contains(&f.subject.as_str());
+    let what = if let (Some(code), true, true) = (code, refusal_shape, response.status >= 400) {
+        AnswerWhat::Code(code)
+    } else if (200..300).contains(&response.status)
+        && f.subject == "status"
+        && !grant.is_empty()
+    {
+        let mut ids = if f.judges.is_empty() {
+            r.covers.clone()
+        } else {
+            f.judges.clone()
+        };
+        ids.sort();
+        AnswerWhat::Accepted(ids)
+    } else {
+        return None;
+    };
+    Some(AnswerKey {
+        endpoint,
+        grant,
+        status: response.status,
+        what,
+    })
 }
 
 /// What makes two findings one root cause.
 #[derive(PartialEq)]
 enum Cause {
-    /// The same wrong answer (grant type, `error`, status, description) to
-    /// the `error` expectation.
+    /// The same wrong answer to the same kind of token request.
     Answer(AnswerKey),
     /// The same document (a GET of one URL, answered with one status and
     /// body) found wanting under the same ids at the same weight: the
@@ -113,7 +149,7 @@ fn cause(r: &super::result::ScenarioResult) -> Option<Cause> {
         Outcome::Warned(f) => (f, true),
         _ => return None,
     };
-    if !warned && let Some(key) = answer_key(f) {
+    if !warned && let Some(key) = answer_key(r, f) {
         return Some(Cause::Answer(key));
     }
     let x = f.exchange.as_ref()?;

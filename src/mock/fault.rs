@@ -54,10 +54,11 @@ pub enum Fault {
     MissingGrantTypeUnsupported,
     DuplicateParamsAccepted,
     GetServed,
+    PasswordRefusedAsAccessDenied,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 44] = [
+    pub const ALL: [Fault; 45] = [
         Fault::RotationKeepsOld,
         Fault::NoFamilyRevoke,
         Fault::SameRefreshToken,
@@ -102,6 +103,7 @@ impl Fault {
         Fault::MissingGrantTypeUnsupported,
         Fault::DuplicateParamsAccepted,
         Fault::GetServed,
+        Fault::PasswordRefusedAsAccessDenied,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -150,6 +152,7 @@ impl Fault {
             Fault::MissingGrantTypeUnsupported => "missing_grant_type_unsupported",
             Fault::DuplicateParamsAccepted => "duplicate_params_accepted",
             Fault::GetServed => "get_served",
+            Fault::PasswordRefusedAsAccessDenied => "password_refused_as_access_denied",
         }
     }
 
@@ -261,6 +264,9 @@ impl Fault {
             }
             Fault::GetServed => {
                 "a GET to the token endpoint, its parameters in the query, is served like a POST"
+            }
+            Fault::PasswordRefusedAsAccessDenied => {
+                "every refused password grant (wrong password, unknown user, a missing one) is answered 403 access_denied, each with its own description"
             }
         }
     }

@@ -168,7 +168,20 @@ async fn handle(app: &App, headers: &HeaderMap, form: &Form<'_>) -> Result<Respo
     // code flow and refresh its tokens (RFC 6749 §2.1).
     let mut nonce = None;
     let issued = match grant_type {
-        grant::PASSWORD => password(app, client, headers, form, user_in_basic, jkt).await?,
+        grant::PASSWORD => password(app, client, headers, form, user_in_basic, jkt)
+            .await
+            .map_err(|e| {
+                if app.faults.has(Fault::PasswordRefusedAsAccessDenied) && e.retry_after_s.is_none() {
+                    OAuthError {
+                        error: "access_denied",
+                        description: format!("access denied: {}", e.description).into(),
+                        ..e
+                    }
+                    .with_status(axum::http::StatusCode::FORBIDDEN)
+                } else {
+                    e
+                }
+            })?,
         grant::REFRESH_TOKEN => refresh(app, client, form, jkt.as_deref()).await?,
         grant::AUTHORIZATION_CODE => {
             let (issued, n) = super::login::exchange(app, client, form, jkt)?;

@@ -12,7 +12,7 @@ use std::process::Command;
 /// Each fault, the profile it is planted on (with the mock flags the fault
 /// needs to show), the catalogue id it violates, and how that id's check
 /// must end (`failed` for MUST and PROFILE ids, `warned` for a SHOULD).
-const FAULTS: [(&str, &str, &str, &str); 50] = [
+const FAULTS: [(&str, &str, &str, &str); 51] = [
     ("rotation_keeps_old", "strict", "ROT-OLD", "failed"),
     ("no_family_revoke", "strict", "RU-FAMILY", "failed"),
     ("same_refresh_token", "strict", "ROT-MODE", "failed"),
@@ -212,6 +212,14 @@ const FAULTS: [(&str, &str, &str, &str); 50] = [
     ),
     // Checks of the token endpoint ride on any login (issue 32).
     ("get_served", "idcs --login jwt_bearer", "RF-POST", "warned"),
+    // One root cause, one finding (issue 32): four password checks and
+    // the scope echo meet the same 403 access_denied.
+    (
+        "password_refused_as_access_denied",
+        "strict",
+        "PW-MISSING",
+        "failed",
+    ),
 ];
 
 struct Verdicts {
