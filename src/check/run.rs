@@ -264,7 +264,14 @@ fn crashed(s: &Scenario, e: &tokio::task::JoinError) -> ScenarioResult {
 }
 
 /// The catalogue ids that format defects seen elsewhere are judged under.
-const ATTRIBUTED_IDS: [&str; 4] = ["ER-BODY", "ER-STATUS", "ER-NO5XX", "ER-CODE"];
+const ATTRIBUTED_IDS: [&str; 6] = [
+    "ER-BODY",
+    "ER-STATUS",
+    "ER-NO5XX",
+    "ER-CODE",
+    "RI-ERR",
+    "RV-ERR",
+];
 
 fn judges_attributed(r: &ScenarioResult) -> bool {
     r.covers

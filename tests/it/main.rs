@@ -7,6 +7,7 @@ mod ci_recipes;
 mod ci_trust;
 mod cli_help;
 mod deploy_manifests;
+mod endpoint_clauses;
 mod fault_matrix;
 mod file_schemas;
 mod first_run;

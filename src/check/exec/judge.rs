@@ -100,6 +100,14 @@ impl Runner {
         // with an OAuth error is handed on below, and the check goes on).
         // A 5xx with an OAuth `error` is a refusal with the wrong status:
         // its code is still judged where it is due.
+        // RFC 7009 §2.2.1: a 503 from the revocation endpoint means "try
+        // again later"; the check that met it could not be tried.
+        if response.status == 503 && self.endpoint_of(record) == Endpoint::Revocation {
+            return Err(Stop::Blocked {
+                step: step.name.clone(),
+                by: "the revocation endpoint answered 503, which RFC 7009 §2.2.1 makes a \"retry later\", not a refusal: run again when the server has recovered".into(),
+            });
+        }
         let refusal_as_5xx = expect::error_code(response).is_some()
             || misses
                 .iter()
@@ -197,6 +205,7 @@ impl Runner {
                 || crate::check::causes::code_is_incidental(trace.covers);
             if let Some(id) = m.defect.catalogue_id()
                 && handed_on
+                && let id = self.shape_id(id, record)
                 && !trace.covers.iter().any(|c| c == id)
             {
                 trace.attributed.push(Attributed {
@@ -227,6 +236,53 @@ impl Runner {
         let mut first = rest.next().expect("not empty");
         first.also = rest.map(|f| f.observed(trace.level)).collect();
         Err(Stop::Finding(Box::new(first)))
+    }
+}
+
+/// Which endpoint an exchange went to: refusals are judged by the clause
+/// of the endpoint's own document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Endpoint {
+    Token,
+    Introspection,
+    Revocation,
+    Other,
+}
+
+impl Runner {
+    pub(super) fn endpoint_of(&self, x: &Exchange) -> Endpoint {
+        let Ok(url) = url::Url::parse(&x.request.url) else {
+            return Endpoint::Other;
+        };
+        let same = |u: &Option<url::Url>| {
+            u.as_ref()
+                .is_some_and(|u| u.origin() == url.origin() && u.path() == url.path())
+        };
+        let t = &self.target;
+        if same(&t.introspection_endpoint) {
+            Endpoint::Introspection
+        } else if same(&t.revocation_endpoint) {
+            Endpoint::Revocation
+        } else if same(&t.token_endpoint) {
+            Endpoint::Token
+        } else {
+            Endpoint::Other
+        }
+    }
+
+    /// The id that judges a refusal's shape (body, status, code) at the
+    /// endpoint the exchange went to: RFC 6749 §5.2's ER-* at the token
+    /// endpoint, RFC 7662 §2.3's RI-ERR at introspection, RFC 7009
+    /// §2.2.1's RV-ERR at revocation. Server errors stay ER-NO5XX's.
+    pub(super) fn shape_id(&self, id: &'static str, x: &Exchange) -> &'static str {
+        if id == "ER-NO5XX" {
+            return id;
+        }
+        match self.endpoint_of(x) {
+            Endpoint::Introspection => "RI-ERR",
+            Endpoint::Revocation => "RV-ERR",
+            _ => id,
+        }
     }
 }
 
