@@ -76,7 +76,11 @@ struct AnswerKey {
 
 #[derive(PartialEq, Debug)]
 enum AnswerWhat {
-    Code(String),
+    /// The code, and whether the check expected another one (a 501
+    /// `unsupported_grant_type` is one cause for a malformed body that
+    /// expects any 4xx, and two for a missing `grant_type`, whose check
+    /// expects `invalid_request`).
+    Code(String, bool),
     Accepted(Vec<String>),
 }
 
@@ -101,11 +105,9 @@ fn answer_key(r: &super::result::ScenarioResult, f: &super::result::Finding) -> 
         .and_then(|b| b.get("error")?.as_str().map(str::to_string));
     let refusal_shape = ["error", "status", "response"].contains(&f.subject.as_str());
     let what = if let (Some(code), true, true) = (code, refusal_shape, response.status >= 400) {
-        AnswerWhat::Code(code)
-    } else if (200..300).contains(&response.status)
-        && f.subject == "status"
-        && !grant.is_empty()
-    {
+        let code_wrong = f.subject == "error" || f.also.iter().any(|o| o.subject == "error");
+        AnswerWhat::Code(code, code_wrong)
+    } else if (200..300).contains(&response.status) && f.subject == "status" && !grant.is_empty() {
         let mut ids = if f.judges.is_empty() {
             r.covers.clone()
         } else {

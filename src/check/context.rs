@@ -145,6 +145,13 @@ impl<'a> Context<'a> {
         self.captures.push((name.to_string(), c));
     }
 
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Captured> {
+        self.captures
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c)
+    }
+
     pub fn get(&self, name: &str) -> Option<&Captured> {
         self.captures
             .iter()

@@ -507,7 +507,22 @@ impl Runner {
     ) -> Result<(), Stop> {
         let requested_scope = wire.form_param("scope");
         self.single_with(step, wire, requested_scope, Vec::new(), ctx, trace)
-            .await
+            .await?;
+        // The refresh token that lives on after a refresh: the successor,
+        // or, where the server does not rotate (`omit`: RFC 6749 §5.1
+        // leaves the member out), the one sent.
+        if let Some(sent) = wire.form_param("refresh_token")
+            && let Some(c) = ctx.get_mut(&step.name)
+            && (200..300).contains(&c.status)
+        {
+            let live = c
+                .member("refresh_token")
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or(sent);
+            c.extra
+                .push(("live_refresh_token".into(), serde_json::Value::String(live)));
+        }
+        Ok(())
     }
 
     /// [`Runner::single`] for a request whose scope was asked elsewhere (an

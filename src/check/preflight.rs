@@ -22,6 +22,82 @@ pub struct Preflight {
     /// `None` when no refresh token came back; `Some(Err)` when the refresh
     /// was refused (the suite will say why; not a reason to stop).
     pub refresh: Option<Result<String, String>>,
+    /// What the login and the refresh showed of the server's behaviour.
+    pub seen: Seen,
+}
+
+/// The server's behaviour as one login and one refresh show it: what a
+/// target declares, probed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// A new refresh token (rotate), the same one (static), none (omit).
+    pub rotation: Option<crate::wire::Rotation>,
+    /// Whether the refresh answer carried an id_token.
+    pub id_token_on_refresh: Option<bool>,
+    /// The scope the login was granted (its answer's `scope`, else the
+    /// scope asked for).
+    pub granted_scope: Option<String>,
+}
+
+impl Seen {
+    /// The target's declarations this contradicts, each with what was
+    /// declared, what was seen and the fix: the target's mistakes (those
+    /// that would make a check fail falsely), then notes (those that only
+    /// leave checks out: an id_token declared absent that comes).
+    pub fn contradictions(&self, target: &Target) -> (Vec<String>, Vec<String>) {
+        let mut notes = Vec::new();
+        use crate::wire::Rotation;
+        let mut out = Vec::new();
+        let b = &target.behaviour;
+        let name = |r: Rotation| match r {
+            Rotation::Rotate => "rotate",
+            Rotation::Static => "static",
+            Rotation::Omit => "omit",
+        };
+        if let Some(seen) = self.rotation
+            && seen != b.rotation
+        {
+            let what = match seen {
+                Rotation::Rotate => "a new refresh token",
+                Rotation::Static => "the same refresh token",
+                Rotation::Omit => "no refresh_token member",
+            };
+            out.push(format!(
+                "behaviour.rotation declares `{}`, and the preflight's refresh answered with {what}: declare `rotation: {}`",
+                name(b.rotation),
+                name(seen)
+            ));
+        }
+        if let Some(seen) = self.id_token_on_refresh
+            && seen != b.id_token_on_refresh
+        {
+            let to = if seen { &mut notes } else { &mut out };
+            to.push(format!(
+                "behaviour.id_token_on_refresh declares `{}`, and the preflight's refresh answer {} an id_token: declare `id_token_on_refresh: {seen}`",
+                b.id_token_on_refresh,
+                if seen { "carried" } else { "carried no" }
+            ));
+        }
+        if let Some(granted) = &self.granted_scope {
+            let words: Vec<&str> = granted.split_whitespace().collect();
+            if let Some(extra) = target.scopes.get("extra")
+                && extra.split_whitespace().all(|w| words.contains(&w))
+            {
+                out.push(format!(
+                    "scopes.extra is `{extra}`, a scope that must not be granted, and the login was granted `{granted}`: name a scope the login does not get"
+                ));
+            }
+            if let Some(narrow) = target.scopes.get("narrow") {
+                let n: Vec<&str> = narrow.split_whitespace().collect();
+                if !n.iter().all(|w| words.contains(w)) || n.len() >= words.len() {
+                    out.push(format!(
+                        "scopes.narrow is `{narrow}`, which must be a proper part of the granted scope, and the login was granted `{granted}`: name a part of it"
+                    ));
+                }
+            }
+        }
+        (out, notes)
+    }
 }
 
 /// The `error` member of an answer, or its status.
@@ -36,7 +112,34 @@ fn answer(r: &crate::oauth::http::HttpResponse) -> (String, Option<String>) {
     (text, code)
 }
 
+/// The preflight: [`observe`], and the declarations it contradicts made
+/// the target's mistake.
 pub async fn run(
+    target: &Target,
+    client: &reqwest::Client,
+    http: &HttpOptions,
+    redactor: &Redactor,
+) -> Result<Option<Preflight>, Refused> {
+    let p = observe(target, client, http, redactor).await?;
+    if let Some(p) = &p {
+        let (mistakes, notes) = p.seen.contradictions(target);
+        for n in notes {
+            eprintln!("note: preflight: {n}");
+        }
+        if !mistakes.is_empty() {
+            return Err(Refused(format!(
+                "preflight: the target {} says what the server contradicts (a mistake of the target's, not a finding of the server's): {}",
+                target.source,
+                mistakes.join("; ")
+            )));
+        }
+    }
+    Ok(p)
+}
+
+/// One login and one refresh: what they show of the server, or why the
+/// target cannot be used as configured.
+pub async fn observe(
     target: &Target,
     client: &reqwest::Client,
     http: &HttpOptions,
@@ -73,6 +176,7 @@ pub async fn run(
                         redactor.redact(&problem)
                     ),
                     refresh: None,
+                    seen: Seen::default(),
                 }));
             }
             Err(e) => {
@@ -151,16 +255,26 @@ pub async fn run(
         )));
     }
     let login_said = format!("login {said}");
-    let refresh_token = r.json().and_then(|j| {
+    let login_json = r.json();
+    let refresh_token = login_json.as_ref().and_then(|j| {
         j.get("refresh_token")
             .and_then(|t| t.as_str().map(str::to_string))
     });
+    let mut seen = Seen {
+        granted_scope: login_json
+            .as_ref()
+            .and_then(|j| j.get("scope")?.as_str().map(str::to_string))
+            .or_else(|| target.login_scope.clone()),
+        ..Seen::default()
+    };
     let Some(rt) = refresh_token else {
         return Ok(Some(Preflight {
             login: login_said,
             refresh: None,
+            seen,
         }));
     };
+    let sent = rt.clone();
     let wire = match TokenRequest::new(grant::REFRESH_TOKEN, c, endpoint)
         .param("refresh_token", rt)
         .build()
@@ -170,13 +284,33 @@ pub async fn run(
     };
     let response = send_with_dpop(client, wire, key.as_ref(), &mut nonce, http, redactor).await;
     let refresh = match response {
-        Ok(r) if (200..300).contains(&r.status) => Ok(format!("refresh {}", answer(&r).0)),
+        Ok(r) if (200..300).contains(&r.status) => {
+            if let Some(j) = r.json().filter(|j| j.get("access_token").is_some()) {
+                seen.rotation = Some(match j.get("refresh_token").and_then(|t| t.as_str()) {
+                    Some(t) if t == sent => crate::wire::Rotation::Static,
+                    Some(_) => crate::wire::Rotation::Rotate,
+                    None => crate::wire::Rotation::Omit,
+                });
+                // An id_token needs openid; without it the declaration
+                // says nothing the refresh could show.
+                let openid = seen
+                    .granted_scope
+                    .as_deref()
+                    .is_some_and(|s| s.split_whitespace().any(|w| w == "openid"));
+                if openid {
+                    seen.id_token_on_refresh =
+                        Some(j.get("id_token").is_some_and(|t| t.is_string()));
+                }
+            }
+            Ok(format!("refresh {}", answer(&r).0))
+        }
         Ok(r) => Err(format!("refresh {}", answer(&r).0)),
         Err(e) => Err(format!("refresh: {e}")),
     };
     Ok(Some(Preflight {
         login: login_said,
         refresh: Some(refresh),
+        seen,
     }))
 }
 

@@ -85,6 +85,16 @@ pub fn init(args: InitArgs) -> i32 {
         eprintln!("internal error: the generated file is not valid: {d}");
         return exit::INTERNAL;
     }
+    // With the credentials at hand, one login and one refresh say what
+    // the behaviour block should: it is written as seen.
+    if let Ok(mut target) = Target::from_source(&source, &|name| std::env::var(name).ok()) {
+        match observe(&mut target) {
+            Ok(seen) => text = write_seen(&text, &seen),
+            Err(why) => {
+                eprintln!("note: the behaviour block was not probed ({why}); check it by hand")
+            }
+        }
+    }
     if let Err(e) = crate::report::write_atomically(&args.output, text.as_bytes()) {
         eprintln!("error: {}: {e}", args.output.display());
         return exit::INTERNAL;
@@ -95,6 +105,58 @@ pub fn init(args: InitArgs) -> i32 {
         args.output.display()
     );
     exit::OK
+}
+
+/// One login and one refresh with the target's credentials: what they show.
+fn observe(target: &mut Target) -> Result<crate::check::preflight::Seen, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let http = target.http_options(false, None);
+    let redactor = target.redactor();
+    rt.block_on(async {
+        let client = http::build_client(&http, 2).map_err(|e| e.to_string())?;
+        crate::target::discover(target, &client, &http)
+            .await
+            .map_err(|e| redactor.redact(&e.to_string()))?;
+        let p = crate::check::preflight::observe(target, &client, &http, &redactor)
+            .await
+            .map_err(|e| redactor.redact(&e.to_string()))?;
+        p.map(|p| p.seen)
+            .ok_or_else(|| "the target has no primary client or user".to_string())
+    })
+}
+
+/// `text` with the behaviour the server showed written in, each line
+/// saying so.
+fn write_seen(text: &str, seen: &crate::check::preflight::Seen) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let replaced = match (line.trim_start(), seen.rotation, seen.id_token_on_refresh) {
+            (l, Some(r), _) if l.starts_with("rotation:") => Some(format!(
+                "  rotation: {}                # seen by init: one refresh answered with {}",
+                match r {
+                    crate::wire::Rotation::Rotate => "rotate",
+                    crate::wire::Rotation::Static => "static",
+                    crate::wire::Rotation::Omit => "omit",
+                },
+                match r {
+                    crate::wire::Rotation::Rotate => "a new refresh token",
+                    crate::wire::Rotation::Static => "the same refresh token",
+                    crate::wire::Rotation::Omit => "no refresh_token",
+                }
+            )),
+            (l, _, Some(i)) if l.starts_with("id_token_on_refresh:") => Some(format!(
+                "  id_token_on_refresh: {i}  # seen by init: the refresh answer {} an id_token",
+                if i { "carried" } else { "carried no" }
+            )),
+            _ => None,
+        };
+        out.push_str(replaced.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
 }
 
 fn fetch(url: &str, insecure: bool) -> Result<Discovery, String> {

@@ -171,7 +171,8 @@ async fn handle(app: &App, headers: &HeaderMap, form: &Form<'_>) -> Result<Respo
         grant::PASSWORD => password(app, client, headers, form, user_in_basic, jkt)
             .await
             .map_err(|e| {
-                if app.faults.has(Fault::PasswordRefusedAsAccessDenied) && e.retry_after_s.is_none() {
+                if app.faults.has(Fault::PasswordRefusedAsAccessDenied) && e.retry_after_s.is_none()
+                {
                     OAuthError {
                         error: "access_denied",
                         description: format!("access denied: {}", e.description).into(),

@@ -37,7 +37,8 @@ fn run(base: &str, filters: &[&str]) -> serde_json::Value {
     .unwrap();
     let json = dir.path().join("r.json");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tokenprobe"));
-    cmd.args(["check", "--no-preflight", "--target"]).arg(&target);
+    cmd.args(["check", "--no-preflight", "--target"])
+        .arg(&target);
     for f in filters {
         cmd.args(["--filter", f]);
     }
@@ -81,7 +82,11 @@ async fn the_same_503_is_a_failure_at_the_token_endpoint_and_retry_later_at_revo
     })
     .await
     .unwrap();
-    assert_eq!(outcome(&r, "revocation/revoke-refresh-token"), "blocked", "{r}");
+    assert_eq!(
+        outcome(&r, "revocation/revoke-refresh-token"),
+        "blocked",
+        "{r}"
+    );
     let all = r["scenarios"].to_string();
     assert!(all.contains("RFC 7009"), "{all}");
     // At the token endpoint the refusal sent as a 5xx is a finding, once.
@@ -92,8 +97,10 @@ async fn the_same_503_is_a_failure_at_the_token_endpoint_and_retry_later_at_revo
         .filter(|s| s["outcome"] == "failed")
         .collect();
     assert!(
-        failed.iter().any(|s| s["covers"].to_string().contains("ER-NO5XX")
-            || s["finding"].to_string().contains("503")),
+        failed
+            .iter()
+            .any(|s| s["covers"].to_string().contains("ER-NO5XX")
+                || s["finding"].to_string().contains("503")),
         "{r}"
     );
 }
@@ -143,7 +150,11 @@ async fn a_body_without_json_is_judged_by_each_endpoints_own_clause() {
     };
     // The introspection endpoint's refusal: RI-AUTH holds (it refused),
     // RI-ERR judges the body (RFC 7662 §2.3), never ER-BODY.
-    assert_eq!(outcome(&r, "revocation/introspect-needs-client-auth"), "passed", "{r}");
+    assert_eq!(
+        outcome(&r, "revocation/introspect-needs-client-auth"),
+        "passed",
+        "{r}"
+    );
     assert_eq!(outcome(&r, "revocation/introspect-error"), "failed", "{r}");
     let er_body = finding("errors/status-and-body").to_string();
     assert!(!er_body.contains("/introspect"), "{er_body}");

@@ -12,10 +12,9 @@ use std::process::Command;
 /// Each fault, the profile it is planted on (with the mock flags the fault
 /// needs to show), the catalogue id it violates, and how that id's check
 /// must end (`failed` for MUST and PROFILE ids, `warned` for a SHOULD).
-const FAULTS: [(&str, &str, &str, &str); 51] = [
+const FAULTS: [(&str, &str, &str, &str); 50] = [
     ("rotation_keeps_old", "strict", "ROT-OLD", "failed"),
     ("no_family_revoke", "strict", "RU-FAMILY", "failed"),
-    ("same_refresh_token", "strict", "ROT-MODE", "failed"),
     ("cross_client", "strict", "CA-BINDING", "failed"),
     ("scope_widen", "strict", "SC-WIDEN", "failed"),
     ("expired_refresh_accepted", "strict", "EXP-RT", "failed"),

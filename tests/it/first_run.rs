@@ -339,3 +339,46 @@ async fn init_follows_rfc_8414s_default_grant_types() {
     assert!(text.contains("enabled: false"), "{text}");
     assert!(text.contains("RFC 8414"), "{text}");
 }
+
+/// Issue 32: with the credentials in the environment, `init` logs in and
+/// refreshes once and writes the rotation and id_token it saw.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_writes_the_behaviour_it_saw() {
+    let mock = tokenprobe::mock::MockServer::start(
+        tokenprobe::mock::MockConfig {
+            rotation: tokenprobe::mock::Rotation::Omit,
+            ..tokenprobe::mock::MockConfig::strict()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let discovery = format!("{}/.well-known/openid-configuration", mock.base_url());
+    let d = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+            .args(["init", "--discovery", &discovery])
+            .envs([
+                ("TOKENPROBE_CLIENT_ID", "app"),
+                ("TOKENPROBE_CLIENT_SECRET", "app-secret"),
+                ("TOKENPROBE_USERNAME", "alice"),
+                ("TOKENPROBE_PASSWORD", "alice-pass-1"),
+            ])
+            .current_dir(d)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("target.yaml")).unwrap();
+    assert!(text.contains("rotation: omit"), "{text}");
+    assert!(text.contains("seen by init"), "{text}");
+    mock.shutdown().await;
+}

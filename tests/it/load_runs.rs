@@ -153,19 +153,17 @@ fn a_check_then_act_race_lets_two_concurrent_refreshes_win() {
 }
 
 #[test]
-fn the_same_refresh_token_back_on_a_rotating_server_is_a_rotation_violation() {
+fn the_same_refresh_token_back_on_a_server_declared_rotating_is_the_targets_mistake() {
+    // Issue 32: the preflight sees the same token back where the target
+    // declares rotation: no load is sent, the key and the fix are named.
     let r = load(&["--fault", "same_refresh_token"]);
+    assert_eq!(r.out.status.code(), Some(3), "{}", text(&r));
+    let all = text(&r);
     assert!(
-        n(&r.report["violations"]["rotation_violations"]) > 0,
-        "{}",
-        text(&r)
+        all.contains("behaviour.rotation") && all.contains("rotation: static"),
+        "{all}"
     );
-    assert_eq!(
-        n(&r.report["violations"]["duplicate_tokens"]),
-        0,
-        "{}",
-        text(&r)
-    );
+    assert!(all.contains("no load was sent"), "{all}");
 }
 
 #[test]
@@ -234,7 +232,8 @@ fn target_for(uri: &str, dir: &std::path::Path) -> std::path::PathBuf {
     let target = dir.join("t.yaml");
     std::fs::write(
         &target,
-        format!("name: scripted\ntoken_endpoint: {uri}/token\nclients:\n  primary: {{id: app, secret: s}}\nusers:\n  primary: {{username: u, password: p}}\n"),
+        // The scripted servers hand out one fixed token pair: no rotation.
+        format!("name: scripted\ntoken_endpoint: {uri}/token\nclients:\n  primary: {{id: app, secret: s}}\nusers:\n  primary: {{username: u, password: p}}\nbehaviour: {{rotation: static}}\n"),
     )
     .unwrap();
     target

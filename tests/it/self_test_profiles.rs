@@ -107,32 +107,35 @@ fn wso2_with_renewal_off_passes_when_the_target_follows_the_knob() {
 }
 
 #[test]
-fn a_declaration_that_contradicts_the_server_fails_the_profile_check() {
-    // wso2 with renewal off, checked against a target declaring rotation.
+fn a_declaration_that_contradicts_the_server_is_the_targets_mistake() {
+    // wso2 with renewal off, checked against a target declaring rotation:
+    // the preflight's refresh shows it (issue 32): exit 3, the key named.
     let dir = tempfile::tempdir().unwrap();
-    let (out, report) = check(
-        dir.path(),
-        &[
-            "--mock",
-            "wso2",
-            "--rotation",
-            "static",
-            "--target",
-            "fixtures/targets/mock-wso2.yaml",
-        ],
+    let args = [
+        "--mock",
+        "wso2",
+        "--rotation",
+        "static",
+        "--target",
+        "fixtures/targets/mock-wso2.yaml",
+    ];
+    let (out, _) = check(dir.path(), &args);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("declare `rotation: static`"),
+        "{}",
+        text(&out)
     );
+    // Without the preflight, the profile check still compares the two.
+    let mut without = args.to_vec();
+    without.push("--no-preflight");
+    let (out, report) = check(dir.path(), &without);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let failed = outcomes(&report, "failed");
     assert!(
-        failed.contains(&"rotation/mode-rotate".to_string()),
-        "{failed:?}"
+        outcomes(&report, "failed").contains(&"rotation/mode-rotate".to_string()),
+        "{}",
+        text(&out)
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("expected a value other than rt#"),
-        "{stdout}"
-    );
-
     // And the strict mock against a target that declares static rotation.
     let strict_static = dir.path().join("strict-static.yaml");
     let declared = std::fs::read_to_string(
@@ -141,7 +144,7 @@ fn a_declaration_that_contradicts_the_server_fails_the_profile_check() {
     .unwrap()
     .replace("rotation: rotate", "rotation: static");
     std::fs::write(&strict_static, declared).unwrap();
-    let (out, report) = check(
+    let (out, _) = check(
         dir.path(),
         &[
             "--mock",
@@ -150,9 +153,9 @@ fn a_declaration_that_contradicts_the_server_fails_the_profile_check() {
             strict_static.to_str().unwrap(),
         ],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(
-        outcomes(&report, "failed").contains(&"rotation/mode-static".to_string()),
+        text(&out).contains("declare `rotation: rotate`"),
         "{}",
         text(&out)
     );

@@ -92,3 +92,72 @@ fn a_declared_issuer_discovery_contradicts_is_the_targets_mistake() {
     assert!(err.contains("discovery document"), "{err}");
     assert!(err.contains("OpenID Connect Discovery §4.3"), "{err}");
 }
+
+/// Issue 32: the preflight's own login and refresh show the rotation, the
+/// id_token on refresh and the granted scope; a declaration they
+/// contradict is the target's mistake (exit 3, the key, what was declared,
+/// what was seen, the fix), never ROT-MODE's finding.
+#[test]
+fn declarations_the_preflight_contradicts_are_the_targets_mistake() {
+    for (flags, key, fix) in [
+        (
+            &["--fault", "same_refresh_token"][..],
+            "behaviour.rotation",
+            "rotation: static",
+        ),
+        (
+            &[
+                "--rotation",
+                "omit",
+                "--target",
+                "fixtures/targets/mock-strict.yaml",
+            ][..],
+            "behaviour.rotation",
+            "rotation: omit",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+            .args(["check", "--color", "never", "--mock", "strict"])
+            .args(flags)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{flags:?}: {err}");
+        assert!(err.contains(key) && err.contains(fix), "{flags:?}: {err}");
+        assert!(err.contains("not a finding of the server's"), "{err}");
+    }
+    let m = mock();
+    // An id_token declared absent that comes only leaves checks out: a note.
+    let out = check_with(&m, |t| {
+        replace_line(t, "  id_token_on_refresh:", "  id_token_on_refresh: false")
+    });
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("note: preflight"), "{}", stderr(&out));
+    // One declared that never comes would fail the id_token checks: exit 3.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("no-id-token.yaml");
+    std::fs::write(&cfg, "id_token: false\n").unwrap();
+    let quiet = super::mock_support::MockProcess::start_with(&["--config", cfg.to_str().unwrap()]);
+    let out = check_with(&quiet, |t| {
+        replace_line(t, "  id_token_on_refresh:", "  id_token_on_refresh: true")
+    });
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("id_token_on_refresh: false"),
+        "{}",
+        stderr(&out)
+    );
+    // With no scope declared the file cannot show it; the login, granted
+    // the server's default (`read`), does.
+    let out = check_with(&m, |t| {
+        let t = replace_line(t, "  extra:", "  extra: read");
+        let t = replace_line(&t, "  narrow:", "");
+        t.lines()
+            .filter(|l| !l.trim_start().starts_with("scope: openid read write"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("scopes.extra"), "{}", stderr(&out));
+}

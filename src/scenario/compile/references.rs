@@ -78,9 +78,10 @@ pub(super) fn builtin_path_problem(p: &[&str]) -> Option<(String, Option<String>
 /// RFC 8693, OpenID Connect), the capture's `status`, and what an
 /// authorization step captures: a name close to one of them but not it is
 /// a typo (`refresh_tokn`), which would render as nothing at run time.
-pub const KNOWN_MEMBERS: [&str; 35] = [
+pub const KNOWN_MEMBERS: [&str; 36] = [
     "access_token",
     "granted_scope",
+    "live_refresh_token",
     "token_type",
     "expires_in",
     "refresh_token",
