@@ -585,17 +585,14 @@ pub fn check_set(
         // With `count_by`, one value handed out several times counts once
         // (an answer without the member counts as its own).
         let n = match &s.count_by {
+            // The one definition of an idempotent answer (load's probes
+            // judge by it too).
             Some(member) => {
-                let mut values: Vec<String> = Vec::new();
-                let mut without = 0u32;
-                for r in &matching {
-                    match r.json().and_then(|j| j.get(member).map(scalar_text)) {
-                        Some(v) if !values.contains(&v) => values.push(v),
-                        Some(_) => {}
-                        None => without += 1,
-                    }
-                }
-                values.len() as u32 + without
+                let values: Vec<Option<String>> = matching
+                    .iter()
+                    .map(|r| r.json().and_then(|j| j.get(member).map(scalar_text)))
+                    .collect();
+                crate::oauth::replay::successors(values.iter().map(Option::as_deref)) as u32
             }
             None => matching.len() as u32,
         };

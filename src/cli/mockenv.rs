@@ -119,6 +119,10 @@ pub struct MockKnobs {
     /// for this many milliseconds (as PBKDF2 would).
     #[arg(long, value_name = "MS")]
     pub client_auth_cost_ms: Option<u64>,
+    /// Single flight: a rotating refresh answers after MS, and copies of it
+    /// arriving meanwhile get its successor (an idempotent answer).
+    #[arg(long, value_name = "MS")]
+    pub single_flight_ms: Option<u64>,
 }
 
 impl MockKnobs {
@@ -144,6 +148,7 @@ impl MockKnobs {
             || self.mfa_code.is_some()
             || self.extra_forms
             || self.client_auth_cost_ms.is_some()
+            || self.single_flight_ms.is_some()
     }
 }
 
@@ -270,6 +275,9 @@ pub fn resolve(
     cfg.extra_forms |= knobs.extra_forms;
     if let Some(ms) = knobs.client_auth_cost_ms {
         cfg.client_auth_cost_ms = ms;
+    }
+    if let Some(ms) = knobs.single_flight_ms {
+        cfg.single_flight_ms = ms;
     }
     if let Some(code) = &knobs.mfa_code {
         cfg.mfa_code = Some(code.clone());

@@ -1188,10 +1188,14 @@ impl Shared {
             .into_iter()
             .filter_map(|(o, j)| (o == Outcome::Ok).then_some(j).flatten())
             .collect();
-        for j in &winners {
+        // One successor handed to both is an idempotent answer (the
+        // definition check's races use): one issue, no violation.
+        let successors =
+            crate::oauth::replay::successors(winners.iter().map(|w| w.refresh_token.as_deref()));
+        for j in winners.iter().take(successors.max(1)) {
             self.note_tokens(vu.slot, j, Some(&current));
         }
-        if winners.len() > 1 {
+        if successors > 1 {
             self.violation(vu.slot, Violation::ReplayAccepted, 1);
         }
         match winners.first().and_then(|a| a.refresh_token.as_deref()) {
@@ -1219,15 +1223,25 @@ impl Shared {
                 vu.dpop.as_deref(),
             )
             .await;
-        if outcome == Outcome::Ok {
-            self.violation(vu.slot, Violation::ReplayAccepted, 1);
-            if let Some(a) = json {
-                self.note_tokens(vu.slot, &a, Some(&old));
+        let answer = match (&outcome, &json) {
+            (Outcome::Ok, Some(a)) => Ok(a.refresh_token.as_deref()),
+            (Outcome::Ok, None) => Ok(None),
+            _ => Err(()),
+        };
+        use crate::oauth::replay::{Again, classify};
+        match classify(vu.refresh.as_deref(), answer) {
+            // The successor already issued, handed out again: idempotent.
+            Again::SameSuccessor => {}
+            Again::NewSuccessor => {
+                self.violation(vu.slot, Violation::ReplayAccepted, 1);
+                if let Some(a) = json {
+                    self.note_tokens(vu.slot, &a, Some(&old));
+                }
             }
-        } else if self.family_revocation {
             // The replay revoked the family, as declared: start a new chain
             // (not a chain break: the server did what it said).
-            self.login(vu).await;
+            Again::Refused if self.family_revocation => self.login(vu).await,
+            Again::Refused => {}
         }
     }
 }

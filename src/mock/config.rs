@@ -340,6 +340,12 @@ pub struct MockConfig {
     /// small worker pool would. 0: no cost.
     pub client_auth_cost_ms: u64,
     pub client_auth_workers: u32,
+    /// Single flight: a refresh that rotates answers this many
+    /// milliseconds later, and copies of the same request that arrive
+    /// meanwhile get its successor (an idempotent answer: one successor,
+    /// which a race check counts once); after the answer, the old token
+    /// is refused as usual. 0: off.
+    pub single_flight_ms: u64,
     /// The key that signs JWT user assertions (RFC 7523 §2.1) the mock
     /// trusts when its client issues them: the public half of
     /// `fixtures/keys/user-assertion-key.pem`.
@@ -449,6 +455,7 @@ impl MockConfig {
             extra_forms: false,
             client_auth_cost_ms: 0,
             client_auth_workers: 2,
+            single_flight_ms: 0,
             user_assertion_public_key_pem: USER_ASSERTION_PUBLIC_KEY.to_string(),
             target_login: Default::default(),
         }

@@ -41,6 +41,8 @@ pub struct Policy {
     pub max_lifetime_ms: Option<u64>,
     pub refresh_requires_scope: Option<String>,
     pub faults: FaultSet,
+    /// Single flight (see `MockConfig::single_flight_ms`).
+    pub single_flight_ms: u64,
 }
 
 impl Policy {
@@ -65,6 +67,7 @@ impl Policy {
                 .map(|s| s.saturating_mul(1000)),
             refresh_requires_scope: c.refresh_token_requires_scope.clone(),
             faults,
+            single_flight_ms: c.single_flight_ms,
         }
     }
 
@@ -539,6 +542,14 @@ impl Store {
             let step = self.step(&family, generation, expires_ms, now_ms)?;
             (family, step)
         };
+        // Single flight: the rotating refresh answers after its window,
+        // the copies that came meanwhile got its successor.
+        if matches!(step, Step::Rotated { .. }) && self.policy.single_flight_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(
+                self.policy.single_flight_ms,
+            ))
+            .await;
+        }
         let (refresh_token, generation) = match step {
             Step::Keep => match self.rotation_of(&family) {
                 Rotation::Omit => (None, generation),
@@ -578,6 +589,18 @@ impl Store {
         }
         if generation == st.current_gen || p.faults.has(Fault::RotationKeepsOld) {
             return Ok(self.rotate(family, &mut st, expires_ms, now_ms));
+        }
+        // A copy that came while the rotating refresh is still in flight:
+        // its successor, nothing rotated, nothing revoked.
+        if p.single_flight_ms > 0
+            && st.grace_gen == Some(generation)
+            && now_ms < st.rotated_at_ms.saturating_add(p.single_flight_ms)
+            && let Some(token) = st.current.clone()
+        {
+            return Ok(Step::Grace {
+                token,
+                generation: st.current_gen,
+            });
         }
         let in_grace = p.grace_ms > 0
             && st.grace_gen == Some(generation)
@@ -726,7 +749,7 @@ impl Store {
         st.current_gen = generation;
         st.rotated_at_ms = now_ms;
         st.grace_reuses = 0;
-        if p.grace_ms > 0 {
+        if p.grace_ms > 0 || p.single_flight_ms > 0 {
             st.current = Some(token.clone());
         }
         Step::Rotated { token, generation }

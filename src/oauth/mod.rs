@@ -22,6 +22,7 @@ pub mod http;
 pub mod idtoken;
 pub mod login;
 pub mod record;
+pub mod replay;
 pub mod request;
 
 pub use request::{Client, ClientAuth, RequestError, TokenForm, TokenRequest, WireRequest};

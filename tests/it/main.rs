@@ -12,6 +12,7 @@ mod fault_matrix;
 mod file_schemas;
 mod first_run;
 mod hostile_servers;
+mod idempotent;
 mod invalid_inputs;
 mod judge_flips;
 mod layers;
