@@ -296,6 +296,54 @@ pub struct Comparison {
     pub unchanged: Vec<String>,
     /// Failing now, and listed as expected: neither new nor fixed.
     pub known: Vec<String>,
+    /// Findings that cannot be called new or fixed, and why: the runs
+    /// ran different scenarios, or a finding's evidence did not run again.
+    pub not_compared: Vec<String>,
+    /// Scenarios of this run that the previous report does not list.
+    pub only_now: Vec<String>,
+    /// Scenarios of the previous report that this run does not list.
+    pub only_before: Vec<String>,
+}
+
+impl Comparison {
+    /// "The two runs covered different scenarios: …", when they did.
+    pub fn selection_note(&self) -> Option<String> {
+        if self.only_now.is_empty() && self.only_before.is_empty() {
+            return None;
+        }
+        let few = |v: &[String]| {
+            let shown: Vec<&str> = v.iter().take(5).map(String::as_str).collect();
+            let more = v.len().saturating_sub(5);
+            format!(
+                "{}{}",
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            )
+        };
+        let mut parts = Vec::new();
+        if !self.only_now.is_empty() {
+            parts.push(format!(
+                "{} only in this run ({})",
+                self.only_now.len(),
+                few(&self.only_now)
+            ));
+        }
+        if !self.only_before.is_empty() {
+            parts.push(format!(
+                "{} only in the previous ({})",
+                self.only_before.len(),
+                few(&self.only_before)
+            ));
+        }
+        Some(format!(
+            "the two runs covered different scenarios: {}; those are neither new nor fixed",
+            parts.join(", ")
+        ))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

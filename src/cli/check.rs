@@ -35,7 +35,7 @@ pub fn check(args: CheckArgs) -> i32 {
             .and_then(|b| {
                 serde_json::from_slice::<serde_json::Value>(&b).map_err(|e| e.to_string())
             })
-            .and_then(|v| crate::check::compare::failing_in(&v))
+            .and_then(|v| crate::check::compare::read_previous(&v))
         {
             Ok(ids) => Some((p.display().to_string(), ids)),
             Err(e) => {

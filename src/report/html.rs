@@ -183,6 +183,16 @@ fn problems_and_comparison(out: &mut String, run: &RunResult) {
             c.unchanged.len(),
             list(&c.known)
         );
+        if let Some(note) = c.selection_note() {
+            let _ = writeln!(out, "<p class=\"note\">{}</p>", esc(&note));
+        }
+        if !c.not_compared.is_empty() {
+            out.push_str("<ul>\n");
+            for n in &c.not_compared {
+                let _ = writeln!(out, "<li>not compared: {}</li>", esc(n));
+            }
+            out.push_str("</ul>\n");
+        }
     }
 }
 

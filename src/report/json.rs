@@ -71,6 +71,16 @@ pub struct Comparison {
     /// new nor fixed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub known: Vec<String>,
+    /// Findings neither new nor fixed because the two runs did not run the
+    /// same checks, each with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_compared: Vec<String>,
+    /// Scenarios this run lists and the previous report does not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub only_now: Vec<String>,
+    /// Scenarios the previous report lists and this run does not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub only_before: Vec<String>,
 }
 
 /// The program that wrote the report.
@@ -393,6 +403,9 @@ impl Report {
                 fixed: c.fixed.clone(),
                 unchanged: c.unchanged.clone(),
                 known: c.known.clone(),
+                not_compared: c.not_compared.clone(),
+                only_now: c.only_now.clone(),
+                only_before: c.only_before.clone(),
             }),
             interrupted: run
                 .interrupted

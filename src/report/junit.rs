@@ -46,6 +46,12 @@ pub fn render(run: &RunResult) -> String {
             Property::new("token_endpoint", run.target.token_endpoint.as_str()),
             Property::new("strict", run.strict.to_string()),
         ]);
+        if let Some(note) = run.comparison.as_ref().and_then(|c| c.selection_note()) {
+            suite.add_property(Property::new("comparison", note));
+        }
+        for n in &run.notes {
+            suite.add_property(Property::new("note", n.as_str()));
+        }
         suite.add_test_cases(scenarios.into_iter().map(test_case));
         report.add_test_suite(suite);
     }

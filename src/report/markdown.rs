@@ -59,6 +59,15 @@ pub fn render(run: &RunResult) -> String {
             cmp.unchanged.len(),
             ids(&cmp.known)
         );
+        if let Some(note) = cmp.selection_note() {
+            let _ = writeln!(out, "⚠️ {}\n", text(&note));
+        }
+        for n in &cmp.not_compared {
+            let _ = writeln!(out, "- not compared: {}", text(n));
+        }
+        if !cmp.not_compared.is_empty() {
+            out.push('\n');
+        }
     }
     if !not_passed.is_empty() {
         not_passed_table(&mut out, &not_passed, &new);

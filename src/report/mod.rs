@@ -260,6 +260,17 @@ pub(crate) fn verdict(run: &RunResult) -> Verdict {
             cmp.fixed.len(),
             cmp.known.len()
         )
+    } else if !passed
+        && run.fail_on_new
+        && let Some(cmp) = &run.comparison
+        && !cmp.new.is_empty()
+    {
+        format!(
+            "{} since {} (--fail-on new): {}",
+            plural(cmp.new.len(), "new finding", "new findings"),
+            cmp.previous,
+            cmp.new.join(", ")
+        )
     } else if passed {
         match (c.warned, c.passed) {
             (0, _) if c.known > 0 => format!(

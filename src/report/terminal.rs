@@ -317,11 +317,20 @@ pub fn summary(run: &RunResult, style: &Style) -> String {
             cmp.unchanged.len(),
             cmp.known.len()
         ));
+        if let Some(note) = cmp.selection_note() {
+            lines.push(format!(
+                "{} {note}",
+                style.paint(AnsiColor::Yellow.on_default().bold(), " NOTE")
+            ));
+        }
         for id in &cmp.new {
             lines.push(format!(
                 "{} {id}",
                 style.paint(AnsiColor::Red.on_default().bold(), "  NEW")
             ));
+        }
+        for n in &cmp.not_compared {
+            lines.push(format!("{} {n}", style.dim("  N/C")));
         }
         for id in &cmp.fixed {
             lines.push(format!(
