@@ -61,6 +61,17 @@ pub fn read_previous(previous: &serde_json::Value) -> Result<Previous, String> {
         }
         if FAILING.contains(&outcome) && s.get("known_failure").is_none() {
             let mut evidence = vec![id.to_string()];
+            // A finding judged from elsewhere names its first place in
+            // its actual value: `… (in scenario/id)`.
+            if let Some(sid) = s
+                .get("finding")
+                .and_then(|f| f.get("actual"))
+                .and_then(|a| a.as_str())
+                .and_then(|a| a.rsplit_once(" (in ").map(|(_, r)| r.trim_end_matches(')')))
+                && !sid.contains(' ')
+            {
+                evidence.push(sid.to_string());
+            }
             let seen = s
                 .get("finding")
                 .and_then(|f| f.get("seen_in"))

@@ -237,6 +237,19 @@ impl<'a> Context<'a> {
                 .map(|u| (u.to_string(), false))
                 .ok_or_else(missing),
             ["target", "issuer"] => t.issuer.clone().map(|i| (i, false)).ok_or_else(missing),
+            // The grant_type of the token request that starts a session.
+            ["target", "login_grant"] => Ok((
+                match t.login.grant() {
+                    crate::wire::LoginGrant::Password => crate::wire::grant::PASSWORD,
+                    crate::wire::LoginGrant::AuthorizationCode => {
+                        crate::wire::grant::AUTHORIZATION_CODE
+                    }
+                    crate::wire::LoginGrant::JwtBearer => crate::wire::grant::JWT_BEARER,
+                    crate::wire::LoginGrant::Command => crate::wire::grant::REFRESH_TOKEN,
+                }
+                .to_string(),
+                false,
+            )),
             [step, rest @ ..] => {
                 let c = self
                     .get(step)

@@ -153,7 +153,9 @@ impl Runner {
                 let rounds = s.rounds.max(1);
                 let mut failed_in = 0;
                 let mut kept: Option<(Trace<'_>, Option<Stop>)> = None;
+                let mut ran = 0;
                 for _ in 0..rounds {
+                    ran += 1;
                     let mut round = Trace::new(s);
                     let stop = self.round(s, &mut round).await;
                     let finding = matches!(stop, Some(Stop::Finding(_)));
@@ -171,10 +173,12 @@ impl Runner {
                 }
                 let (t, mut stop) = kept.expect("at least one round");
                 trace = t;
-                if rounds > 1
+                if ran > 1
                     && let Some(Stop::Finding(f)) = &mut stop
                 {
-                    f.actual = format!("{} (in {failed_in} of {rounds} rounds)", f.actual);
+                    // The rounds that ran: a round that could not go on
+                    // ended them early.
+                    f.actual = format!("{} (in {failed_in} of {ran} rounds)", f.actual);
                 }
                 self.verdict(s, stop, &mut trace)
             }

@@ -188,7 +188,15 @@ pub fn check_all(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Vec<Mismatch> 
     }
     for (name, m) in &e.headers {
         let v = r.header(name).map(Value::String);
-        if let Err(miss) = matcher(m, v.as_ref(), &format!("headers.{name}"), None, ctx, true) {
+        if let Err(miss) = matcher(
+            m,
+            v.as_ref(),
+            None,
+            &format!("headers.{name}"),
+            None,
+            ctx,
+            true,
+        ) {
             out.push(miss);
         }
     }
@@ -197,7 +205,7 @@ pub fn check_all(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Vec<Mismatch> 
         // matchers still hold; others fail, on a refusal as a format defect.
         let v = json.as_ref().and_then(|b| b.get(name));
         let subject = format!("body.{name}");
-        if let Err(miss) = matcher(m, v, &subject, secret_kind(name), ctx, false)
+        if let Err(miss) = matcher(m, v, json.as_ref(), &subject, secret_kind(name), ctx, false)
             .and_then(|()| near(m, v, json.as_ref(), &subject))
         {
             out.push(match &json {
@@ -220,8 +228,16 @@ pub fn check_all(e: &ExpectC, r: &HttpResponse, ctx: &Context) -> Vec<Mismatch> 
             Some(claims) => {
                 for (name, m) in &e.id_token {
                     let subject = format!("id_token.{name}");
-                    if let Err(miss) = matcher(m, claims.get(name), &subject, None, ctx, false)
-                        .and_then(|()| near(m, claims.get(name), Some(&claims), &subject))
+                    if let Err(miss) = matcher(
+                        m,
+                        claims.get(name),
+                        Some(&claims),
+                        &subject,
+                        None,
+                        ctx,
+                        false,
+                    )
+                    .and_then(|()| near(m, claims.get(name), Some(&claims), &subject))
                     {
                         out.push(miss);
                     }
@@ -318,12 +334,13 @@ fn near(
 fn matcher(
     m: &MatcherC,
     v: Option<&Value>,
+    object: Option<&Value>,
     subject: &str,
     kind: Option<&str>,
     ctx: &Context,
     header: bool,
 ) -> Result<(), Mismatch> {
-    matcher_checks(m, v, subject, kind, ctx, header).map_err(|mut miss| {
+    matcher_checks(m, v, object, subject, kind, ctx, header).map_err(|mut miss| {
         miss.level = m.level;
         miss
     })
@@ -331,12 +348,15 @@ fn matcher(
 
 fn matcher_checks(
     m: &MatcherC,
-    v: Option<&Value>,
+    given: Option<&Value>,
+    object: Option<&Value>,
     subject: &str,
     kind: Option<&str>,
     ctx: &Context,
     header: bool,
 ) -> Result<(), Mismatch> {
+    // An absent member that has a default is judged as its default.
+    let v = given.or(m.default.as_ref());
     let fail = |expected: String, actual: String| Err(Mismatch::new(subject, expected, actual));
     let shown = |v: &Value| show(v, kind);
     let shown_expected = |v: &Value, secret: bool| {
@@ -488,20 +508,44 @@ fn matcher_checks(
         let declared = number(&declared).ok_or_else(|| {
             Mismatch::new(subject, "a lifetime in seconds", show(&declared, None))
         })?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
         let slack = ctx.target.timing.expires_in_tolerance_s as f64 + 10.0;
-        let expected = format!(
-            "a time {declared} s from now, ±{slack} s (the token's expires_in; timing.expires_in_tolerance_s + 10 s)"
-        );
-        match number(v) {
-            Some(n) if (n - (now + declared)).abs() <= slack => {}
-            Some(n) => {
-                return fail(expected, format!("{n}: {:.0} s from now", n - now));
+        // On the server's own clock when the answer says when the token
+        // was issued (`iat`): a server whose clock is off is not wrong.
+        // Else on this machine's.
+        match (
+            number(v),
+            object.and_then(|o| o.get("iat")).and_then(number),
+        ) {
+            (Some(n), Some(iat)) => {
+                if (n - iat - declared).abs() > slack {
+                    return fail(
+                        format!(
+                            "{declared} s after its iat, ±{slack} s (the token's expires_in; timing.expires_in_tolerance_s + 10 s)"
+                        ),
+                        format!("{n}: {:.0} s after iat {iat}", n - iat),
+                    );
+                }
             }
-            None => return fail(expected, shown(v)),
+            (Some(n), None) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs_f64())
+                    .unwrap_or(0.0);
+                if (n - (now + declared)).abs() > slack {
+                    return fail(
+                        format!(
+                            "a time {declared} s from now, ±{slack} s (the token's expires_in; timing.expires_in_tolerance_s + 10 s; with no iat in the answer, this machine's clock is the reference)"
+                        ),
+                        format!("{n}: {:.0} s from now", n - now),
+                    );
+                }
+            }
+            (None, _) => {
+                return fail(
+                    format!("a time {declared} s after the token was issued"),
+                    shown(v),
+                );
+            }
         }
     }
     if let Some(l) = &m.lifetime {

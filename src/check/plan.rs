@@ -259,7 +259,7 @@ pub fn unmet(s: &Scenario, t: &Target) -> Option<String> {
         && want != t.login.grant()
     {
         return Some(format!(
-            "not applicable: it needs a {want} login, and the target signs in with {} (login.grant)",
+            "not applicable: it needs a login by {want}, and the target signs in with {} (login.grant)",
             t.login.grant()
         ));
     }

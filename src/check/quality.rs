@@ -5,8 +5,11 @@
 //! The estimate first recognises the sample's shape:
 //!
 //! - a **signed JWT** (three base64url parts, a header naming an `alg` other
-//!   than `none`): guessing a valid token means guessing its signature, so
-//!   the token carries the signature's bits (8 per byte of the shortest);
+//!   than `none`) whose signature verifies against the target's JWKS:
+//!   guessing a valid token means forging that signature, so the token
+//!   carries the signature's bits (8 per byte of the shortest). A header's
+//!   `alg` proves nothing by itself: a JWT not verified so is judged by the
+//!   variation of its claims, as an estimate;
 //! - an **encrypted JWT** (five parts, a header naming `enc`): likewise its
 //!   authentication tag;
 //! - a **UUID version 4** (RFC 9562 §5.4): 122 random bits, the version and
@@ -69,6 +72,12 @@ impl Estimate {
 
 /// Estimates over `tokens` (at least two).
 pub fn estimate(tokens: &[&str]) -> Estimate {
+    estimate_with(tokens, false)
+}
+
+/// [`estimate`], knowing whether the sample's JWT signatures verified
+/// against the target's JWKS (only then do they count).
+pub fn estimate_with(tokens: &[&str], signatures_verified: bool) -> Estimate {
     let samples = tokens.len();
     let mut seen = HashSet::new();
     let duplicate = tokens.iter().position(|t| !seen.insert(*t));
@@ -101,12 +110,28 @@ pub fn estimate(tokens: &[&str]) -> Estimate {
         non_vschar,
     };
     if let Some(jwt) = jwt_bits(tokens) {
-        return Estimate {
-            bits: jwt.0,
-            how: jwt.1,
-            exact: true,
-            ..base
-        };
+        if signatures_verified || jwt.1.starts_with("encrypted") {
+            return Estimate {
+                bits: jwt.0,
+                how: format!("{} (verified against the target's JWKS)", jwt.1),
+                exact: true,
+                ..base
+            };
+        }
+        // Unverified: only what the claims show varies.
+        if let Some(payloads) = jwt_payloads(tokens) {
+            let refs: Vec<&str> = payloads.iter().map(String::as_str).collect();
+            let inner = estimate_with(&refs, false);
+            return Estimate {
+                bits: inner.bits,
+                how: format!(
+                    "about {:.0} bits from the variation of its claims: a signed JWT whose signature was not verified against the target's JWKS (no jwks_uri, an HMAC key, or another key) proves nothing a guesser must match",
+                    inner.bits
+                ),
+                exact: false,
+                ..base
+            };
+        }
     }
     if let Some(at) = uuid4_at(&chars, &varying_at) {
         // Position 14 is the version ('4'); 19 the variant (2 random bits).
@@ -311,6 +336,19 @@ fn is_uuid4(c: &[char]) -> bool {
         })
 }
 
+/// The decoded payloads of a sample of JWTs.
+fn jwt_payloads(tokens: &[&str]) -> Option<Vec<String>> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    tokens
+        .iter()
+        .map(|t| {
+            let payload = t.split('.').nth(1)?;
+            String::from_utf8(b64.decode(payload).ok()?).ok()
+        })
+        .collect()
+}
+
 /// Bits of a sample of JWTs, with the reason: a signed JWS needs its
 /// signature, an encrypted JWE its authentication tag. `None` when the
 /// sample is not all JWTs, or they are unsigned (`alg: none`).
@@ -450,9 +488,14 @@ mod tests {
                 format!("{header}.{payload}.{}", b64.encode(random_bytes(256)))
             })
             .collect();
-        let e = estimate(&refs(&tokens));
+        let e = estimate_with(&refs(&tokens), true);
         assert_eq!(e.bits, 2048.0, "{e:?}");
         assert!(e.how.contains("256-byte signature"), "{e:?}");
+        // Not verified: the header's alg proves nothing; the claims (a
+        // counter here) are what varies.
+        let e = estimate(&refs(&tokens));
+        assert!(!e.exact && e.bits < 20.0, "{e:?}");
+        assert!(e.how.contains("not verified"), "{e:?}");
     }
 
     #[test]

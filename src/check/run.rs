@@ -290,7 +290,8 @@ fn first_seen(seen: &[(String, Attributed)], places: Vec<String>) -> Finding {
         format!("{} (in {sid})", a.actual),
     );
     f.exchange = a.exchange.clone();
-    f.seen_in = places;
+    // The first place is the finding itself: the others are "more".
+    f.seen_in = places.into_iter().skip(1).collect();
     f
 }
 

@@ -138,6 +138,9 @@ pub fn check(args: CheckArgs) -> i32 {
                 .unwrap_or("")
         );
         let verbose = args.verbose;
+        let quiet = args.quiet;
+        // Skips are told once per reason at the end, unless -v lists them.
+        let skipped: std::sync::Mutex<Vec<(String, String)>> = Default::default();
         // A progress line on stderr when it is a terminal (hidden otherwise);
         // result lines are printed above it.
         let bar = indicatif::ProgressBar::with_draw_target(
@@ -154,7 +157,14 @@ pub fn check(args: CheckArgs) -> i32 {
             if let Some(e) = &expected {
                 shown.known = e.reason_for(r);
             }
-            bar.suspend(|| print_line(&shown, verbose));
+            match &shown.outcome {
+                Outcome::Skipped { why } if verbose == 0 => skipped
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((why.clone(), shown.id.clone())),
+                _ if quiet && !report::terminal::is_finding(&shown) => {}
+                _ => bar.suspend(|| print_line(&shown, verbose)),
+            }
             bar.inc(1);
         })
         .await;
@@ -166,6 +176,13 @@ pub fn check(args: CheckArgs) -> i32 {
             result.fail_on_new = args.fail_on == "new";
         }
         bar.finish_and_clear();
+        if !quiet {
+            let skipped = skipped.into_inner().unwrap_or_else(|p| p.into_inner());
+            let style = report::terminal::Style::for_stdout();
+            for line in report::terminal::skips_by_reason(&skipped, &style) {
+                say!("{line}");
+            }
+        }
         if let Some(m) = mock {
             m.shutdown().await;
         }

@@ -288,8 +288,12 @@ pub struct CheckArgs {
     pub cacert: Option<PathBuf>,
     /// More detail: -v the steps and the exchange behind each finding, -vv
     /// every exchange (always redacted).
-    #[arg(short, long, action = clap::ArgAction::Count)]
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
+    /// Findings and the summary only: no line for a check that passed or
+    /// was skipped.
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Run the suite even when the preflight login is refused.
     #[arg(long)]
     pub no_preflight: bool,

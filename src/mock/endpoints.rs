@@ -67,6 +67,10 @@ pub async fn introspect(State(app): State<Arc<App>>, req: Request) -> Response {
         // earlier checks must not make a live token's expiry look wrong.
         let (now, wall) = (app.clock.now_s(), app.clock.wall_s());
         answer.exp = answer.exp.map(|e| wall + e.saturating_sub(now));
+        // `iat` on the same clock as `exp` (it was the virtual one).
+        answer.iat = answer
+            .iat
+            .map(|i| wall.saturating_sub(now.saturating_sub(i)));
         if answer.active && app.faults.has(Fault::IntrospectionExpWrong) {
             answer.exp = Some(wall + 600);
         }

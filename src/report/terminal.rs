@@ -67,6 +67,47 @@ impl Style {
     }
 }
 
+/// Whether a result is a finding the quiet terminal still shows: failed,
+/// warned, errored or blocked (known failures too, marked KNOWN).
+pub fn is_finding(s: &ScenarioResult) -> bool {
+    matches!(
+        s.outcome.kind(),
+        OutcomeKind::Failed | OutcomeKind::Warned | OutcomeKind::Errored | OutcomeKind::Blocked
+    )
+}
+
+/// The skipped scenarios as one line per reason, with their count and
+/// ids (`-v` lists them one by one instead).
+pub fn skips_by_reason(skipped: &[(String, String)], style: &Style) -> Vec<String> {
+    let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (why, id) in skipped {
+        match by_reason.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, ids)) => ids.push(id),
+            None => by_reason.push((why, vec![id])),
+        }
+    }
+    by_reason.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
+    by_reason
+        .into_iter()
+        .map(|(why, mut ids)| {
+            ids.sort();
+            let n = ids.len();
+            let shown: Vec<&str> = ids.iter().take(4).copied().collect();
+            let more = if n > 4 {
+                format!(" and {} more", n - 4)
+            } else {
+                String::new()
+            };
+            format!(
+                "{} {} {why}\n{INDENT}{}",
+                status(OutcomeKind::Skipped, *style),
+                style.dim(&format!("[{n:>5}× ]")),
+                style.dim(&format!("{}{more} (-v lists them)", shown.join(", ")))
+            )
+        })
+        .collect()
+}
+
 /// The status word, padded to five columns before coloring.
 fn status(kind: OutcomeKind, style: Style) -> String {
     let (word, color) = match kind {
@@ -109,9 +150,14 @@ pub fn scenario_line(s: &ScenarioResult, style: &Style) -> String {
         Some(reason) => format!(" {}", style.dim(&format!("(known failure: {reason})"))),
         None => String::new(),
     };
+    let word = if s.known.is_some() {
+        style.paint(AnsiColor::Cyan.on_default().bold(), "KNOWN")
+    } else {
+        status(kind, style)
+    };
     let mut line = format!(
         "{} {} {id}{}{known}",
-        status(kind, style),
+        word,
         style.dim(&format!("[{:>7}]", human_duration(s.duration))),
         level_tag(s.level, style)
     );
@@ -129,6 +175,29 @@ pub fn scenario_line(s: &ScenarioResult, style: &Style) -> String {
         line.push_str(&reason);
     }
     line
+}
+
+/// Clause texts wrap at this many columns (after the indent): a clause is
+/// read whole, never cut where the useful part starts.
+const WRAP_AT: usize = 100;
+
+/// `s` in lines of at most `width` characters, broken between words.
+fn wrap(s: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in s.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push(line);
+    }
+    out
 }
 
 /// Newlines folded to `⏎`, cut at `max` characters with `…`.
@@ -160,7 +229,9 @@ pub fn details(s: &ScenarioResult, verbosity: u8, style: &Style) -> String {
             // Every finding explains itself: the clause it holds the
             // server to, and all that did not hold.
             for c in super::clauses(s) {
-                lines.push(style.dim(&one_line(&c, REASON_MAX)));
+                for l in wrap(&single_line(&c), WRAP_AT) {
+                    lines.push(style.dim(&l));
+                }
             }
             // The other places a defect was seen: a few here, all in the
             // reports (and here at -v).
@@ -301,9 +372,14 @@ pub fn summary(run: &RunResult, style: &Style) -> String {
             Some(reason) => format!(" {}", style.dim(&format!("(known failure: {reason})"))),
             None => String::new(),
         };
+        let word = if s.known.is_some() {
+            style.paint(AnsiColor::Cyan.on_default().bold(), "KNOWN")
+        } else {
+            status(s.outcome.kind(), style)
+        };
         lines.push(format!(
             "{} {}{}{known}",
-            status(s.outcome.kind(), style),
+            word,
             s.id,
             level_tag(s.level, style)
         ));

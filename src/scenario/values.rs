@@ -377,6 +377,11 @@ pub struct MatcherSpec {
     /// (`should` inside a MUST scenario).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<crate::verdict::Level>,
+    /// The value an absent member stands for (an RFC's default: RFC 8414
+    /// §2's `grant_types_supported` is `[authorization_code, implicit]`
+    /// when left out); the other checks judge it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

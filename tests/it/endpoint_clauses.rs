@@ -160,3 +160,91 @@ async fn a_body_without_json_is_judged_by_each_endpoints_own_clause() {
     assert!(!er_body.contains("/introspect"), "{er_body}");
     assert!(er_body.contains("/token"), "{er_body}");
 }
+
+/// Issue 32 item 9: a discovery document without `grant_types_supported`
+/// is judged by RFC 8414's default (authorization_code, implicit), not
+/// warned for leaving the OPTIONAL member out.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_absent_grant_types_supported_means_the_rfc_8414_default() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(method("GET"))
+        .and(path("/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "issuer": base,
+            "authorization_endpoint": format!("{base}/authorize"),
+            "token_endpoint": format!("{base}/token"),
+            "token_endpoint_auth_methods_supported": ["client_secret_basic"]
+        })))
+        .mount(&server)
+        .await;
+    let run_with = |login: &'static str| {
+        let base = base.clone();
+        move || {
+            let dir = tempfile::tempdir().unwrap();
+            let t = dir.path().join("t.yaml");
+            std::fs::write(&t, format!("name: meta\ndiscovery: {base}/.well-known/openid-configuration\nclients:\n  primary: {{ id: app, secret: s }}\nusers:\n  primary: {{ username: u, password: p }}\n{login}")).unwrap();
+            let json = dir.path().join("r.json");
+            Command::new(env!("CARGO_BIN_EXE_tokenprobe"))
+                .args([
+                    "check",
+                    "--no-preflight",
+                    "--filter",
+                    "metadata/discovery",
+                    "--target",
+                ])
+                .arg(&t)
+                .arg("--report")
+                .arg(format!("json={}", json.display()))
+                .output()
+                .unwrap();
+            let r: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+            outcome(&r, "metadata/discovery")
+        }
+    };
+    let code = tokio::task::spawn_blocking(run_with(
+        "login: { grant: authorization_code, redirect_uri: \"http://127.0.0.1:9/callback\" }\n",
+    ))
+    .await
+    .unwrap();
+    assert_eq!(code, "passed");
+    // Sessions by the password grant, which the default does not list.
+    let password = tokio::task::spawn_blocking(run_with("")).await.unwrap();
+    assert_eq!(password, "warned");
+}
+
+/// Issue 32 item 9: an introspected `exp` is judged on the server's own
+/// clock (its `iat`): a server 60 s behind this machine is not wrong.
+#[tokio::test(flavor = "multi_thread")]
+async fn introspection_exp_is_judged_on_the_servers_clock() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(tokens())
+        .mount(&server)
+        .await;
+    let behind = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 60;
+    Mock::given(method("POST"))
+        .and(path("/introspect"))
+        .respond_with(move |req: &wiremock::Request| {
+            let body = String::from_utf8_lossy(&req.body);
+            let active = body.contains("token=at-");
+            ResponseTemplate::new(200).set_body_json(if active {
+                serde_json::json!({"active": true, "iat": behind, "exp": behind + 3600})
+            } else {
+                serde_json::json!({"active": false})
+            })
+        })
+        .mount(&server)
+        .await;
+    let base = server.uri();
+    let r = tokio::task::spawn_blocking(move || run(&base, &["revocation/introspect-access"]))
+        .await
+        .unwrap();
+    assert_eq!(outcome(&r, "revocation/introspect-access"), "passed", "{r}");
+}

@@ -37,6 +37,7 @@ mod self_test_profiles;
 mod slow_server;
 mod suite_against_mock;
 mod target_mistakes;
+mod terminal_findings;
 mod transport_cuts;
 mod vendor_presets;
 mod verdicts;

@@ -508,3 +508,22 @@ async fn shutdown_is_graceful_and_frees_the_port() {
     let again = tokenprobe::mock::MockServer::start(MockConfig::strict(), addr).await;
     assert!(again.is_ok(), "the port is free again");
 }
+
+/// Issue 32 item 9: with a virtual clock moved forward, introspection's
+/// `iat` and `exp` are on one clock (`iat` was the virtual one and `exp`
+/// the wall's, so `iat` could come after `exp`).
+#[tokio::test]
+async fn introspection_iat_and_exp_share_a_clock() {
+    let m = mock_support::start(tokenprobe::mock::MockConfig {
+        virtual_clock: true,
+        ..tokenprobe::mock::MockConfig::strict()
+    })
+    .await;
+    let login = m.login(Some("read")).await;
+    let at = login.str("access_token");
+    m.advance(1800).await;
+    let i = m.introspect(&at).await;
+    let (iat, exp) = (i["iat"].as_u64().unwrap(), i["exp"].as_u64().unwrap());
+    assert!(iat < exp, "{i}");
+    assert_eq!(exp - iat, 3600, "{i}");
+}

@@ -124,3 +124,46 @@ async fn a_race_whose_missing_answers_could_go_either_way_errors() {
     let detail = s.to_string();
     assert!(detail.contains("request_timeout_s"), "{detail}");
 }
+
+/// Issue 32 item 9: a finding of a race says in how many of the rounds
+/// that ran it showed, not of the rounds asked for: here the third round's
+/// login is refused, which ends the rounds.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_race_says_how_many_of_the_rounds_that_ran_it_failed() {
+    let server = MockServer::start().await;
+    let logins = Arc::new(AtomicUsize::new(0));
+    let wins = Arc::new(AtomicUsize::new(0));
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(move |req: &Request| {
+            let body = String::from_utf8_lossy(&req.body).into_owned();
+            if body.contains("grant_type=password") {
+                let n = logins.fetch_add(1, Ordering::SeqCst);
+                wins.store(0, Ordering::SeqCst);
+                return if n < 2 {
+                    token_answer()
+                } else {
+                    ResponseTemplate::new(400)
+                        .set_body_json(serde_json::json!({"error": "invalid_grant"}))
+                };
+            }
+            // Round 1: one winner; round 2: two.
+            let allowed = logins.load(Ordering::SeqCst);
+            if wins.fetch_add(1, Ordering::SeqCst) < allowed {
+                token_answer()
+            } else {
+                ResponseTemplate::new(400)
+                    .set_body_json(serde_json::json!({"error": "invalid_grant"}))
+            }
+        })
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    let (_, r, stdout) = tokio::task::spawn_blocking(move || run(&uri, "*/race"))
+        .await
+        .unwrap();
+    let s = outcome(&r, "concurrency/race");
+    assert_eq!(s["outcome"], "failed", "{stdout}");
+    let actual = s["finding"]["actual"].as_str().unwrap();
+    assert!(actual.ends_with("(in 1 of 3 rounds)"), "{actual}");
+}

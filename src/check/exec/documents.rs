@@ -73,7 +73,16 @@ impl Runner {
         }
         .unwrap_or_default();
         let jwks = self
-            .jwks
+            .jwks()
+            .await
+            .map_err(|e| Mismatch::new(subject, expected.clone(), e))?;
+        crate::oauth::idtoken::verify(&jwt, jwks, &audience, self.target.issuer.as_deref())
+            .map_err(|e| Mismatch::new(subject, expected, e))
+    }
+
+    /// The target's JWKS, fetched once.
+    pub(super) async fn jwks(&self) -> Result<&serde_json::Value, String> {
+        self.jwks
             .get_or_init(|| async {
                 let url = self.target.jwks_uri.clone().ok_or(
                     "the target declares no jwks_uri (nor a discovery document that does)",
@@ -87,8 +96,6 @@ impl Runner {
             })
             .await
             .as_ref()
-            .map_err(|e| Mismatch::new(subject, expected.clone(), e.clone()))?;
-        crate::oauth::idtoken::verify(&jwt, jwks, &audience, self.target.issuer.as_deref())
-            .map_err(|e| Mismatch::new(subject, expected, e))
+            .map_err(Clone::clone)
     }
 }

@@ -146,13 +146,14 @@ impl Runner {
             wire.url.path()
         );
         self.judge_set(step, g, wire, results, how, &[], ctx, trace)
+            .await
     }
 
     /// The answers of a parallel step or a sample, judged together: the
     /// set's expectations, the tokens' quality (`sent`: tokens the requests
     /// carried, not issued by them), each answer's own expectations.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn judge_set(
+    pub(super) async fn judge_set(
         &self,
         step: &Step,
         g: &GrantRequest,
@@ -267,7 +268,13 @@ impl Runner {
             });
         }
         if let Some(q) = &step.tokens {
-            token_quality(q, &responses, sent).map_err(|m| self.finding(step, m, None))?;
+            // JWT signatures count only when they verify against the
+            // target's keys.
+            let jwks = match self.target.jwks_uri {
+                Some(_) => self.jwks().await.ok(),
+                None => None,
+            };
+            token_quality(q, &responses, sent, jwks).map_err(|m| self.finding(step, m, None))?;
         }
         if let Some(e) = &step.expect {
             for (r, x) in responses.iter().zip(&exchanges) {

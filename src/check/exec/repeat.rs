@@ -211,6 +211,7 @@ impl Runner {
             wire.url.path()
         );
         self.judge_set(step, &g, &wire, results, how, &sent, ctx, trace)
+            .await
     }
 }
 
@@ -220,6 +221,7 @@ pub(super) fn token_quality(
     q: &crate::scenario::model::TokenQuality,
     responses: &[Option<HttpResponse>],
     sent: &[String],
+    jwks: Option<&serde_json::Value>,
 ) -> Result<(), Mismatch> {
     let members: Vec<&str> = if q.members.is_empty() {
         vec!["access_token", "refresh_token"]
@@ -254,7 +256,12 @@ pub(super) fn token_quality(
                 format!("{} {member}s in the successful responses", tokens.len()),
             ));
         }
-        let e = crate::check::quality::estimate(&tokens);
+        let verified = jwks.is_some_and(|k| {
+            tokens
+                .iter()
+                .all(|t| crate::oauth::idtoken::signature_verifies(t, k))
+        });
+        let e = crate::check::quality::estimate_with(&tokens, verified);
         if let Some(i) = e.duplicate {
             return Err(Mismatch::new(
                 &subject,

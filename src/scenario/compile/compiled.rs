@@ -192,6 +192,8 @@ pub enum TValue {
 
 #[derive(Debug, Clone, Default)]
 pub struct MatcherC {
+    /// What an absent member stands for.
+    pub default: Option<serde_json::Value>,
     pub present: Option<bool>,
     pub optional: bool,
     pub equals: Option<TValue>,

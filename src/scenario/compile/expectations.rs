@@ -204,6 +204,7 @@ impl Compiler<'_> {
             );
         }
         MatcherC {
+            default: m.default.clone(),
             present: m.present,
             optional: m.optional,
             equals: m.equals.as_ref().and_then(|v| self.tvalue(path, v)),

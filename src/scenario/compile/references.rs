@@ -19,7 +19,7 @@ pub const BUILTIN_ROOTS: [&str; 7] = [
 const BUILTIN_FIELDS: [(&str, &[&str]); 4] = [
     ("clients", &["id", "auth", "secret"]),
     ("users", &["username", "password"]),
-    ("target", &["token_endpoint", "issuer"]),
+    ("target", &["token_endpoint", "issuer", "login_grant"]),
     ("password_grant", &["scope"]),
 ];
 
