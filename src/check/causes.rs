@@ -16,7 +16,7 @@
 
 /// Catalogue ids (or prefixes ending in `-`) whose property is that a
 /// request is refused, whatever registered code the refusal carries.
-const REFUSAL_PROPERTIES: [&str; 19] = [
+const REFUSAL_PROPERTIES: [&str; 20] = [
     "ROT-",
     "RU-",
     "EXP-",
@@ -29,6 +29,7 @@ const REFUSAL_PROPERTIES: [&str; 19] = [
     "AC-REVOKE",
     "AC-ONCE",
     "AC-CLIENT",
+    "AC-REDIRECT",
     "PC-ROTATE",
     "DP-BOUND",
     "DP-KEY",
