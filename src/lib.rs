@@ -1,9 +1,9 @@
 //! tokenprobe: conformance checks and load tests for OAuth 2.0 token endpoints.
 //!
-//! The crate is a pipeline, one module per stage (see STYLE.md in the shared
-//! folder): scenario text → parsed model → run plan → execution → results →
-//! reports. The binary in `main.rs` only parses arguments and maps the result
-//! to an exit code.
+//! The crate is a pipeline, one module per stage (docs/architecture.md,
+//! docs/style.md): scenario text → parsed model → run plan → execution →
+//! results → reports. The binary in `main.rs` only parses arguments and maps
+//! the result to an exit code.
 
 // Diagnostics are large but only travel on the cold error path of loading files.
 #![allow(clippy::result_large_err)]

@@ -168,7 +168,7 @@ impl RefreshTemplate {
     }
 }
 
-pub(super) use super::h1::Conn;
+pub(super) use super::h1::{Conn, find};
 
 /// Where a plain-HTTP refresh goes, and its request line and headers,
 /// written once ([`super::h1`] sends them on a user's own connection).
@@ -259,8 +259,4 @@ impl Direct {
                 .map(Box::new);
         }
     }
-}
-
-pub(super) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }

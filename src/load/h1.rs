@@ -358,7 +358,7 @@ async fn dechunk(
                 if buf[at..].starts_with(b"\r\n") {
                     return Ok((body, true, at + 2));
                 }
-                if let Some(end) = super::exchange::find(&buf[at..], b"\r\n\r\n") {
+                if let Some(end) = find(&buf[at..], b"\r\n\r\n") {
                     return Ok((body, true, at + end + 4));
                 }
                 if buf.len() - at > MAX_HEAD_BYTES {
@@ -433,6 +433,11 @@ fn itoa_usize(mut n: usize, room: &mut [u8; 20]) -> &[u8] {
     &room[i..]
 }
 
+/// Where `needle` first stands in `haystack`.
+pub(super) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,7 +452,7 @@ mod tests {
             let (mut s, _) = listener.accept().await.unwrap();
             let mut got = Vec::new();
             let mut buf = [0u8; 4096];
-            while super::super::exchange::find(&got, b"\r\n\r\nbody").is_none() {
+            while find(&got, b"\r\n\r\nbody").is_none() {
                 let n = s.read(&mut buf).await.unwrap();
                 if n == 0 {
                     break;

@@ -12,6 +12,9 @@ use super::app::{App, Client};
 use super::config::AuthMethod;
 use super::fault::Fault;
 use super::form::Form;
+use super::interactions::{
+    CodeRecord, INTERACTION_MS, Interaction, MAX_INTERACTIONS, SESSION_COOKIE, digest, lock, random,
+};
 use super::pages;
 use super::reply::OAuthError;
 use super::request::secret_matches;
@@ -22,97 +25,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-/// An authorization request on its way through the pages. No `Debug`: it
-/// holds the anti-forgery value.
-#[derive(Clone)]
-struct Interaction {
-    client_id: Arc<str>,
-    redirect_uri: String,
-    /// Whether the request named the redirect URI (then the exchange must
-    /// name it too, §4.1.3).
-    redirect_sent: bool,
-    scope: Arc<str>,
-    state: Option<String>,
-    nonce: Option<String>,
-    challenge: Option<(String, String)>,
-    /// The anti-forgery value the login and consent forms carry.
-    csrf: String,
-    /// Set once the user signed in: who, and when (the mock's clock).
-    user: Option<(Arc<str>, u64)>,
-    /// Identifier-first: the username the first page took.
-    identified: Option<Arc<str>>,
-    /// MFA: who gave the right password and still owes the code.
-    mfa_pending: Option<(Arc<str>, u64)>,
-    mfa_failures: u32,
-    created_ms: u64,
-}
-
-/// An issued code (kept by its digest). No `Debug`: it holds what the
-/// code's first exchange issued.
-struct CodeRecord {
-    client_id: Arc<str>,
-    redirect_uri: Option<String>,
-    scope: Arc<str>,
-    user: Arc<str>,
-    auth_time_s: u64,
-    nonce: Option<String>,
-    challenge: Option<(String, String)>,
-    expires_ms: u64,
-    used: bool,
-    /// What its first exchange issued, revoked when the code comes again.
-    issued: Option<(String, Option<String>)>,
-}
-
-/// The authorization endpoint's state. Its `Debug` shows counts only.
-#[derive(Default)]
-pub struct Logins {
-    interactions: Mutex<HashMap<String, Interaction>>,
-    /// Session cookie value → (user, when they signed in).
-    sessions: Mutex<HashMap<String, (Arc<str>, u64)>>,
-    codes: Mutex<HashMap<[u8; 32], CodeRecord>>,
-    /// Answers posted to the MFA page, right or wrong.
-    pub mfa_posts: std::sync::atomic::AtomicU64,
-}
-
-impl std::fmt::Debug for Logins {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Logins")
-            .field("interactions", &lock(&self.interactions).len())
-            .field("sessions", &lock(&self.sessions).len())
-            .field("codes", &lock(&self.codes).len())
-            .finish()
-    }
-}
-
-/// Most interactions kept at once (a bound on a flood of GETs).
-const MAX_INTERACTIONS: usize = 100_000;
-/// How long an interaction may take, milliseconds.
-const INTERACTION_MS: u64 = 10 * 60 * 1000;
-
-const SESSION_COOKIE: &str = "tp_session";
-
-fn digest(code: &str) -> [u8; 32] {
-    Sha256::digest(code.as_bytes()).into()
-}
-
-fn random() -> String {
-    crate::dpop::new_jti()
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Logins {
-    /// Drops what has expired.
-    pub fn purge(&self, now_ms: u64) {
-        lock(&self.interactions).retain(|_, i| now_ms < i.created_ms + INTERACTION_MS);
-        lock(&self.codes).retain(|_, c| now_ms < c.expires_ms + INTERACTION_MS);
-    }
-}
+use std::sync::Arc;
 
 fn html(status: StatusCode, body: String) -> Response {
     let mut r = Response::new(Body::from(body));

@@ -5,8 +5,8 @@
 //! IDCS's sign-in without consent for trusted apps, WSO2's
 //! `sessionDataKey` and its approve/deny consent).
 
-use super::app::Paths;
 use super::config::Profile;
+use super::paths::Paths;
 
 /// The anti-forgery value: a hidden field matched against a cookie.
 pub const CSRF_FIELD: &str = "__RequestVerificationToken";

@@ -43,7 +43,7 @@ fn uses(text: &str) -> BTreeSet<String> {
             rest = &rest[i + "crate::".len()..];
             let name: String = rest
                 .chars()
-                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
                 .collect();
             if !name.is_empty() {
                 out.insert(name);
@@ -166,4 +166,124 @@ fn only_the_request_layer_builds_client_authentication() {
         }
     }
     assert!(offenders.is_empty(), "{}", offenders.join("\n"));
+}
+
+/// The modules a file of directory `dir` uses: `super::NAME` (a file of the
+/// same directory) and `crate::DIR::NAME`, comments and the test modules'
+/// `use super::*` left out. Names may hold digits (`h1`).
+fn sibling_uses(text: &str, own: &str, crate_path: &str) -> BTreeSet<String> {
+    let mut used = BTreeSet::new();
+    for line in text.lines() {
+        let code = line.split("//").next().unwrap_or("");
+        for prefix in ["super::".to_string(), format!("crate::{crate_path}::")] {
+            for (at, _) in code.match_indices(&prefix) {
+                // `super::super::x` is another directory's.
+                if prefix == "super::" && code[..at].ends_with("super::") {
+                    continue;
+                }
+                let rest = &code[at + prefix.len()..];
+                let m: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                if !m.is_empty() && m != "super" && m != own {
+                    used.insert(m);
+                }
+            }
+        }
+    }
+    used
+}
+
+/// A circle in `graph`, as the path around it, if there is one.
+fn circle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn back(
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        from: &str,
+        to: &str,
+        seen: &mut BTreeSet<String>,
+        path: &mut Vec<String>,
+    ) -> bool {
+        for next in graph.get(from).into_iter().flatten() {
+            path.push(next.clone());
+            if next == to || (seen.insert(next.clone()) && back(graph, next, to, seen, path)) {
+                return true;
+            }
+            path.pop();
+        }
+        false
+    }
+    graph.keys().find_map(|start| {
+        let mut path = vec![start.clone()];
+        back(graph, start, start, &mut BTreeSet::new(), &mut path).then_some(path)
+    })
+}
+
+/// The file graph of one directory of `src/`.
+fn directory_graph(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let crate_path = dir
+        .strip_prefix(src())
+        .unwrap()
+        .to_string_lossy()
+        .replace('/', "::");
+    let mut graph = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        if path.extension().is_none_or(|e| e != "rs") || name == "mod" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        // The test modules at the end of a file are not its imports.
+        let code = text.split("#[cfg(test)]").next().unwrap_or(&text);
+        graph.insert(name.clone(), sibling_uses(code, &name, &crate_path));
+    }
+    // Only edges between files of this directory.
+    let names: BTreeSet<String> = graph.keys().cloned().collect();
+    for used in graph.values_mut() {
+        used.retain(|u| names.contains(u));
+    }
+    graph
+}
+
+/// Issue 34: within every module directory (load, mock, check, oauth,
+/// report, …) the files' imports run one way: no file reaches back into
+/// one that uses it.
+#[test]
+fn the_files_of_each_module_import_one_way() {
+    let mut dirs = vec![];
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            if e.path().is_dir() {
+                out.push(e.path());
+                walk(&e.path(), out);
+            }
+        }
+    }
+    walk(&src(), &mut dirs);
+    assert!(dirs.iter().any(|d| d.ends_with("load")) && dirs.iter().any(|d| d.ends_with("mock")));
+    for d in dirs {
+        let graph = directory_graph(&d);
+        if let Some(path) = circle(&graph) {
+            panic!("an import circle in {}: {}", d.display(), path.join(" → "));
+        }
+    }
+}
+
+/// The test above finds a circle through a module whose name has a digit
+/// (it once read `super::h1` as `h` and missed one).
+#[test]
+fn a_planted_circle_through_a_digit_is_found() {
+    let mut graph = BTreeMap::new();
+    graph.insert(
+        "exchange".to_string(),
+        sibling_uses("pub(super) use super::h1::Conn;", "exchange", "load"),
+    );
+    graph.insert(
+        "h1".to_string(),
+        sibling_uses("let at = super::exchange::find(buf);", "h1", "load"),
+    );
+    assert_eq!(graph["exchange"], BTreeSet::from(["h1".to_string()]));
+    let found = circle(&graph).expect("the circle is found");
+    assert!(found.contains(&"h1".to_string()), "{found:?}");
 }

@@ -1,9 +1,11 @@
-//! The README says what the binary says: the coverage table is the one
-//! `tokenprobe list --coverage --format markdown` prints, nothing in the
-//! catalogue is left uncovered, the counts of ids and scenarios are the
-//! binary's, and the command list names every subcommand and every flag of
-//! `check`, `load` and `mock` (issue 22: the counts were stale and `report
-//! merge` was missing).
+//! The README and the book say what the binary says: the coverage table
+//! (docs/checks.md) is the one `tokenprobe list --coverage --format
+//! markdown` prints, nothing in the catalogue is left uncovered, the counts
+//! of ids and scenarios in the README are the binary's, the command list
+//! (docs/commands.md) names every subcommand and every flag of `check`,
+//! `load`, `mock` and `fuzz`, and every relative link of the README and the
+//! book resolves (issue 22: the counts were stale and `report merge` was
+//! missing; issue 34: the README became a front door to a book).
 
 use std::process::Command;
 
@@ -18,7 +20,11 @@ fn tokenprobe(args: &[&str]) -> String {
 }
 
 fn readme() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
+    doc("README.md")
+}
+
+fn doc(path: &str) -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
 }
 
 #[test]
@@ -26,8 +32,8 @@ fn readme_coverage_table_is_current_and_complete() {
     let table = tokenprobe(&["list", "--coverage", "--format", "markdown"]);
     assert!(!table.contains("not covered"), "{table}");
     assert!(
-        readme().contains(&table),
-        "README.md's coverage table is stale: paste the output of \
+        doc("docs/checks.md").contains(&table),
+        "docs/checks.md's coverage table is stale: paste the output of \
          `tokenprobe list --coverage --format markdown`"
     );
 }
@@ -95,8 +101,8 @@ fn flags(help: &str) -> Vec<String> {
 
 #[test]
 fn readme_commands_name_every_subcommand_and_flag() {
-    let readme = readme();
-    let commands = readme
+    let page = doc("docs/commands.md");
+    let commands = page
         .split("## Commands")
         .nth(1)
         .and_then(|s| s.split("\n## ").next())
@@ -128,6 +134,55 @@ fn readme_commands_name_every_subcommand_and_flag() {
     }
     assert!(
         missing.is_empty(),
-        "README.md's Commands section lacks: {missing:?}"
+        "docs/commands.md's Commands section lacks: {missing:?}"
+    );
+}
+
+/// Every relative link (`[text](path)`, anchors aside) of the README and
+/// of every page of the book names a file that exists; every page of the
+/// book is in its SUMMARY.md; the README stays a front door (≤ 250 lines).
+#[test]
+fn every_link_of_the_readme_and_the_book_resolves() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let link = regex::Regex::new(r"\]\(([^)\s]+)\)").unwrap();
+    let mut pages = vec![root.join("README.md")];
+    for e in std::fs::read_dir(root.join("docs")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") {
+            pages.push(p);
+        }
+    }
+    let mut broken = Vec::new();
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        for c in link.captures_iter(&text) {
+            let target = &c[1];
+            if target.contains("://") || target.starts_with('#') || target.starts_with("mailto:") {
+                continue;
+            }
+            let file = target.split('#').next().unwrap();
+            if !page.parent().unwrap().join(file).exists() {
+                broken.push(format!("{}: {target}", page.display()));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "links that resolve to nothing: {broken:?}"
+    );
+    let summary = doc("docs/SUMMARY.md");
+    for page in &pages {
+        let name = page.file_name().unwrap().to_str().unwrap();
+        if page.parent().unwrap().ends_with("docs") && name != "SUMMARY.md" {
+            assert!(
+                summary.contains(&format!("({name})")),
+                "{name} is not in docs/SUMMARY.md"
+            );
+        }
+    }
+    let lines = readme().lines().count();
+    assert!(
+        lines <= 250,
+        "the README is {lines} lines: keep it a front door"
     );
 }

@@ -459,7 +459,12 @@ async fn empty_error_bodies_are_one_er_body_finding_and_the_refusals_pass() {
     // Three places: the finding's own (its actual names it), two more.
     let seen = judge["finding"]["seen_in"].as_array().unwrap();
     assert_eq!(seen.len(), 2, "{judge}");
-    assert!(judge["finding"]["actual"].as_str().unwrap().contains("(in refresh/bogus-"));
+    assert!(
+        judge["finding"]["actual"]
+            .as_str()
+            .unwrap()
+            .contains("(in refresh/bogus-")
+    );
     assert!(
         seen.iter()
             .all(|p| p.as_str().unwrap().contains("an empty body")),
