@@ -274,7 +274,7 @@ pub struct CheckArgs {
     /// Scenarios run at once (default: CPU count).
     #[arg(short = 'j', long)]
     pub jobs: Option<usize>,
-    /// FORMAT=PATH (junit, json, markdown, html); default: reports/latest/{junit.xml,report.json,summary.md,report.html}.
+    /// FORMAT=PATH (junit, json, markdown, html, har: every exchange as an HTTP Archive); default: reports/latest/{junit.xml,report.json,summary.md,report.html}.
     #[arg(long)]
     pub report: Vec<ReportOutput>,
     /// SHOULD failures fail the run.

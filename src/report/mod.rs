@@ -17,6 +17,7 @@
 //!
 //! May use: `check`, `load`, `catalogue`, `verdict`, `secret`, `exit`, `interrupt`.
 
+pub mod har;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -86,15 +87,18 @@ pub enum ReportFormat {
     Json,
     Markdown,
     Html,
+    /// HTTP Archive 1.2: every exchange, for a browser's network panel.
+    Har,
 }
 
 impl ReportFormat {
     /// Every format, in the order the CLI documents them.
-    pub const ALL: [ReportFormat; 4] = [
+    pub const ALL: [ReportFormat; 5] = [
         ReportFormat::Junit,
         ReportFormat::Json,
         ReportFormat::Markdown,
         ReportFormat::Html,
+        ReportFormat::Har,
     ];
 
     /// The name used on the command line (`--report junit=PATH`).
@@ -104,6 +108,7 @@ impl ReportFormat {
             ReportFormat::Json => "json",
             ReportFormat::Markdown => "markdown",
             ReportFormat::Html => "html",
+            ReportFormat::Har => "har",
         }
     }
 
@@ -114,6 +119,7 @@ impl ReportFormat {
             ReportFormat::Json => json::render(run),
             ReportFormat::Markdown => markdown::render(run),
             ReportFormat::Html => html::render(run),
+            ReportFormat::Har => har::render(run),
         }
     }
 }
@@ -152,6 +158,7 @@ impl FromStr for ReportFormat {
             "json" => Ok(ReportFormat::Json),
             "markdown" | "md" => Ok(ReportFormat::Markdown),
             "html" => Ok(ReportFormat::Html),
+            "har" => Ok(ReportFormat::Har),
             _ => Err(ParseReportError::UnknownFormat(s.to_owned())),
         }
     }

@@ -144,6 +144,7 @@ fn secrets_stay_secret_in(
         ("junit", "r.xml"),
         ("markdown", "r.md"),
         ("html", "r.html"),
+        ("har", "r.har"),
     ] {
         args.push("--report".into());
         args.push(format!("{f}={}", dir.join(name).display()));
@@ -152,7 +153,7 @@ fn secrets_stay_secret_in(
     let out = tokenprobe(&args, dir);
     let mut all = String::from_utf8_lossy(&out.stdout).into_owned();
     all.push_str(&String::from_utf8_lossy(&out.stderr));
-    for name in ["r.json", "r.xml", "r.md", "r.html"] {
+    for name in ["r.json", "r.xml", "r.md", "r.html", "r.har"] {
         all.push_str(&std::fs::read_to_string(dir.join(name)).unwrap());
     }
     assert!(
@@ -258,4 +259,44 @@ fn regression_a_closed_stdout_does_not_panic_and_reports_are_written() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(json.exists());
+}
+
+/// Issue 34: a HAR of a code-flow run holds every exchange, the login's
+/// pages included, validates against HAR 1.2's required fields, and
+/// carries no secret (the secret checks above read it too).
+#[test]
+fn a_har_of_a_code_flow_run_is_a_valid_archive_with_the_login_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let har = dir.path().join("run.har");
+    let out = tokenprobe(
+        &[
+            "check",
+            "--mock",
+            "strict",
+            "--login",
+            "authorization_code",
+            "--filter",
+            "refresh/ok",
+            "--report",
+            &format!("har={}", har.display()),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&har).unwrap()).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(include_str!("data/har-1.2.schema.json")).unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let urls: Vec<&str> = doc["log"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["request"]["url"].as_str().unwrap())
+        .collect();
+    assert!(urls.iter().any(|u| u.contains("/authorize")), "{urls:?}");
+    assert!(urls.iter().any(|u| u.ends_with("/login")), "{urls:?}");
+    assert!(urls.iter().any(|u| u.ends_with("/token")), "{urls:?}");
+    let text = std::fs::read_to_string(&har).unwrap();
+    assert!(!text.contains("alice-pass-1") && !text.contains("app-secret"), "secrets");
 }
