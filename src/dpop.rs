@@ -64,23 +64,34 @@ pub struct ProofClaims {
     pub ath: Option<String>,
 }
 
+/// A DPoP key that could not be made, or a proof that could not be signed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DpopError {
+    #[error("cannot make a DPoP key: {0}")]
+    Key(String),
+    #[error("cannot sign a DPoP proof: {0}")]
+    Sign(String),
+}
+
 impl DpopKey {
     /// A new key pair.
-    pub fn generate(alg: DpopAlg) -> Result<DpopKey, String> {
+    pub fn generate(alg: DpopAlg) -> Result<DpopKey, DpopError> {
         let rc_alg = match alg {
             DpopAlg::ES256 => &rcgen::PKCS_ECDSA_P256_SHA256,
             DpopAlg::EdDSA => &rcgen::PKCS_ED25519,
             DpopAlg::RS256 => &rcgen::PKCS_RSA_SHA256,
         };
-        let pair = rcgen::KeyPair::generate_for(rc_alg)
-            .map_err(|e| format!("cannot make a DPoP key: {e}"))?;
+        let pair =
+            rcgen::KeyPair::generate_for(rc_alg).map_err(|e| DpopError::Key(e.to_string()))?;
         let der = pair.serialize_der();
         let raw = pair.public_key_raw();
         let (key, params) = match alg {
             DpopAlg::ES256 => {
                 // An uncompressed point: 0x04 || x || y.
                 if raw.len() != 65 || raw[0] != 4 {
-                    return Err("unexpected P-256 public key encoding".into());
+                    return Err(DpopError::Key(
+                        "unexpected P-256 public key encoding".into(),
+                    ));
                 }
                 (
                     EncodingKey::from_ec_der(&der),
@@ -103,9 +114,9 @@ impl DpopKey {
             DpopAlg::RS256 => {
                 // rcgen's DER is PKCS#8; the PEM reader takes it.
                 let key = EncodingKey::from_rsa_pem(pair.serialize_pem().as_bytes())
-                    .map_err(|e| format!("cannot read the RSA key: {e}"))?;
+                    .map_err(|e| DpopError::Key(format!("cannot read the RSA key: {e}")))?;
                 let public = Jwk::from_encoding_key(&key, Algorithm::RS256)
-                    .map_err(|e| format!("cannot read the RSA key: {e}"))?;
+                    .map_err(|e| DpopError::Key(format!("cannot read the RSA key: {e}")))?;
                 (key, public.algorithm)
             }
         };
@@ -113,7 +124,8 @@ impl DpopKey {
             common: CommonParameters::default(),
             algorithm: params,
         };
-        let thumbprint = thumbprint(&jwk).ok_or("cannot take the key's thumbprint")?;
+        let thumbprint =
+            thumbprint(&jwk).ok_or(DpopError::Key("cannot take the key's thumbprint".into()))?;
         Ok(DpopKey {
             alg,
             key,
@@ -132,7 +144,7 @@ impl DpopKey {
     }
 
     /// A proof with these claims, signed by this key.
-    pub fn sign(&self, claims: &ProofClaims) -> Result<String, String> {
+    pub fn sign(&self, claims: &ProofClaims) -> Result<String, DpopError> {
         let mut header = Header::new(match self.alg {
             DpopAlg::ES256 => Algorithm::ES256,
             DpopAlg::EdDSA => Algorithm::EdDSA,
@@ -140,12 +152,11 @@ impl DpopKey {
         });
         header.typ = Some(PROOF_TYPE.into());
         header.jwk = Some(self.jwk.clone());
-        jsonwebtoken::encode(&header, claims, &self.key)
-            .map_err(|e| format!("cannot sign a DPoP proof: {e}"))
+        jsonwebtoken::encode(&header, claims, &self.key).map_err(|e| DpopError::Sign(e.to_string()))
     }
 
     /// A fresh proof for `htm` `htu` now (a new `jti`).
-    pub fn proof(&self, htm: &str, htu: &str, nonce: Option<&str>) -> Result<String, String> {
+    pub fn proof(&self, htm: &str, htu: &str, nonce: Option<&str>) -> Result<String, DpopError> {
         self.sign(&ProofClaims {
             jti: new_jti(),
             htm: htm.into(),

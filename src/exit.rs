@@ -72,12 +72,12 @@ pub fn help_text() -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_readme_table_is_this_table() {
-        let readme = include_str!("../README.md");
-        let section = readme
+    fn the_documented_table_is_this_table() {
+        let doc = include_str!("../docs/commands.md");
+        let section = doc
             .split("## Exit codes")
             .nth(1)
-            .expect("README has an exit-code section");
+            .expect("docs/commands.md has an exit-code section");
         let rows: Vec<(i32, String)> = section
             .lines()
             .skip_while(|l| !l.starts_with("| 0 "))

@@ -83,13 +83,18 @@ pub enum GraceReturns {
     New,
 }
 
+/// A client authentication method (RFC 8414 names), of the client and the
+/// mock alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
+    /// RFC 7523 assertion signed HS256 with the client secret.
     ClientSecretJwt,
+    /// RFC 7523 assertion signed with the client's registered key.
     PrivateKeyJwt,
+    /// A public client: `client_id` alone (RFC 6749 §2.1).
     None,
 }
 

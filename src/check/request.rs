@@ -205,13 +205,14 @@ fn dpop_proof(
         (Some(m), _) => m,
     };
     let alg = client.dpop.unwrap_or(DpopAlg::ES256);
-    let fail = |e: String| BuildError::Missing(format!("DPoP: {e}"));
+    let fail = |e: crate::dpop::DpopError| BuildError::Missing(e.to_string());
     let mut state = ctx.dpop.lock().unwrap_or_else(|p| p.into_inner());
     if mode == DpopUse::Replay {
-        let proof = state
-            .last_proof
-            .clone()
-            .ok_or_else(|| fail("`dpop: replay` needs an earlier proof in the scenario".into()))?;
+        let proof = state.last_proof.clone().ok_or_else(|| {
+            BuildError::Missing(
+                "DPoP: `dpop: replay` needs an earlier proof in the scenario".into(),
+            )
+        })?;
         state.replayed = Some(proof.clone());
         return Ok(Some(proof));
     }

@@ -354,6 +354,57 @@ pub struct TargetSummary {
     pub source: String,
 }
 
+impl TargetSummary {
+    /// What a report says of `target`.
+    pub fn of(target: &crate::target::Target) -> TargetSummary {
+        TargetSummary {
+            name: target.name.clone(),
+            token_endpoint: target
+                .token_endpoint
+                .as_ref()
+                .map(|u| u.to_string())
+                .unwrap_or_default(),
+            source: target.source.clone(),
+        }
+    }
+}
+
+impl ScenarioResult {
+    /// The result of `s` with `outcome`, nothing run yet (no steps, no
+    /// time): the one way a result is made outside the runner.
+    pub fn of(s: &crate::scenario::Scenario, outcome: Outcome) -> ScenarioResult {
+        ScenarioResult {
+            id: s.id.clone(),
+            title: s.title.clone(),
+            level: s.level,
+            covers: s.covers.clone(),
+            tags: s.tags.clone(),
+            file: s.file.clone(),
+            line: s.line,
+            ..ScenarioResult::gathered(&s.id, &s.title, outcome)
+        }
+    }
+
+    /// A result that no scenario file stands for (the preflight, a
+    /// judgement gathered from the run): MUST, covering nothing yet.
+    pub fn gathered(id: &str, title: &str, outcome: Outcome) -> ScenarioResult {
+        ScenarioResult {
+            id: id.to_string(),
+            title: title.to_string(),
+            level: Level::Must,
+            covers: Vec::new(),
+            tags: Vec::new(),
+            file: "(gathered from the run)".into(),
+            line: 0,
+            outcome,
+            duration: std::time::Duration::ZERO,
+            steps: Vec::new(),
+            attributed: Vec::new(),
+            known: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub passed: usize,

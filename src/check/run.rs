@@ -3,7 +3,7 @@
 
 use super::exec::Runner;
 use super::result::{
-    Attributed, ErrorClass, Finding, Level, Outcome, RunResult, ScenarioResult, TargetSummary,
+    Attributed, ErrorClass, Finding, Outcome, RunResult, ScenarioResult, TargetSummary,
 };
 use crate::oauth::http::{self, HttpOptions, TransportError};
 use crate::redact::Redactor;
@@ -11,7 +11,7 @@ use crate::scenario::Scenario;
 use crate::target::Target;
 use futures::StreamExt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -119,15 +119,7 @@ pub async fn run(
     let started_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    let summary = TargetSummary {
-        name: target.name.clone(),
-        token_endpoint: target
-            .token_endpoint
-            .as_ref()
-            .map(|u| u.to_string())
-            .unwrap_or_default(),
-        source: target.source.clone(),
-    };
+    let summary = TargetSummary::of(&target);
     let pace = Arc::new(super::pace::Pace::new(opts.jobs, http.request_timeout));
     let runner = Arc::new(Runner {
         target: Arc::new(target),
@@ -235,20 +227,7 @@ fn interrupted(s: &Scenario, signal: i32, running: bool) -> ScenarioResult {
 
 /// A result for `s` that holds no steps yet.
 fn unfinished(s: &Scenario) -> ScenarioResult {
-    ScenarioResult {
-        id: s.id.clone(),
-        title: s.title.clone(),
-        level: s.level,
-        covers: s.covers.clone(),
-        tags: s.tags.clone(),
-        file: s.file.clone(),
-        line: s.line,
-        outcome: Outcome::Skipped { why: String::new() },
-        duration: Duration::ZERO,
-        steps: Vec::new(),
-        attributed: Vec::new(),
-        known: None,
-    }
+    ScenarioResult::of(s, Outcome::Skipped { why: String::new() })
 }
 
 /// The result of a scenario whose task panicked: reported, not lost.
@@ -343,21 +322,16 @@ fn attribute(results: &mut Vec<ScenarioResult>) {
                 let f = first_seen(&seen, places);
                 let entry = crate::catalogue::get(id);
                 results.push(ScenarioResult {
-                    id: format!("errors/{}-seen-elsewhere", id.to_ascii_lowercase()),
-                    title: format!(
-                        "{id}: error responses as other scenarios met them ({})",
-                        entry.map_or("", |e| e.text.as_str())
-                    ),
-                    level: Level::Must,
                     covers: vec![id.to_string()],
                     tags: vec!["errors".into()],
-                    file: "(gathered from the run)".into(),
-                    line: 0,
-                    outcome: Outcome::Failed(f),
-                    duration: Duration::ZERO,
-                    steps: Vec::new(),
-                    attributed: Vec::new(),
-                    known: None,
+                    ..ScenarioResult::gathered(
+                        &format!("errors/{}-seen-elsewhere", id.to_ascii_lowercase()),
+                        &format!(
+                            "{id}: error responses as other scenarios met them ({})",
+                            entry.map_or("", |e| e.text.as_str())
+                        ),
+                        Outcome::Failed(f),
+                    )
                 });
             }
         }
@@ -407,26 +381,19 @@ fn fold_codes(results: &mut Vec<ScenarioResult>, seen: Vec<(String, Attributed)>
             continue;
         }
         let entry = crate::catalogue::get("ER-CODE");
+        let id = if n == 0 {
+            "errors/er-code-seen-elsewhere".to_string()
+        } else {
+            format!("errors/er-code-seen-elsewhere-{}", n + 1)
+        };
+        let title = format!(
+            "ER-CODE: refusals as other scenarios met them ({})",
+            entry.map_or("", |e| e.text.as_str())
+        );
         results.push(ScenarioResult {
-            id: if n == 0 {
-                "errors/er-code-seen-elsewhere".into()
-            } else {
-                format!("errors/er-code-seen-elsewhere-{}", n + 1)
-            },
-            title: format!(
-                "ER-CODE: refusals as other scenarios met them ({})",
-                entry.map_or("", |e| e.text.as_str())
-            ),
-            level: Level::Must,
             covers: vec!["ER-CODE".into()],
             tags: vec!["errors".into()],
-            file: "(gathered from the run)".into(),
-            line: 0,
-            outcome: Outcome::Failed(first_seen(&group, places)),
-            duration: Duration::ZERO,
-            steps: Vec::new(),
-            attributed: Vec::new(),
-            known: None,
+            ..ScenarioResult::gathered(&id, &title, Outcome::Failed(first_seen(&group, places)))
         });
     }
 }

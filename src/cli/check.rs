@@ -240,48 +240,29 @@ async fn prepare(
 /// The run that never started: one error case naming why (the target), or
 /// every scenario skipped by the signal.
 fn not_run(target: &Target, scenarios: &[Scenario], early: &Early, opts: &RunOptions) -> RunResult {
-    let placeholder = |id: &str, title: &str, outcome: Outcome| ScenarioResult {
-        id: id.to_string(),
-        title: title.to_string(),
-        level: crate::verdict::Level::Must,
-        covers: Vec::new(),
-        tags: Vec::new(),
-        file: PathBuf::from(target.source.clone()),
-        line: 0,
-        outcome,
-        duration: Duration::ZERO,
-        steps: Vec::new(),
-        attributed: Vec::new(),
-        known: None,
-    };
     let (results, preflight_error, interrupted) = match early {
         Early::Unreachable(why) => (
-            vec![placeholder(
-                "preflight",
-                "The target is reachable and its credentials are accepted",
-                Outcome::Errored {
-                    step: None,
-                    class: ErrorClass::Connect,
-                    detail: why.clone(),
-                },
-            )],
+            vec![ScenarioResult {
+                file: PathBuf::from(target.source.clone()),
+                ..ScenarioResult::gathered(
+                    "preflight",
+                    "The target is reachable and its credentials are accepted",
+                    Outcome::Errored {
+                        step: None,
+                        class: ErrorClass::Connect,
+                        detail: why.clone(),
+                    },
+                )
+            }],
             Some(why.clone()),
             None,
         ),
         Early::Interrupted(signal) => (
             scenarios
                 .iter()
-                .map(|s| ScenarioResult {
-                    id: s.id.clone(),
-                    title: s.title.clone(),
-                    level: s.level,
-                    covers: s.covers.clone(),
-                    tags: s.tags.clone(),
-                    file: s.file.clone(),
-                    line: s.line,
-                    ..placeholder(
-                        &s.id,
-                        &s.title,
+                .map(|s| {
+                    ScenarioResult::of(
+                        s,
                         Outcome::Skipped {
                             why: format!(
                                 "interrupted by {} before it started",
@@ -296,15 +277,7 @@ fn not_run(target: &Target, scenarios: &[Scenario], early: &Early, opts: &RunOpt
         ),
     };
     RunResult {
-        target: TargetSummary {
-            name: target.name.clone(),
-            token_endpoint: target
-                .token_endpoint
-                .as_ref()
-                .map(|u| u.to_string())
-                .unwrap_or_default(),
-            source: target.source.clone(),
-        },
+        target: TargetSummary::of(target),
         scenarios: results,
         duration: Duration::ZERO,
         started_at: time::OffsetDateTime::now_utc()

@@ -536,17 +536,18 @@ pub struct Started {
 pub async fn start(cfg: MockConfig, target_path: Option<&Path>) -> Result<Started, CliError> {
     let server = MockServer::start(cfg.clone(), "127.0.0.1:0".parse().expect("loopback"))
         .await
-        .map_err(|e| format!("cannot start the mock: {e}"))?;
+        .map_err(|e| CliError::Internal(format!("cannot start the mock: {e}")))?;
     let mut target = match target_path {
         Some(path) => {
             let mut t = Target::load(path)?;
-            let base = url::Url::parse(&server.base_url()).map_err(|e| e.to_string())?;
+            let base = url::Url::parse(&server.base_url())
+                .map_err(|e| CliError::Internal(e.to_string()))?;
             t.rebase(&base);
             t
         }
         None => {
             let file = describe(&server, &cfg, None)?;
-            let text = render(&file, &cfg)?;
+            let text = render(&file, &cfg).map_err(CliError::Internal)?;
             let (path, _) = target_file(cfg.profile, &cfg)?;
             let source = Source::from_str(&path, &text)?;
             let mut t = Target::from_source(&source, &|_| None)?;

@@ -207,42 +207,8 @@ pub struct MockArgs {
     pub knobs: MockKnobs,
 }
 
-/// An error of the command line's own making, printed once at the edge: a
-/// located diagnostic as it is, anything else after `error: `.
-#[derive(Debug)]
-pub enum CliError {
-    File(crate::diag::Diagnostic),
-    Files(crate::diag::Diagnostics),
-    Message(String),
-}
-
-impl std::fmt::Display for CliError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CliError::File(d) => write!(f, "{d}"),
-            CliError::Files(d) => write!(f, "{d}"),
-            CliError::Message(m) => write!(f, "error: {m}"),
-        }
-    }
-}
-
-impl From<crate::diag::Diagnostic> for CliError {
-    fn from(d: crate::diag::Diagnostic) -> CliError {
-        CliError::File(d)
-    }
-}
-
-impl From<crate::diag::Diagnostics> for CliError {
-    fn from(d: crate::diag::Diagnostics) -> CliError {
-        CliError::Files(d)
-    }
-}
-
-impl From<String> for CliError {
-    fn from(m: String) -> CliError {
-        CliError::Message(m)
-    }
-}
+/// The error that ends a command (with its exit code).
+pub use crate::error::Error as CliError;
 
 pub(crate) fn parse_profile_arg(s: &str) -> Result<Profile, String> {
     parse_profile(s)
@@ -257,56 +223,56 @@ pub struct CheckArgs {
     /// Scenario files or folders instead of the built-in suite.
     pub paths: Vec<PathBuf>,
     /// Folders or files of scenarios added to the built-in suite (repeatable).
-    #[arg(long = "scenarios", value_name = "DIR")]
+    #[arg(long = "scenarios", value_name = "DIR", help_heading = "Scenarios")]
     pub extra: Vec<PathBuf>,
     /// Target file; without it the embedded strict mock is started.
-    #[arg(long)]
+    #[arg(long, help_heading = "Target")]
     pub target: Option<PathBuf>,
     /// Check an in-process mock of this profile (strict, empowerid, idcs,
     /// wso2) with its own target file, or with --target's declarations.
-    #[arg(long, value_parser = parse_profile, value_name = "PROFILE")]
+    #[arg(long, value_parser = parse_profile, value_name = "PROFILE", help_heading = "Target")]
     pub mock: Option<Profile>,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Mock (with --mock or no target)")]
     pub knobs: MockKnobs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Selection")]
     pub select: SelectArgs,
 
     /// Scenarios run at once (default: CPU count).
-    #[arg(short = 'j', long)]
+    #[arg(short = 'j', long, help_heading = "Run")]
     pub jobs: Option<usize>,
     /// FORMAT=PATH (junit, json, markdown, html, har: every exchange as an HTTP Archive); default: reports/latest/{junit.xml,report.json,summary.md,report.html}.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub report: Vec<ReportOutput>,
     /// SHOULD failures fail the run.
-    #[arg(long)]
+    #[arg(long, help_heading = "Verdict")]
     pub strict: bool,
     /// Accept any TLS certificate.
-    #[arg(short = 'k', long)]
+    #[arg(short = 'k', long, help_heading = "Target")]
     pub insecure: bool,
     /// Trust only these CA certificates (PEM).
-    #[arg(long)]
+    #[arg(long, help_heading = "Target")]
     pub cacert: Option<PathBuf>,
     /// More detail: -v the steps and the exchange behind each finding, -vv
     /// every exchange (always redacted).
-    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet", help_heading = "Output")]
     pub verbose: u8,
     /// Findings and the summary only: no line for a check that passed or
     /// was skipped.
-    #[arg(short, long)]
+    #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
     /// Run the suite even when the preflight login is refused.
-    #[arg(long)]
+    #[arg(long, help_heading = "Run")]
     pub no_preflight: bool,
     /// Known failures (YAML: expected_failures: [{id, reason, until}]): they
     /// are reported as known and do not fail the run; one that no longer
     /// happens, or is past its `until`, fails it.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Verdict")]
     pub expected_failures: Option<PathBuf>,
     /// A previous run's report.json: say what is new, fixed and unchanged.
-    #[arg(long, value_name = "REPORT")]
+    #[arg(long, value_name = "REPORT", help_heading = "Verdict")]
     pub compare: Option<PathBuf>,
     /// With --compare: fail on any finding (`any`) or on new ones only (`new`).
-    #[arg(long, value_parser = ["new", "any"], default_value = "any")]
+    #[arg(long, value_parser = ["new", "any"], default_value = "any", help_heading = "Verdict")]
     pub fail_on: String,
 }
 

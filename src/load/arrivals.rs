@@ -209,7 +209,7 @@ pub(super) async fn run(
     slot: usize,
     schedule: Schedule,
     max_in_flight: usize,
-) -> Result<(), String> {
+) -> Result<(), super::vu::EngineError> {
     // The chains the first WARM_UP of the schedule could need, readied
     // before it begins (the rest start with their worker's first iteration).
     let warm =

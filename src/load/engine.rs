@@ -17,19 +17,14 @@ use super::vu::{Shared, Vu};
 use goose::prelude::*;
 use std::sync::Arc;
 
-pub use super::vu::StopReason;
+pub use super::vu::{EngineError, StopReason};
 
 /// Runs the attack: `threads` OS threads, each a current-thread runtime
 /// with its own goose attack and a share of the users. Returns when the
 /// run time is over or Ctrl-C was pressed.
-pub fn run(shared: Arc<Shared>, threads: usize) -> Result<(), String> {
-    let most = match (shared.settings.arrival, shared.settings.sessions) {
-        (Some(a), _) => a.max_in_flight,
-        (None, Some(s)) => s.count.min(s.max_in_flight),
-        (None, None) => shared.settings.users,
-    };
-    let threads = threads.clamp(1, most.max(1));
-    let handles: Vec<std::thread::JoinHandle<Result<(), String>>> = (0..threads)
+pub fn run(shared: Arc<Shared>, threads: usize) -> Result<(), EngineError> {
+    let threads = threads.clamp(1, shared.settings.most_in_flight().max(1));
+    let handles: Vec<std::thread::JoinHandle<Result<(), EngineError>>> = (0..threads)
         .map(|i| {
             let shared = shared.clone();
             let users = share(shared.settings.users, threads, i);
@@ -39,7 +34,7 @@ pub fn run(shared: Arc<Shared>, threads: usize) -> Result<(), String> {
                     let rt = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build()
-                        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+                        .map_err(EngineError::Runtime)?;
                     match (shared.settings.arrival, shared.settings.sessions) {
                         (Some(a), _) => rt.block_on(super::arrivals::run(
                             shared.clone(),
@@ -61,7 +56,7 @@ pub fn run(shared: Arc<Shared>, threads: usize) -> Result<(), String> {
                         (None, None) => rt.block_on(attack(shared, i, users, threads)),
                     }
                 })
-                .map_err(|e| e.to_string())
+                .map_err(EngineError::Thread)
         })
         .collect::<Result<_, _>>()?;
     let mut first_error = None;
@@ -69,7 +64,7 @@ pub fn run(shared: Arc<Shared>, threads: usize) -> Result<(), String> {
         match h.join() {
             Ok(Ok(())) => {}
             Ok(Err(e)) => first_error = first_error.or(Some(e)),
-            Err(_) => first_error = first_error.or(Some("a load thread panicked".to_string())),
+            Err(_) => first_error = first_error.or(Some(EngineError::Panicked)),
         }
     }
     first_error.map_or(Ok(()), Err)
@@ -85,14 +80,14 @@ async fn attack(
     slot: usize,
     users: usize,
     threads: usize,
-) -> Result<(), String> {
+) -> Result<(), EngineError> {
     let s = &shared.settings;
     let host = shared
         .target
         .token_endpoint
         .as_ref()
         .map(|u| u.origin().ascii_serialization())
-        .ok_or("the target has no token endpoint")?;
+        .ok_or(EngineError::Settings("the target has no token endpoint"))?;
     let mut config = goose::config::GooseConfiguration::default();
     config.host = Some(host);
     config.users = Some(users);
@@ -153,30 +148,30 @@ async fn attack(
         scenario = scenario.register_transaction(
             refresh
                 .set_weight(s.mix.refresh as usize)
-                .map_err(|e| e.to_string())?,
+                .map_err(|e| EngineError::Goose(e.to_string()))?,
         );
     }
     if s.mix.password > 0 {
         scenario = scenario.register_transaction(
             password
                 .set_weight(s.mix.password as usize)
-                .map_err(|e| e.to_string())?,
+                .map_err(|e| EngineError::Goose(e.to_string()))?,
         );
     }
     // Users never send through goose's client (they use ours), so one
     // shared client instead of one per user: with 10,000 users that is the
     // difference between megabytes and a gigabyte.
     GooseAttack::initialize_with_config(config)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| EngineError::Goose(e.to_string()))?
         .set_client_builder_without_cookies(
             goose::client::GooseClientBuilder::new().without_cookies(),
         )
-        .map_err(|e| e.to_string())?
+        .map_err(|e| EngineError::Goose(e.to_string()))?
         .register_scenario(scenario)
         .execute()
         .await
         .map(|_| ())
-        .map_err(|e| format!("load engine: {e}"))
+        .map_err(|e| EngineError::Goose(e.to_string()))
 }
 
 #[cfg(test)]

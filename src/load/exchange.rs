@@ -111,8 +111,8 @@ pub(super) struct RefreshTemplate {
     headers: reqwest::header::HeaderMap,
     before: Vec<u8>,
     after: Vec<u8>,
-    /// For a plain-HTTP endpoint: where and what to send on a user's own
-    /// connection.
+    /// Where and what to send on a user's own connection (plain HTTP, or
+    /// HTTPS when its TLS could be set up).
     pub(super) direct: Option<Direct>,
 }
 
@@ -120,8 +120,13 @@ impl RefreshTemplate {
     /// A token no form holds by chance.
     pub(super) const MARK: &'static str = "tokenprobe-template-mark-5f0c2a";
 
-    /// From the refresh request built twice for the token [`Self::MARK`].
-    pub(super) fn new(one: &WireRequest, two: &WireRequest) -> Option<RefreshTemplate> {
+    /// From the refresh request built twice for the token [`Self::MARK`];
+    /// `options` say whom TLS trusts.
+    pub(super) fn new(
+        one: &WireRequest,
+        two: &WireRequest,
+        options: &HttpOptions,
+    ) -> Option<RefreshTemplate> {
         if one.headers != two.headers || one.body != two.body || one.url != two.url {
             return None;
         }
@@ -143,7 +148,7 @@ impl RefreshTemplate {
             );
         }
         Some(RefreshTemplate {
-            direct: Direct::new(&one.url, &headers),
+            direct: Direct::new(&one.url, &headers, options),
             url: one.url.clone(),
             headers,
             before: body[..at].to_vec(),
@@ -168,23 +173,33 @@ impl RefreshTemplate {
     }
 }
 
-pub(super) use super::h1::{Conn, find};
+pub(super) use super::h1::{Conn, Opened, find};
 
-/// Where a plain-HTTP refresh goes, and its request line and headers,
-/// written once ([`super::h1`] sends them on a user's own connection).
+/// Where a refresh goes, and its request line and headers, written once
+/// ([`super::h1`] sends them on a user's own connection, over TLS for an
+/// `https` endpoint).
 pub(super) struct Direct {
     host: String,
     port: u16,
+    tls: Option<super::tls::Tls>,
     /// `POST /path HTTP/1.1`, the headers, and `content-length: `.
     head: Vec<u8>,
 }
 
 impl Direct {
-    fn new(url: &Url, headers: &reqwest::header::HeaderMap) -> Option<Direct> {
-        if url.scheme() != "http" {
-            return None;
-        }
+    fn new(
+        url: &Url,
+        headers: &reqwest::header::HeaderMap,
+        options: &HttpOptions,
+    ) -> Option<Direct> {
         let host = url.host_str()?.trim_matches(['[', ']']).to_string();
+        // A TLS set-up that fails here (an unreadable CA file) leaves the
+        // refresh to reqwest, which reports the same failure per request.
+        let tls = match url.scheme() {
+            "http" => None,
+            "https" => Some(super::tls::Tls::new(&host, options).ok()?),
+            _ => return None,
+        };
         let port = url.port_or_known_default()?;
         let target = match url.query() {
             Some(q) => format!("{}?{q}", url.path()),
@@ -207,7 +222,12 @@ impl Direct {
             head.extend_from_slice(b"\r\n");
         }
         head.extend_from_slice(b"content-length: ");
-        Some(Direct { host, port, head })
+        Some(Direct {
+            host,
+            port,
+            tls,
+            head,
+        })
     }
 
     /// A refresh of `token` on the user's connection, opened first when it
@@ -215,21 +235,29 @@ impl Direct {
     /// error of the exchange). The exchange is bounded by the request
     /// timeout (the connection's fence), the connecting by the connect
     /// timeout.
+    /// A connection opened on the way is told in `opened`.
     pub(super) async fn send(
         &self,
         conn: &mut Option<Box<Conn>>,
         t: &RefreshTemplate,
         token: &str,
         options: &HttpOptions,
+        opened: &mut Option<Opened>,
     ) -> Result<(u16, bytes::Bytes), http::TransportError> {
         if conn.as_mut().is_some_and(|c| c.ended_while_idle()) {
             *conn = None;
         }
         if conn.is_none() {
             // Boxed: the connecting is rare, and its future large.
-            *conn = Some(Box::new(
-                Box::pin(Conn::open(&self.host, self.port, options)).await?,
-            ));
+            let (c, how) = Box::pin(Conn::open(
+                &self.host,
+                self.port,
+                self.tls.as_ref(),
+                options,
+            ))
+            .await?;
+            *conn = Some(Box::new(c));
+            *opened = Some(how);
         }
         let c = conn.as_mut().expect("connected above");
         let result = c
@@ -251,12 +279,18 @@ impl Direct {
 
     /// Opens the user's connection ahead of its first refresh, if it has
     /// none (a failure is left for that refresh to meet and count).
-    pub(super) async fn open(&self, conn: &mut Option<Box<Conn>>, options: &HttpOptions) {
-        if conn.is_none() {
-            *conn = Conn::open(&self.host, self.port, options)
-                .await
-                .ok()
-                .map(Box::new);
+    pub(super) async fn open(
+        &self,
+        conn: &mut Option<Box<Conn>>,
+        options: &HttpOptions,
+    ) -> Option<Opened> {
+        if conn.is_some() {
+            return None;
         }
+        let (c, how) = Conn::open(&self.host, self.port, self.tls.as_ref(), options)
+            .await
+            .ok()?;
+        *conn = Some(Box::new(c));
+        Some(how)
     }
 }

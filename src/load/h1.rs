@@ -13,8 +13,11 @@
 
 use crate::oauth::http::{self, TransportError};
 use crate::verdict::ErrorClass;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 /// An answer's head may be at most this long, with at most this many
@@ -63,9 +66,65 @@ fn give_back_read_buffer(buf: Vec<u8>) {
     }
 }
 
+/// A connection's byte stream: plain TCP, or TLS over it ([`super::tls`]).
+pub(super) enum Stream {
+    Plain(TcpStream),
+    /// Boxed: rustls's connection state is large, and most users hold a
+    /// plain stream or none.
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// How a connection came to be: the time from connect to ready, and over
+/// TLS whether its handshake resumed an earlier session.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Opened {
+    pub(super) took: Duration,
+    pub(super) tls_resumed: Option<bool>,
+}
+
 /// A user's connection.
 pub(super) struct Conn {
-    stream: tokio::net::TcpStream,
+    stream: Stream,
     /// What was read and not yet consumed: empty, and holding no memory,
     /// between exchanges (a buffer from [`READ_BUFFERS`] while one runs).
     buf: Vec<u8>,
@@ -97,33 +156,50 @@ enum Framing {
 }
 
 impl Conn {
-    /// Connects to `host:port` within the connect timeout.
+    /// Connects to `host:port`, with the TLS handshake when `tls` is
+    /// given, all within the connect timeout.
     pub(super) async fn open(
         host: &str,
         port: u16,
+        tls: Option<&super::tls::Tls>,
         options: &http::HttpOptions,
-    ) -> Result<Conn, TransportError> {
-        let stream = tokio::time::timeout(
-            options.connect_timeout,
-            tokio::net::TcpStream::connect((host, port)),
-        )
-        .await
-        .map_err(|_| TransportError::new(ErrorClass::Timeout, "connecting timed out"))?
-        .map_err(|e| {
-            let class = match e.raw_os_error() {
-                Some(24) => ErrorClass::TooManyOpenFiles,
-                _ => ErrorClass::Connect,
-            };
-            TransportError::new(class, e.to_string())
-        })?;
-        let _ = stream.set_nodelay(true);
-        Ok(Conn {
+    ) -> Result<(Conn, Opened), TransportError> {
+        let began = Instant::now();
+        let connect = async {
+            let tcp = TcpStream::connect((host, port)).await.map_err(|e| {
+                let class = match e.raw_os_error() {
+                    Some(24) => ErrorClass::TooManyOpenFiles,
+                    _ => ErrorClass::Connect,
+                };
+                TransportError::new(class, e.to_string())
+            })?;
+            let _ = tcp.set_nodelay(true);
+            Ok(match tls {
+                Some(tls) => Stream::Tls(Box::new(tls.handshake(tcp).await?)),
+                None => Stream::Plain(tcp),
+            })
+        };
+        let stream = tokio::time::timeout(options.connect_timeout, connect)
+            .await
+            .map_err(|_| TransportError::new(ErrorClass::Timeout, "connecting timed out"))??;
+        let opened = Opened {
+            took: began.elapsed(),
+            tls_resumed: match &stream {
+                Stream::Plain(_) => None,
+                Stream::Tls(s) => Some(matches!(
+                    s.get_ref().1.handshake_kind(),
+                    Some(tokio_rustls::rustls::HandshakeKind::Resumed)
+                )),
+            },
+        };
+        let conn = Conn {
             stream,
             buf: Vec::new(),
             out: Vec::new(),
             idle_since: Instant::now(),
             fence: Box::pin(tokio::time::sleep(options.request_timeout)),
-        })
+        };
+        Ok((conn, opened))
     }
 
     /// Whether the server closed this connection (or wrote to it unasked)
@@ -132,6 +208,22 @@ impl Conn {
         if self.idle_since.elapsed() < LOOK_AFTER_IDLE {
             return false;
         }
+        let stream = match &mut self.stream {
+            Stream::Plain(s) => s,
+            // Over TLS the socket may hold records that are no answer (a
+            // TLS 1.3 session ticket): rustls reads them, and only a close,
+            // an alert or bytes of an answer nobody asked for end the
+            // connection. A read that would wait means none came.
+            Stream::Tls(s) => {
+                let mut cx = Context::from_waker(std::task::Waker::noop());
+                let mut probe = [0u8; 1];
+                let mut probe = ReadBuf::new(&mut probe);
+                return !matches!(
+                    Pin::new(s.as_mut()).poll_read(&mut cx, &mut probe),
+                    Poll::Pending
+                );
+            }
+        };
         // A look at the socket itself: tokio's readiness knows of a close
         // only once its reactor has turned since it came.
         #[cfg(target_os = "linux")]
@@ -139,18 +231,14 @@ impl Conn {
             use rustix::net::{RecvFlags, recv};
             let mut probe = [0u8; 1];
             !matches!(
-                recv(
-                    &self.stream,
-                    &mut probe,
-                    RecvFlags::PEEK | RecvFlags::DONTWAIT
-                ),
+                recv(&*stream, &mut probe, RecvFlags::PEEK | RecvFlags::DONTWAIT),
                 Err(rustix::io::Errno::AGAIN)
             )
         }
         #[cfg(not(target_os = "linux"))]
         {
             let mut probe = [0u8; 1];
-            !matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+            !matches!(stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
         }
     }
 
@@ -184,7 +272,12 @@ impl Conn {
             ..
         } = self;
         let exchange = async {
-            stream.write_all(out).await.map_err(|e| {
+            let sent = async {
+                stream.write_all(out).await?;
+                // TLS holds records until flushed (plain TCP: a no-op).
+                stream.flush().await
+            };
+            sent.await.map_err(|e| {
                 TransportError::new(
                     ErrorClass::ConnectionReset,
                     format!("the request could not be sent: {e}"),
@@ -209,10 +302,7 @@ impl Conn {
 }
 
 /// Reads one answer from `stream` into `buf` (which may hold its start).
-async fn read_answer(
-    stream: &mut tokio::net::TcpStream,
-    buf: &mut Vec<u8>,
-) -> Result<Read, TransportError> {
+async fn read_answer(stream: &mut Stream, buf: &mut Vec<u8>) -> Result<Read, TransportError> {
     let (status, framing, close, head_len) = loop {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut answer = httparse::Response::new(&mut headers);
@@ -331,7 +421,7 @@ fn framing_of(answer: &httparse::Response) -> Result<(Framing, bool), TransportE
 /// A chunked body from `buf[at..]` (reading more as needed): the body (at
 /// most [`http::MAX_BODY_BYTES`]), whether it is whole, and where it ended.
 async fn dechunk(
-    stream: &mut tokio::net::TcpStream,
+    stream: &mut Stream,
     buf: &mut Vec<u8>,
     mut at: usize,
 ) -> Result<(Vec<u8>, bool, usize), TransportError> {
@@ -393,10 +483,7 @@ async fn dechunk(
 }
 
 /// Reads what the socket has into `buf`; 0 at its end.
-async fn fill(
-    stream: &mut tokio::net::TcpStream,
-    buf: &mut Vec<u8>,
-) -> Result<usize, TransportError> {
+async fn fill(stream: &mut Stream, buf: &mut Vec<u8>) -> Result<usize, TransportError> {
     if buf.capacity() - buf.len() < READ_ROOM / 2 {
         buf.reserve(READ_ROOM);
     }
@@ -473,7 +560,7 @@ mod tests {
     async fn ask(answer: &'static [u8]) -> (Result<Read, TransportError>, Vec<u8>) {
         let (port, server) = answering(answer).await;
         let options = http::HttpOptions::default();
-        let mut conn = Conn::open("127.0.0.1", port, &options).await.unwrap();
+        let (mut conn, _) = Conn::open("127.0.0.1", port, None, &options).await.unwrap();
         let read = conn
             .exchange(
                 b"POST /token HTTP/1.1\r\nhost: x\r\ncontent-length: ",
@@ -501,7 +588,7 @@ mod tests {
     #[tokio::test]
     async fn a_connection_at_rest_holds_no_read_buffer() {
         let (port, server) = answering(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").await;
-        let mut conn = Conn::open("127.0.0.1", port, &http::HttpOptions::default())
+        let (mut conn, _) = Conn::open("127.0.0.1", port, None, &http::HttpOptions::default())
             .await
             .unwrap();
         let pooled = || READ_BUFFERS.with_borrow(Vec::len);

@@ -10,7 +10,7 @@
 //! targets, settings or versions, or when a shard is missing or given
 //! twice.
 
-use super::report::{self, LoadReport, RunInfo, SCHEMA_VERSION, ShardRow, decode};
+use super::result::{self as report, LoadReport, RunInfo, SCHEMA_VERSION, ShardRow, decode};
 use super::stats::{Bucket, Kind, Stats, Timeline, Violations};
 use super::threshold::Threshold;
 use std::collections::BTreeMap;
@@ -56,6 +56,11 @@ fn stats_of(r: &LoadReport, path: &std::path::Path, offset_s: u64) -> Result<Sta
             kind,
             decode(text).ok_or_else(|| bad(&format!("histogram `{name}`")))?,
         );
+    }
+    if let Some(c) = &r.connections {
+        s.connect = decode(&c.setup_histogram).ok_or_else(|| bad("connections.setup_histogram"))?;
+        s.tls_full = c.tls_full;
+        s.tls_resumed = c.tls_resumed;
     }
     s.requests = r.totals.requests;
     s.failures = r.totals.failures;
@@ -282,7 +287,7 @@ pub fn merge(
 mod tests {
     use super::*;
     use crate::load::profile::Shard;
-    use crate::load::report::SettingsDoc;
+    use crate::load::result::SettingsDoc;
     use crate::load::stats::Outcome;
     use std::time::Duration;
 

@@ -2,38 +2,41 @@
 //! measured per request, checked for correctness while under load, gated by
 //! thresholds.
 //!
+//! - [`plan`]: what a run is asked to do, every file read ([`plan::LoadPlan`]);
+//! - [`run`]: one run from a plan and a target, to its report and outcome;
 //! - [`accounts`]: `--users-file`, the accounts users log in as;
 //! - [`profile`]: load profiles (`scenarios/load/*.yaml`) and their settings;
 //! - [`vu`]: the virtual user and the run's shared state, the hot path;
 //! - [`exchange`]: one request of the hot path sent and its answer read;
 //! - [`h1`]: HTTP/1.1 on a user's own connection, for that request;
+//! - [`tls`]: that connection's TLS (shared session cache, ALPN, SNI);
 //! - [`engine`]: the threads, and goose as the closed model's scheduler;
 //! - [`arrivals`]: the open model, iterations at an arrival rate;
 //! - [`pace`]: the open model's timer, finer than tokio's millisecond;
 //! - [`sessions`]: the sessions model, refreshes near each token's expiry;
 //! - [`stats`]: mergeable HDR histograms, counts and violations;
 //! - [`threshold`]: `p99<250ms`-style expressions;
-//! - [`report`]: the JSON document (with its schema), its data model;
-//! - [`markdown`]: the Markdown summary;
-//! - [`html`]: the HTML page with its SVG charts;
+//! - [`result`]: what a run ends with, the JSON document (with its schema);
+//!   its renderers live in `crate::report::load`;
 //! - [`metrics`]: live OpenMetrics text during the run;
 //! - [`merge`]: shards' reports added up exactly (`report merge`).
 //!
-//! May use: `target`, `oauth`, `dpop`, `redact`, `secret`, `verdict`, `wire`, `diag`, `yaml`, `exit`, `interrupt`.
+//! May use: `check` (its preflight: the one login before any load), `scenario` (the built-in profiles), `target`, `oauth`, `dpop`, `redact`, `secret`, `verdict`, `wire`, `diag`, `error`, `yaml`, `exit`, `interrupt`.
 
 pub mod accounts;
 pub mod arrivals;
 pub mod engine;
 pub mod exchange;
 pub mod h1;
-pub mod html;
-pub mod markdown;
 pub mod merge;
 pub mod metrics;
 pub mod pace;
+pub mod plan;
 pub mod profile;
-pub mod report;
+pub mod result;
+pub mod run;
 pub mod sessions;
 pub mod stats;
 pub mod threshold;
+pub mod tls;
 pub mod vu;

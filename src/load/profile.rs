@@ -330,23 +330,35 @@ impl std::str::FromStr for Shard {
             .trim()
             .parse()
             .map_err(|_| format!("`{s}`: `{n}` is not a count"))?;
-        Shard::new(index, count)
+        Shard::new(index, count).map_err(|e| e.to_string())
     }
+}
+
+/// A shard that cannot be: out of range, or with nothing to run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ShardError {
+    #[error("{0} shards: give 1 to {max}", max = Shard::MAX)]
+    Count(usize),
+    #[error("shard {index} of {count}: the index counts from 0 to {last}", last = count - 1)]
+    Index { index: usize, count: usize },
+    #[error("{total} {what} for {count} shards: shard {index} would have none", count = shard.count, index = shard.index)]
+    Empty {
+        total: usize,
+        what: &'static str,
+        shard: Shard,
+    },
 }
 
 impl Shard {
     /// Most shards of one run.
     pub const MAX: usize = 1000;
 
-    pub fn new(index: usize, count: usize) -> Result<Shard, String> {
+    pub fn new(index: usize, count: usize) -> Result<Shard, ShardError> {
         if count == 0 || count > Shard::MAX {
-            return Err(format!("{count} shards: give 1 to {}", Shard::MAX));
+            return Err(ShardError::Count(count));
         }
         if index >= count {
-            return Err(format!(
-                "shard {index} of {count}: the index counts from 0 to {}",
-                count - 1
-            ));
+            return Err(ShardError::Index { index, count });
         }
         Ok(Shard { index, count })
     }
@@ -370,16 +382,13 @@ impl LoadSettings {
     /// in-flight bounds, and its fraction of every rate (start rate, request
     /// cap, arrival rate and stages); ramps and run time unchanged, so that
     /// the shards together are the whole run.
-    pub fn for_shard(&self, shard: Shard) -> Result<LoadSettings, String> {
+    pub fn for_shard(&self, shard: Shard) -> Result<LoadSettings, ShardError> {
         let n = shard.count as f64;
         let mut s = self.clone();
-        let part = |total: usize, what: &str| {
+        let part = |total: usize, what: &'static str| {
             let p = shard.part(total);
             if p == 0 {
-                Err(format!(
-                    "{total} {what} for {} shards: shard {} would have none",
-                    shard.count, shard.index
-                ))
+                Err(ShardError::Empty { total, what, shard })
             } else {
                 Ok(p)
             }
@@ -433,6 +442,16 @@ impl Default for LoadSettings {
 }
 
 impl LoadSettings {
+    /// Most requests in flight at once: one per user, or per iteration or
+    /// session in flight (each holds a connection while it waits).
+    pub fn most_in_flight(&self) -> usize {
+        match (self.arrival, self.sessions) {
+            (Some(a), _) => a.max_in_flight,
+            (None, Some(s)) => s.count.min(s.max_in_flight),
+            (None, None) => self.users,
+        }
+    }
+
     /// Reads a profile file.
     pub fn from_file(path: &Path) -> Result<LoadSettings, Diagnostic> {
         LoadSettings::from_source(&Source::read(path)?)

@@ -58,11 +58,13 @@ pub(super) async fn run(
     count: usize,
     ramp: Duration,
     max_in_flight: usize,
-) -> Result<(), String> {
+) -> Result<(), super::vu::EngineError> {
     let model = shared
         .settings
         .sessions
-        .ok_or("the sessions model needs a number of sessions")?;
+        .ok_or(super::vu::EngineError::Settings(
+            "the sessions model needs a number of sessions",
+        ))?;
     let start = Instant::from_std(shared.started());
     let end = start + shared.settings.run_time;
     let default_ttl = shared.default_access_ttl_s();

@@ -278,6 +278,13 @@ pub struct Stats {
     pub timeline: Timeline,
     /// DPoP: time to sign each proof (empty without DPoP).
     pub proof: Histogram<u64>,
+    /// Connections the hot path opened: the time from connect to ready
+    /// (TCP, and the TLS handshake on HTTPS), apart from the requests.
+    pub connect: Histogram<u64>,
+    /// Of those over TLS: full handshakes, and resumed ones (a session
+    /// ticket or id of an earlier connection).
+    pub tls_full: u64,
+    pub tls_resumed: u64,
 }
 
 impl Default for Stats {
@@ -301,6 +308,9 @@ impl Default for Stats {
             violations: Violations::default(),
             timeline: Timeline::default(),
             proof: histogram(),
+            connect: histogram(),
+            tls_full: 0,
+            tls_resumed: 0,
         }
     }
 }
@@ -367,6 +377,18 @@ impl Stats {
     }
 
     /// Records the time a DPoP proof took to sign.
+    /// Records a connection the hot path opened in `took`; over TLS,
+    /// whether its handshake resumed an earlier session.
+    pub fn record_connect(&mut self, took: Duration, tls_resumed: Option<bool>) {
+        let us = (took.as_micros() as u64).clamp(1, 3_600_000_000);
+        self.connect.saturating_record(us);
+        match tls_resumed {
+            Some(true) => self.tls_resumed += 1,
+            Some(false) => self.tls_full += 1,
+            None => {}
+        }
+    }
+
     pub fn record_proof(&mut self, took: Duration) {
         let us = (took.as_micros() as u64).clamp(1, 3_600_000_000);
         self.proof.saturating_record(us);
@@ -444,6 +466,9 @@ impl Stats {
         self.violations.merge(&other.violations);
         self.timeline.merge(&other.timeline);
         let _ = self.proof.add(&other.proof);
+        let _ = self.connect.add(&other.connect);
+        self.tls_full += other.tls_full;
+        self.tls_resumed += other.tls_resumed;
     }
 
     /// All request kinds' latencies together.

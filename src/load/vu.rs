@@ -36,6 +36,23 @@ pub const CREDENTIALS_REFUSED_LIMIT: u32 = 5;
 /// slot under the rate cap returns (it is not recorded: nothing was sent).
 const NOT_SENT: &str = "not sent: the run ended";
 
+/// Why the engine could not run (the run's report still covers what ran).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot start a load thread's runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot start a load thread: {0}")]
+    Thread(std::io::Error),
+    #[error("a load thread panicked")]
+    Panicked,
+    /// goose refused the attack (its own message).
+    #[error("load engine: {0}")]
+    Goose(String),
+    /// The settings lack what the model needs (a bug: they were checked).
+    #[error("{0}")]
+    Settings(&'static str),
+}
+
 /// Why a run stopped before its run time was over.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StopReason {
@@ -319,7 +336,7 @@ impl Shared {
             if let (Ok(one), Ok(two)) =
                 (shared.token_request(mark, 0), shared.token_request(mark, 0))
             {
-                shared.refresh_template = RefreshTemplate::new(&one, &two);
+                shared.refresh_template = RefreshTemplate::new(&one, &two, &shared.http);
             }
         }
         // The direct path is the closed and open models': their users and
@@ -677,11 +694,21 @@ impl Shared {
         }
         let began = Instant::now();
         let at = began.saturating_duration_since(self.started);
+        let mut opened = None;
         let result = match (&t.direct, conn) {
-            (Some(d), Some(conn)) => d.send(conn, t, token, &self.http).await,
+            (Some(d), Some(conn)) => d.send(conn, t, token, &self.http, &mut opened).await,
             // reqwest's future is large: boxed, so that the direct path's
             // future (moved per request) does not carry it.
             _ => Box::pin(lean_send(t.request(&self.clients[slot], token))).await,
+        };
+        // A connection opened on the way is recorded apart, and its set-up
+        // is not the request's latency.
+        let began = match opened {
+            Some(how) => {
+                self.record_connect(slot, how);
+                began + how.took
+            }
+            None => began,
         };
         self.answered(slot, Kind::Refresh, result, began, at, due)
             .await
@@ -1027,9 +1054,18 @@ impl Shared {
             self.refresh_template
                 .as_ref()
                 .and_then(|t| t.direct.as_ref()),
-        ) {
-            d.open(&mut vu.conn.0, &self.http).await;
+        ) && let Some(how) = d.open(&mut vu.conn.0, &self.http).await
+        {
+            self.record_connect(vu.slot, how);
         }
+    }
+
+    /// A connection the hot path opened, recorded apart from requests.
+    fn record_connect(&self, slot: usize, how: super::exchange::Opened) {
+        self.stats[slot]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .record_connect(how.took, how.tls_resumed);
     }
 
     /// One iteration of the open model, due at `due`: a login when the

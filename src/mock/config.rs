@@ -105,31 +105,8 @@ pub enum UserCredentials {
     Basic,
 }
 
-/// A client authentication method (RFC 8414 names).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthMethod {
-    ClientSecretBasic,
-    ClientSecretPost,
-    /// RFC 7523 assertion signed HS256 with the client secret.
-    ClientSecretJwt,
-    /// RFC 7523 assertion signed RS256 with the client's registered key.
-    PrivateKeyJwt,
-    /// A public client: `client_id` alone (RFC 6749 §2.1).
-    None,
-}
-
-impl AuthMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMethod::ClientSecretBasic => "client_secret_basic",
-            AuthMethod::ClientSecretPost => "client_secret_post",
-            AuthMethod::ClientSecretJwt => "client_secret_jwt",
-            AuthMethod::PrivateKeyJwt => "private_key_jwt",
-            AuthMethod::None => "none",
-        }
-    }
-}
+/// A client authentication method (RFC 8414 names): the wire's own type.
+pub use crate::wire::AuthMethod;
 
 /// A resource owner.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

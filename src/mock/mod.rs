@@ -23,7 +23,7 @@
 //! client_credentials), and `cc-only`/`cc-only-secret` (client_credentials
 //! only). IDCS adds `jwt-app` (`private_key_jwt`, key in `fixtures/keys`).
 //!
-//! May use: `dpop`, `secret`, `wire`, `diag`, `yaml`.
+//! May use: `dpop`, `secret`, `wire`, `diag`, `yaml`, `markup`.
 
 mod app;
 mod clock;

@@ -32,12 +32,7 @@ pub fn credential_fields(p: Profile) -> (&'static str, &'static str) {
     }
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use crate::markup::escape as esc;
 
 fn page(title: &str, body: &str) -> String {
     format!(

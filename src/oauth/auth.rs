@@ -172,6 +172,21 @@ struct AssertionClaims<'a> {
     exp: u64,
 }
 
+/// An assertion (a client's or a user's) that could not be signed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SignError {
+    #[error("client_secret_jwt needs the client's secret")]
+    NoSecret,
+    #[error("private_key_jwt needs a `key_file` for this client")]
+    NoKeyFile,
+    #[error("a user assertion is signed with a private key (RS256, ES256…)")]
+    NotPrivate,
+    #[error("cannot make a key: {0}")]
+    Key(String),
+    #[error("cannot sign the {what}: {detail}")]
+    Sign { what: &'static str, detail: String },
+}
+
 /// A fresh client assertion (RFC 7523 §3): iss = sub = client id, aud = the
 /// token endpoint, a random jti, valid for 60 s; `defect` plants one defect.
 pub(crate) fn client_assertion(
@@ -181,12 +196,12 @@ pub(crate) fn client_assertion(
     secret: Option<&Secret>,
     kid: Option<&str>,
     defect: Option<AssertionDefect>,
-) -> Result<Secret, String> {
+) -> Result<Secret, SignError> {
     let hmac;
     let encoding = match key {
         SigningKey::Private(_, k) => k,
         SigningKey::Hmac(_) => {
-            let secret = secret.ok_or("client_secret_jwt needs the client's secret")?;
+            let secret = secret.ok_or(SignError::NoSecret)?;
             hmac = EncodingKey::from_secret(secret.expose().as_bytes());
             &hmac
         }
@@ -223,8 +238,10 @@ pub(crate) fn client_assertion(
     };
     let mut header = Header::new(key.algorithm());
     header.kid = kid.map(str::to_string);
-    let jwt = jsonwebtoken::encode(&header, &claims, encoding)
-        .map_err(|e| format!("cannot sign the client assertion: {e}"))?;
+    let jwt = jsonwebtoken::encode(&header, &claims, encoding).map_err(|e| SignError::Sign {
+        what: "client assertion",
+        detail: e.to_string(),
+    })?;
     Ok(Secret::new(
         if defect == Some(AssertionDefect::BadSignature) {
             corrupt_signature(&jwt)

@@ -113,11 +113,14 @@ pub enum Encoding {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RequestError {
     #[error("client assertion for `{client}`: {detail}")]
-    Signing { client: String, detail: String },
+    Signing {
+        client: String,
+        detail: crate::oauth::auth::SignError,
+    },
     #[error("`assertion` needs JWT client authentication, but the request uses {0}")]
     DefectWithoutJwt(&'static str),
-    #[error("DPoP: {0}")]
-    Dpop(String),
+    #[error("{0}")]
+    Dpop(#[from] crate::dpop::DpopError),
 }
 
 /// A value a request carries that no output may show. Its `Debug` shows
@@ -428,7 +431,7 @@ impl<'a> TokenRequest<'a> {
             (_, Some(k @ SigningKey::Private(..))) => Ok(k.clone()),
             _ => Err(RequestError::Signing {
                 client: self.client.id.clone(),
-                detail: "private_key_jwt needs a `key_file` for this client".into(),
+                detail: crate::oauth::auth::SignError::NoKeyFile,
             }),
         }
     }

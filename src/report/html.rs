@@ -9,21 +9,7 @@ use crate::check::result::{Outcome, OutcomeKind, RunResult, ScenarioResult};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// `&`, `<`, `>`, `"` and `'` escaped.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::markup::escape as esc;
 
 const STYLE: &str = "
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2430;background:#f6f7f9}

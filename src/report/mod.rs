@@ -15,12 +15,13 @@
 //! [`write_all`] is the one function here that touches the disk: it writes
 //! the file reports, each through a temporary file and a rename.
 //!
-//! May use: `check`, `load`, `catalogue`, `verdict`, `secret`, `exit`, `interrupt`.
+//! May use: `check`, `load`, `oauth`, `catalogue`, `verdict`, `secret`, `error`, `exit`, `interrupt`, `markup`.
 
 pub mod har;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod load;
 pub mod markdown;
 pub mod terminal;
 
@@ -399,7 +400,7 @@ mod tests {
         let e = "pdf=r.pdf".parse::<ReportOutput>().unwrap_err();
         assert_eq!(
             e.to_string(),
-            "unknown report format `pdf` (formats: junit, json, markdown, html)"
+            "unknown report format `pdf` (formats: junit, json, markdown, html, har)"
         );
         let e = "junit".parse::<ReportOutput>().unwrap_err();
         assert!(e.to_string().contains("write FORMAT=PATH"), "{e}");

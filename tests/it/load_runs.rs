@@ -119,6 +119,40 @@ fn a_correct_mock_shows_no_violation_and_the_counts_add_up() {
     assert_eq!(timeline, requests);
 }
 
+/// Issue 33: HTTPS goes on the hot path too (tokenprobe's own HTTP/1.1
+/// over rustls, a kept connection per user): the report counts the
+/// connections and their handshakes apart from the requests, and the
+/// run is as correct as over plain HTTP.
+#[test]
+fn https_refreshes_go_on_kept_tls_connections_counted_apart() {
+    let r = load(&[
+        "--mock",
+        "strict",
+        "--tls",
+        "self-signed",
+        "--replay-rate",
+        "0.2",
+    ]);
+    assert_eq!(r.out.status.code(), Some(0), "{}", text(&r));
+    assert_valid(&r.report);
+    let refreshes = n(&r.report["latency_us"]["refresh"]["count"]);
+    assert!(refreshes > 20, "{}", text(&r));
+    let c = &r.report["connections"];
+    let opened = n(&c["opened"]);
+    // One connection per user (4), kept: far fewer than the refreshes.
+    assert!((4..=8).contains(&opened), "{c}\n{}", text(&r));
+    assert_eq!(n(&c["tls_full"]) + n(&c["tls_resumed"]), opened, "{c}");
+    assert!(n(&c["setup_us"]["p50"]) > 0, "{c}");
+    for v in ["chain_breaks", "replay_accepted", "duplicate_tokens"] {
+        assert_eq!(n(&r.report["violations"][v]), 0, "{v}: {}", text(&r));
+    }
+    assert!(
+        String::from_utf8_lossy(&r.out.stdout).contains("TLS: "),
+        "{}",
+        text(&r)
+    );
+}
+
 #[test]
 fn an_old_token_still_accepted_is_a_replay_accepted_and_breaches_its_threshold() {
     let r = load(&[
@@ -333,6 +367,16 @@ fn the_json_report_shape() {
         ".histograms.login" => "[hdr]",
         ".histograms.refresh" => "[hdr]",
         ".histograms.replay" => "[hdr]",
+        ".connections.opened" => "[n]",
+        ".connections.setup_us.count" => "[n]",
+        ".connections.setup_us.p50" => "[us]",
+        ".connections.setup_us.p90" => "[us]",
+        ".connections.setup_us.p95" => "[us]",
+        ".connections.setup_us.p99" => "[us]",
+        ".connections.setup_us.p999" => "[us]",
+        ".connections.setup_us.max" => "[us]",
+        ".connections.setup_us.mean" => "[us]",
+        ".connections.setup_histogram" => "[hdr]",
     });
 }
 

@@ -33,7 +33,7 @@ fn text(o: &Output) -> String {
 }
 
 fn histogram(r: &serde_json::Value, kind: &str) -> hdrhistogram::Histogram<u64> {
-    tokenprobe::load::report::decode(r["histograms"][kind].as_str().unwrap()).unwrap()
+    tokenprobe::load::result::decode(r["histograms"][kind].as_str().unwrap()).unwrap()
 }
 
 #[test]

@@ -284,7 +284,8 @@ fn a_har_of_a_code_flow_run_is_a_valid_archive_with_the_login_pages() {
     );
     assert_eq!(out.status.code(), Some(0));
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&har).unwrap()).unwrap();
-    let schema: serde_json::Value = serde_json::from_str(include_str!("data/har-1.2.schema.json")).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("data/har-1.2.schema.json")).unwrap();
     let v = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{errors:?}");
@@ -298,5 +299,8 @@ fn a_har_of_a_code_flow_run_is_a_valid_archive_with_the_login_pages() {
     assert!(urls.iter().any(|u| u.ends_with("/login")), "{urls:?}");
     assert!(urls.iter().any(|u| u.ends_with("/token")), "{urls:?}");
     let text = std::fs::read_to_string(&har).unwrap();
-    assert!(!text.contains("alice-pass-1") && !text.contains("app-secret"), "secrets");
+    assert!(
+        !text.contains("alice-pass-1") && !text.contains("app-secret"),
+        "secrets"
+    );
 }

@@ -4,7 +4,7 @@
 //! §3 says what the server must refuse; [`UserAssertionDefect`] plants each
 //! of those defects, one at a time.
 
-use crate::oauth::auth::SigningKey;
+use crate::oauth::auth::{SignError, SigningKey};
 use crate::secret::Secret;
 use jsonwebtoken::{EncodingKey, Header};
 use serde::{Deserialize, Serialize};
@@ -63,7 +63,7 @@ pub fn user_assertion(
     username: &str,
     audience: &str,
     defect: Option<UserAssertionDefect>,
-) -> Result<Secret, String> {
+) -> Result<Secret, SignError> {
     let now = crate::dpop::now_s();
     let issued = if defect == Some(UserAssertionDefect::Expired) {
         now.saturating_sub(600 + a.lifetime_s)
@@ -94,11 +94,13 @@ pub fn user_assertion(
         }
         (SigningKey::Private(_, k), _) => k,
         (SigningKey::Hmac(_), _) => {
-            return Err("a user assertion is signed with a private key (RS256, ES256…)".into());
+            return Err(SignError::NotPrivate);
         }
     };
-    let jwt = jsonwebtoken::encode(&header, &claims, key)
-        .map_err(|e| format!("cannot sign the user assertion: {e}"))?;
+    let jwt = jsonwebtoken::encode(&header, &claims, key).map_err(|e| SignError::Sign {
+        what: "user assertion",
+        detail: e.to_string(),
+    })?;
     Ok(Secret::new(
         if defect == Some(UserAssertionDefect::BadSignature) {
             crate::oauth::auth::corrupt_signature(&jwt)
@@ -109,7 +111,7 @@ pub fn user_assertion(
 }
 
 /// A key of `alg`'s kind that no server knows, made now.
-fn other_key(alg: jsonwebtoken::Algorithm) -> Result<EncodingKey, String> {
+fn other_key(alg: jsonwebtoken::Algorithm) -> Result<EncodingKey, SignError> {
     use jsonwebtoken::Algorithm::*;
     let pem = match alg {
         ES256 => rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
@@ -117,12 +119,12 @@ fn other_key(alg: jsonwebtoken::Algorithm) -> Result<EncodingKey, String> {
         EdDSA => rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519),
         _ => rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256),
     }
-    .map_err(|e| format!("cannot make a key: {e}"))?
+    .map_err(|e| SignError::Key(e.to_string()))?
     .serialize_pem();
     match alg {
         ES256 | ES384 => EncodingKey::from_ec_pem(pem.as_bytes()),
         EdDSA => EncodingKey::from_ed_pem(pem.as_bytes()),
         _ => EncodingKey::from_rsa_pem(pem.as_bytes()),
     }
-    .map_err(|e| e.to_string())
+    .map_err(|e| SignError::Key(e.to_string()))
 }

@@ -5,7 +5,7 @@
 //! in, errors by code over time, and the latency distribution on a
 //! percentile axis (0 %, 90 %, 99 %, 99.9 %, 99.99 %).
 
-use super::report::{LoadReport, decode};
+use crate::load::result::{LoadReport, decode};
 use std::fmt::Write as _;
 
 const WIDTH: f64 = 720.0;
@@ -20,12 +20,7 @@ const PALETTE: [&str; 7] = [
     "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000",
 ];
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use crate::markup::escape;
 
 /// One line of a chart.
 struct Series {
@@ -255,7 +250,10 @@ impl Chart<'_> {
 /// Per-second rate of a timeline count. Entries may span several seconds,
 /// and the last one only the part of its interval the run lasted (not
 /// divided by the whole interval, which would show a drop at the end).
-fn per_second(r: &LoadReport, f: impl Fn(&super::report::SecondDoc) -> f64) -> Vec<(f64, f64)> {
+fn per_second(
+    r: &LoadReport,
+    f: impl Fn(&crate::load::result::SecondDoc) -> f64,
+) -> Vec<(f64, f64)> {
     let step = r.timeline_step_s.max(1) as f64;
     r.timeline
         .iter()
@@ -300,7 +298,7 @@ fn charts(r: &LoadReport) -> String {
     .svg();
     // Latency percentiles over time, with the latency thresholds.
     let ms = |us: u64| us as f64 / 1000.0;
-    let step = |s: &super::report::SecondDoc| s.second as f64;
+    let step = |s: &crate::load::result::SecondDoc| s.second as f64;
     out += &Chart {
         title: "Latency over time (all requests)",
         unit: "ms",
@@ -599,7 +597,7 @@ pub fn page(r: &LoadReport) -> String {
                 )
             },
         ),
-        ("sent", escape(&super::report::started_line(r))),
+        ("sent", escape(&crate::load::result::started_line(r))),
         (
             "replay probes",
             if s.replay_rate > 0.0 {
@@ -685,7 +683,7 @@ pub fn page(r: &LoadReport) -> String {
     }
     // Latency table.
     body.push_str("<h2>Latency</h2><table><tr><th>kind</th><th>count</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>p99.9</th><th>max</th></tr>");
-    let mut latency_rows = |name: String, l: &super::report::Latency| {
+    let mut latency_rows = |name: String, l: &crate::load::result::Latency| {
         row(
             &mut body,
             &[
@@ -710,6 +708,16 @@ pub fn page(r: &LoadReport) -> String {
     }
     if let Some(p) = &r.dpop_proof_us {
         latency_rows("DPoP proof signing (generator)".into(), p);
+    }
+    if let Some(c) = &r.connections {
+        latency_rows(
+            escape(&format!(
+                "connection set-up: {} opened{}",
+                c.opened,
+                super::terminal::tls_handshakes(c)
+            )),
+            &c.setup_us,
+        );
     }
     body.push_str("</table>");
     // Violations, explained.
@@ -747,7 +755,7 @@ pub fn page(r: &LoadReport) -> String {
             &mut body,
             &[
                 &escape(k),
-                &format!("{n}{}", escape(&super::report::status_note(r, k))),
+                &format!("{n}{}", escape(&crate::load::result::status_note(r, k))),
             ],
         );
     }
@@ -777,7 +785,7 @@ mod tests {
 
     #[test]
     fn the_page_keeps_its_shape() {
-        let r = crate::load::report::sample();
+        let r = crate::load::result::sample();
         let page = page(&r);
         assert!(page.starts_with("<!doctype html>"));
         assert_eq!(

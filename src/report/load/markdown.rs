@@ -1,6 +1,6 @@
 //! The load report as Markdown, for a CI job summary.
 
-use super::report::{LoadReport, started_line, status_note};
+use crate::load::result::{LoadReport, started_line, status_note};
 
 fn ms(us: u64) -> String {
     format!("{:.2} ms", us as f64 / 1000.0)
@@ -79,6 +79,15 @@ pub fn page(r: &LoadReport) -> String {
             ms(p.p99)
         ));
     }
+    if let Some(c) = &r.connections {
+        m.push_str(&format!(
+            "\nConnections: {} opened{}, ready in p50 {} p99 {} (not in the request latencies).\n",
+            c.opened,
+            super::terminal::tls_handshakes(c),
+            ms(c.setup_us.p50),
+            ms(c.setup_us.p99)
+        ));
+    }
     let v = &r.violations;
     m.push_str(&format!(
         "\n| violation | count |\n| --- | ---: |\n| chain breaks | {} |\n| replays accepted | {} |\n| duplicate tokens | {} |\n| rotation violations | {} |\n",
@@ -119,7 +128,7 @@ pub fn page(r: &LoadReport) -> String {
 mod tests {
     #[test]
     fn the_summary_keeps_its_shape() {
-        let md = super::page(&super::super::report::sample());
+        let md = super::page(&crate::load::result::sample());
         insta::assert_snapshot!("load_markdown", md);
     }
 }

@@ -57,6 +57,12 @@ pub struct LoadReport {
     /// sent: the generator's cost of sender-constrained tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_proof_us: Option<Latency>,
+    /// The connections tokenprobe's own HTTP/1.1 path opened, when it
+    /// carried the refreshes: how many, how long each took to be ready
+    /// (TCP connect, and the TLS handshake on HTTPS), and how many TLS
+    /// handshakes were full or resumed. Request latencies exclude it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<ConnectionsDoc>,
     pub errors: Errors,
     pub violations: ViolationsDoc,
     /// Seconds per timeline entry (1 up to 10 minutes, then wider: the
@@ -189,6 +195,20 @@ pub struct Latency {
     pub p999: u64,
     pub max: u64,
     pub mean: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConnectionsDoc {
+    pub opened: u64,
+    /// TLS handshakes that were full (0 on plain HTTP).
+    pub tls_full: u64,
+    /// TLS handshakes that resumed an earlier session.
+    pub tls_resumed: u64,
+    /// Time from connect to ready, per connection (µs).
+    pub setup_us: Latency,
+    /// The same as an HDR histogram (V2 serialization, base64), for
+    /// `report merge`.
+    pub setup_histogram: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -447,6 +467,13 @@ pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadRepo
         latency_us: latencies(&stats.latency),
         latency_us_corrected: open.then(|| latencies(&stats.corrected)),
         dpop_proof_us: (!stats.proof.is_empty()).then(|| latency(&stats.proof)),
+        connections: (!stats.connect.is_empty()).then(|| ConnectionsDoc {
+            opened: stats.connect.len(),
+            tls_full: stats.tls_full,
+            tls_resumed: stats.tls_resumed,
+            setup_us: latency(&stats.connect),
+            setup_histogram: encode(&stats.connect),
+        }),
         errors: Errors {
             by_kind: stats
                 .failures_by_kind
@@ -745,7 +772,7 @@ mod tests {
         let have = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             have == want,
-            "{} is stale: UPDATE_SCHEMAS=1 cargo test --lib load::report",
+            "{} is stale: UPDATE_SCHEMAS=1 cargo test --lib load::result",
             path.display()
         );
     }
