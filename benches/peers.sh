@@ -8,8 +8,9 @@
 #   - oha, cargo install oha --locked
 #   - hey, apt-get install hey
 #   - Locust (FastHttpUser, headless, 1 process), pip install locust
-#   - tokenprobe load (closed model, CONNS users, following rotation,
-#     probes on: the default)
+#   - tokenprobe load (closed model, CONNS users; following rotation only
+#     where the server rotates, UNIQUE=1; replay probes only with
+#     REPLAY_RATE above 0)
 # Generators that are not installed are left out and said so. The rounds
 # alternate the generators (A B C A B C …); the table gives the median of
 # each and tokenprobe's ratio to it (above 1: tokenprobe is faster).
@@ -18,7 +19,14 @@
 # from getrusage via /usr/bin/time) with 1 and 2 worker threads.
 #
 # Usage: benches/peers.sh [SECONDS_PER_RUN=5] [ROUNDS=3]
-# Env: CONNS (default 32), OHA (path to oha), LOCUST (path to locust).
+# Env: CONNS (default 32), OHA (path to oha), LOCUST (path to locust), and
+# the server's shape, named in the table's header:
+#   TLS=1         HTTPS (TLS 1.3, keep-alive; generators trust its CA or skip
+#                 verification: oha --insecure, wrk does not verify);
+#   UNIQUE=1      a unique ~700-byte refresh token and ~600-byte access token
+#                 per answer (the target declares rotation: tokenprobe
+#                 follows it; the peers resend one token, which nginx takes);
+#   REPLAY_RATE   tokenprobe's --replay-rate (default 0: no probes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${1:-5}"
@@ -36,11 +44,15 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-BENCH_STATE="$WORK/nginx" taskset -c 0 "$HERE/static-token-server.sh" start "$PORT" >/dev/null
-URL="http://127.0.0.1:$PORT/token"
+TLS="${TLS:-0}" UNIQUE="${UNIQUE:-0}" BENCH_STATE="$WORK/nginx" taskset -c 0 "$HERE/static-token-server.sh" start "$PORT" >/dev/null
+SCHEME=http CA="" ROTATION=static REPLAY_RATE="${REPLAY_RATE:-0}"
+[[ "${TLS:-0}" == 1 ]] && SCHEME=https CA="$WORK/nginx/$PORT/ca.pem"
+[[ "${UNIQUE:-0}" == 1 ]] && ROTATION=rotate
+URL="$SCHEME://127.0.0.1:$PORT/token"
 BASIC="Basic $(printf 'conf-client:conf-secret' | base64)"
 BODY='grant_type=refresh_token&refresh_token=static-refresh-token'
-static_target "$PORT" "$WORK/static.yaml"
+static_target "$PORT" "$WORK/static.yaml" "$SCHEME" "$ROTATION" "$CA"
+SHAPE="$([[ $SCHEME == https ]] && echo TLS 1.3 || echo plain HTTP), $([[ ${UNIQUE:-0} == 1 ]] && echo "unique tokens (707-byte refresh, 611-byte access), rotating: tokenprobe follows rotation" || echo "a fixed 36-byte token, static")$(awk -v r="$REPLAY_RATE" 'BEGIN { if (r > 0) printf ", tokenprobe probes on (--replay-rate %s)", r }')"
 
 OHA="${OHA:-$(command -v oha || true)}"
 [[ -z "$OHA" && -x "$HOME/.cargo/bin/oha" ]] && OHA="$HOME/.cargo/bin/oha"
@@ -53,7 +65,7 @@ run_wrk() {
     sed -nE 's/.*REFRESH SUMMARY.*req\/s=([0-9.]+).*/\1/p'
 }
 run_oha() {
-  taskset -c 1 "$OHA" -z "${SECS}s" -c "$CONNS" --no-tui --output-format json -m POST \
+  taskset -c 1 "$OHA" -z "${SECS}s" -c "$CONNS" --no-tui --output-format json -m POST --insecure \
     -H "Authorization: $BASIC" -T application/x-www-form-urlencoded -d "$BODY" "$URL" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"]["requestsPerSec"])'
 }
@@ -79,7 +91,7 @@ EOF
 }
 run_tokenprobe() {
   taskset -c 1 "$BIN" load --target "$WORK/static.yaml" --users "$CONNS" --ramp 0s \
-    --run-time "${SECS}s" --report "json=$WORK/load.json" >/dev/null 2>&1
+    --run-time "${SECS}s" --replay-rate "$REPLAY_RATE" --report "json=$WORK/load.json" >/dev/null 2>&1
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["totals"]["failures"] == 0, r["errors"]; print(r["totals"]["rps"])' \
     "$WORK/load.json"
 }
@@ -99,6 +111,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 tp=$(median <<<"${runs[tokenprobe]}")
 echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(sed -nE 's/^model name\s*: //p' /proc/cpuinfo | head -1)); server on core 0, generator on core 1; $CONNS connections, ${SECS}s runs, medians of $ROUNDS rounds"
+echo "shape: $SHAPE"
 echo
 echo "| generator | req/s | tokenprobe is |"
 echo "| --- | --- | --- |"
