@@ -43,13 +43,18 @@ pub fn get(id: &str) -> Option<&'static Entry> {
     })
 }
 
+/// An id a user's catalogue file gives that is already taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is already a catalogue id: choose your own")]
+pub struct TakenId(pub String);
+
 /// Adds a user's own catalogue ids; an id of the catalogue, or one already
-/// added, is refused (its name).
-pub fn add_user(entries: Vec<Entry>) -> Result<(), String> {
+/// added, is refused.
+pub fn add_user(entries: Vec<Entry>) -> Result<(), TakenId> {
     let mut user = USER.write().unwrap_or_else(|p| p.into_inner());
     for e in entries {
         if ENTRIES.iter().any(|b| b.id == e.id) || user.iter().any(|u| u.id == e.id) {
-            return Err(e.id);
+            return Err(TakenId(e.id));
         }
         user.push(Box::leak(Box::new(e)));
     }

@@ -41,6 +41,31 @@ impl Error {
     }
 }
 
+/// A flag's or a field's value that does not parse: the text given and
+/// what to give instead. The `FromStr` of every typed flag value returns it,
+/// so clap shows `invalid value '…' for '--flag': `…`: what to give`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{given}`: {want}")]
+pub struct BadValue {
+    pub given: String,
+    pub want: String,
+}
+
+impl BadValue {
+    pub fn new(given: impl Into<String>, want: impl Into<String>) -> BadValue {
+        BadValue {
+            given: given.into(),
+            want: want.into(),
+        }
+    }
+
+    /// Whether the advice mentions `text` (for tests and callers that
+    /// branch on the kind of mistake).
+    pub fn contains(&self, text: &str) -> bool {
+        self.want.contains(text) || self.given.contains(text)
+    }
+}
+
 impl From<Diagnostic> for Error {
     fn from(d: Diagnostic) -> Error {
         Error::File(d)

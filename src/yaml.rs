@@ -291,8 +291,8 @@ fn mend(doc: &mut serde_yaml::Value, path: &str, message: &str) -> bool {
 }
 
 /// Renders `value` as YAML (generated target files).
-pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String, String> {
-    serde_yaml::to_string(value).map_err(|e| e.to_string())
+pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String, serde_yaml::Error> {
+    serde_yaml::to_string(value)
 }
 
 fn to_diagnostic(source: &Source, error: &serde_yaml::Error) -> Diagnostic {

@@ -38,22 +38,29 @@ impl Previous {
     }
 }
 
+/// Why the previous report cannot be compared with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotAReport {
+    #[error("not a tokenprobe check report: no `scenarios` list")]
+    NoScenarios,
+    #[error("not a tokenprobe check report: a scenario without `id` or `outcome`")]
+    Scenario,
+}
+
 /// A previous report of any version that has `scenarios[].id` and
 /// `.outcome`.
-pub fn read_previous(previous: &serde_json::Value) -> Result<Previous, String> {
+pub fn read_previous(previous: &serde_json::Value) -> Result<Previous, NotAReport> {
     let scenarios = previous
         .get("scenarios")
         .and_then(|s| s.as_array())
-        .ok_or("not a tokenprobe check report: no `scenarios` list")?;
+        .ok_or(NotAReport::NoScenarios)?;
     let mut p = Previous::default();
     for s in scenarios {
         let (Some(id), Some(outcome)) = (
             s.get("id").and_then(|v| v.as_str()),
             s.get("outcome").and_then(|v| v.as_str()),
         ) else {
-            return Err(
-                "not a tokenprobe check report: a scenario without `id` or `outcome`".into(),
-            );
+            return Err(NotAReport::Scenario);
         };
         p.listed.push(id.to_string());
         if !NOT_RUN.contains(&outcome) {

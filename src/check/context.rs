@@ -159,7 +159,7 @@ impl<'a> Context<'a> {
             .map(|(_, c)| c)
     }
 
-    pub fn render(&self, t: &Template) -> Result<Rendered, String> {
+    pub fn render(&self, t: &Template) -> Result<Rendered, Unresolved> {
         let mut text = String::new();
         let mut secret = false;
         for part in &t.parts {
@@ -179,23 +179,23 @@ impl<'a> Context<'a> {
     }
 
     /// The value of a reference, and whether it is secret.
-    fn resolve(&self, r: &Reference) -> Result<(String, bool), String> {
+    fn resolve(&self, r: &Reference) -> Result<(String, bool), Unresolved> {
         let p: Vec<&str> = r.path.iter().map(String::as_str).collect();
         let t = self.target;
-        let missing = || format!("`{{{{ {} }}}}` has no value", r.text);
+        let missing = || Unresolved::NoValue(r.text.clone());
         match p.as_slice() {
             ["random"] => Ok((crate::oauth::random_token(24), false)),
             ["scopes", name] => t
                 .scopes
                 .get(*name)
                 .map(|s| (s.clone(), false))
-                .ok_or_else(|| format!("the target declares no scope `{name}` under `scopes`")),
+                .ok_or_else(|| Unresolved::NoScope(name.to_string())),
             // The scope a login asks for (`login.scope`, else this).
             ["password_grant", "scope"] => Ok((t.login_scope.clone().unwrap_or_default(), false)),
             ["clients", name, field] => {
                 let c = t
                     .client(name)
-                    .ok_or_else(|| format!("the target has no client `{name}`"))?;
+                    .ok_or_else(|| Unresolved::NoClient(name.to_string()))?;
                 match *field {
                     "id" => Ok((c.id.clone(), false)),
                     "auth" => Ok((c.auth.as_str().to_string(), false)),
@@ -204,29 +204,26 @@ impl<'a> Context<'a> {
                         .as_ref()
                         .map(|s| (s.expose().to_string(), true))
                         .ok_or_else(missing),
-                    _ => Err(format!(
-                        "clients.{name} has `id`, `auth` and `secret`, not `{field}`"
-                    )),
+                    _ => Err(Unresolved::ClientField(name.to_string(), field.to_string())),
                 }
             }
             ["users", name, field] => {
                 let u = t
                     .user(name)
-                    .ok_or_else(|| format!("the target has no user `{name}`"))?;
+                    .ok_or_else(|| Unresolved::NoUser(name.to_string()))?;
                 match *field {
                     "username" => Ok((u.username.clone(), false)),
                     "password" => Ok((u.password.expose().to_string(), true)),
-                    _ => Err(format!(
-                        "users.{name} has `username` and `password`, not `{field}`"
-                    )),
+                    _ => Err(Unresolved::UserField(name.to_string(), field.to_string())),
                 }
             }
             ["behaviour", field] => {
-                let b = serde_json::to_value(&t.behaviour).map_err(|e| e.to_string())?;
+                let b = serde_json::to_value(&t.behaviour)
+                    .map_err(|e| Unresolved::Behaviour(e.to_string()))?;
                 match b.get(*field) {
                     Some(serde_json::Value::String(s)) => Ok((s.clone(), false)),
                     Some(serde_json::Value::Null) | None => {
-                        Err(format!("the target declares no `behaviour.{field}`"))
+                        Err(Unresolved::NoBehaviour(field.to_string()))
                     }
                     Some(v) => Ok((v.to_string(), false)),
                 }
@@ -253,7 +250,7 @@ impl<'a> Context<'a> {
             [step, rest @ ..] => {
                 let c = self
                     .get(step)
-                    .ok_or_else(|| format!("step `{step}` has not run"))?;
+                    .ok_or_else(|| Unresolved::NotRun(step.to_string()))?;
                 match rest {
                     ["status"] => Ok((c.status.to_string(), false)),
                     ["header", name] => c
@@ -261,33 +258,67 @@ impl<'a> Context<'a> {
                         .iter()
                         .find(|(k, _)| k.eq_ignore_ascii_case(name))
                         .map(|(_, v)| (v.clone(), false))
-                        .ok_or_else(|| format!("step `{step}`'s response has no `{name}` header")),
+                        .ok_or_else(|| Unresolved::NoHeader(step.to_string(), name.to_string())),
                     ["claims", claim] => {
-                        let claims = c.claims().ok_or_else(|| {
-                            format!("step `{step}`'s response has no decodable id_token")
-                        })?;
+                        let claims = c
+                            .claims()
+                            .ok_or_else(|| Unresolved::NoIdToken(step.to_string()))?;
                         claims
                             .get(*claim)
                             .map(|v| (scalar_text(v), false))
-                            .ok_or_else(|| {
-                                format!("step `{step}`'s id_token has no `{claim}` claim")
-                            })
+                            .ok_or_else(|| Unresolved::NoClaim(step.to_string(), claim.to_string()))
                     }
                     [member] => {
-                        let v = c.member(member).ok_or_else(|| {
-                            format!(
-                                "step `{step}`'s response (HTTP {}) has no `{member}`",
-                                c.status
-                            )
+                        let v = c.member(member).ok_or_else(|| Unresolved::NoMember {
+                            step: step.to_string(),
+                            status: c.status,
+                            member: member.to_string(),
                         })?;
                         Ok((scalar_text(v), crate::secret::secret_kind(member).is_some()))
                     }
-                    _ => Err(format!("cannot resolve `{}`", r.text)),
+                    _ => Err(Unresolved::Unknown(r.text.clone())),
                 }
             }
             [] => Err(missing()),
         }
     }
+}
+
+/// Why a `{{ reference }}` has no value: a premise of the step that uses it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Unresolved {
+    #[error("`{{{{ {0} }}}}` has no value")]
+    NoValue(String),
+    #[error("the target declares no scope `{0}` under `scopes`")]
+    NoScope(String),
+    #[error("the target has no client `{0}`")]
+    NoClient(String),
+    #[error("clients.{0} has `id`, `auth` and `secret`, not `{1}`")]
+    ClientField(String, String),
+    #[error("the target has no user `{0}`")]
+    NoUser(String),
+    #[error("users.{0} has `username` and `password`, not `{1}`")]
+    UserField(String, String),
+    #[error("the target's behaviour cannot be read: {0}")]
+    Behaviour(String),
+    #[error("the target declares no `behaviour.{0}`")]
+    NoBehaviour(String),
+    #[error("step `{0}` has not run")]
+    NotRun(String),
+    #[error("step `{0}`'s response has no `{1}` header")]
+    NoHeader(String, String),
+    #[error("step `{0}`'s response has no decodable id_token")]
+    NoIdToken(String),
+    #[error("step `{0}`'s id_token has no `{1}` claim")]
+    NoClaim(String, String),
+    #[error("step `{step}`'s response (HTTP {status}) has no `{member}`")]
+    NoMember {
+        step: String,
+        status: u16,
+        member: String,
+    },
+    #[error("cannot resolve `{0}`")]
+    Unknown(String),
 }
 
 /// A JSON value as text: strings without quotes, the rest as JSON.

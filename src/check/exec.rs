@@ -49,7 +49,7 @@ pub struct Runner {
     pub http: HttpOptions,
     pub redactor: Arc<Redactor>,
     /// The target's JWKS, fetched once when a scenario first needs it.
-    pub jwks: tokio::sync::OnceCell<Result<serde_json::Value, String>>,
+    pub jwks: tokio::sync::OnceCell<Result<serde_json::Value, documents::JwksError>>,
     /// How many scenarios at once, retries alone, slow answers.
     pub pace: Arc<super::pace::Pace>,
 }

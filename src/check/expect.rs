@@ -284,7 +284,7 @@ fn render_tvalue(t: &TValue, ctx: &Context, subject: &str) -> Result<(Value, boo
         TValue::Template(t) => ctx
             .render(t)
             .map(|r| (Value::String(r.text), r.secret))
-            .map_err(|e| Mismatch::new(subject, format!("a value for `{t}`"), e)),
+            .map_err(|e| Mismatch::new(subject, format!("a value for `{t}`"), e.to_string())),
     }
 }
 
@@ -423,7 +423,7 @@ fn matcher_checks(
     if let Some(t) = &m.equals_ignore_case {
         let want = ctx
             .render(t)
-            .map_err(|e| Mismatch::new(subject, t.to_string(), e))?
+            .map_err(|e| Mismatch::new(subject, t.to_string(), e.to_string()))?
             .text;
         if !text.eq_ignore_ascii_case(&want) {
             return fail(format!("{want:?} (any case)"), shown(v));
@@ -447,7 +447,7 @@ fn matcher_checks(
     if let Some(t) = &m.contains {
         let want = ctx
             .render(t)
-            .map_err(|e| Mismatch::new(subject, t.to_string(), e))?
+            .map_err(|e| Mismatch::new(subject, t.to_string(), e.to_string()))?
             .text;
         let ok = if header {
             text.to_ascii_lowercase()
@@ -468,7 +468,7 @@ fn matcher_checks(
             // `optional`: nothing to compare with (a granted scope that
             // neither the request nor the answer named) is nothing to judge.
             Err(_) if m.optional => return Ok(()),
-            Err(e) => return Err(Mismatch::new(subject, t.to_string(), e)),
+            Err(e) => return Err(Mismatch::new(subject, t.to_string(), e.to_string())),
         };
         let mut a: Vec<&str> = text.split_whitespace().collect();
         let mut b: Vec<&str> = want.split_whitespace().collect();
@@ -497,7 +497,7 @@ fn matcher_checks(
     if let Some(t) = &m.lacks_word {
         let word = ctx
             .render(t)
-            .map_err(|e| Mismatch::new(subject, t.to_string(), e))?
+            .map_err(|e| Mismatch::new(subject, t.to_string(), e.to_string()))?
             .text;
         if text.split_whitespace().any(|w| w == word) {
             return fail(format!("no `{word}` among the words"), shown(v));

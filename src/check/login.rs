@@ -134,7 +134,7 @@ impl Runner {
                     .await
                     .map_err(|why| Stop::Blocked {
                         step: step.name.clone(),
-                        by: why,
+                        by: why.to_string(),
                     })?;
                 let response = synthetic(200, &json);
                 let record = Exchange {

@@ -19,11 +19,31 @@ pub struct Refused(pub String);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Preflight {
     pub login: String,
-    /// `None` when no refresh token came back; `Some(Err)` when the refresh
-    /// was refused (the suite will say why; not a reason to stop).
-    pub refresh: Option<Result<String, String>>,
+    /// `None` when no refresh token came back; else what the refresh
+    /// answered (a refusal is not a reason to stop: the suite says why).
+    pub refresh: Option<RefreshSeen>,
     /// What the login and the refresh showed of the server's behaviour.
     pub seen: Seen,
+}
+
+/// The preflight's refresh, as the run header shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshSeen {
+    /// `refresh 200`.
+    Accepted(String),
+    /// `refresh 400 invalid_grant`, or the transport error.
+    Refused(String),
+}
+
+/// Why the preflight's own request got no answer to read.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error(transparent)]
+    Transport(#[from] crate::oauth::http::TransportError),
+    #[error(transparent)]
+    Request(#[from] crate::oauth::request::RequestError),
+    #[error("the server kept demanding a new DPoP nonce")]
+    NonceLoop,
 }
 
 /// The server's behaviour as one login and one refresh show it: what a
@@ -302,10 +322,10 @@ pub async fn observe(
                         Some(j.get("id_token").is_some_and(|t| t.is_string()));
                 }
             }
-            Ok(format!("refresh {}", answer(&r).0))
+            RefreshSeen::Accepted(format!("refresh {}", answer(&r).0))
         }
-        Ok(r) => Err(format!("refresh {}", answer(&r).0)),
-        Err(e) => Err(format!("refresh: {e}")),
+        Ok(r) => RefreshSeen::Refused(format!("refresh {}", answer(&r).0)),
+        Err(e) => RefreshSeen::Refused(format!("refresh: {e}")),
     };
     Ok(Some(Preflight {
         login: login_said,
@@ -323,24 +343,21 @@ async fn send_with_dpop(
     nonce: &mut Option<String>,
     http: &crate::oauth::http::HttpOptions,
     redactor: &crate::redact::Redactor,
-) -> Result<crate::oauth::http::HttpResponse, String> {
+) -> Result<crate::oauth::http::HttpResponse, SendError> {
     let Some(key) = key else {
         let Exchanged { response, .. } =
             record::exchange(client, &wire, http.request_timeout, redactor).await;
-        return response.map_err(|e| e.to_string());
+        return Ok(response?);
     };
     for _ in 0..2 {
-        let signed = wire
-            .clone()
-            .with_dpop(key, nonce.as_deref())
-            .map_err(|e| e.to_string())?;
+        let signed = wire.clone().with_dpop(key, nonce.as_deref())?;
         let Exchanged { response, .. } =
             record::exchange(client, &signed, http.request_timeout, redactor).await;
-        let r = response.map_err(|e| e.to_string())?;
+        let r = response?;
         match crate::oauth::request::dpop_nonce_demanded(&r) {
             Some(n) if nonce.as_deref() != Some(n.as_str()) => *nonce = Some(n),
             _ => return Ok(r),
         }
     }
-    Err("the server kept demanding a new DPoP nonce".into())
+    Err(SendError::NonceLoop)
 }

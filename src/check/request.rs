@@ -17,8 +17,8 @@ use url::Url;
 pub enum BuildError {
     /// A template referred to something the run does not have (a capture
     /// that an earlier response lacked).
-    #[error("{0}")]
-    Render(String),
+    #[error(transparent)]
+    Render(#[from] super::context::Unresolved),
     /// The target lacks what the step needs (planning normally skips these).
     #[error("{0}")]
     Missing(String),

@@ -179,7 +179,9 @@ impl Runner {
         };
         // The premise: the user signs in. It also restarts any lockout
         // counter other scenarios left behind.
-        if let Err(refused) = self.probe_login(step, g, Kind::Right, ctx, trace).await? {
+        if let Probed::Unexpected(refused) =
+            self.probe_login(step, g, Kind::Right, ctx, trace).await?
+        {
             return Err(Stop::Skip(format!(
                 "not applicable: the password grant does not sign this user in ({refused}); there is no known user to time"
             )));
@@ -198,13 +200,15 @@ impl Runner {
                     _ => (&wrong, &mut wrong_ms),
                 };
                 match self.probe_login(step, req, kind, ctx, trace).await? {
-                    Ok(ms) => into.push(ms),
-                    Err(got) => return Err(unexpected(step, kind, &got)),
+                    Probed::Took(ms) => into.push(ms),
+                    Probed::Unexpected(got) => return Err(unexpected(step, kind, &got)),
                 }
             }
             wrong_in_a_row += 1;
             if wrong_in_a_row >= probe.reset_every {
-                if let Err(got) = self.probe_login(step, g, Kind::Right, ctx, trace).await? {
+                if let Probed::Unexpected(got) =
+                    self.probe_login(step, g, Kind::Right, ctx, trace).await?
+                {
                     return Err(unexpected(step, Kind::Right, &got));
                 }
                 wrong_in_a_row = 0;
@@ -241,7 +245,7 @@ impl Runner {
         kind: Kind,
         ctx: &mut super::context::Context<'_>,
         trace: &mut Trace<'_>,
-    ) -> Result<Result<f64, String>, Stop> {
+    ) -> Result<Probed, Stop> {
         let wire = super::request::grant_request(g, ctx).map_err(|e| Stop::build(step, e))?;
         let started = Instant::now();
         let sent = self.send(&wire).await;
@@ -283,10 +287,17 @@ impl Runner {
                 format!("{what}: {}", answer(&r)),
                 sent.record,
             ));
-            return Ok(Err(answer(&r)));
+            return Ok(Probed::Unexpected(answer(&r)));
         }
-        Ok(Ok(ms))
+        Ok(Probed::Took(ms))
     }
+}
+
+/// What one login of the probe got: the time it took, or an answer its
+/// kind must not get (shown as `400 invalid_grant`).
+enum Probed {
+    Took(f64),
+    Unexpected(String),
 }
 
 /// A login midway that did not get what its kind must get.

@@ -35,7 +35,7 @@ pub fn check(args: CheckArgs) -> i32 {
             .and_then(|b| {
                 serde_json::from_slice::<serde_json::Value>(&b).map_err(|e| e.to_string())
             })
-            .and_then(|v| crate::check::compare::read_previous(&v))
+            .and_then(|v| crate::check::compare::read_previous(&v).map_err(|e| e.to_string()))
         {
             Ok(ids) => Some((p.display().to_string(), ids)),
             Err(e) => {
@@ -215,7 +215,7 @@ async fn prepare(
     match crate::check::preflight::run(target, client, http, redactor).await {
         Ok(Some(p)) => {
             match &p.refresh {
-                Some(Err(refused)) => eprintln!(
+                Some(crate::check::preflight::RefreshSeen::Refused(refused)) => eprintln!(
                     "note: preflight {}: the refresh checks will say why",
                     redactor.redact(refused)
                 ),

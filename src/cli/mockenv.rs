@@ -519,7 +519,7 @@ pub fn render(file: &TargetFile, cfg: &MockConfig) -> Result<String, String> {
             format!(" (planted faults: {})", faults.join(", "))
         }
     );
-    out.push_str(&yaml::to_string(file)?);
+    out.push_str(&yaml::to_string(file).map_err(|e| e.to_string())?);
     Ok(out)
 }
 
@@ -579,7 +579,7 @@ pub fn defaults_file(profile: Profile) -> Result<String, String> {
         "# The defaults of the mock's {profile} profile: every setting `--config` accepts.\n\
          # Copy this file, keep the settings to change, and pass it with --config.\n\
          # Generated from the code: UPDATE_FIXTURES=1 cargo test --lib mockenv\n{}",
-        yaml::to_string(&MockConfig::profile(profile))?
+        yaml::to_string(&MockConfig::profile(profile)).map_err(|e| e.to_string())?
     ))
 }
 

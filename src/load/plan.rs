@@ -10,7 +10,7 @@
 
 use super::profile::{LoadSettings, OnServerDown, Shard};
 use super::result::{LoadReport, SettingsDoc};
-use crate::error::Error;
+use crate::error::{BadValue, Error};
 use crate::secret::Secret;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -255,12 +255,13 @@ pub fn shard_from_env(count: usize) -> Result<Shard, Error> {
 pub struct PerSecond(pub f64);
 
 impl std::str::FromStr for PerSecond {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadValue;
+    fn from_str(s: &str) -> Result<Self, BadValue> {
         match s.trim().trim_end_matches("/s").trim().parse::<f64>() {
             Ok(v) if v.is_finite() && v > 0.0 => Ok(PerSecond(v)),
-            _ => Err(format!(
-                "`{s}`: give a number per second above 0, e.g. 500 or 500/s"
+            _ => Err(BadValue::new(
+                s,
+                "give a number per second above 0, e.g. 500 or 500/s",
             )),
         }
     }
@@ -271,15 +272,15 @@ impl std::str::FromStr for PerSecond {
 pub struct Share(pub f64);
 
 impl std::str::FromStr for Share {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadValue;
+    fn from_str(s: &str) -> Result<Self, BadValue> {
         let v = match s.trim().strip_suffix('%') {
             Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
             None => s.trim().parse::<f64>(),
         }
-        .map_err(|_| format!("`{s}`: give a share of requests, e.g. 5% or 0.05"))?;
+        .map_err(|_| BadValue::new(s, "give a share of requests, e.g. 5% or 0.05"))?;
         if !(0.0..=1.0).contains(&v) {
-            return Err(format!("`{s}`: between 0% and 100%"));
+            return Err(BadValue::new(s, "give a share between 0% and 100%"));
         }
         Ok(Share(v))
     }
@@ -294,12 +295,12 @@ pub struct StartAt {
 }
 
 impl std::str::FromStr for StartAt {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
+    type Err = BadValue;
+    fn from_str(text: &str) -> Result<Self, BadValue> {
         let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-            .map_err(|e| format!("`{text}` is not an RFC 3339 time ({e})"))?;
+            .map_err(|e| BadValue::new(text, format!("not an RFC 3339 time ({e})")))?;
         if at - time::OffsetDateTime::now_utc() > time::Duration::days(1) {
-            return Err(format!("`{text}`: more than a day ahead"));
+            return Err(BadValue::new(text, "more than a day ahead"));
         }
         Ok(StartAt {
             at,

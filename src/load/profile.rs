@@ -6,6 +6,7 @@
 
 use super::threshold::Threshold;
 use crate::diag::Diagnostic;
+use crate::error::BadValue;
 use crate::yaml::Source;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -90,17 +91,17 @@ pub struct StageDoc {
 }
 
 impl std::str::FromStr for StageDoc {
-    type Err = String;
+    type Err = BadValue;
     /// `30s:200` (duration:target).
-    fn from_str(s: &str) -> Result<StageDoc, String> {
+    fn from_str(s: &str) -> Result<StageDoc, BadValue> {
         let (d, t) = s
             .split_once(':')
-            .ok_or_else(|| format!("`{s}`: write DURATION:RATE, e.g. 30s:200"))?;
+            .ok_or_else(|| BadValue::new(s, "write DURATION:RATE, e.g. 30s:200"))?;
         let target = t
             .trim()
             .trim_end_matches("/s")
             .parse::<f64>()
-            .map_err(|_| format!("`{s}`: `{t}` is not a rate"))?;
+            .map_err(|_| BadValue::new(s, format!("`{t}` is not a rate")))?;
         Ok(StageDoc {
             target,
             duration: d.trim().to_string(),
@@ -136,9 +137,9 @@ impl Default for Mix {
 }
 
 impl std::str::FromStr for Mix {
-    type Err = String;
+    type Err = BadValue;
     /// `refresh=9,password=1`.
-    fn from_str(s: &str) -> Result<Mix, String> {
+    fn from_str(s: &str) -> Result<Mix, BadValue> {
         let mut mix = Mix {
             refresh: 0,
             password: 0,
@@ -146,19 +147,24 @@ impl std::str::FromStr for Mix {
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (k, v) = part
                 .split_once('=')
-                .ok_or_else(|| format!("`{part}`: write NAME=WEIGHT, e.g. refresh=9,login=1"))?;
+                .ok_or_else(|| BadValue::new(part, "write NAME=WEIGHT, e.g. refresh=9,login=1"))?;
             let v: u32 = v
                 .trim()
                 .parse()
-                .map_err(|_| format!("`{part}`: the weight must be a whole number"))?;
+                .map_err(|_| BadValue::new(part, "the weight must be a whole number"))?;
             match k.trim() {
                 "refresh" => mix.refresh = v,
                 "login" | "password" => mix.password = v,
-                other => return Err(format!("unknown mix entry `{other}` (refresh, login)")),
+                other => {
+                    return Err(BadValue::new(
+                        other,
+                        "an unknown mix entry (refresh, login)",
+                    ));
+                }
             }
         }
         if mix.refresh + mix.password == 0 {
-            return Err("the mix needs a weight above 0".into());
+            return Err(BadValue::new(s, "the mix needs a weight above 0"));
         }
         Ok(mix)
     }
@@ -221,12 +227,12 @@ pub enum Connection {
 }
 
 impl std::str::FromStr for Connection {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Connection, String> {
+    type Err = BadValue;
+    fn from_str(s: &str) -> Result<Connection, BadValue> {
         match s {
             "keep-alive" => Ok(Connection::KeepAlive),
             "per-request" => Ok(Connection::PerRequest),
-            other => Err(format!("`{other}`: give keep-alive or per-request")),
+            other => Err(BadValue::new(other, "give keep-alive or per-request")),
         }
     }
 }
@@ -316,21 +322,21 @@ pub struct Shard {
 }
 
 impl std::str::FromStr for Shard {
-    type Err = String;
+    type Err = BadValue;
     /// `0/4`.
-    fn from_str(s: &str) -> Result<Shard, String> {
+    fn from_str(s: &str) -> Result<Shard, BadValue> {
         let (i, n) = s
             .split_once('/')
-            .ok_or_else(|| format!("`{s}`: write INDEX/COUNT, e.g. 0/4 (0-based)"))?;
+            .ok_or_else(|| BadValue::new(s, "write INDEX/COUNT, e.g. 0/4 (0-based)"))?;
         let index: usize = i
             .trim()
             .parse()
-            .map_err(|_| format!("`{s}`: `{i}` is not an index"))?;
+            .map_err(|_| BadValue::new(s, format!("`{i}` is not an index")))?;
         let count: usize = n
             .trim()
             .parse()
-            .map_err(|_| format!("`{s}`: `{n}` is not a count"))?;
-        Shard::new(index, count).map_err(|e| e.to_string())
+            .map_err(|_| BadValue::new(s, format!("`{n}` is not a count")))?;
+        Shard::new(index, count).map_err(|e| BadValue::new(s, e.to_string()))
     }
 }
 
@@ -663,7 +669,7 @@ impl LoadSettings {
         for (i, t) in p.thresholds.iter().enumerate() {
             let parsed = t
                 .parse::<Threshold>()
-                .map_err(|e| err(&format!("thresholds[{i}]"), e))?;
+                .map_err(|e| err(&format!("thresholds[{i}]"), e.to_string()))?;
             self.thresholds.push(parsed);
         }
         Ok(self)

@@ -7,6 +7,7 @@
 //! probe was off, a kind that sent nothing) is reported "not probed", not
 //! passed on a zero.
 
+use crate::error::BadValue;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -165,8 +166,8 @@ const NAMES: [&str; 15] = [
 const KINDS: [&str; 4] = ["login", "password", "refresh", "replay"];
 
 impl std::str::FromStr for Threshold {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Threshold, String> {
+    type Err = BadValue;
+    fn from_str(text: &str) -> Result<Threshold, BadValue> {
         let t = text.trim();
         let ops = [
             ("<=", Op::Le),
@@ -179,13 +180,16 @@ impl std::str::FromStr for Threshold {
             .iter()
             .filter_map(|(s, op)| t.find(s).map(|i| (i, *s, *op)))
             .min_by_key(|(i, s, _)| (*i, usize::MAX - s.len()))
-            .ok_or_else(|| format!("`{text}`: no comparison (<, <=, >, >=, ==)"))?;
+            .ok_or_else(|| BadValue::new(text, "no comparison (<, <=, >, >=, ==)"))?;
         let full = t[..at].trim();
         let value = t[at + op_text.len()..].trim();
         if value.starts_with(['<', '>', '=', '!']) {
-            return Err(format!(
-                "`{text}`: one comparison, then a value: `{full}{op_text}{}`",
-                value.trim_start_matches(['<', '>', '=', '!'])
+            return Err(BadValue::new(
+                text,
+                format!(
+                    "one comparison, then a value: `{full}{op_text}{}`",
+                    value.trim_start_matches(['<', '>', '=', '!'])
+                ),
             ));
         }
         let (kind, name) = match full.split_once('.') {
@@ -194,8 +198,9 @@ impl std::str::FromStr for Threshold {
                     let hint = crate::diag::did_you_mean(k, KINDS)
                         .map(|c| format!(" (did you mean `{c}`?)"))
                         .unwrap_or_default();
-                    return Err(format!(
-                        "`{text}`: unknown request kind `{k}`{hint}; kinds: login refresh replay"
+                    return Err(BadValue::new(
+                        text,
+                        format!("unknown request kind `{k}`{hint}; kinds: login refresh replay"),
                     ));
                 }
                 // `password` named the login before there were others.
@@ -224,21 +229,26 @@ impl std::str::FromStr for Threshold {
                 let hint = crate::diag::did_you_mean(other, NAMES)
                     .map(|c| format!(" (did you mean `{c}`?)"))
                     .unwrap_or_default();
-                return Err(format!(
-                    "`{text}`: unknown metric `{other}`{hint}; metrics: p50 p90 p95 p99 p999 max error_rate rps requests failures chain_breaks replay_accepted duplicate_tokens rotation_violations dropped (the first seven also per kind: refresh.p99)"
+                return Err(BadValue::new(
+                    text,
+                    format!(
+                        "unknown metric `{other}`{hint}; metrics: p50 p90 p95 p99 p999 max error_rate rps requests failures chain_breaks replay_accepted duplicate_tokens rotation_violations dropped (the first seven also per kind: refresh.p99)"
+                    ),
                 ));
             }
         };
         if kind.is_some() && !metric.per_kind() {
-            return Err(format!(
-                "`{text}`: `{name}` is counted over the whole run, not per kind; write `{name}`"
+            return Err(BadValue::new(
+                text,
+                format!("`{name}` is counted over the whole run, not per kind; write `{name}`"),
             ));
         }
         let value = match metric {
             Metric::Latency(_) => {
                 let d = humantime::parse_duration(value).map_err(|_| {
-                    format!(
-                        "`{text}`: a latency needs a unit, e.g. `250ms`, `1.5s` is written `1500ms`"
+                    BadValue::new(
+                        text,
+                        "a latency needs a unit, e.g. `250ms`, `1.5s` is written `1500ms`",
                     )
                 })?;
                 d.as_secs_f64() * 1e6
@@ -248,14 +258,17 @@ impl std::str::FromStr for Threshold {
                 None => value.parse::<f64>(),
             }
             .map_err(|_| {
-                format!("`{text}`: an error rate is a fraction or a percentage (`0.1%`)")
+                BadValue::new(text, "an error rate is a fraction or a percentage (`0.1%`)")
             })?,
             _ => value
                 .parse::<f64>()
-                .map_err(|_| format!("`{text}`: `{value}` is not a number"))?,
+                .map_err(|_| BadValue::new(text, format!("`{value}` is not a number")))?,
         };
         if !value.is_finite() || value < 0.0 {
-            return Err(format!("`{text}`: the value must be a number of 0 or more"));
+            return Err(BadValue::new(
+                text,
+                "the value must be a number of 0 or more",
+            ));
         }
         Ok(Threshold {
             text: t.to_string(),

@@ -11,27 +11,19 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 fn key_for<'s>(
     header: &jsonwebtoken::Header,
     set: &'s JwkSet,
-) -> Result<&'s jsonwebtoken::jwk::Jwk, String> {
+) -> Result<&'s jsonwebtoken::jwk::Jwk, IdTokenError> {
     let key = match &header.kid {
         Some(kid) => set
             .find(kid)
-            .ok_or_else(|| format!("no key with kid `{kid}` in the JWKS"))?,
+            .ok_or_else(|| IdTokenError::NoSuchKid(kid.clone()))?,
         None if set.keys.len() == 1 => &set.keys[0],
-        None => {
-            return Err(format!(
-                "no kid in the header and {} keys in the JWKS",
-                set.keys.len()
-            ));
-        }
+        None => return Err(IdTokenError::NoKid(set.keys.len())),
     };
     if matches!(
         header.alg,
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
     ) {
-        return Err(format!(
-            "signed with {:?}, a symmetric algorithm that a JWKS cannot verify",
-            header.alg
-        ));
+        return Err(IdTokenError::Symmetric(header.alg));
     }
     Ok(key)
 }
@@ -65,13 +57,11 @@ pub fn verify(
     jwks: &serde_json::Value,
     audience: &str,
     issuer: Option<&str>,
-) -> Result<(), String> {
-    let header = jsonwebtoken::decode_header(jwt).map_err(|e| format!("not a signed JWT ({e})"))?;
-    let set: JwkSet =
-        serde_json::from_value(jwks.clone()).map_err(|e| format!("the JWKS is not valid: {e}"))?;
+) -> Result<(), IdTokenError> {
+    let header = jsonwebtoken::decode_header(jwt).map_err(IdTokenError::NotAJwt)?;
+    let set: JwkSet = serde_json::from_value(jwks.clone()).map_err(IdTokenError::BadJwks)?;
     let key = key_for(&header, &set)?;
-    let decoding =
-        DecodingKey::from_jwk(key).map_err(|e| format!("unusable key in the JWKS: {e}"))?;
+    let decoding = DecodingKey::from_jwk(key).map_err(IdTokenError::BadKey)?;
     let mut v = Validation::new(header.alg);
     v.set_audience(&[audience]);
     if let Some(iss) = issuer {
@@ -81,5 +71,25 @@ pub fn verify(
     v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     jsonwebtoken::decode::<serde_json::Value>(jwt, &decoding, &v)
         .map(|_| ())
-        .map_err(|e| format!("{e}"))
+        .map_err(IdTokenError::Claims)
+}
+
+/// What does not hold about an id_token, or the JWKS it is checked with.
+#[derive(Debug, thiserror::Error)]
+pub enum IdTokenError {
+    #[error("no key with kid `{0}` in the JWKS")]
+    NoSuchKid(String),
+    #[error("no kid in the header and {0} keys in the JWKS")]
+    NoKid(usize),
+    #[error("signed with {0:?}, a symmetric algorithm that a JWKS cannot verify")]
+    Symmetric(Algorithm),
+    #[error("not a signed JWT ({0})")]
+    NotAJwt(jsonwebtoken::errors::Error),
+    #[error("the JWKS is not valid: {0}")]
+    BadJwks(serde_json::Error),
+    #[error("unusable key in the JWKS: {0}")]
+    BadKey(jsonwebtoken::errors::Error),
+    /// The signature, or a claim (exp, iss, aud, sub), does not hold.
+    #[error("{0}")]
+    Claims(jsonwebtoken::errors::Error),
 }

@@ -59,12 +59,7 @@ pub fn load(path: &Path) -> Result<usize, Diagnostic> {
         });
     }
     let n = entries.len();
-    crate::catalogue::add_user(entries).map_err(|id| {
-        source.error_at_text(
-            "catalogue",
-            &id,
-            format!("`{id}` is already a catalogue id: choose your own"),
-        )
-    })?;
+    crate::catalogue::add_user(entries)
+        .map_err(|taken| source.error_at_text("catalogue", &taken.0, taken.to_string()))?;
     Ok(n)
 }

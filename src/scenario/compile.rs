@@ -495,16 +495,19 @@ mod tests {
         assert!(
             parse_wait("2 * 5s")
                 .unwrap_err()
+                .to_string()
                 .contains("before a declared lifetime")
         );
         assert!(
             parse_wait("x * grace_period")
                 .unwrap_err()
+                .to_string()
                 .contains("not a factor")
         );
         assert!(
             parse_wait("refresh_ttl")
                 .unwrap_err()
+                .to_string()
                 .contains("did you mean `refresh_token_ttl`")
         );
     }

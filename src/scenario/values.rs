@@ -550,8 +550,24 @@ impl JsonSchema for Count {
 mod tests {
     use super::*;
 
-    fn yaml<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, String> {
-        serde_yaml::from_str(s).map_err(|e| e.to_string())
+    /// The value, or the message a user would read.
+    fn yaml<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, Message> {
+        serde_yaml::from_str(s).map_err(|e| Message(e.to_string()))
+    }
+
+    #[derive(Debug)]
+    struct Message(String);
+
+    impl Message {
+        fn contains(&self, text: &str) -> bool {
+            self.0.contains(text)
+        }
+    }
+
+    impl std::fmt::Display for Message {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
     }
 
     #[test]

@@ -75,27 +75,37 @@ impl Runner {
         let jwks = self
             .jwks()
             .await
-            .map_err(|e| Mismatch::new(subject, expected.clone(), e))?;
+            .map_err(|e| Mismatch::new(subject, expected.clone(), e.to_string()))?;
         crate::oauth::idtoken::verify(&jwt, jwks, &audience, self.target.issuer.as_deref())
-            .map_err(|e| Mismatch::new(subject, expected, e))
+            .map_err(|e| Mismatch::new(subject, expected, e.to_string()))
     }
 
     /// The target's JWKS, fetched once.
-    pub(super) async fn jwks(&self) -> Result<&serde_json::Value, String> {
+    pub(super) async fn jwks(&self) -> Result<&serde_json::Value, &JwksError> {
         self.jwks
             .get_or_init(|| async {
-                let url = self.target.jwks_uri.clone().ok_or(
-                    "the target declares no jwks_uri (nor a discovery document that does)",
-                )?;
+                let url = self.target.jwks_uri.clone().ok_or(JwksError::NotDeclared)?;
                 let r = http::send(self.client.get(url.clone()), self.http.request_timeout)
                     .await
-                    .map_err(|e| format!("cannot fetch the JWKS: {e}"))?;
+                    .map_err(|e| JwksError::Fetch(e.to_string()))?;
                 r.json()
                     .filter(|_| (200..300).contains(&r.status))
-                    .ok_or_else(|| format!("the JWKS at {url} answered {} without JSON", r.status))
+                    .ok_or(JwksError::NotJson(url, r.status))
             })
             .await
             .as_ref()
-            .map_err(Clone::clone)
     }
+}
+
+/// Why the target's JWKS cannot be had: fetched once per run, so the
+/// error is kept and shown to every check that needs the keys.
+#[derive(Debug, thiserror::Error)]
+pub enum JwksError {
+    #[error("the target declares no jwks_uri (nor a discovery document that does)")]
+    NotDeclared,
+    /// The transport error, as shown (URLs without their query).
+    #[error("cannot fetch the JWKS: {0}")]
+    Fetch(String),
+    #[error("the JWKS at {0} answered {1} without JSON")]
+    NotJson(url::Url, u16),
 }

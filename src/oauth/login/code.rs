@@ -275,6 +275,17 @@ impl FrontChannelError {
     }
 }
 
+/// Why a form was not submitted: nothing was sent.
+#[derive(Debug, thiserror::Error)]
+enum SubmitError {
+    #[error("the form's action `{0}` is not a URL")]
+    Action(String),
+    #[error(
+        "the form posts to {0}, which is not a declared origin (the authorization endpoint's, or login.origins): nothing was sent"
+    )]
+    Undeclared(String),
+}
+
 /// A URL without its query and fragment, for messages.
 pub fn without_query(u: &Url) -> String {
     let mut u = u.clone();
@@ -452,17 +463,15 @@ impl Walk<'_> {
         page: &Url,
         fill: Vec<(String, String, Option<&'static str>)>,
         button: Option<&form::Button>,
-    ) -> Result<WireRequest, String> {
+    ) -> Result<WireRequest, SubmitError> {
         let (action, method) = f.target(button);
         let action = page
             .join(&action)
-            .map_err(|_| format!("the form's action `{action}` is not a URL"))?;
+            .map_err(|_| SubmitError::Action(action.clone()))?;
         let carries_secret = fill.iter().any(|(_, _, kind)| kind.is_some());
         let origin = action.origin().ascii_serialization();
         if carries_secret && !self.allowed.contains(&origin) {
-            return Err(format!(
-                "the form posts to {origin}, which is not a declared origin (the authorization endpoint's, or login.origins): nothing was sent"
-            ));
+            return Err(SubmitError::Undeclared(origin));
         }
         let pairs: Vec<(String, String)> = fill
             .iter()
@@ -555,7 +564,7 @@ impl Walk<'_> {
             return self
                 .submit(f, url, fill, button)
                 .map(Next::Request)
-                .map_err(|d| (d, one(f)));
+                .map_err(|d| (d.to_string(), one(f)));
         }
         let hints = &self.flow.form;
         match form::read(html, hints) {
@@ -602,7 +611,7 @@ impl Walk<'_> {
                 let button = form::login_button(&f, hints);
                 let next = self
                     .submit(&f, url, fill, button)
-                    .map_err(|d| (d, one(&f)))?;
+                    .map_err(|d| (d.to_string(), one(&f)))?;
                 self.authenticated_at = Some(crate::dpop::now_s());
                 Ok(Next::Request(next))
             }
@@ -641,20 +650,20 @@ impl Walk<'_> {
                 }
                 self.submit(&f, url, fill, button)
                     .map(Next::Request)
-                    .map_err(|d| (d, one(&f)))
+                    .map_err(|d| (d.to_string(), one(&f)))
             }
             form::Page::Consent(f) => {
                 summary.push_str(" (consent)");
                 let button = form::consent_button(&f);
                 self.submit(&f, url, Vec::new(), button)
                     .map(Next::Request)
-                    .map_err(|d| (d, one(&f)))
+                    .map_err(|d| (d.to_string(), one(&f)))
             }
             form::Page::AutoPost(f) => {
                 summary.push_str(" (posts itself on)");
                 self.submit(&f, url, Vec::new(), None)
                     .map(Next::Request)
-                    .map_err(|d| (d, one(&f)))
+                    .map_err(|d| (d.to_string(), one(&f)))
             }
             form::Page::Unknown(found) => Err((
                 format!(

@@ -19,11 +19,12 @@ const MAX_OUTPUT: usize = 1024 * 1024;
 
 /// Runs the command; its token response (a JSON object with at least
 /// `access_token`), or why not.
-pub async fn run(c: &CommandLogin, redactor: &Redactor) -> Result<serde_json::Value, String> {
+pub async fn run(c: &CommandLogin, redactor: &Redactor) -> Result<serde_json::Value, CommandError> {
     let Some((program, args)) = c.argv.split_first() else {
-        return Err("login.command is empty".into());
+        return Err(CommandError::Empty);
     };
-    let mut cmd = tokio::process::Command::new(program);
+    let program = program.clone();
+    let mut cmd = tokio::process::Command::new(&program);
     cmd.args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
@@ -31,12 +32,12 @@ pub async fn run(c: &CommandLogin, redactor: &Redactor) -> Result<serde_json::Va
         .kill_on_drop(true);
     let mut child = cmd
         .spawn()
-        .map_err(|e| format!("login.command `{program}` cannot start: {e}"))?;
+        .map_err(|e| CommandError::Start(program.clone(), e))?;
     // Both streams are read at most MAX_OUTPUT bytes deep (more is a
     // mistake, not a token response), and the rest is drained unread so
     // that the program never blocks on a full pipe.
     let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
-        return Err(format!("login.command `{program}`: no output pipes"));
+        return Err(CommandError::NoPipes(program));
     };
     let run = async {
         let (stdout, stderr) = tokio::join!(read_bounded(out), read_bounded(err));
@@ -45,43 +46,57 @@ pub async fn run(c: &CommandLogin, redactor: &Redactor) -> Result<serde_json::Va
     };
     let (stdout, stderr, status) = match tokio::time::timeout(c.timeout, run).await {
         Ok((o, e, Ok(status))) => (o, e, status),
-        Ok((_, _, Err(e))) => return Err(format!("login.command `{program}`: {e}")),
-        Err(_) => {
-            return Err(format!(
-                "login.command `{program}` did not finish within {} s (login.timeout_s)",
-                c.timeout.as_secs()
-            ));
-        }
+        Ok((_, _, Err(e))) => return Err(CommandError::Wait(program, e)),
+        Err(_) => return Err(CommandError::Timeout(program, c.timeout.as_secs())),
     };
     let (stdout, stdout_cut) = stdout;
     let (stderr, _) = stderr;
     let stderr = String::from_utf8_lossy(&stderr);
     let stderr = redactor.redact(stderr.trim());
     if !status.success() {
-        return Err(format!(
-            "login.command `{program}` failed ({status}){}",
-            if stderr.is_empty() {
-                String::new()
-            } else {
-                format!(": {stderr}")
-            }
-        ));
+        let stderr = if stderr.is_empty() {
+            String::new()
+        } else {
+            format!(": {stderr}")
+        };
+        return Err(CommandError::Failed(program, status, stderr));
     }
     if stdout_cut {
-        return Err(format!(
-            "login.command `{program}` printed more than {MAX_OUTPUT} bytes on stdout: a token response is far smaller"
-        ));
+        return Err(CommandError::TooMuch(program));
     }
-    let json: serde_json::Value = serde_json::from_slice(&stdout).map_err(|e| {
-        format!("login.command `{program}` printed no JSON token response on stdout ({e})")
-    })?;
+    let json: serde_json::Value =
+        serde_json::from_slice(&stdout).map_err(|e| CommandError::NotJson(program.clone(), e))?;
     redactor.add_json(&json);
     if json.get("access_token").and_then(|t| t.as_str()).is_none() {
-        return Err(format!(
-            "login.command `{program}` printed JSON without an `access_token` (RFC 6749 §5.1)"
-        ));
+        return Err(CommandError::NoAccessToken(program));
     }
     Ok(json)
+}
+
+/// Why a login command gave no token response. The stderr a failure
+/// carries has been through the redactor.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("login.command is empty")]
+    Empty,
+    #[error("login.command `{0}` cannot start: {1}")]
+    Start(String, std::io::Error),
+    #[error("login.command `{0}`: no output pipes")]
+    NoPipes(String),
+    #[error("login.command `{0}`: {1}")]
+    Wait(String, std::io::Error),
+    #[error("login.command `{0}` did not finish within {1} s (login.timeout_s)")]
+    Timeout(String, u64),
+    #[error("login.command `{0}` failed ({1}){2}")]
+    Failed(String, std::process::ExitStatus, String),
+    #[error(
+        "login.command `{0}` printed more than {MAX_OUTPUT} bytes on stdout: a token response is far smaller"
+    )]
+    TooMuch(String),
+    #[error("login.command `{0}` printed no JSON token response on stdout ({1})")]
+    NotJson(String, serde_json::Error),
+    #[error("login.command `{0}` printed JSON without an `access_token` (RFC 6749 §5.1)")]
+    NoAccessToken(String),
 }
 
 /// At most [`MAX_OUTPUT`] bytes of `stream`, and whether there was more
@@ -121,7 +136,8 @@ mod tests {
             timeout: Duration::from_secs(20),
         };
         let err = run(&c, &Redactor::new()).await.unwrap_err();
-        assert!(err.contains("more than"), "{err}");
+        assert!(matches!(err, CommandError::TooMuch(_)), "{err}");
+        assert!(err.to_string().contains("more than"), "{err}");
         let ok = CommandLogin {
             argv: vec![
                 "sh".into(),

@@ -153,7 +153,7 @@ pub async fn prepare(
         Login::Command(c) => {
             let json = command::run(c, redactor)
                 .await
-                .map_err(StartError::Command)?;
+                .map_err(|e| StartError::Command(e.to_string()))?;
             Ok(Prepared::Response(HttpResponse {
                 status: 200,
                 headers: vec![("content-type".into(), "application/json".into())],

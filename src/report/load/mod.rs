@@ -7,6 +7,7 @@ pub mod html;
 pub mod markdown;
 pub mod terminal;
 
+use crate::error::BadValue;
 use crate::load::result::LoadReport;
 use std::path::{Path, PathBuf};
 
@@ -26,19 +27,20 @@ pub struct Output {
 }
 
 impl std::str::FromStr for Output {
-    type Err = String;
-    fn from_str(a: &str) -> Result<Output, String> {
+    type Err = BadValue;
+    fn from_str(a: &str) -> Result<Output, BadValue> {
         let (f, p) = a
             .split_once('=')
             .filter(|(_, p)| !p.is_empty())
-            .ok_or_else(|| format!("`{a}`: write FORMAT=PATH (json, markdown, html)"))?;
+            .ok_or_else(|| BadValue::new(a, "write FORMAT=PATH (json, markdown, html)"))?;
         let format = match f {
             "json" => Format::Json,
             "markdown" | "md" => Format::Markdown,
             "html" => Format::Html,
             other => {
-                return Err(format!(
-                    "`{a}`: unknown format `{other}` (json, markdown, html)"
+                return Err(BadValue::new(
+                    a,
+                    format!("unknown format `{other}` (json, markdown, html)"),
                 ));
             }
         };

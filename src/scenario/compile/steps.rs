@@ -433,7 +433,7 @@ impl Compiler<'_> {
                 let mut parse = |field: &str, text: &str| match parse_wait(text) {
                     Ok(w) => Some(w),
                     Err(e) => {
-                        self.err_path(&format!("{path}.chain.{field}"), e);
+                        self.err_path(&format!("{path}.chain.{field}"), e.to_string());
                         None
                     }
                 };
@@ -459,7 +459,7 @@ impl Compiler<'_> {
             match parse_wait(wait) {
                 Ok(w) => Action::Wait(w),
                 Err(m) => {
-                    self.err_path(&format!("{path}.wait"), m);
+                    self.err_path(&format!("{path}.wait"), m.to_string());
                     return None;
                 }
             }

@@ -44,61 +44,78 @@ impl WaitTerm {
     ];
 }
 
+/// What a wait's text gets wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WaitSyntax {
+    #[error("`{0}` is not a factor: write e.g. `0.5 * refresh_token_ttl`")]
+    Factor(String),
+    #[error("the factor {0} is not between 0 and 10")]
+    FactorRange(f64),
+    #[error("`{term}` is not a duration ({why}) nor one of {names}{hint}", names = WaitTerm::NAMES.join(", "))]
+    Term {
+        term: String,
+        why: String,
+        hint: String,
+    },
+    #[error("a factor goes before a declared lifetime ({names}), not before `{0}`", names = WaitTerm::NAMES.join(", "))]
+    FactorOnFixed(String),
+    #[error("empty wait: write e.g. `5s` or `refresh_token_ttl + 1s`")]
+    Empty,
+}
+
 /// `5s`, `1m 30s`, `refresh_token_ttl + 1s`, `access_token_ttl - 5s`,
 /// `0.5 * refresh_token_ttl` (a factor from 0 to 10 before a declared
 /// lifetime).
-pub fn parse_wait(text: &str) -> Result<WaitExpr, String> {
+pub fn parse_wait(text: &str) -> Result<WaitExpr, WaitSyntax> {
     let mut terms = Vec::new();
     let mut sign = 1.0f64;
     let normalized = text.replace('+', " + ");
     let mut pending = String::new();
-    let flush =
-        |pending: &mut String, sign: f64, terms: &mut Vec<(f64, WaitTerm)>| -> Result<(), String> {
-            let t = pending.trim();
-            if t.is_empty() {
-                return Ok(());
-            }
-            let (factor, t) = match t.split_once('*') {
-                Some((f, name)) => {
-                    let f: f64 = f.trim().parse().map_err(|_| {
-                        format!(
-                            "`{}` is not a factor: write e.g. `0.5 * refresh_token_ttl`",
-                            f.trim()
-                        )
-                    })?;
-                    if !(0.0..=10.0).contains(&f) {
-                        return Err(format!("the factor {f} is not between 0 and 10"));
-                    }
-                    (f, name.trim())
+    let flush = |pending: &mut String,
+                 sign: f64,
+                 terms: &mut Vec<(f64, WaitTerm)>|
+     -> Result<(), WaitSyntax> {
+        let t = pending.trim();
+        if t.is_empty() {
+            return Ok(());
+        }
+        let (factor, t) = match t.split_once('*') {
+            Some((f, name)) => {
+                let f: f64 = f
+                    .trim()
+                    .parse()
+                    .map_err(|_| WaitSyntax::Factor(f.trim().to_string()))?;
+                if !(0.0..=10.0).contains(&f) {
+                    return Err(WaitSyntax::FactorRange(f));
                 }
-                None => (1.0, t),
-            };
-            let term = match t {
-                "access_token_ttl" => WaitTerm::AccessTokenTtl,
-                "refresh_token_ttl" => WaitTerm::RefreshTokenTtl,
-                "grace_period" => WaitTerm::GracePeriod,
-                "refresh_token_max_lifetime" => WaitTerm::RefreshTokenMaxLifetime,
-                "expires_in_tolerance" => WaitTerm::ExpiresInTolerance,
-                _ => WaitTerm::Fixed(humantime::parse_duration(t).map_err(|e| {
-                    let hint = did_you_mean(t, WaitTerm::NAMES)
-                        .map(|c| format!(" (did you mean `{c}`?)"))
-                        .unwrap_or_default();
-                    format!(
-                        "`{t}` is not a duration ({e}) nor one of {}{hint}",
-                        WaitTerm::NAMES.join(", ")
-                    )
-                })?),
-            };
-            if factor != 1.0 && matches!(term, WaitTerm::Fixed(_)) {
-                return Err(format!(
-                    "a factor goes before a declared lifetime ({}), not before `{t}`",
-                    WaitTerm::NAMES.join(", ")
-                ));
+                (f, name.trim())
             }
-            terms.push((sign * factor, term));
-            pending.clear();
-            Ok(())
+            None => (1.0, t),
         };
+        let term = match t {
+            "access_token_ttl" => WaitTerm::AccessTokenTtl,
+            "refresh_token_ttl" => WaitTerm::RefreshTokenTtl,
+            "grace_period" => WaitTerm::GracePeriod,
+            "refresh_token_max_lifetime" => WaitTerm::RefreshTokenMaxLifetime,
+            "expires_in_tolerance" => WaitTerm::ExpiresInTolerance,
+            _ => WaitTerm::Fixed(humantime::parse_duration(t).map_err(|e| {
+                let hint = did_you_mean(t, WaitTerm::NAMES)
+                    .map(|c| format!(" (did you mean `{c}`?)"))
+                    .unwrap_or_default();
+                WaitSyntax::Term {
+                    term: t.to_string(),
+                    why: e.to_string(),
+                    hint,
+                }
+            })?),
+        };
+        if factor != 1.0 && matches!(term, WaitTerm::Fixed(_)) {
+            return Err(WaitSyntax::FactorOnFixed(t.to_string()));
+        }
+        terms.push((sign * factor, term));
+        pending.clear();
+        Ok(())
+    };
     for word in normalized.split_whitespace() {
         match word {
             "+" | "-" => {
@@ -115,7 +132,7 @@ pub fn parse_wait(text: &str) -> Result<WaitExpr, String> {
     }
     flush(&mut pending, sign, &mut terms)?;
     if terms.is_empty() {
-        return Err("empty wait: write e.g. `5s` or `refresh_token_ttl + 1s`".into());
+        return Err(WaitSyntax::Empty);
     }
     Ok(WaitExpr {
         terms,
