@@ -5,15 +5,12 @@
 
 use super::CliError;
 use super::mockenv::MockKnobs;
-use crate::exit;
 use crate::load::plan::{self, LoadPlan, PerSecond, Share, StartAt};
 use crate::load::profile::{LoadProfile, LoadSettings, Mix, Shard};
 use crate::load::result::LoadReport;
-use crate::load::run::{self, Observer};
-use crate::load::vu::Live;
+use crate::load::run;
 use crate::mock::Profile;
 use crate::report::load::Output;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -236,28 +233,6 @@ impl LoadArgs {
     }
 }
 
-/// Lines on stderr; the live line only on a terminal, redrawn in place.
-struct Stderr {
-    live: bool,
-}
-
-impl Observer for Stderr {
-    fn line(&self, text: &str) {
-        eprintln!("{text}");
-    }
-
-    fn live(&self, now: Option<(&Live, Duration)>) {
-        match now {
-            Some((l, elapsed)) if self.live => eprint!(
-                "\r\x1b[2K{}",
-                crate::report::load::terminal::live_line(l, elapsed)
-            ),
-            None if self.live => eprintln!(),
-            _ => {}
-        }
-    }
-}
-
 pub fn load(args: LoadArgs) -> i32 {
     crate::interrupt::install();
     let plan = match args.plan() {
@@ -289,9 +264,7 @@ pub fn load(args: LoadArgs) -> i32 {
             Err(code) => return code,
         },
     };
-    let observer = Stderr {
-        live: std::io::stderr().is_terminal(),
-    };
+    let observer = crate::report::load::terminal::Stderr::new();
     let finished = run::run(plan, target, &rt, &observer);
     if let Some(m) = mock {
         rt.block_on(m.shutdown());
@@ -300,10 +273,7 @@ pub fn load(args: LoadArgs) -> i32 {
         Ok(f) => f,
         Err(e) => return fail(e),
     };
-    let outputs = match args.report.is_empty() {
-        true => Output::defaults(Path::new("reports/load")),
-        false => args.report.clone(),
-    };
+    let outputs = Output::or_defaults(&args.report, Path::new("reports/load"));
     match show_and_write(&finished.report, &outputs) {
         Ok(()) => finished.outcome.exit_code(),
         Err(code) => code,
@@ -311,75 +281,18 @@ pub fn load(args: LoadArgs) -> i32 {
 }
 
 /// Prints `e` once and returns its exit code.
-fn fail(e: CliError) -> i32 {
+pub(super) fn fail(e: CliError) -> i32 {
     eprintln!("{e}");
     e.exit_code()
 }
 
 /// The terminal summary, then every report (an `Err` holds the exit code
 /// of one that could not be written).
-fn show_and_write(doc: &LoadReport, outputs: &[Output]) -> Result<(), i32> {
+pub(super) fn show_and_write(doc: &LoadReport, outputs: &[Output]) -> Result<(), i32> {
     print!("{}", crate::report::load::terminal::summary(doc));
     for output in outputs {
         output.write(doc).map_err(fail)?;
         eprintln!("report: {}", output.path.display());
     }
     Ok(())
-}
-
-#[derive(clap::Args, Debug)]
-pub struct MergeArgs {
-    /// The shards' JSON reports (`load --shard I/N --report json=…`).
-    #[arg(required = true, value_name = "REPORT")]
-    pub files: Vec<PathBuf>,
-    /// Judge these over the merged run instead of the shards' own (repeatable).
-    #[arg(long)]
-    pub threshold: Vec<crate::load::threshold::Threshold>,
-    /// FORMAT=PATH: json, markdown, html; default reports/merged/{report.json,summary.md,report.html}.
-    #[arg(long)]
-    pub report: Vec<Output>,
-}
-
-/// `tokenprobe report merge`: exit 0, 5 when a threshold is breached over
-/// the merged run, 2 when the set cannot be merged (with why).
-pub fn merge(args: MergeArgs) -> i32 {
-    let thresholds = (!args.threshold.is_empty()).then(|| args.threshold.clone());
-    let mut reports = Vec::new();
-    for path in &args.files {
-        let read = std::fs::read(path)
-            .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice::<LoadReport>(&b).map_err(|e| e.to_string()));
-        match read {
-            Ok(r) => reports.push((path.clone(), r)),
-            Err(e) => {
-                return fail(CliError::Input(format!(
-                    "{}: not a load report ({e})",
-                    path.display()
-                )));
-            }
-        }
-    }
-    let doc = match crate::load::merge::merge(&reports, thresholds) {
-        Ok(d) => d,
-        Err(e) => return fail(CliError::Input(e.to_string())),
-    };
-    eprintln!(
-        "merged {} shard{} of {} ({})",
-        doc.shards.len(),
-        if doc.shards.len() == 1 { "" } else { "s" },
-        doc.target,
-        doc.token_endpoint
-    );
-    let outputs = match args.report.is_empty() {
-        true => Output::defaults(Path::new("reports/merged")),
-        false => args.report,
-    };
-    if let Err(code) = show_and_write(&doc, &outputs) {
-        return code;
-    }
-    if doc.thresholds.iter().any(|t| !t.passed) {
-        exit::THRESHOLD_BREACHED
-    } else {
-        exit::OK
-    }
 }

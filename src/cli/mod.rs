@@ -24,6 +24,7 @@ macro_rules! say {
 pub mod check;
 pub mod init;
 pub mod load;
+pub mod merge;
 pub mod mockenv;
 
 use std::path::PathBuf;
@@ -117,7 +118,7 @@ pub enum ReportCommand {
     /// Add up the JSON reports of a distributed run's shards exactly
     /// (histograms added, counts summed, timelines aligned on wall-clock
     /// time) and judge thresholds over the whole.
-    Merge(load::MergeArgs),
+    Merge(merge::MergeArgs),
 }
 
 /// Which scenarios run (`check`) or would run (`list`).
@@ -332,7 +333,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Command::Init(args) => init::init(args),
         Command::Report {
             command: ReportCommand::Merge(args),
-        } => load::merge(args),
+        } => merge::merge(args),
     }
 }
 

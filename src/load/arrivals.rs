@@ -221,9 +221,9 @@ pub(super) async fn run(
     }));
     let mut chains = tokio::select! {
         chains = ready => chains,
-        _ = shared.wait_stop() => return Ok(()),
+        _ = shared.control.wait_stop() => return Ok(()),
     };
-    shared.warmed_up(slot);
+    shared.recorder.warmed_up(slot);
     let start = Instant::now();
     let end = start + shared.settings.run_time;
     let iterations = Arc::new(Iterations::new(schedule, start, shared.settings.run_time));
@@ -246,12 +246,12 @@ pub(super) async fn run(
     let _driver = AbortOnDrop(driver.abort_handle());
     tokio::select! {
         _ = &mut all => return Ok(()),
-        _ = shared.wait_stop() => {}
+        _ = shared.control.wait_stop() => {}
         _ = tokio::time::sleep_until(end) => {}
     }
     // The iterations in flight finish (an iteration is at most a few
     // requests, each with its timeout); past that bound they are abandoned.
-    let drain = shared.drain_time();
+    let drain = shared.control.drain_time();
     if tokio::time::timeout(drain, &mut all).await.is_err() {
         aborts.iter().for_each(|a| a.abort());
     }
@@ -275,18 +275,18 @@ impl Worker {
     /// Claims iterations until the schedule is over or the run stops.
     async fn run(mut self) {
         let shared = &self.shared;
-        let stopped = shared.wait_stop();
+        let stopped = shared.control.wait_stop();
         tokio::pin!(stopped);
         let mut first = true;
-        while !shared.stopping() {
+        while !shared.control.stopping() {
             let now = Instant::now();
             let due = match self.iterations.claim(now, std::mem::take(&mut first)) {
                 Claim::Run { due, dropped } => {
-                    shared.dropped(self.slot, now, dropped);
+                    shared.recorder.dropped(self.slot, now, dropped);
                     due
                 }
                 Claim::Over { dropped } => {
-                    shared.dropped(self.slot, now, dropped);
+                    shared.recorder.dropped(self.slot, now, dropped);
                     break;
                 }
             };
@@ -297,11 +297,11 @@ impl Worker {
                     _ = self.ticker.until(due) => {}
                 }
             }
-            shared.scheduled(self.slot, due);
+            shared.recorder.scheduled(self.slot, due);
             let vu = self.chain.get_or_insert_with(|| shared.new_vu(self.slot));
-            shared.active.fetch_add(1, Relaxed);
+            shared.control.active.fetch_add(1, Relaxed);
             shared.iteration(vu, due.into_std()).await;
-            shared.active.fetch_sub(1, Relaxed);
+            shared.control.active.fetch_sub(1, Relaxed);
         }
     }
 }

@@ -107,9 +107,10 @@ async fn attack(
         Transaction::new(Arc::new(move |user: &mut GooseUser| {
             let shared = shared.clone();
             Box::pin(async move {
-                shared.user_started();
+                shared.control.user_started();
                 let mut vu = shared.new_vu(slot);
                 shared
+                    .control
                     .active
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 shared.login(&mut vu).await;

@@ -6,7 +6,12 @@
 //! - [`run`]: one run from a plan and a target, to its report and outcome;
 //! - [`accounts`]: `--users-file`, the accounts users log in as;
 //! - [`profile`]: load profiles (`scenarios/load/*.yaml`) and their settings;
-//! - [`vu`]: the virtual user and the run's shared state, the hot path;
+//! - [`vu`]: the virtual user: what it does, one pass through the parts
+//!   of the run's shared state below;
+//! - [`control`]: run control (the stop, the rate cap, the breakers);
+//! - [`sender`]: token requests built and sent on their transport;
+//! - [`recorder`]: statistics, violations, the duplicate check;
+//! - [`logins`]: where sessions start (accounts, tokens, other logins);
 //! - [`exchange`]: one request of the hot path sent and its answer read;
 //! - [`h1`]: HTTP/1.1 on a user's own connection, for that request;
 //! - [`tls`]: that connection's TLS (shared session cache, ALPN, SNI);
@@ -25,16 +30,20 @@
 
 pub mod accounts;
 pub mod arrivals;
+pub mod control;
 pub mod engine;
 pub mod exchange;
 pub mod h1;
+pub mod logins;
 pub mod merge;
 pub mod metrics;
 pub mod pace;
 pub mod plan;
 pub mod profile;
+pub mod recorder;
 pub mod result;
 pub mod run;
+pub mod sender;
 pub mod sessions;
 pub mod stats;
 pub mod threshold;

@@ -158,7 +158,7 @@ pub fn run(
     let _endpoint = match (plan.metrics_listen, &metrics) {
         (Some(addr), Some(m)) => {
             let (m, s) = (m.clone(), shared.clone());
-            let e = super::metrics::serve(addr, Arc::new(move || m.render(s.active_now())))
+            let e = super::metrics::serve(addr, Arc::new(move || m.render(s.control.active_now())))
                 .map_err(|e| Error::Input(format!("--metrics-listen {addr}: {e}")))?;
             say(&format!("metrics: http://{}/metrics", e.addr));
             Some(e)
@@ -193,7 +193,7 @@ pub fn run(
         let shared = shared.clone();
         crate::interrupt::on_signal(move || {
             if let Some(signal) = crate::interrupt::received() {
-                shared.stop(StopReason::Interrupted(signal));
+                shared.control.stop(StopReason::Interrupted(signal));
             }
         });
     }
@@ -204,9 +204,9 @@ pub fn run(
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         ran
     });
-    let duration_s = shared.elapsed().as_secs_f64();
-    let stats = shared.merged();
-    let stopped = shared.stopped().cloned();
+    let duration_s = shared.control.elapsed().as_secs_f64();
+    let stats = shared.recorder.merged();
+    let stopped = shared.control.stopped().cloned();
     let info = RunInfo {
         not_probed: shared.not_probed(),
         interrupted: matches!(stopped, Some(StopReason::Interrupted(_))),
@@ -377,7 +377,10 @@ fn progress(shared: &Shared, done: &std::sync::atomic::AtomicBool, observer: &dy
         std::thread::sleep(Duration::from_millis(100));
         ticks += 1;
         if ticks.is_multiple_of(10) {
-            observer.live(Some((&shared.live(), shared.elapsed())));
+            observer.live(Some((
+                &shared.recorder.live(shared.control.active_now()),
+                shared.control.elapsed(),
+            )));
         }
     }
     observer.live(None);

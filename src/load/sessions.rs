@@ -40,9 +40,9 @@ impl Book {
         if vu.alive() != self.alive[i] {
             self.alive[i] = vu.alive();
             if self.alive[i] {
-                shared.active.fetch_add(1, Relaxed);
+                shared.control.active.fetch_add(1, Relaxed);
             } else {
-                shared.active.fetch_sub(1, Relaxed);
+                shared.control.active.fetch_sub(1, Relaxed);
             }
         }
         self.heap.push(Reverse((Instant::now() + wait, i)));
@@ -65,7 +65,7 @@ pub(super) async fn run(
         .ok_or(super::vu::EngineError::Settings(
             "the sessions model needs a number of sessions",
         ))?;
-    let start = Instant::from_std(shared.started());
+    let start = Instant::from_std(shared.control.started());
     let end = start + shared.settings.run_time;
     let default_ttl = shared.default_access_ttl_s();
     let scale = model.time_scale;
@@ -90,11 +90,11 @@ pub(super) async fn run(
     };
     let (done, mut returned) = tokio::sync::mpsc::unbounded_channel::<(usize, Vu)>();
     let permits = Arc::new(Semaphore::new(max_in_flight));
-    let stopped = shared.wait_stop();
+    let stopped = shared.control.wait_stop();
     let over = tokio::time::sleep_until(end);
     tokio::pin!(stopped, over);
     loop {
-        if shared.stopping() {
+        if shared.control.stopping() {
             break;
         }
         let next = book.heap.peek().map(|Reverse((at, _))| *at);
@@ -138,7 +138,7 @@ pub(super) async fn run(
         });
     }
     // The refreshes in flight finish, each bounded by the request timeout.
-    let drain = shared.drain_time();
+    let drain = shared.control.drain_time();
     let all = u32::try_from(max_in_flight).unwrap_or(u32::MAX);
     let _ = tokio::time::timeout(drain, permits.acquire_many(all)).await;
     Ok(())

@@ -52,6 +52,14 @@ impl std::str::FromStr for Output {
 }
 
 impl Output {
+    /// The reports asked for, else [`Output::defaults`] in `dir`.
+    pub fn or_defaults(asked: &[Output], dir: &Path) -> Vec<Output> {
+        match asked.is_empty() {
+            true => Output::defaults(dir),
+            false => asked.to_vec(),
+        }
+    }
+
     /// What is written when no `--report` is given: every format in `dir`.
     pub fn defaults(dir: &Path) -> Vec<Output> {
         [

@@ -2,6 +2,44 @@
 //! function of the report, as every renderer here.
 
 use crate::load::result::LoadReport;
+use crate::load::run::Observer;
+use crate::load::vu::Live;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+/// What a run says while it runs: lines on stderr, and the live line only
+/// on a terminal, redrawn in place.
+pub struct Stderr {
+    live: bool,
+}
+
+impl Stderr {
+    pub fn new() -> Stderr {
+        Stderr {
+            live: std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+impl Default for Stderr {
+    fn default() -> Stderr {
+        Stderr::new()
+    }
+}
+
+impl Observer for Stderr {
+    fn line(&self, text: &str) {
+        eprintln!("{text}");
+    }
+
+    fn live(&self, now: Option<(&Live, Duration)>) {
+        match now {
+            Some((l, elapsed)) if self.live => eprint!("\r\x1b[2K{}", live_line(l, elapsed)),
+            None if self.live => eprintln!(),
+            _ => {}
+        }
+    }
+}
 
 /// The requests, the latencies per kind (and from when they were due, in
 /// the open model), violations, errors, thresholds and regressions.
