@@ -37,6 +37,7 @@ mod limit;
 mod login;
 mod pages;
 mod paths;
+mod policy;
 mod reply;
 mod request;
 pub mod server;

@@ -14,8 +14,9 @@
 //! HTTP, client authentication and scope syntax live elsewhere; this module
 //! sees client ids, usernames and scope strings that were already checked.
 
-use super::config::{GraceReturns, MockConfig, RefreshExpiry, ReuseDetection, Rotation, ScopeTtl};
-use super::fault::{Fault, FaultSet};
+use super::config::{GraceReturns, RefreshExpiry, ReuseDetection, Rotation};
+use super::fault::Fault;
+pub use super::policy::{Policy, scope_has, scope_within};
 use super::shards::{Key, Shards, lock};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,74 +28,6 @@ use std::sync::{Arc, Mutex};
 /// (a build beside the tests) fifty requests released together reach the
 /// check over more than 10 ms, and the fault then hid itself.
 const RACE_WINDOW: std::time::Duration = std::time::Duration::from_millis(50);
-
-/// The store's view of the configuration.
-#[derive(Debug, Clone)]
-pub struct Policy {
-    pub rotation: Rotation,
-    pub grace_ms: u64,
-    pub grace_reuse_limit: Option<u32>,
-    pub grace_returns: GraceReturns,
-    pub reuse_detection: ReuseDetection,
-    pub access_ttl_s: u64,
-    pub scope_ttls: Vec<ScopeTtl>,
-    pub refresh_ttl_ms: u64,
-    pub refresh_expiry: RefreshExpiry,
-    pub max_lifetime_ms: Option<u64>,
-    pub refresh_requires_scope: Option<String>,
-    pub faults: FaultSet,
-    /// Single flight (see `MockConfig::single_flight_ms`).
-    pub single_flight_ms: u64,
-}
-
-impl Policy {
-    pub fn from_config(c: &MockConfig) -> Policy {
-        let faults = FaultSet::new(&c.faults);
-        Policy {
-            // `same_refresh_token`: rotation is declared, static is what happens.
-            rotation: match c.rotation {
-                Rotation::Rotate if faults.has(Fault::SameRefreshToken) => Rotation::Static,
-                r => r,
-            },
-            grace_ms: c.grace_period_s.saturating_mul(1000),
-            grace_reuse_limit: c.grace_reuse_limit,
-            grace_returns: c.grace_returns,
-            reuse_detection: c.reuse_detection,
-            access_ttl_s: c.access_token_ttl_s,
-            scope_ttls: c.scope_access_ttl.clone(),
-            refresh_ttl_ms: c.refresh_token_ttl_s.saturating_mul(1000),
-            refresh_expiry: c.refresh_expiry,
-            max_lifetime_ms: c
-                .refresh_token_max_lifetime_s
-                .map(|s| s.saturating_mul(1000)),
-            refresh_requires_scope: c.refresh_token_requires_scope.clone(),
-            faults,
-            single_flight_ms: c.single_flight_ms,
-        }
-    }
-
-    /// The access-token lifetime of `scope`: the first matching per-scope
-    /// lifetime, else the default. A refreshed token gets it in full.
-    pub fn access_ttl_s(&self, scope: &str) -> u64 {
-        self.scope_ttls
-            .iter()
-            .find(|t| scope_has(scope, &t.scope))
-            .map_or(self.access_ttl_s, |t| t.ttl_s)
-    }
-}
-
-/// Whether the space-separated `scope` holds `item`.
-pub fn scope_has(scope: &str, item: &str) -> bool {
-    scope.split(' ').any(|s| s == item)
-}
-
-/// Whether every item of `requested` is in `granted`.
-pub fn scope_within(requested: &str, granted: &str) -> bool {
-    requested
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .all(|s| scope_has(granted, s))
-}
 
 /// Who a new grant is for.
 #[derive(Debug, Clone)]
@@ -757,93 +690,6 @@ impl Store {
         Step::Rotated { token, generation }
     }
 
-    /// RFC 7009: revokes `token` when it was issued to `client_id`. An access
-    /// token is revoked alone; a refresh token takes its whole family (and the
-    /// family's access tokens) with it. Returns whether anything was revoked.
-    pub fn revoke(&self, token: &str, client_id: &str) -> bool {
-        let key = Key::of(token);
-        {
-            let mut shard = self.access.lock(&key);
-            if let Some(r) = shard.get(&key) {
-                let mine = *r.client_id == *client_id;
-                if mine {
-                    shard.remove(&key);
-                }
-                return mine;
-            }
-        }
-        let family = self.refresh.lock(&key).get(&key).map(|r| r.family.clone());
-        match family {
-            Some(f) if *f.client_id == *client_id => {
-                f.revoke();
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Whether `token` is a refresh token this store issued.
-    pub fn is_refresh_token(&self, token: &str) -> bool {
-        let key = Key::of(token);
-        self.refresh.lock(&key).get(&key).is_some()
-    }
-
-    /// Revokes the family of a refresh token, whoever asks (the
-    /// `refused_refresh_revokes` fault).
-    pub fn revoke_family_of(&self, token: &str) {
-        let key = Key::of(token);
-        if let Some(f) = self.refresh.lock(&key).get(&key).map(|r| r.family.clone()) {
-            f.revoke();
-        }
-    }
-
-    /// RFC 7662: what is known about `token` when it is live (an access token
-    /// unexpired and not revoked; a refresh token that a refresh would
-    /// accept), else `None`.
-    pub fn introspect(&self, token: &str, now_ms: u64) -> Option<TokenInfo> {
-        self.access_info(token, now_ms)
-            .or_else(|| self.refresh_info(token, now_ms))
-    }
-
-    /// Like [`Store::introspect`], for access tokens only (bearer endpoints).
-    pub fn access_info(&self, token: &str, now_ms: u64) -> Option<TokenInfo> {
-        let key = Key::of(token);
-        let shard = self.access.lock(&key);
-        let r = shard.get(&key)?;
-        let revoked = r.family.as_ref().is_some_and(|f| f.is_revoked());
-        (!revoked && now_ms < r.expires_ms).then(|| TokenInfo {
-            refresh: false,
-            client_id: r.client_id.clone(),
-            user: r.user.clone(),
-            scope: r.scope.clone(),
-            issued_s: Some(r.issued_s),
-            expires_s: r.expires_ms / 1000,
-        })
-    }
-
-    fn refresh_info(&self, token: &str, now_ms: u64) -> Option<TokenInfo> {
-        let key = Key::of(token);
-        let (family, generation, expires_ms) = {
-            let shard = self.refresh.lock(&key);
-            let r = shard.get(&key)?;
-            (r.family.clone(), r.generation, r.expires_ms)
-        };
-        let faults = self.policy.faults;
-        let expired = (now_ms >= expires_ms || family.expired(now_ms))
-            && !faults.has(Fault::ExpiredRefreshAccepted);
-        let current = self.rotation_of(&family) != Rotation::Rotate
-            || faults.has(Fault::RotationKeepsOld)
-            || lock(&family.state).current_gen == generation;
-        (!family.is_revoked() && !expired && current).then(|| TokenInfo {
-            refresh: true,
-            client_id: family.client_id.clone(),
-            user: family.user.clone(),
-            scope: family.scope.clone(),
-            issued_s: None,
-            expires_s: expires_ms / 1000,
-        })
-    }
-
     /// Drops expired and revoked state; returns how many tokens were dropped.
     /// Rotated refresh tokens stay until they expire, so that their reuse is
     /// still detected. With `expired_refresh_accepted`, expired refresh tokens
@@ -865,6 +711,8 @@ impl Store {
         (self.access.len(), self.refresh.len())
     }
 }
+
+mod lookup;
 
 #[cfg(test)]
 #[path = "store_tests.rs"]

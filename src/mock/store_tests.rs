@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::mock::config::MockConfig;
+use crate::mock::config::ScopeTtl;
 use crate::mock::shards::new_token;
 
 const T0: u64 = 1_700_000_000_000;

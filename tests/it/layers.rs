@@ -287,3 +287,46 @@ fn a_planted_circle_through_a_digit_is_found() {
     let found = circle(&graph).expect("the circle is found");
     assert!(found.contains(&"h1".to_string()), "{found:?}");
 }
+
+/// A file a newcomer can read: none over 800 lines, and the load command's
+/// CLI only parses flags into a plan and prints what the library returns.
+#[test]
+fn files_stay_readable() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let lines = |p: &Path| std::fs::read_to_string(p).unwrap().lines().count();
+    let long: Vec<String> = files
+        .iter()
+        .filter(|f| lines(f) > 800)
+        .map(|f| format!("{}: {} lines", f.display(), lines(f)))
+        .collect();
+    assert!(long.is_empty(), "split these by job:\n{}", long.join("\n"));
+    let cli_load = lines(&src().join("cli/load.rs"));
+    assert!(cli_load < 300, "src/cli/load.rs: {cli_load} lines");
+}
+
+/// Errors below the CLI are typed: a `Result<_, String>` outside `src/cli`
+/// is a message with no kind and no exit code.
+#[test]
+fn no_string_errors_below_the_cli() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut found = Vec::new();
+    for f in files.iter().filter(|f| !f.starts_with(src().join("cli"))) {
+        let text = std::fs::read_to_string(f).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let Some(at) = line.find("Result<") else {
+                continue;
+            };
+            // `Result<…, String>` on one line, the generic's end before
+            // any `;` or `{`.
+            let rest = &line[at..];
+            let end = rest.find([';', '{']).unwrap_or(rest.len());
+            let sig = rest[..end].replace(' ', "");
+            if sig.contains(",String>") {
+                found.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
