@@ -186,3 +186,40 @@ fn every_link_of_the_readme_and_the_book_resolves() {
         "the README is {lines} lines: keep it a front door"
     );
 }
+
+/// docs/checks.md's table of scenarios per login: what `list --target`
+/// says for the strict mock's target under each login, counted.
+#[test]
+fn per_login_counts_are_the_binarys() {
+    let mut rows = Vec::new();
+    for login in ["password", "authorization_code", "jwt_bearer"] {
+        let mock = crate::mock_support::MockProcess::start_with(&["--login", login]);
+        let target = mock.target.to_string_lossy().to_string();
+        let listed: Vec<serde_json::Value> = serde_json::from_str(&tokenprobe(&[
+            "list", "--target", &target, "--format", "json",
+        ]))
+        .unwrap();
+        let reasons: Vec<&str> = listed
+            .iter()
+            .filter_map(|s| s["skipped"].as_str())
+            .collect();
+        let for_login = reasons
+            .iter()
+            .filter(|r| {
+                r.contains("it needs a login by")
+                    || r.contains("it sends the password grant")
+                    || r.contains("with a JWT user assertion")
+            })
+            .count();
+        rows.push(format!(
+            "| `{login}` | {} | {for_login} | {} |",
+            listed.len() - reasons.len(),
+            reasons.len() - for_login
+        ));
+    }
+    let table = rows.join("\n");
+    assert!(
+        doc("docs/checks.md").contains(&table),
+        "docs/checks.md's scenarios per login are stale: write\n{table}"
+    );
+}
