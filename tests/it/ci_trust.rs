@@ -209,6 +209,15 @@ fn load_report(path: &std::path::Path) -> serde_json::Value {
 /// Issue 22: an interrupted `load` exited 0, and a cancelled job looked green.
 #[test]
 fn an_interrupted_load_exits_130_and_says_so_in_its_reports() {
+    interrupted_load(&[]);
+}
+
+#[test]
+fn an_interrupted_load_over_tls_exits_130() {
+    interrupted_load(&["--tls", "self-signed"]);
+}
+
+fn interrupted_load(shape: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("load.json");
     let mut child = tokenprobe()
@@ -221,6 +230,7 @@ fn an_interrupted_load_exits_130_and_says_so_in_its_reports() {
             "--run-time",
             "60s",
         ])
+        .args(shape)
         .arg("--report")
         .arg(format!("json={}", json.display()))
         .current_dir(dir.path())
@@ -242,17 +252,19 @@ fn an_interrupted_load_exits_130_and_says_so_in_its_reports() {
     assert!(r["totals"]["duration_s"].as_f64().unwrap() < 30.0);
 }
 
-/// A `tokenprobe mock` process: its target file, and the child to kill.
-fn mock_process(dir: &std::path::Path) -> (Child, String) {
+/// A `tokenprobe mock` process (with `flags`, e.g. `--tls self-signed`):
+/// its target file, and the child to kill.
+fn mock_process(dir: &std::path::Path, flags: &[&str]) -> (Child, String) {
     let mut mock = tokenprobe()
         .args(["mock", "--listen", "127.0.0.1:0"])
+        .args(flags)
         .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let out = lines(mock.stdout.take().unwrap());
-    let first = wait_for(&out, "http://", Duration::from_secs(30));
+    let first = wait_for(&out, "://127.0.0.1:", Duration::from_secs(30));
     let line = first.last().unwrap().clone();
     let target = line.split_whitespace().nth(1).unwrap().to_string();
     (mock, target)
@@ -263,8 +275,17 @@ fn mock_process(dir: &std::path::Path) -> (Child, String) {
 /// histogram.
 #[test]
 fn a_server_that_dies_mid_load_stops_the_run_with_exit_3() {
+    server_dies_mid_load(&[]);
+}
+
+#[test]
+fn a_tls_server_that_dies_mid_load_stops_the_run_with_exit_3() {
+    server_dies_mid_load(&["--tls", "self-signed"]);
+}
+
+fn server_dies_mid_load(shape: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    let (mut mock, target) = mock_process(dir.path());
+    let (mut mock, target) = mock_process(dir.path(), shape);
     let json = dir.path().join("load.json");
     let mut child = tokenprobe()
         .args([
@@ -344,8 +365,17 @@ fn refreshes_served(metrics: &str) -> u64 {
 /// time instead of stopping, and the error-rate gate judges the run.
 #[test]
 fn on_server_down_wait_backs_off_and_ends_on_time() {
+    server_down_wait(&[]);
+}
+
+#[test]
+fn over_tls_on_server_down_wait_backs_off_and_ends_on_time() {
+    server_down_wait(&["--tls", "self-signed"]);
+}
+
+fn server_down_wait(shape: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    let (mut mock, target) = mock_process(dir.path());
+    let (mut mock, target) = mock_process(dir.path(), shape);
     let json = dir.path().join("load.json");
     let mut child = tokenprobe()
         .args([
@@ -621,7 +651,7 @@ fn compare_shows_waived_failures_as_known_not_fixed() {
 #[test]
 fn the_init_scaffold_filled_in_gives_no_failure_on_the_strict_mock() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut mock, target) = mock_process(dir.path());
+    let (mut mock, target) = mock_process(dir.path(), &[]);
     let text = std::fs::read_to_string(&target).unwrap();
     let base = text
         .lines()
@@ -675,7 +705,7 @@ fn the_init_scaffold_filled_in_gives_no_failure_on_the_strict_mock() {
 #[test]
 fn a_slot_after_the_end_holds_nothing_up() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut mock, target) = mock_process(dir.path());
+    let (mut mock, target) = mock_process(dir.path(), &[]);
     let json = dir.path().join("load.json");
     // 0.7 requests a second: slots at 0, 1.43 (the logins), 2.86 (a
     // refresh) and 4.29 s; the run is 3 s.

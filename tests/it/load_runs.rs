@@ -155,7 +155,17 @@ fn https_refreshes_go_on_kept_tls_connections_counted_apart() {
 
 #[test]
 fn an_old_token_still_accepted_is_a_replay_accepted_and_breaches_its_threshold() {
-    let r = load(&[
+    old_token_still_accepted(&[]);
+}
+
+#[test]
+fn over_tls_an_old_token_still_accepted_is_a_replay_accepted() {
+    old_token_still_accepted(&["--mock", "strict", "--tls", "self-signed"]);
+}
+
+fn old_token_still_accepted(shape: &[&str]) {
+    let mut args = shape.to_vec();
+    args.extend([
         "--fault",
         "rotation_keeps_old",
         "--replay-rate",
@@ -163,6 +173,7 @@ fn an_old_token_still_accepted_is_a_replay_accepted_and_breaches_its_threshold()
         "--threshold",
         "replay_accepted==0",
     ]);
+    let r = load(&args);
     assert_eq!(r.out.status.code(), Some(5), "{}", text(&r));
     assert!(
         n(&r.report["violations"]["replay_accepted"]) > 0,
@@ -177,7 +188,18 @@ fn an_old_token_still_accepted_is_a_replay_accepted_and_breaches_its_threshold()
 
 #[test]
 fn a_check_then_act_race_lets_two_concurrent_refreshes_win() {
-    let r = load(&["--fault", "race", "--replay-rate", "0.3"]);
+    race_lets_two_win(&[]);
+}
+
+#[test]
+fn over_tls_a_check_then_act_race_lets_two_concurrent_refreshes_win() {
+    race_lets_two_win(&["--mock", "strict", "--tls", "self-signed"]);
+}
+
+fn race_lets_two_win(shape: &[&str]) {
+    let mut args = shape.to_vec();
+    args.extend(["--fault", "race", "--replay-rate", "0.3"]);
+    let r = load(&args);
     assert_eq!(r.out.status.code(), Some(0), "{}", text(&r));
     assert!(
         n(&r.report["violations"]["replay_accepted"]) > 0,
@@ -722,20 +744,51 @@ fn dpop_proofs_under_load_are_accepted_and_their_cost_reported() {
 /// A token server on a loopback port that closes its connections: after
 /// each answer (`Connection: close`), or when a kept-alive connection has
 /// been idle for 50 ms (no header: the close waits unread in the client's
-/// socket until it looks).
-fn closing_server(after_each: bool) -> u16 {
+/// socket until it looks). With `tls`, over TLS 1.3 with a certificate of
+/// its own, closing as a TLS server does: a `close_notify`, then the socket.
+fn closing_server(after_each: bool, tls: bool) -> u16 {
     use std::io::{Read, Write};
+    use tokio_rustls::rustls;
+    let config = tls.then(|| {
+        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        std::sync::Arc::new(
+            rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(vec![cert.cert.der().clone()], key)
+                .unwrap(),
+        )
+    });
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         let mut n = 0u64;
         for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { break };
+            let Ok(tcp) = stream else { break };
             n += 1000;
             let base = n;
+            let config = config.clone();
             std::thread::spawn(move || {
+                // The handshake gets its time; then idle means idle.
+                let mut tcp = tcp;
+                let _ = tcp.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+                let mut stream: Box<dyn ReadWrite> = match config {
+                    Some(c) => {
+                        let mut conn = rustls::ServerConnection::new(c).unwrap();
+                        while conn.is_handshaking() {
+                            if conn.complete_io(&mut tcp).is_err() {
+                                return;
+                            }
+                        }
+                        Box::new(rustls::StreamOwned::new(conn, tcp))
+                    }
+                    None => Box::new(tcp),
+                };
                 let idle = std::time::Duration::from_millis(if after_each { 5000 } else { 50 });
-                let _ = stream.set_read_timeout(Some(idle));
+                stream.idle_after(idle);
                 let mut served = 0u64;
                 'requests: loop {
                     let mut buf = [0u8; 8192];
@@ -774,22 +827,63 @@ fn closing_server(after_each: bool) -> u16 {
                         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{close}\r\n{body}",
                         body.len()
                     );
+                    let _ = stream.flush();
                     if after_each || served >= 10_000 {
                         break;
                     }
                 }
+                stream.close();
             });
         }
     });
     port
 }
 
-fn closing_target(dir: &Path, port: u16) -> std::path::PathBuf {
+/// A server's side of a connection, plain or TLS.
+trait ReadWrite: std::io::Read + std::io::Write + Send {
+    /// Ends the connection as the server would (TLS: `close_notify` first).
+    fn close(&mut self);
+    /// A read waits at most `idle`.
+    fn idle_after(&mut self, idle: std::time::Duration);
+}
+
+impl ReadWrite for std::net::TcpStream {
+    fn close(&mut self) {
+        let _ = self.shutdown(std::net::Shutdown::Both);
+    }
+
+    fn idle_after(&mut self, idle: std::time::Duration) {
+        let _ = self.set_read_timeout(Some(idle));
+    }
+}
+
+impl ReadWrite
+    for tokio_rustls::rustls::StreamOwned<
+        tokio_rustls::rustls::ServerConnection,
+        std::net::TcpStream,
+    >
+{
+    fn close(&mut self) {
+        self.conn.send_close_notify();
+        let _ = self.conn.complete_io(&mut self.sock);
+        let _ = self.sock.shutdown(std::net::Shutdown::Both);
+    }
+
+    fn idle_after(&mut self, idle: std::time::Duration) {
+        let _ = self.sock.set_read_timeout(Some(idle));
+    }
+}
+
+fn closing_target(dir: &Path, port: u16, tls: bool) -> std::path::PathBuf {
     let target = dir.join("t.yaml");
+    let (scheme, tls) = match tls {
+        true => ("https", "tls: {insecure: true}\n"),
+        false => ("http", ""),
+    };
     std::fs::write(
         &target,
         format!(
-            "name: closing\ntoken_endpoint: http://127.0.0.1:{port}/token\nclients:\n  primary: {{id: app, secret: app-secret-123}}\nusers:\n  primary: {{username: alice, password: alice-pass-1}}\nbehaviour: {{rotation: rotate, grace_period_s: 0}}\n"
+            "name: closing\ntoken_endpoint: {scheme}://127.0.0.1:{port}/token\n{tls}clients:\n  primary: {{id: app, secret: app-secret-123}}\nusers:\n  primary: {{username: alice, password: alice-pass-1}}\nbehaviour: {{rotation: rotate, grace_period_s: 0}}\n"
         ),
     )
     .unwrap();
@@ -800,8 +894,17 @@ fn closing_target(dir: &Path, port: u16) -> std::path::PathBuf {
 /// server's `Connection: close`: load opens it anew and counts no error.
 #[test]
 fn a_server_closing_every_connection_costs_no_errors() {
+    closing_every_connection(false);
+}
+
+#[test]
+fn a_tls_server_closing_every_connection_costs_no_errors() {
+    closing_every_connection(true);
+}
+
+fn closing_every_connection(tls: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let target = closing_target(dir.path(), closing_server(true));
+    let target = closing_target(dir.path(), closing_server(true, tls), tls);
     let r = load(&["--target", target.to_str().unwrap()]);
     let t = &r.report["totals"];
     assert!(!t.is_null(), "{}", text(&r));
@@ -816,8 +919,17 @@ fn a_server_closing_every_connection_costs_no_errors() {
 /// opened anew, with no error and no wait for the request timeout.
 #[test]
 fn a_connection_closed_while_idle_is_opened_anew() {
+    closed_while_idle(false);
+}
+
+#[test]
+fn a_tls_connection_closed_while_idle_is_opened_anew() {
+    closed_while_idle(true);
+}
+
+fn closed_while_idle(tls: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let target = closing_target(dir.path(), closing_server(false));
+    let target = closing_target(dir.path(), closing_server(false, tls), tls);
     let r = load(&["--target", target.to_str().unwrap(), "--rate", "10"]);
     let t = &r.report["totals"];
     assert!(!t.is_null(), "{}", text(&r));
