@@ -245,10 +245,25 @@ impl Conn {
     /// Sends `head` (the request line and headers up to a `Content-Length`
     /// name), the body's length and `body`, and reads the answer, all
     /// within `timeout` of now.
+    #[cfg(test)]
     pub(super) async fn exchange(
         &mut self,
         head: &[u8],
         body: &[u8],
+        timeout: Duration,
+    ) -> Result<Read, TransportError> {
+        self.exchange_with(head, body.len(), |out| out.extend_from_slice(body), timeout)
+            .await
+    }
+
+    /// [`Conn::exchange`] with a body of `len` bytes that `write` puts in
+    /// place (the refresh form, its token encoded straight into the
+    /// request's buffer: no body of its own to copy).
+    pub(super) async fn exchange_with(
+        &mut self,
+        head: &[u8],
+        len: usize,
+        write: impl FnOnce(&mut Vec<u8>),
         timeout: Duration,
     ) -> Result<Read, TransportError> {
         let limit = Instant::now() + timeout;
@@ -257,10 +272,11 @@ impl Conn {
         }
         self.out.clear();
         self.out.extend_from_slice(head);
-        self.out
-            .extend_from_slice(itoa_usize(body.len(), &mut [0u8; 20]));
+        self.out.extend_from_slice(itoa_usize(len, &mut [0u8; 20]));
         self.out.extend_from_slice(b"\r\n\r\n");
-        self.out.extend_from_slice(body);
+        let at = self.out.len();
+        write(&mut self.out);
+        debug_assert_eq!(self.out.len() - at, len, "the body's announced length");
         if self.buf.capacity() == 0 {
             self.buf = take_read_buffer();
         }

@@ -2,11 +2,10 @@
 //! runtime and the live metrics, the violations counted, and the duplicate
 //! check on fixed-size fingerprints of the tokens issued.
 
-use super::exchange::{Answer, Opened};
+use super::exchange::{Answer, Fingerprints, Opened};
 use super::metrics::Metrics;
 use super::stats::{Kind, Outcome, Stats};
 use std::collections::HashSet;
-use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -50,9 +49,9 @@ pub struct Live {
 pub struct Recorder {
     /// Statistics, one per runtime (`slot`), merged at the end.
     stats: Vec<Mutex<Stats>>,
-    seen: Vec<Mutex<HashSet<u64>>>,
+    seen: Vec<Mutex<HashSet<u64, Fingerprints>>>,
     /// Fingerprints tokens (the duplicate check, the answer's reading).
-    pub(super) hasher: RandomState,
+    pub(super) hasher: Fingerprints,
     /// Live metrics, when `--metrics-listen` serves them.
     metrics: Option<Arc<Metrics>>,
     /// When the run started: the statistics' time line runs from it.
@@ -65,8 +64,10 @@ impl Recorder {
             stats: (0..runtimes.max(1))
                 .map(|_| Mutex::new(Stats::default()))
                 .collect(),
-            seen: (0..64).map(|_| Mutex::new(HashSet::new())).collect(),
-            hasher: RandomState::new(),
+            seen: (0..64)
+                .map(|_| Mutex::new(HashSet::with_hasher(Fingerprints::new())))
+                .collect(),
+            hasher: Fingerprints::new(),
             metrics: None,
             started,
         }
@@ -150,9 +151,12 @@ impl Recorder {
     /// rotation (counted there), not a new issue.
     pub(super) fn note_tokens(&self, slot: usize, a: &Answer, sent: Option<&str>) {
         let mut dups = 0;
+        // The sent token is fingerprinted only when the access token's
+        // fingerprint was seen before (rare): an access token equal to it
+        // is no new issue.
         if let Some(h) = a.access_fingerprint
-            && sent.is_none_or(|t| self.hasher.hash_one(t) != h)
             && self.seen_before(h)
+            && sent.is_none_or(|t| self.hasher.hash_one(t) != h)
         {
             dups += 1;
         }

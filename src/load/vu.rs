@@ -289,12 +289,13 @@ impl Shared {
         self.answered(slot, kind, result, began, at, due).await
     }
 
-    /// A refresh of `token`: from the sender's template, on the user's own
-    /// connection where there is one (its set-up recorded apart, and not
-    /// counted in the request's latency).
+    /// A refresh of `token` (a probe's too: `kind`): from the sender's
+    /// template, on the user's own connection where there is one (its
+    /// set-up recorded apart, and not counted in the request's latency).
     #[allow(clippy::too_many_arguments)]
     async fn send_refresh(
         &self,
+        kind: Kind,
         slot: usize,
         account: usize,
         token: &str,
@@ -303,9 +304,7 @@ impl Shared {
         conn: Option<&mut Option<Box<Conn>>>,
     ) -> (Outcome, Option<Answer>) {
         if !self.sender.templated(dpop) {
-            return self
-                .send(slot, account, Kind::Refresh, Some(token), due, dpop)
-                .await;
+            return self.send(slot, account, kind, Some(token), due, dpop).await;
         }
         if !self.control.pace().await {
             return (Outcome::Transport(NOT_SENT.into()), None);
@@ -324,8 +323,7 @@ impl Shared {
             }
             None => began,
         };
-        self.answered(slot, Kind::Refresh, result, began, at, due)
-            .await
+        self.answered(slot, kind, result, began, at, due).await
     }
 
     /// An answer (or its absence) classified and recorded.
@@ -527,6 +525,7 @@ impl Shared {
         };
         let (outcome, answer) = self
             .send_refresh(
+                Kind::Refresh,
                 vu.slot,
                 vu.account,
                 &current,
@@ -582,17 +581,15 @@ impl Shared {
         let Some(current) = vu.refresh.clone() else {
             return;
         };
-        let one = || {
-            self.send(
-                vu.slot,
-                vu.account,
-                Kind::Replay,
-                Some(&current),
-                None,
-                vu.dpop.as_deref(),
-            )
-        };
-        let (a, b) = futures::join!(one(), one());
+        // One copy on the user's own connection, the other on the
+        // runtime's client: both sent at once, both on the hot path's
+        // transports.
+        let (slot, account, dpop) = (vu.slot, vu.account, vu.dpop.as_deref());
+        let own = self.sender.direct.then_some(&mut vu.conn.0);
+        let (a, b) = futures::join!(
+            self.send_refresh(Kind::Replay, slot, account, &current, None, dpop, own),
+            self.send_refresh(Kind::Replay, slot, account, &current, None, dpop, None),
+        );
         let winners: Vec<Answer> = [a, b]
             .into_iter()
             .filter_map(|(o, j)| (o == Outcome::Ok).then_some(j).flatten())
@@ -624,13 +621,14 @@ impl Shared {
             return;
         };
         let (outcome, json) = self
-            .send(
+            .send_refresh(
+                Kind::Replay,
                 vu.slot,
                 vu.account,
-                Kind::Replay,
-                Some(&old),
+                &old,
                 None,
                 vu.dpop.as_deref(),
+                self.sender.direct.then_some(&mut vu.conn.0),
             )
             .await;
         let answer = match (&outcome, &json) {
