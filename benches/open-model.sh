@@ -2,8 +2,8 @@
 # The open model beside the closed one, on one core, against the static
 # token server of benches/wrk/ (server on core 0, generator on core 1).
 #
-# Each round measures the closed model's rate (CONNS users, following
-# rotation, probes on), then runs the open model at FRACTION of it
+# Each round measures the closed model's rate (CONNS users; the static
+# server's one fixed token: no rotation to follow, no probes), then runs the open model at FRACTION of it
 # (--arrival-rate, --max-in-flight IN_FLIGHT) in the same minute, and
 # prints what the open model kept of its schedule: iterations scheduled,
 # dropped, the rate achieved, and the corrected percentiles (measured from

@@ -103,25 +103,36 @@ peers=()
 [[ -n "$LOCUST" ]] && peers+=(locust) || echo "locust: not installed (pip install locust), left out" >&2
 
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-declare -A runs
+# Each run is timed too: the generator's CPU (user + system, getrusage of
+# the process tree) per 100k requests. Where the server is the ceiling,
+# req/s ties and the CPU says which generator costs less.
+timed() {
+  local g="$1"
+  /usr/bin/time -f '%U %S' -o "$WORK/time.$g" bash -c "$(declare -f "run_$g"); $(declare -p WORK HERE URL SECS CONNS BASIC BODY OHA BIN REPLAY_RATE PORT 2>/dev/null); run_$g"
+}
+declare -A runs cpus
 for ((r = 1; r <= ROUNDS; r++)); do
   for g in "${peers[@]}" tokenprobe; do
-    runs[$g]+="$("run_$g") "
+    rps="$(timed "$g")"
+    runs[$g]+="$rps "
+    cpus[$g]+="$(awk -v rps="$rps" -v secs="$SECS" '{ u = $(NF - 1); s = $NF } END { printf "%.3f", (u + s) / (rps * secs) * 100000 }' "$WORK/time.$g") "
   done
 done
 tp=$(median <<<"${runs[tokenprobe]}")
 echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(sed -nE 's/^model name\s*: //p' /proc/cpuinfo | head -1)); server on core 0, generator on core 1; $CONNS connections, ${SECS}s runs, medians of $ROUNDS rounds"
 echo "shape: $SHAPE"
 echo
-echo "| generator | req/s | tokenprobe is |"
-echo "| --- | --- | --- |"
+tpc=$(median <<<"${cpus[tokenprobe]}")
+echo "| generator | req/s | tokenprobe is | CPU s per 100k requests | tokenprobe's CPU is |"
+echo "| --- | --- | --- | --- | --- |"
 for g in "${peers[@]}"; do
   m=$(median <<<"${runs[$g]}")
-  awk -v g="$g" -v m="$m" -v t="$tp" 'BEGIN { printf "| %s | %.0f | %.2f× |\n", g, m, t / m }'
+  c=$(median <<<"${cpus[$g]}")
+  awk -v g="$g" -v m="$m" -v t="$tp" -v c="$c" -v tc="$tpc" 'BEGIN { printf "| %s | %.0f | %.2f× | %.3f | %.2f× |\n", g, m, t / m, c, tc / c }'
 done
-awk -v t="$tp" 'BEGIN { printf "| tokenprobe load | %.0f | — |\n", t }'
+awk -v t="$tp" -v tc="$tpc" 'BEGIN { printf "| tokenprobe load | %.0f | — | %.3f | — |\n", t, tc }'
 echo
-for g in "${peers[@]}" tokenprobe; do echo "runs $g: ${runs[$g]}"; done
+for g in "${peers[@]}" tokenprobe; do echo "runs $g: ${runs[$g]}(CPU per 100k: ${cpus[$g]})"; done
 
 # CPU per request: user + system seconds of the generator per 100k requests.
 cpu_per_100k() {

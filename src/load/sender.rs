@@ -30,8 +30,9 @@ pub struct Sender {
     /// The refresh request with everything but the token built once.
     template: Option<RefreshTemplate>,
     /// Refreshes go on each user's own connection (the closed and open
-    /// models, keep-alive).
+    /// models), closed after each answer with `--connection per-request`.
     pub(super) direct: bool,
+    per_request: bool,
     pub(super) http: HttpOptions,
     /// The primary client, and where its requests go.
     pub(super) client: Client,
@@ -79,6 +80,7 @@ impl Sender {
             clients,
             template: None,
             direct: false,
+            per_request: settings.connection == Connection::PerRequest,
             http,
             client,
             endpoint,
@@ -104,10 +106,11 @@ impl Sender {
         }
         // The direct path is the closed and open models': their users and
         // pooled chains are bounded by the connections; the sessions model
-        // holds far more sessions than connections.
-        s.direct = settings.sessions.is_none()
-            && settings.connection == Connection::KeepAlive
-            && s.template.as_ref().is_some_and(|t| t.direct.is_some());
+        // holds far more sessions than connections. Per request, each
+        // refresh opens its connection (a TCP and, over TLS, a handshake,
+        // timed apart from the request) and closes it after the answer.
+        s.direct =
+            settings.sessions.is_none() && s.template.as_ref().is_some_and(|t| t.direct.is_some());
         if s.client.dpop == Some(DpopAlg::RS256) {
             s.rsa_keys = (0..RSA_DPOP_KEYS)
                 .filter_map(|_| DpopKey::generate(DpopAlg::RS256).ok())
@@ -194,7 +197,13 @@ impl Sender {
             ));
         };
         match (&t.direct, conn) {
-            (Some(d), Some(conn)) => d.send(conn, t, token, &self.http, opened).await,
+            (Some(d), Some(conn)) => {
+                let sent = d.send(conn, t, token, &self.http, opened).await;
+                if self.per_request {
+                    *conn = None;
+                }
+                sent
+            }
             // reqwest's future is large: boxed, so that the direct path's
             // future (moved per request) does not carry it.
             _ => Box::pin(lean_send(t.request(&self.clients[slot], token))).await,

@@ -540,7 +540,9 @@ impl Shared {
                 vu.expires_in = a.expires_in;
                 match a.refresh_token {
                     Some(n) if n != current => {
-                        vu.previous = Some(current);
+                        // The rotated token is kept only for a replay
+                        // probe: a session at rest holds one token.
+                        vu.previous = self.probes.then_some(current);
                         vu.refresh = Some(n);
                     }
                     _ => {

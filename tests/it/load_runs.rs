@@ -153,6 +153,42 @@ fn https_refreshes_go_on_kept_tls_connections_counted_apart() {
     );
 }
 
+/// Issue 33: `--connection per-request` over TLS opens a connection, with
+/// its handshake, for every refresh: each is counted and timed apart from
+/// the request, full or resumed, and the run is as correct as kept alive.
+#[test]
+fn per_request_connections_over_tls_count_every_handshake() {
+    let r = load(&[
+        "--mock",
+        "strict",
+        "--tls",
+        "self-signed",
+        "--connection",
+        "per-request",
+    ]);
+    assert_eq!(r.out.status.code(), Some(0), "{}", text(&r));
+    let refreshes = n(&r.report["latency_us"]["refresh"]["count"]);
+    assert!(refreshes > 20, "{}", text(&r));
+    let c = &r.report["connections"];
+    let opened = n(&c["opened"]);
+    // One connection per refresh (the users' logins go on reqwest's own).
+    assert!(opened >= refreshes, "{c}\n{}", text(&r));
+    assert!(opened <= refreshes + 8, "{c}\n{}", text(&r));
+    assert_eq!(n(&c["tls_full"]) + n(&c["tls_resumed"]), opened, "{c}");
+    assert!(
+        n(&c["tls_resumed"]) > 0,
+        "reconnects resume their session: {c}"
+    );
+    assert!(n(&c["setup_us"]["p50"]) > 0, "{c}");
+    assert_eq!(n(&r.report["totals"]["failures"]), 0, "{}", text(&r));
+    assert_eq!(
+        n(&r.report["violations"]["chain_breaks"]),
+        0,
+        "{}",
+        text(&r)
+    );
+}
+
 #[test]
 fn an_old_token_still_accepted_is_a_replay_accepted_and_breaches_its_threshold() {
     old_token_still_accepted(&[]);
