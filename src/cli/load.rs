@@ -139,7 +139,7 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = 0.1, help_heading = "Verdict")]
     pub baseline_tolerance: f64,
 
-    /// FORMAT=PATH: json, markdown, html; default reports/load/{report.json,summary.md,report.html}.
+    /// FORMAT=PATH: json, markdown, html, har (the first failures as an HTTP Archive); default reports/load/{report.json,summary.md,report.html}.
     #[arg(long, help_heading = "Output")]
     pub report: Vec<Output>,
     /// Serve live metrics (OpenMetrics text at http://ADDR/metrics) during

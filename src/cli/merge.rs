@@ -16,7 +16,7 @@ pub struct MergeArgs {
     /// Judge these over the merged run instead of the shards' own (repeatable).
     #[arg(long)]
     pub threshold: Vec<crate::load::threshold::Threshold>,
-    /// FORMAT=PATH: json, markdown, html; default reports/merged/{report.json,summary.md,report.html}.
+    /// FORMAT=PATH: json, markdown, html, har (the shards' first failures); default reports/merged/{report.json,summary.md,report.html}.
     #[arg(long)]
     pub report: Vec<Output>,
 }

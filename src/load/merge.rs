@@ -42,7 +42,18 @@ fn parse_time(r: &LoadReport, path: &std::path::Path) -> Result<time::OffsetDate
 /// A report's statistics back, its timeline shifted by `offset_s` seconds.
 fn stats_of(r: &LoadReport, path: &std::path::Path, offset_s: u64) -> Result<Stats, MergeError> {
     let bad = |what: &str| refuse(format!("{}: {what} cannot be read", path.display()));
-    let mut s = Stats::default();
+    let mut s = Stats {
+        // A shard's failures, on the merged run's clock.
+        samples: r
+            .failure_samples
+            .iter()
+            .map(|f| super::stats::FailureSample {
+                at_s: f.at_s + offset_s as f64,
+                ..f.clone()
+            })
+            .collect(),
+        ..Stats::default()
+    };
     for (name, text) in &r.histograms {
         let kind = Kind::named(name).ok_or_else(|| bad(&format!("histogram `{name}`")))?;
         s.latency.insert(

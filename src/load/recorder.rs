@@ -113,6 +113,19 @@ impl Recorder {
         }
     }
 
+    /// Whether runtime `slot` keeps another failure as its exchange.
+    pub(super) fn wants_sample(&self, slot: usize) -> bool {
+        self.stats(slot).samples.len() < super::stats::MAX_SAMPLES
+    }
+
+    /// Keeps a failure as its exchange (already redacted).
+    pub(super) fn sample(&self, slot: usize, sample: super::stats::FailureSample) {
+        let mut stats = self.stats(slot);
+        if stats.samples.len() < super::stats::MAX_SAMPLES {
+            stats.samples.push(sample);
+        }
+    }
+
     /// A connection the hot path opened, recorded apart from requests.
     pub(super) fn record_connect(&self, slot: usize, how: Opened) {
         self.stats(slot).record_connect(how.took, how.tls_resumed);

@@ -73,6 +73,10 @@ pub struct LoadReport {
     /// Regressions against `--baseline`, if one was given.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regressions: Vec<String>,
+    /// The run's first failures, each as its exchange, secrets as
+    /// fingerprints (at most 20; `--report har=PATH` exports them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failure_samples: Vec<super::stats::FailureSample>,
     /// HDR histograms per kind: V2 serialization, base64.
     pub histograms: BTreeMap<String, String>,
     /// Open model only: the histograms of `latency_us_corrected`.
@@ -516,6 +520,7 @@ pub fn build(stats: &Stats, info: RunInfo, thresholds: &[Threshold]) -> LoadRepo
             .collect(),
         thresholds: thresholds.iter().map(|t| t.judge(&o)).collect(),
         regressions: Vec::new(),
+        failure_samples: stats.samples.clone(),
         histograms: stats
             .latency
             .iter()

@@ -242,9 +242,28 @@ pub enum Outcome {
     Transport(String),
 }
 
+/// Failures kept as exchanges, per runtime and in a report.
+pub const MAX_SAMPLES: usize = 20;
+
+/// A failed request of a load run, as it went and came back: every secret
+/// a fingerprint, as in every report.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct FailureSample {
+    /// Seconds into the run it was sent.
+    pub at_s: f64,
+    /// `login`, `refresh` or `replay`.
+    pub kind: String,
+    /// `400 invalid_grant`, or the transport failure (`timeout`, `reset`).
+    pub outcome: String,
+    pub exchange: crate::oauth::record::Exchange,
+}
+
 /// Everything a run measured.
 #[derive(Debug, Clone)]
 pub struct Stats {
+    /// The first failures of the run, each as its exchange, redacted
+    /// (at most [`MAX_SAMPLES`]): what `--report har=PATH` shows.
+    pub samples: Vec<FailureSample>,
     pub latency: BTreeMap<Kind, Histogram<u64>>,
     /// Open model: latency from each iteration's intended start (corrected
     /// for coordinated omission); empty in the closed model.
@@ -290,6 +309,7 @@ pub struct Stats {
 impl Default for Stats {
     fn default() -> Stats {
         Stats {
+            samples: Vec::new(),
             latency: Kind::ALL.iter().map(|k| (*k, histogram())).collect(),
             corrected: BTreeMap::new(),
             requests: 0,
@@ -469,6 +489,9 @@ impl Stats {
         let _ = self.connect.add(&other.connect);
         self.tls_full += other.tls_full;
         self.tls_resumed += other.tls_resumed;
+        self.samples.extend(other.samples.iter().cloned());
+        self.samples.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+        self.samples.truncate(MAX_SAMPLES);
     }
 
     /// All request kinds' latencies together.

@@ -56,6 +56,14 @@ pub enum EngineError {
     Settings(&'static str),
 }
 
+/// The request an answer was to: built (a login, a probe through
+/// reqwest), or a refresh of a token from the sender's template.
+#[derive(Clone, Copy)]
+enum Asked<'a> {
+    Wire(&'a WireRequest),
+    Refresh(&'a str),
+}
+
 /// What every user of one run shares, by job.
 pub struct Shared {
     /// The stop, the pace, the breakers.
@@ -286,7 +294,8 @@ impl Shared {
         let began = began.unwrap_or_else(Instant::now);
         let proof = |took| self.recorder.record_proof(slot, took);
         let result = self.sender.send(slot, &wire, dpop, proof).await;
-        self.answered(slot, kind, result, began, at, due).await
+        self.answered(slot, kind, Asked::Wire(&wire), result, began, at, due)
+            .await
     }
 
     /// A refresh of `token` (a probe's too: `kind`): from the sender's
@@ -323,29 +332,91 @@ impl Shared {
             }
             None => began,
         };
-        self.answered(slot, kind, result, began, at, due).await
+        self.answered(slot, kind, Asked::Refresh(token), result, began, at, due)
+            .await
     }
 
     /// An answer (or its absence) classified and recorded.
+    #[allow(clippy::too_many_arguments)]
     async fn answered(
         &self,
         slot: usize,
         kind: Kind,
+        asked: Asked<'_>,
         result: Sent,
         began: Instant,
         at: Duration,
         due: Option<Instant>,
     ) -> (Outcome, Option<Answer>) {
         let took = began.elapsed();
-        let (outcome, answer) = match result {
-            Ok((status, body)) if (200..300).contains(&status) => {
-                (Outcome::Ok, Answer::read(&body, &self.recorder.hasher))
+        let (outcome, answer) = match &result {
+            Ok((status, body)) if (200..300).contains(status) => {
+                (Outcome::Ok, Answer::read(body, &self.recorder.hasher))
             }
-            Ok((status, body)) => (Outcome::Status(status, error_code(&body)), None),
+            Ok((status, body)) => (Outcome::Status(*status, error_code(body)), None),
             Err(e) => (Outcome::Transport(e.class.to_string()), None),
         };
+        if outcome != Outcome::Ok && self.recorder.wants_sample(slot) {
+            self.sample(slot, kind, asked, &result, &outcome, took, at);
+        }
         self.record(slot, kind, took, at, due, &outcome).await;
         (outcome, answer)
+    }
+
+    /// A failure kept as its exchange (the first [`super::stats::MAX_SAMPLES`]
+    /// of a runtime), redacted with the target's secrets and the token it
+    /// sent: the rare path, so the request is built again here.
+    #[allow(clippy::too_many_arguments)]
+    fn sample(
+        &self,
+        slot: usize,
+        kind: Kind,
+        asked: Asked<'_>,
+        result: &Sent,
+        outcome: &Outcome,
+        took: Duration,
+        at: Duration,
+    ) {
+        let redactor = self.target.redactor();
+        let rebuilt;
+        let wire = match asked {
+            Asked::Wire(w) => w,
+            Asked::Refresh(token) => {
+                redactor.add("rt", token);
+                let Ok(w) = self.token_request(Some(token), 0) else {
+                    return;
+                };
+                rebuilt = w;
+                &rebuilt
+            }
+        };
+        let response =
+            result
+                .as_ref()
+                .ok()
+                .map(|(status, body)| crate::oauth::http::HttpResponse {
+                    status: *status,
+                    headers: Vec::new(),
+                    body: body.to_vec(),
+                    truncated: false,
+                    elapsed: took,
+                });
+        let exchange = crate::oauth::record::record(wire, response.as_ref(), &redactor);
+        let outcome = match outcome {
+            Outcome::Status(status, Some(code)) => format!("{status} {code}"),
+            Outcome::Status(status, None) => status.to_string(),
+            Outcome::Transport(class) => format!("no answer: {class}"),
+            Outcome::Ok => "ok".to_string(),
+        };
+        self.recorder.sample(
+            slot,
+            super::stats::FailureSample {
+                at_s: at.as_secs_f64(),
+                kind: kind.as_str().to_string(),
+                outcome,
+                exchange,
+            },
+        );
     }
 
     /// Records one answer (or its absence), then lets the breaker judge it.

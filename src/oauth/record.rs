@@ -6,18 +6,18 @@ use super::http::{self, HttpResponse, TransportError};
 use super::request::{Sensitive, WireRequest};
 use crate::redact::Redactor;
 use crate::secret::{fingerprint, secret_kind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// One request and its response, redacted.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Exchange {
     pub request: RequestRecord,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response: Option<ResponseRecord>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RequestRecord {
     pub method: String,
     pub url: String,
@@ -26,13 +26,13 @@ pub struct RequestRecord {
     pub body: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResponseRecord {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
     /// The body was longer than what is kept.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
     pub elapsed_ms: u64,
 }

@@ -146,7 +146,7 @@ fn response(r: Option<&ResponseRecord>) -> Value {
     })
 }
 
-fn entry(started: &str, page: &str, comment: &str, x: &Exchange) -> Value {
+pub(crate) fn entry(started: &str, page: &str, comment: &str, x: &Exchange) -> Value {
     let time = x.response.as_ref().map_or(0, |r| r.elapsed_ms);
     json!({
         "pageref": page,

@@ -973,3 +973,95 @@ fn closed_while_idle(tls: bool) {
     assert_eq!(t["failures"], 0, "{}", text(&r));
     assert_eq!(r.report["violations"]["chain_breaks"], 0, "{}", text(&r));
 }
+
+/// A server that signs every login in with a token pair of its own and
+/// refuses every refresh, echoing the token it refused in its description.
+struct RefusingRefreshes(std::sync::atomic::AtomicU64);
+
+impl wiremock::Respond for RefusingRefreshes {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let body = String::from_utf8_lossy(&request.body).to_string();
+        let form: std::collections::HashMap<String, String> =
+            form_urlencoded::parse(body.as_bytes())
+                .into_owned()
+                .collect();
+        match form.get("refresh_token") {
+            Some(rt) => wiremock::ResponseTemplate::new(400).set_body_json(serde_json::json!({
+                "error": "invalid_grant",
+                "error_description": format!("refresh token {rt} is unknown"),
+            })),
+            None => {
+                let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                    "access_token": format!("issued-access-{n:06}-abcdef"),
+                    "token_type": "Bearer",
+                    "expires_in": 60,
+                    "refresh_token": format!("issued-refresh-{n:06}-abcdef"),
+                }))
+            }
+        }
+    }
+}
+
+/// Issue 34: `load --report har=PATH` exports the run's first failures as
+/// an HTTP Archive: each request as sent and the answer that refused it,
+/// with the client secret, a 5-character password and every issued token
+/// as fingerprints, also where the server echoes one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_exports_its_first_failures_as_a_har_without_secrets() {
+    let s = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(RefusingRefreshes(std::sync::atomic::AtomicU64::new(0)))
+        .mount(&s)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("t.yaml");
+    std::fs::write(
+        &target,
+        format!(
+            "name: refusing\ntoken_endpoint: {}/token\nclients:\n  primary: {{id: app, secret: cs-Zq81kT0w}}\nusers:\n  primary: {{username: ann, password: pw5ch}}\nbehaviour: {{rotation: static}}\n",
+            s.uri()
+        ),
+    )
+    .unwrap();
+    let har_path = dir.path().join("failures.har");
+    let har_arg = format!("har={}", har_path.display());
+    let target = target.to_str().unwrap().to_string();
+    let r = tokio::task::spawn_blocking(move || load(&["--target", &target, "--report", &har_arg]))
+        .await
+        .unwrap();
+    let samples = r.report["failure_samples"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!samples.is_empty(), "{}", text(&r));
+    assert!(samples.len() <= 20, "{}", samples.len());
+    let text_har = std::fs::read_to_string(&har_path).unwrap();
+    let har: serde_json::Value = serde_json::from_str(&text_har).unwrap();
+    let entries = har["log"]["entries"].as_array().unwrap();
+    assert_eq!(har["log"]["version"], "1.2");
+    assert_eq!(entries.len(), samples.len());
+    for e in entries {
+        assert_eq!(e["request"]["method"], "POST", "{e}");
+        assert_eq!(e["response"]["status"], 400, "{e}");
+        assert!(
+            e["comment"].as_str().unwrap().contains("invalid_grant"),
+            "{e}"
+        );
+        assert!(
+            e["request"]["postData"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("refresh_token="),
+            "{e}"
+        );
+    }
+    for secret in ["cs-Zq81kT0w", "pw5ch", "issued-refresh-", "issued-access-"] {
+        assert!(
+            !text_har.contains(secret),
+            "{secret} in the HAR:\n{text_har}"
+        );
+        let json = serde_json::to_string(&r.report).unwrap();
+        assert!(!json.contains(secret), "{secret} in the JSON report");
+    }
+}

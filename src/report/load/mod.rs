@@ -1,8 +1,10 @@
 //! Reports of a load run: renderers of one [`crate::load::result::LoadReport`]
 //! (the JSON document is its serialization): the Markdown summary, the
-//! HTML page with its SVG charts, and the terminal summary; and
+//! HTML page with its SVG charts, the terminal summary, and the HAR of its
+//! sampled failures; and
 //! [`Output`], where `--report FORMAT=PATH` sends each.
 
+pub mod har;
 pub mod html;
 pub mod markdown;
 pub mod terminal;
@@ -17,6 +19,7 @@ pub enum Format {
     Json,
     Markdown,
     Html,
+    Har,
 }
 
 /// `--report FORMAT=PATH` of `load` and `report merge`.
@@ -32,15 +35,16 @@ impl std::str::FromStr for Output {
         let (f, p) = a
             .split_once('=')
             .filter(|(_, p)| !p.is_empty())
-            .ok_or_else(|| BadValue::new(a, "write FORMAT=PATH (json, markdown, html)"))?;
+            .ok_or_else(|| BadValue::new(a, "write FORMAT=PATH (json, markdown, html, har)"))?;
         let format = match f {
             "json" => Format::Json,
             "markdown" | "md" => Format::Markdown,
             "html" => Format::Html,
+            "har" => Format::Har,
             other => {
                 return Err(BadValue::new(
                     a,
-                    format!("unknown format `{other}` (json, markdown, html)"),
+                    format!("unknown format `{other}` (json, markdown, html, har)"),
                 ));
             }
         };
@@ -81,6 +85,7 @@ impl Output {
             Format::Json => serde_json::to_string_pretty(doc).unwrap_or_default() + "\n",
             Format::Markdown => markdown::page(doc),
             Format::Html => html::page(doc),
+            Format::Har => har::render(doc),
         };
         crate::report::write_atomically(&self.path, body.as_bytes())
             .map_err(|e| crate::error::Error::Internal(e.to_string()))
@@ -102,7 +107,7 @@ mod tests {
             "pdf=x"
                 .parse::<Output>()
                 .unwrap_err()
-                .contains("json, markdown, html")
+                .contains("json, markdown, html, har")
         );
         assert!(
             "json="
