@@ -242,6 +242,18 @@ pub enum Outcome {
     Transport(String),
 }
 
+impl Outcome {
+    /// Whether it counts as a failure of a request of `kind`: a replay probe
+    /// refused is what it should get (an expected refusal), not a failure.
+    pub fn failed(&self, kind: Kind) -> bool {
+        match self {
+            Outcome::Ok => false,
+            Outcome::Status(..) => kind != Kind::Replay,
+            Outcome::Transport(_) => true,
+        }
+    }
+}
+
 /// Failures kept as exchanges, per runtime and in a report.
 pub const MAX_SAMPLES: usize = 20;
 
@@ -358,11 +370,7 @@ impl Stats {
         if kind == Kind::Login && *outcome == Outcome::Ok {
             self.logins_ok += 1;
         }
-        let failed = match outcome {
-            Outcome::Ok => false,
-            Outcome::Status(..) => kind != Kind::Replay,
-            Outcome::Transport(_) => true,
-        };
+        let failed = outcome.failed(kind);
         if kind == Kind::Replay && matches!(outcome, Outcome::Status(..)) {
             self.expected_refusals += 1;
         }

@@ -356,7 +356,7 @@ impl Shared {
             Ok((status, body)) => (Outcome::Status(*status, error_code(body)), None),
             Err(e) => (Outcome::Transport(e.class.to_string()), None),
         };
-        if outcome != Outcome::Ok && self.recorder.wants_sample(slot) {
+        if outcome.failed(kind) && self.recorder.wants_sample(slot) {
             self.sample(slot, kind, asked, &result, &outcome, took, at);
         }
         self.record(slot, kind, took, at, due, &outcome).await;
