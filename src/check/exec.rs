@@ -202,18 +202,10 @@ impl Runner {
             Vec::new()
         };
         ScenarioResult {
-            id: s.id.clone(),
-            title: s.title.clone(),
-            level: s.level,
-            covers: s.covers.clone(),
-            tags: s.tags.clone(),
-            file: s.file.clone(),
-            line: s.line,
-            outcome: self.redact_outcome(outcome),
             duration: started.elapsed(),
             steps: trace.records,
             attributed,
-            known: None,
+            ..ScenarioResult::of(s, self.redact_outcome(outcome))
         }
     }
 
